@@ -1,0 +1,140 @@
+/**
+ * Run costly actions concurrently and release their results in order.
+ *
+ * Every operator here is driven by one engine: a fixed pool of `concurrency`
+ * workers, a reorder window of at most `window` actions taken but not yet
+ * emitted, and an emission order (`"total"`, `"key"` or `"none"`).
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import type { ActionTimeoutError } from "./errors.ts"
+import * as internal from "./internal/ordered.ts"
+
+/**
+ * Options shared by every `Ordered` operator. Invalid options make the
+ * stream or effect die with `Cause.IllegalArgumentException` whose message
+ * names the option and the bad value, e.g.
+ * `` Expected `options.window` to be an integer ≥ concurrency (100) or Infinity, got `50` (number) ``.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<A> {
+  /**
+   * At most this many actions run at once. An integer ≥ 1.
+   */
+  readonly concurrency: number
+  /**
+   * At most this many actions taken from upstream and not yet emitted
+   * downstream: running, finished and waiting for an earlier one, or waiting
+   * for their key. An integer ≥ `concurrency`, or `Infinity` (no bound:
+   * memory then grows with a stalled head). Default: `3 × concurrency`, the
+   * smallest multiple that keeps the reference workload within 2% of the
+   * unbounded window.
+   */
+  readonly window?: number | undefined
+  /**
+   * Emission order. `"total"` (default): input order. `"key"`: input order
+   * within each key, keys independent (needs `key`). `"none"`: completion
+   * order.
+   */
+  readonly order?: "total" | "key" | "none" | undefined
+  /**
+   * Groups actions: at most `keyConcurrency` actions of a key run at once,
+   * started in input order. Must return a non-empty string or a number.
+   * Required for `order: "key"`.
+   */
+  readonly key?: ((a: A) => string | number) | undefined
+  /**
+   * At most this many actions of one key run at once. An integer ≥ 1.
+   * Default: 1 when `key` is given (same-key actions run one after another).
+   */
+  readonly keyConcurrency?: number | undefined
+  /**
+   * Per action: an action still running after this long is interrupted and
+   * fails with {@link ActionTimeoutError}. Measured on Effect's `Clock`.
+   * Default: none.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Maps each element of a stream with an effectful `f`, running up to
+ * `concurrency` actions at once, and emits the results in order.
+ *
+ * - Every input is emitted exactly once, in `order`, as soon as everything
+ *   before it has been emitted; ready results leave as one chunk.
+ * - Failure, `order: "total"`: when action `i` fails, every earlier action is
+ *   still awaited and emitted, then the stream fails with `i`'s cause;
+ *   nothing new is taken once the failure is known, and later actions in
+ *   flight are interrupted. Other orders: the stream emits what was already
+ *   released, then fails with the first failure observed. A defect (a throw
+ *   in `f`) behaves like a failure and keeps its cause.
+ * - Early stop (`Stream.take`, interruption) and upstream failure interrupt
+ *   every action in flight and wait for its finalizers.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Ordered } from "effect-ordered"
+ *
+ * const program = Stream.range(1, 10).pipe(
+ *   Ordered.mapEffect((n) => Effect.as(Effect.sleep(`${(n * 37) % 10} millis`), n * 2), { concurrency: 4 }),
+ *   Stream.runCollect
+ * )
+ * // Chunk(2, 4, 6, …, 20): input order, though actions finish out of order
+ * Effect.runPromise(program).then(console.log)
+ * ```
+ *
+ * @since 0.1.0
+ * @category operators
+ */
+export const mapEffect: {
+  <A, B, E1, R1>(
+    f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
+    options: Options<A>
+  ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
+  <A, E, R, B, E1, R1>(
+    self: Stream.Stream<A, E, R>,
+    f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
+    options: Options<A>
+  ): Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
+} = internal.mapEffect
+
+/**
+ * Runs `f` over any `Iterable` (read lazily, at most `window` ahead), up to
+ * `concurrency` at once, and succeeds with the results in order (completion
+ * order for `order: "none"`). Failure, timeout and interruption behave as in
+ * {@link mapEffect}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Ordered } from "effect-ordered"
+ *
+ * const program = Ordered.forEach(
+ *   ["place 17", "cancel 17", "place 18"],
+ *   (action, index) => Effect.as(Effect.sleep(`${30 - index * 10} millis`), `${index}: ${action}`),
+ *   { concurrency: 3 }
+ * )
+ * // ["0: place 17", "1: cancel 17", "2: place 18"]
+ * Effect.runPromise(program).then(console.log)
+ * ```
+ *
+ * @since 0.1.0
+ * @category operators
+ */
+export const forEach: {
+  <A, B, E, R>(
+    f: (a: A, index: number) => Effect.Effect<B, E, R>,
+    options: Options<A>
+  ): (self: Iterable<A>) => Effect.Effect<Array<B>, E | ActionTimeoutError, R>
+  <A, B, E, R>(
+    self: Iterable<A>,
+    f: (a: A, index: number) => Effect.Effect<B, E, R>,
+    options: Options<A>
+  ): Effect.Effect<Array<B>, E | ActionTimeoutError, R>
+} = internal.forEach

@@ -1,0 +1,52 @@
+/**
+ * Typed errors shared by the package's modules.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+
+/**
+ * The constructor type of a `Data.TaggedError` class with `Fields`. Spelled
+ * out so that each error's base class has an explicit type (JSR rejects
+ * `extends Data.TaggedError(…)` as a slow type).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaggedErrorConstructor<Tag extends string, Fields> = new(
+  args: Fields
+) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<Fields>
+
+const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
+  /** Position of the action in the input, from 0. */
+  readonly index: number
+  /** The `timeout` option that the action exceeded. */
+  readonly timeout: Duration.Duration
+}> = Data.TaggedError("ActionTimeoutError")
+
+/**
+ * An action ran longer than `options.timeout`. The action was interrupted
+ * (its finalizers ran) before this error was raised.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect, Stream } from "effect"
+ * import { ActionTimeoutError, Ordered } from "effect-ordered"
+ *
+ * const program = Stream.make(1, 2, 3).pipe(
+ *   Ordered.mapEffect((n) => Effect.sleep(Duration.seconds(n)), { concurrency: 2, timeout: "1500 millis" }),
+ *   Stream.runCollect,
+ *   Effect.catchTag("ActionTimeoutError", (e: ActionTimeoutError) => Effect.succeed(e.index))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ActionTimeoutError extends ActionTimeoutErrorBase {
+  override get message(): string {
+    return `Action ${this.index} did not complete within ${Duration.format(this.timeout)}`
+  }
+}

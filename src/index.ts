@@ -1,0 +1,19 @@
+/**
+ * effect-ordered: run costly Effect actions concurrently and release their
+ * results, and their side effects, in order.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Concurrent operators that emit in order: `mapEffect` (streams) and
+ * `forEach` (iterables).
+ *
+ * @since 0.1.0
+ */
+export * as Ordered from "./Ordered.ts"
+
+/**
+ * @since 0.1.0
+ */
+export { ActionTimeoutError } from "./errors.ts"

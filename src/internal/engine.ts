@@ -1,0 +1,433 @@
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import { ActionTimeoutError } from "../errors.ts"
+import { Fifo } from "./fifo.ts"
+import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
+
+/**
+ * The one ordering engine behind every operator and every order.
+ *
+ * Shape: a fixed pool of `concurrency` worker fibers takes actions from
+ * upstream, runs them inline (no fiber per action) and files each result in
+ * its place; a consumer takes the results that are ready, in order, as one
+ * chunk per pull. Coordination is plain synchronous state on one JS thread;
+ * fibers only park (`Effect.async`) when there is nothing to do, and are woken
+ * one at a time, each woken worker waking the next while work remains.
+ *
+ * Ordering:
+ * - `total`: one FIFO of admitted actions in input order; the ready prefix is
+ *   emitted.
+ * - `key`: one FIFO per key (a lane), created on a key's first action and
+ *   dropped when the key has nothing inside the window.
+ * - `none`: results are emitted as they complete.
+ * A key, when given, also gates starts: at most `keyConcurrency` actions of a
+ * key run at once, started in input order.
+ *
+ * Window: `admitted` counts actions taken from upstream and not yet handed to
+ * the consumer; nothing is admitted while it equals `window`.
+ *
+ * @internal
+ */
+
+/** A source of input, pulled by one worker at a time; `undefined` ends it. */
+export interface Source<A, E, R> {
+  /** `max` is how many more actions the window admits now (a hint). */
+  readonly pull: (max: number) => Effect.Effect<ReadonlyArray<A> | undefined, E, R>
+}
+
+const WAITING = 0
+const RUNNING = 1
+const DONE = 2
+const FAILED = 3
+
+interface Entry<A, B> {
+  readonly index: number
+  readonly input: A
+  lane: Lane<A, B> | undefined
+  state: typeof WAITING | typeof RUNNING | typeof DONE | typeof FAILED
+  output: B | undefined
+  cause: Cause.Cause<unknown> | undefined
+}
+
+interface Lane<A, B> {
+  readonly key: Key
+  running: number
+  /** Admitted actions waiting for the key, in input order. */
+  readonly waiting: Fifo<Entry<A, B>>
+  /** `order: "key"` only: the key's actions not yet emitted, in input order. */
+  readonly pending: Fifo<Entry<A, B>> | undefined
+}
+
+interface Worker<A, B> {
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  entry: Entry<A, B> | undefined
+}
+
+type Resume = (effect: Effect.Effect<void>) => void
+
+export class Engine<A, B, E, R> {
+  private input: ReadonlyArray<A> = []
+  private inputOffset = 0
+  private upstreamDone = false
+  private pulling = false
+  private nextIndex = 0
+  /** Taken from upstream, not yet handed to the consumer: bounded by `window`. */
+  private admitted = 0
+  /** False once a failure is known: nothing more is taken from upstream. */
+  private admitting = true
+  /** Only actions before this index may still start (total order after a failure). */
+  private startLimit = Infinity
+  private readonly runnable = new Fifo<Entry<A, B>>()
+  private readonly lanes = new Map<Key, Lane<A, B>>()
+  /** `order: "total"`: every admitted action not yet emitted, in input order. */
+  private readonly pending: Fifo<Entry<A, B>> | undefined
+  private output: Array<B> = []
+  /** Set when the stream must fail once `output` has been handed over. */
+  private terminal: Cause.Cause<unknown> | undefined
+  private readonly workers: Array<Worker<A, B>> = []
+  private readonly parked: Array<Resume> = []
+  private wakePending = false
+  private consumer: Resume | undefined
+  private interruptor: FiberId.FiberId | undefined
+
+  constructor(
+    private readonly source: Source<A, unknown, R>,
+    private readonly f: (a: A, index: number) => Effect.Effect<B, unknown, R>,
+    private readonly options: ResolvedOptions<A>
+  ) {
+    this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
+  }
+
+  /** Forks the worker pool into the scope; closing the scope interrupts it. */
+  readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.suspend(() => {
+    const spawn = Effect.withFiberRuntime<void, never, R>((fiber) => {
+      this.interruptor ??= fiber.id()
+      const worker: Worker<A, B> = { fiber, entry: undefined }
+      this.workers.push(worker)
+      return Effect.whileLoop({
+        while: () => this.hasWork(),
+        body: () => this.step(worker),
+        step: constVoid
+      })
+    })
+    return Effect.asVoid(Effect.replicateEffect(Effect.forkScoped(spawn), this.options.concurrency))
+  })
+
+  /**
+   * The consumer's side: the next results in order (never empty), or
+   * `undefined` once every action has been emitted. After a failure it first
+   * hands over what was released, then interrupts the workers, waits for
+   * their finalizers and fails with the failure's cause.
+   */
+  readonly pull: Effect.Effect<Array<B> | undefined, E> = Effect.suspend(() => {
+    const out = this.output
+    if (out.length > 0) {
+      this.output = []
+      this.admitted -= out.length
+      if (this.admitting) this.wakeWorker()
+      return Effect.succeed(out)
+    }
+    if (this.terminal !== undefined) {
+      const cause = this.terminal as Cause.Cause<E>
+      return Effect.zipRight(this.interruptAll, Effect.failCause(cause))
+    }
+    if (this.upstreamDone && this.admitted === 0) return Effect.succeed(undefined)
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        this.consumer = resume
+        return Effect.sync(() => {
+          this.consumer = undefined
+        })
+      }),
+      this.pull
+    )
+  })
+
+  private readonly interruptAll: Effect.Effect<void> = Effect.suspend(() =>
+    Fiber.interruptAll(this.workers.map((worker) => worker.fiber!))
+  )
+
+  // ---------------------------------------------------------------- workers
+
+  /** Whether a worker still has a reason to loop. */
+  private hasWork(): boolean {
+    return this.runnable.length > 0 ||
+      (this.admitting && !(this.upstreamDone && this.inputOffset >= this.input.length))
+  }
+
+  private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+    const entry = this.take()
+    if (entry !== undefined) return this.run(worker, entry)
+    if (
+      this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
+      this.admitted < this.options.window
+    ) return this.pullUpstream()
+    return this.park
+  }
+
+  /** The next action to start: one freed by its key, else the next admitted. */
+  private take(): Entry<A, B> | undefined {
+    let entry = this.runnable.shift()
+    while (entry !== undefined && entry.index >= this.startLimit) entry = this.runnable.shift()
+    if (entry !== undefined) return entry
+    while (this.admitting && this.admitted < this.options.window && this.inputOffset < this.input.length) {
+      const admitted = this.admit(this.input[this.inputOffset++])
+      if (admitted !== undefined) return admitted
+    }
+    return undefined
+  }
+
+  /** Takes one input into the window; returns it if it may start now. */
+  private admit(input: A): Entry<A, B> | undefined {
+    const entry: Entry<A, B> = {
+      index: this.nextIndex++,
+      input,
+      lane: undefined,
+      state: WAITING,
+      output: undefined,
+      cause: undefined
+    }
+    this.admitted++
+    this.pending?.push(entry)
+    const keyOf = this.options.key
+    if (keyOf === undefined) return entry
+    let key: Key
+    try {
+      key = checkKey(keyOf(input), entry.index)
+    } catch (defect) {
+      this.fail(entry, Cause.die(defect))
+      return undefined
+    }
+    let lane = this.lanes.get(key)
+    if (lane === undefined) {
+      lane = {
+        key,
+        running: 0,
+        waiting: new Fifo(2),
+        pending: this.options.order === "key" ? new Fifo(2) : undefined
+      }
+      this.lanes.set(key, lane)
+    }
+    entry.lane = lane
+    lane.pending?.push(entry)
+    if (lane.running < this.options.keyConcurrency) return entry
+    lane.waiting.push(entry)
+    return undefined
+  }
+
+  private run(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
+    entry.state = RUNNING
+    worker.entry = entry
+    if (entry.lane !== undefined) entry.lane.running++
+    // Hand the rest of the work to a parked worker before this one is busy.
+    if (this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)) this.wakeWorker()
+    let action: Effect.Effect<B, unknown, R>
+    try {
+      action = this.f(entry.input, entry.index)
+    } catch (defect) {
+      action = Effect.die(defect)
+    }
+    const timeout = this.options.timeout
+    if (timeout !== undefined) {
+      action = Effect.timeoutFail(action, {
+        duration: timeout,
+        onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
+      })
+    }
+    return Effect.matchCause(action, {
+      onFailure: (cause) => {
+        worker.entry = undefined
+        this.fail(entry, cause)
+      },
+      onSuccess: (output) => {
+        worker.entry = undefined
+        entry.state = DONE
+        entry.output = output
+        this.complete(entry)
+      }
+    })
+  }
+
+  private pullUpstream(): Effect.Effect<void, never, R> {
+    this.pulling = true
+    return Effect.matchCause(this.source.pull(this.options.window - this.admitted), {
+      onFailure: (cause) => {
+        this.pulling = false
+        this.abort(cause)
+      },
+      onSuccess: (chunk) => {
+        this.pulling = false
+        if (chunk === undefined) {
+          this.upstreamDone = true
+          this.input = []
+          this.inputOffset = 0
+          this.wakeAll()
+          if (this.admitted === 0) this.wakeConsumer()
+        } else {
+          this.input = chunk
+          this.inputOffset = 0
+          this.wakeWorker()
+        }
+      }
+    })
+  }
+
+  private readonly park: Effect.Effect<void> = Effect.async<void>((resume) => {
+    this.parked.push(resume)
+    return Effect.sync(() => {
+      const at = this.parked.indexOf(resume)
+      if (at >= 0) this.parked.splice(at, 1)
+    })
+  })
+
+  private readonly clearWake = Effect.sync(() => {
+    this.wakePending = false
+  })
+
+  /** Wakes one parked worker, unless one is already on its way. */
+  private wakeWorker(): void {
+    if (!this.wakePending && this.parked.length > 0) {
+      this.wakePending = true
+      this.parked.pop()!(this.clearWake)
+    }
+  }
+
+  private wakeAll(): void {
+    const parked = this.parked.splice(0)
+    for (const resume of parked) resume(Effect.void)
+  }
+
+  private wakeConsumer(): void {
+    const consumer = this.consumer
+    if (consumer !== undefined) {
+      this.consumer = undefined
+      consumer(Effect.void)
+    }
+  }
+
+  // ------------------------------------------------------------- completion
+
+  private complete(entry: Entry<A, B>): void {
+    const lane = entry.lane
+    if (lane !== undefined) {
+      lane.running--
+      const next = lane.waiting.shift()
+      if (next !== undefined) this.runnable.push(next)
+    }
+    switch (this.options.order) {
+      case "none":
+        this.output.push(entry.output as B)
+        this.wakeConsumer()
+        break
+      case "total":
+        this.emitReady(this.pending!)
+        break
+      case "key":
+        this.emitReady(lane!.pending!)
+        break
+    }
+    if (lane !== undefined && lane.running === 0 && lane.waiting.length === 0 && !(lane.pending?.length)) {
+      this.lanes.delete(lane.key)
+    }
+  }
+
+  /** Moves the done prefix of `queue` to the output; stops at a failure. */
+  private emitReady(queue: Fifo<Entry<A, B>>): void {
+    let head = queue.peek()
+    if (head === undefined || head.state < DONE) return
+    while (head !== undefined && head.state === DONE) {
+      queue.shift()
+      this.output.push(head.output as B)
+      head = queue.peek()
+    }
+    if (head !== undefined && head.state === FAILED) this.terminal = head.cause
+    this.wakeConsumer()
+  }
+
+  /**
+   * An action failed. In total order its failure takes its place in the
+   * order: earlier actions still run and are emitted, later ones are
+   * interrupted and none starts. In the other orders it ends the run now.
+   */
+  private fail(entry: Entry<A, B>, cause: Cause.Cause<unknown>): void {
+    entry.state = FAILED
+    entry.cause = cause
+    if (this.options.order !== "total") return this.abort(cause)
+    if (entry.index >= this.startLimit) return
+    this.startLimit = entry.index
+    this.admitting = false
+    this.interruptWorkers((running) => running.index > entry.index)
+    this.wakeAll()
+    this.emitReady(this.pending!)
+  }
+
+  /** Ends the run with `cause` once the released output is handed over. */
+  private abort(cause: Cause.Cause<unknown>): void {
+    if (this.terminal !== undefined) return
+    this.terminal = cause
+    this.admitting = false
+    this.startLimit = -1
+    this.interruptWorkers(() => true)
+    this.wakeAll()
+    this.wakeConsumer()
+  }
+
+  private interruptWorkers(predicate: (running: Entry<A, B>) => boolean): void {
+    for (const worker of this.workers) {
+      if (worker.entry !== undefined && predicate(worker.entry)) {
+        worker.entry = undefined
+        worker.fiber!.unsafeInterruptAsFork(this.interruptor!)
+      }
+    }
+  }
+}
+
+const constVoid = (): void => {}
+
+// ----------------------------------------------------------------- sources
+
+/** Reads an `Iterable` lazily, at most what the window admits at a time. */
+export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never> => {
+  if (Array.isArray(iterable)) {
+    let taken = false
+    return {
+      pull: () =>
+        Effect.sync(() => {
+          if (taken || iterable.length === 0) return undefined
+          taken = true
+          return iterable as ReadonlyArray<A>
+        })
+    }
+  }
+  let iterator: Iterator<A> | undefined
+  return {
+    pull: (max) =>
+      Effect.sync(() => {
+        iterator ??= iterable[Symbol.iterator]()
+        const out: Array<A> = []
+        const n = Math.min(max, 4096)
+        while (out.length < n) {
+          const next = iterator.next()
+          if (next.done) break
+          out.push(next.value)
+        }
+        return out.length > 0 ? out : undefined
+      })
+  }
+}
+
+/** Reads a stream's chunks through its pull. */
+export const streamSource = <A, E, R>(
+  pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R>
+): Source<A, E, R> => {
+  const next: Effect.Effect<ReadonlyArray<A> | undefined, E, R> = Effect.matchEffect(pull, {
+    onFailure: (error) => Option.isNone(error) ? Effect.succeed(undefined) : Effect.fail(error.value),
+    onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Chunk.toReadonlyArray(chunk))
+  })
+  return { pull: () => next }
+}

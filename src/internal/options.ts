@@ -1,0 +1,84 @@
+import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import * as V from "./validate.ts"
+
+/** @internal */
+export type Order = "total" | "key" | "none"
+
+/** @internal */
+export type Key = string | number
+
+/**
+ * The default `window` is this multiple of `concurrency`: the smallest that
+ * brings the reference workload (1000 actions, latency uniform in 0–99 ms,
+ * concurrency 100) within 2% of the unbounded-window makespan in simulated
+ * time. `npm run bench` prints the measurement (see README, "Choosing window").
+ *
+ * @internal
+ */
+export const DEFAULT_WINDOW_FACTOR = 3
+
+/** @internal */
+export interface ResolvedOptions<A> {
+  readonly concurrency: number
+  /** `Infinity` when unbounded. */
+  readonly window: number
+  readonly order: Order
+  readonly key: ((a: A) => Key) | undefined
+  /** `Infinity` when there is no `key`. */
+  readonly keyConcurrency: number
+  readonly timeout: Duration.Duration | undefined
+}
+
+const ORDERS = ["total", "key", "none"] as const
+
+/**
+ * Validates `Ordered` options once, up front; throws
+ * `Cause.IllegalArgumentException` naming the option and the bad value.
+ *
+ * @internal
+ */
+export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
+  const o = V.record("options", options)
+  const concurrency = V.integerAtLeast("options.concurrency", o.concurrency, 1)
+  const window = o.window === undefined
+    ? concurrency * DEFAULT_WINDOW_FACTOR
+    : o.window === Infinity
+    ? Infinity
+    : V.integerAtLeast(
+      "options.window",
+      o.window,
+      concurrency,
+      `an integer ≥ concurrency (${concurrency}) or Infinity`
+    )
+  const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
+  const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
+  if (order === "key" && key === undefined) {
+    throw new Cause.IllegalArgumentException(
+      "Expected `options.key` to be a function when `options.order` is \"key\", got `undefined` (undefined)"
+    )
+  }
+  if (o.keyConcurrency !== undefined && key === undefined) {
+    throw new Cause.IllegalArgumentException(
+      `Expected \`options.keyConcurrency\` to come with \`options.key\`, got ${
+        V.describe(o.keyConcurrency)
+      } and no key`
+    )
+  }
+  const keyConcurrency = key === undefined
+    ? Infinity
+    : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
+  const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
+  return { concurrency, window, order, key, keyConcurrency, timeout }
+}
+
+/**
+ * Checks what `options.key` returned for one action: a non-empty string or a
+ * number that is not NaN.
+ *
+ * @internal
+ */
+export const checkKey = (key: unknown, index: number): Key => {
+  if ((typeof key === "string" && key.length > 0) || (typeof key === "number" && !Number.isNaN(key))) return key
+  throw V.invalid(`options.key(input ${index})`, "a non-empty string or a number", key)
+}

@@ -1,0 +1,90 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+
+/**
+ * Shared validation helpers: every public function checks its input up front
+ * and throws `Cause.IllegalArgumentException` whose message names the field
+ * and shows the bad value with its type, e.g.
+ * `` Expected `options.concurrency` to be an integer ≥ 1, got `0` (number) ``.
+ *
+ * @internal
+ */
+
+/** Renders a value and its type the way messages show it: `` `0` (number) ``. */
+export const describe = (value: unknown): string => {
+  const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value
+  let shown: string
+  switch (typeof value) {
+    case "string":
+      shown = JSON.stringify(value)
+      break
+    case "function":
+      shown = value.name ? `[Function ${value.name}]` : "[Function]"
+      break
+    case "bigint":
+      shown = `${value}n`
+      break
+    case "symbol":
+      shown = value.toString()
+      break
+    case "object":
+      try {
+        shown = value === null ? "null" : JSON.stringify(value) ?? String(value)
+      } catch {
+        shown = String(value)
+      }
+      if (shown.length > 60) shown = `${shown.slice(0, 57)}...`
+      break
+    default:
+      shown = Object.is(value, -0) ? "-0" : String(value)
+  }
+  return `\`${shown}\` (${type})`
+}
+
+export const invalid = (path: string, expected: string, value: unknown): Cause.IllegalArgumentException =>
+  new Cause.IllegalArgumentException(`Expected \`${path}\` to be ${expected}, got ${describe(value)}`)
+
+export const isInteger = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value)
+
+/** An integer ≥ `min` (a safe integer: `Infinity` and `NaN` are rejected). */
+export const integerAtLeast = (path: string, value: unknown, min: number, expected?: string): number => {
+  if (isInteger(value) && value >= min) return value
+  throw invalid(path, expected ?? `an integer ≥ ${min}`, value)
+}
+
+export const optionalIntegerAtLeast = (path: string, value: unknown, min: number): number | undefined =>
+  value === undefined ? undefined : integerAtLeast(path, value, min)
+
+export const oneOf = <const L extends ReadonlyArray<string>>(
+  path: string,
+  value: unknown,
+  literals: L
+): L[number] => {
+  if (typeof value === "string" && literals.includes(value)) return value
+  throw invalid(path, `one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`, value)
+}
+
+export const fn = <F extends (...args: ReadonlyArray<any>) => unknown>(path: string, value: unknown): F => {
+  if (typeof value === "function") return value as F
+  throw invalid(path, "a function", value)
+}
+
+export const record = (path: string, value: unknown): Record<string, unknown> => {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
+  throw invalid(path, "an object", value)
+}
+
+/**
+ * A duration > 0 that can be waited on: a `Duration.DurationInput` (number of
+ * milliseconds, `"1 second"`, `Duration.seconds(1)`, …), finite and positive.
+ */
+export const positiveDuration = (path: string, value: unknown): Duration.Duration => {
+  const decoded = Duration.decodeUnknown(value as Duration.DurationInput)
+  if (decoded._tag === "Some" && Duration.isFinite(decoded.value) && Duration.greaterThan(decoded.value, Duration.zero)) {
+    return decoded.value
+  }
+  throw invalid(path, "a finite duration > 0 (milliseconds, \"1 second\", Duration.seconds(1), …)", value)
+}
+
+export const optionalPositiveDuration = (path: string, value: unknown): Duration.Duration | undefined =>
+  value === undefined ? undefined : positiveDuration(path, value)
