@@ -17,3 +17,11 @@ export * as Ordered from "./Ordered.ts"
  * @since 0.1.0
  */
 export { ActionTimeoutError } from "./errors.ts"
+
+/**
+ * Completions in any order over a log's offsets: the highest contiguous
+ * completed offset and a compact encoding of the completed ones above it.
+ *
+ * @since 0.1.0
+ */
+export * as Checkpoint from "./Checkpoint.ts"
