@@ -56,6 +56,7 @@ interface Entry<A, B> {
 
 interface Lane<A, B> {
   readonly key: Key
+  /** Actions of the key running or about to run (in `runnable`). */
   running: number
   /** Admitted actions waiting for the key, in input order. */
   readonly waiting: Fifo<Entry<A, B>>
@@ -215,7 +216,10 @@ export class Engine<A, B, E, R> {
     }
     entry.lane = lane
     lane.pending?.push(entry)
-    if (lane.running < this.options.keyConcurrency) return entry
+    if (lane.running < this.options.keyConcurrency) {
+      lane.running++
+      return entry
+    }
     lane.waiting.push(entry)
     return undefined
   }
@@ -223,7 +227,6 @@ export class Engine<A, B, E, R> {
   private run(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
     entry.state = RUNNING
     worker.entry = entry
-    if (entry.lane !== undefined) entry.lane.running++
     // Hand the rest of the work to a parked worker before this one is busy.
     if (this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)) this.wakeWorker()
     let action: Effect.Effect<B, unknown, R>
@@ -315,9 +318,11 @@ export class Engine<A, B, E, R> {
   private complete(entry: Entry<A, B>): void {
     const lane = entry.lane
     if (lane !== undefined) {
-      lane.running--
+      // The key's slot passes straight to its next waiting action, so that no
+      // action admitted meanwhile can take it out of input order.
       const next = lane.waiting.shift()
       if (next !== undefined) this.runnable.push(next)
+      else lane.running--
     }
     switch (this.options.order) {
       case "none":
