@@ -2,6 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Stream } from "effect"
 import { Ordered } from "../src/index.ts"
 
+const describeExit = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return "succeeded"
+  const defect = Option.getOrUndefined(Cause.dieOption(exit.cause))
+  return Cause.isIllegalArgumentException(defect) ? defect.message : `not an IllegalArgumentException: ${defect}`
+}
+
 /** The defect message of an Ordered call with these options, run both as a stream and as forEach. */
 const defectMessages = (options: unknown) =>
   Effect.gen(function*() {
@@ -10,11 +16,7 @@ const defectMessages = (options: unknown) =>
       Stream.runDrain(Ordered.mapEffect(Stream.make(1, 2), f, options as Ordered.Options<number>))
     )
     const viaForEach = yield* Effect.exit(Ordered.forEach([1, 2], f, options as Ordered.Options<number>))
-    return [viaStream, viaForEach].map((exit) => {
-      if (Exit.isSuccess(exit)) return "succeeded"
-      const defect = Option.getOrUndefined(Cause.dieOption(exit.cause))
-      return Cause.isIllegalArgumentException(defect) ? defect.message : `not an IllegalArgumentException: ${defect}`
-    })
+    return [describeExit(viaStream), describeExit(viaForEach)]
   })
 
 const cases: ReadonlyArray<readonly [string, unknown, string]> = [
