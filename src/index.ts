@@ -25,3 +25,12 @@ export { ActionTimeoutError } from "./errors.ts"
  * @since 0.1.0
  */
 export * as Checkpoint from "./Checkpoint.ts"
+
+/**
+ * Reassembly of client-numbered actions: per key, values offered out of
+ * order (or twice) are released in sequence order, exactly once, giving up
+ * on a missing sequence after a timeout.
+ *
+ * @since 0.1.0
+ */
+export * as Sequencer from "./Sequencer.ts"

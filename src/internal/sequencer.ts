@@ -1,0 +1,635 @@
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import {
+  DuplicateSequenceError,
+  SequenceGapError,
+  SequenceOutOfWindowError,
+  SequencerClosedError,
+  SequencerKeyLimitError
+} from "../Sequencer.ts"
+import type { Event, Gap, Key, OfferError, Options, Released, Sequencer, Stats } from "../Sequencer.ts"
+import { Fifo } from "./fifo.ts"
+import * as V from "./validate.ts"
+
+/**
+ * The engine behind `Sequencer`: per-key reassembly of client-numbered values.
+ *
+ * Shape: plain synchronous state on one JS thread, touched by the offering
+ * fibers, the stream's consumer and two timer fibers. Per live key: the next
+ * expected sequence, a ring of `capacity` slots holding the values buffered
+ * ahead of it (sequence `s` lives in slot `s % capacity`; the window is
+ * `capacity` wide, so slots never collide), and counts of what the key holds.
+ *
+ * Output: released values and gaps go to one FIFO read by the stream. A value
+ * counts against its key's `capacity` until the consumer takes it, so the
+ * FIFO is bounded by `capacity × live keys` (plus a `Gap` before a value at
+ * most): offers of a key whose `capacity` values are all held suspend, in
+ * arrival order, until the consumer takes some.
+ *
+ * Time: both timeouts are constants and their start times only grow, so each
+ * timer is a FIFO in deadline order (stale entries are skipped, and the FIFO is
+ * compacted when they dominate). One fiber per FIFO sleeps on the sequencer's
+ * `Clock` until the head's deadline; offers and reads also settle whatever is
+ * due first, so the outcome never depends on when the timer fiber runs. This
+ * costs O(1) per buffered value and per idle period, where a fiber per key
+ * would cost a fork, a sleep and an interruption each time.
+ *
+ * @internal
+ */
+
+/** Resumes a suspended caller. */
+type Resume = (effect: Effect.Effect<void, OfferError | SequenceGapError>) => void
+
+const BUFFERED = 0
+const UNREAD = 1
+const SETTLED = 2
+
+/** An accepted value: buffered ahead of its key's next, then unread in the output, then settled. */
+interface Entry<A> {
+  readonly state: KeyState<A>
+  readonly sequence: number
+  readonly value: A
+  /** Clock time of acceptance: its gap deadline is `arrivedAt + gapTimeout`. */
+  readonly arrivedAt: number
+  status: typeof BUFFERED | typeof UNREAD | typeof SETTLED
+  /** The `offerAwait` caller waiting for this value to be taken. */
+  waiter: Waiter | undefined
+}
+
+/** An `offer`/`offerAwait` caller suspended on its key, or an `offerAwait` caller waiting for release. */
+interface Waiter {
+  /** `undefined` once resumed or interrupted. */
+  resume: Resume | undefined
+  /** Set while suspended on a full key. */
+  blockedOn: KeyState<any> | undefined
+}
+
+interface Blocked<A> {
+  readonly sequence: number
+  readonly value: A
+  readonly waiter: Waiter
+  readonly awaiting: boolean
+}
+
+interface KeyState<A> {
+  readonly key: Key
+  next: number
+  /** Slots by `sequence % capacity`; allocated on the key's first buffered value. */
+  ring: Array<Entry<A> | undefined> | undefined
+  buffered: number
+  /** Released values of this key the consumer has not taken yet. */
+  unread: number
+  /** Offers suspended because the key holds `capacity` values, in arrival order. */
+  blocked: Fifo<Blocked<A>> | undefined
+  /** Live (not interrupted) offers in `blocked`. */
+  blockedCount: number
+  /** Clock time at which the key last came to hold nothing; `undefined` while it holds something. */
+  idleSince: number | undefined
+}
+
+/** Options after validation. */
+interface Resolved {
+  readonly start: number
+  readonly capacity: number
+  readonly gapTimeout: Duration.Duration | undefined
+  readonly onGap: "skip" | "fail"
+  readonly idleKeyTimeout: Duration.Duration | undefined
+  readonly maxKeys: number
+}
+
+const GAP_MODES = ["skip", "fail"] as const
+
+/** @internal */
+export const resolveOptions = (options: unknown): Resolved => {
+  const o = V.record("options", options)
+  const capacity = V.integerAtLeast("options.capacity", o.capacity, 1)
+  const start = o.start === undefined ? 0 : V.integerAtLeast("options.start", o.start, 0)
+  const gapTimeout = V.optionalPositiveDuration("options.gapTimeout", o.gapTimeout)
+  if (o.onGap !== undefined && gapTimeout === undefined) {
+    throw new Cause.IllegalArgumentException(
+      `Expected \`options.onGap\` to come with \`options.gapTimeout\`, got ${V.describe(o.onGap)} and no gapTimeout`
+    )
+  }
+  const onGap = o.onGap === undefined ? "skip" : V.oneOf("options.onGap", o.onGap, GAP_MODES)
+  const idleKeyTimeout = V.optionalPositiveDuration("options.idleKeyTimeout", o.idleKeyTimeout)
+  const maxKeys = o.maxKeys === undefined || o.maxKeys === Infinity
+    ? Infinity
+    : V.integerAtLeast("options.maxKeys", o.maxKeys, 1, "an integer ≥ 1 or Infinity")
+  return { start, capacity, gapTimeout, onGap, idleKeyTimeout, maxKeys }
+}
+
+const checkKey = (key: unknown): Key => {
+  if ((typeof key === "string" && key.length > 0) || (typeof key === "number" && !Number.isNaN(key))) return key
+  throw V.invalid("key", "a non-empty string or a number (not NaN)", key)
+}
+
+/** @internal */
+export const released = <A>(key: Key, sequence: number, value: A): Released<A> => ({
+  _tag: "Released",
+  key,
+  sequence,
+  value
+})
+
+/** @internal */
+export const gap = (key: Key, from: number, to: number): Gap => ({ _tag: "Gap", key, from, to })
+
+/** Result of trying to place an offer: accepted, suspended on a full key, or rejected. */
+const ACCEPTED = 0
+const BLOCKED = 1
+type Placement = typeof ACCEPTED | typeof BLOCKED | OfferError
+
+/**
+ * A FIFO of deadlines that only grow, with a fiber that sleeps until the
+ * earliest one and settles what is due.
+ */
+class Timer<T> {
+  readonly items = new Fifo<T>()
+  private readonly times = new Fifo<number>()
+  private parked: (() => void) | undefined
+
+  constructor(readonly millis: number) {}
+
+  push(item: T, since: number): void {
+    this.items.push(item)
+    this.times.push(since)
+    const parked = this.parked
+    if (parked !== undefined) {
+      this.parked = undefined
+      parked()
+    }
+  }
+
+  /** Removes and returns the head if its deadline is at or before `now`. */
+  shiftDue(now: number): T | undefined {
+    const since = this.times.peek()
+    if (since === undefined || since + this.millis > now) return undefined
+    this.times.shift()
+    return this.items.shift()
+  }
+
+  /** Rebuilds the FIFO without the items `live` rejects, once they are most of it. */
+  compact(liveCount: number, live: (item: T, since: number) => boolean): void {
+    if (this.items.length <= 2 * liveCount + 1024) return
+    const n = this.items.length
+    for (let i = 0; i < n; i++) {
+      const item = this.items.shift()!
+      const since = this.times.shift()!
+      if (live(item, since)) {
+        this.items.push(item)
+        this.times.push(since)
+      }
+    }
+  }
+
+  clear(): void {
+    this.items.clear()
+    this.times.clear()
+  }
+
+  /** Forever: sleep until the head's deadline (or until something is pushed), then `settle`. */
+  run(clock: Clock.Clock, settle: (now: number) => void): Effect.Effect<never> {
+    const park = Effect.async<void>((resume) => {
+      this.parked = () => resume(Effect.void)
+      return Effect.sync(() => {
+        this.parked = undefined
+      })
+    })
+    const settleNow = Effect.sync(() => settle(clock.unsafeCurrentTimeMillis()))
+    return Effect.forever(Effect.suspend(() => {
+      const since = this.times.peek()
+      if (since === undefined) return park
+      const wait = since + this.millis - clock.unsafeCurrentTimeMillis()
+      return wait > 0 ? Effect.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
+    }))
+  }
+}
+
+class SequencerImpl<A> implements Sequencer<A> {
+  private readonly keys = new Map<Key, KeyState<A>>()
+  private readonly output = new Fifo<Entry<A> | Gap>()
+  private consumer: (() => void) | undefined
+  private buffered = 0
+  /** Set by `close` or by a gap with `onGap: "fail"`: no offer is accepted any more. */
+  private stopped = false
+  /** Closed by its scope: the stream ends. */
+  private closed = false
+  /** `onGap: "fail"`: the stream fails with this once the output is drained. */
+  private failure: SequenceGapError | undefined
+  private readonly gapTimer: Timer<Entry<A>> | undefined
+  private readonly idleTimer: Timer<KeyState<A>> | undefined
+
+  constructor(private readonly options: Resolved, private readonly clock: Clock.Clock) {
+    this.gapTimer = options.gapTimeout && new Timer(Duration.toMillis(options.gapTimeout))
+    this.idleTimer = options.idleKeyTimeout && new Timer(Duration.toMillis(options.idleKeyTimeout))
+  }
+
+  /** Forks the timer fibers into `scope` and closes the sequencer when it closes. */
+  start(scope: Scope.Scope): Effect.Effect<void> {
+    const settle = (now: number) => this.settle(now)
+    const timers = [this.gapTimer, this.idleTimer].filter((timer) => timer !== undefined)
+    return Effect.zipRight(
+      Effect.forEach(timers, (timer) => Effect.forkIn(timer.run(this.clock, settle), scope), { discard: true }),
+      Scope.addFinalizer(scope, Effect.sync(() => this.close()))
+    )
+  }
+
+  // ------------------------------------------------------------------ offers
+
+  readonly offer = (key: Key, sequence: number, value: A): Effect.Effect<void, OfferError> =>
+    Effect.suspend(() => {
+      this.check(key, sequence)
+      const placement = this.place(key, sequence, value, undefined)
+      if (placement === ACCEPTED) return Effect.void
+      if (placement !== BLOCKED) return Effect.fail(placement)
+      return this.suspend(key, sequence, value, false) as Effect.Effect<void, OfferError>
+    })
+
+  readonly offerAwait = (key: Key, sequence: number, value: A): Effect.Effect<void, OfferError | SequenceGapError> =>
+    Effect.suspend(() => {
+      this.check(key, sequence)
+      return this.suspend(key, sequence, value, true)
+    })
+
+  readonly next = (key: Key): Effect.Effect<number> =>
+    Effect.sync(() => {
+      checkKey(key)
+      this.settleDue()
+      return this.keys.get(key)?.next ?? this.options.start
+    })
+
+  readonly stats: Effect.Effect<Stats> = Effect.sync(() => {
+    this.settleDue()
+    return { keys: this.keys.size, buffered: this.buffered, unread: this.output.length }
+  })
+
+  private check(key: Key, sequence: number): void {
+    checkKey(key)
+    V.integerAtLeast("sequence", sequence, this.options.start, `an integer ≥ options.start (${this.options.start})`)
+  }
+
+  /**
+   * Places an offer from inside `Effect.async`, so that nothing runs between
+   * the decision and the registration of the caller.
+   */
+  private suspend(
+    key: Key,
+    sequence: number,
+    value: A,
+    awaiting: boolean
+  ): Effect.Effect<void, OfferError | SequenceGapError> {
+    return Effect.async<void, OfferError | SequenceGapError>((resume) => {
+      const waiter: Waiter = { resume, blockedOn: undefined }
+      const placement = this.place(key, sequence, value, awaiting ? waiter : undefined)
+      if (placement === BLOCKED) {
+        const state = this.keys.get(key)!
+        state.blocked ??= new Fifo(2)
+        state.blocked.push({ sequence, value, waiter, awaiting })
+        state.blockedCount++
+        waiter.blockedOn = state
+      } else if (placement !== ACCEPTED) {
+        resume(Effect.fail(placement))
+      } else if (!awaiting) {
+        resume(Effect.void)
+      }
+      return Effect.sync(() => this.abandon(waiter))
+    })
+  }
+
+  /** An interrupted caller: forget it; an accepted value stays accepted. */
+  private abandon(waiter: Waiter): void {
+    waiter.resume = undefined
+    const state = waiter.blockedOn
+    if (state !== undefined) {
+      waiter.blockedOn = undefined
+      if (--state.blockedCount === 0) state.blocked = undefined
+      this.markIdle(state)
+    }
+  }
+
+  /**
+   * Accepts an offer (buffers or releases it), rejects it, or tells the caller
+   * to suspend because its key is full or others are already suspended on it.
+   */
+  private place(key: Key, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+    if (this.stopped) return new SequencerClosedError({ key, sequence })
+    this.settleDue()
+    let state = this.keys.get(key)
+    if (state === undefined) {
+      const { capacity, maxKeys, start } = this.options
+      if (sequence >= start + capacity) {
+        return new SequenceOutOfWindowError({ key, sequence, next: start, capacity })
+      }
+      if (this.keys.size >= maxKeys) return new SequencerKeyLimitError({ key, sequence, maxKeys })
+      state = {
+        key,
+        next: start,
+        ring: undefined,
+        buffered: 0,
+        unread: 0,
+        blocked: undefined,
+        blockedCount: 0,
+        idleSince: undefined
+      }
+      this.keys.set(key, state)
+    } else if (state.blockedCount > 0) {
+      const rejection = this.reject(state, sequence)
+      if (rejection !== undefined) return rejection
+      return BLOCKED
+    }
+    return this.accept(state, sequence, value, waiter)
+  }
+
+  /** Why `sequence` cannot be accepted by `state` now, if it cannot. */
+  private reject(state: KeyState<A>, sequence: number): OfferError | undefined {
+    const { capacity } = this.options
+    if (sequence < state.next || state.ring?.[sequence % capacity]?.sequence === sequence) {
+      return new DuplicateSequenceError({ key: state.key, sequence, next: state.next })
+    }
+    if (sequence >= state.next + capacity) {
+      return new SequenceOutOfWindowError({ key: state.key, sequence, next: state.next, capacity })
+    }
+    return undefined
+  }
+
+  private accept(state: KeyState<A>, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+    const rejection = this.reject(state, sequence)
+    if (rejection !== undefined) return rejection
+    const { capacity } = this.options
+    if (state.buffered + state.unread >= capacity) return BLOCKED
+    state.idleSince = undefined
+    if (sequence === state.next) {
+      this.release(state, { state, sequence, value, arrivedAt: 0, status: UNREAD, waiter })
+      this.releaseRun(state)
+      this.wakeConsumer()
+    } else {
+      const entry: Entry<A> = {
+        state,
+        sequence,
+        value,
+        arrivedAt: this.clock.unsafeCurrentTimeMillis(),
+        status: BUFFERED,
+        waiter
+      }
+      ;(state.ring ??= new Array(capacity))[sequence % capacity] = entry
+      state.buffered++
+      this.buffered++
+      if (this.gapTimer !== undefined) {
+        this.gapTimer.push(entry, entry.arrivedAt)
+        this.gapTimer.compact(this.buffered, (e) => e.status === BUFFERED)
+      }
+    }
+    return ACCEPTED
+  }
+
+  // --------------------------------------------------------------- releasing
+
+  /** Moves `entry`, its key's next value, to the output. */
+  private release(state: KeyState<A>, entry: Entry<A>): void {
+    entry.status = UNREAD
+    state.unread++
+    state.next = entry.sequence + 1
+    this.output.push(entry)
+  }
+
+  /** Releases the buffered values that follow the key's next without a hole. */
+  private releaseRun(state: KeyState<A>): void {
+    const ring = state.ring
+    if (ring === undefined) return
+    const { capacity } = this.options
+    for (;;) {
+      const slot = state.next % capacity
+      const entry = ring[slot]
+      if (entry === undefined) return
+      ring[slot] = undefined
+      state.buffered--
+      this.buffered--
+      this.release(state, entry)
+    }
+  }
+
+  /**
+   * Gives up on every missing sequence before `target` (buffered, and waiting
+   * longer than `gapTimeout`): emits a `Gap` per hole and releases the values
+   * between them, then `target` and the run after it. With `onGap: "fail"` the
+   * first hole fails the sequencer instead.
+   */
+  private giveUpTo(state: KeyState<A>, target: number): void {
+    const ring = state.ring!
+    const { capacity } = this.options
+    while (state.next < target) {
+      if (ring[state.next % capacity] !== undefined) {
+        this.releaseRun(state)
+        continue
+      }
+      let end = state.next + 1
+      while (ring[end % capacity] === undefined) end++
+      if (this.options.onGap === "fail") {
+        return this.fail(
+          new SequenceGapError({ key: state.key, from: state.next, to: end - 1, gapTimeout: this.options.gapTimeout! })
+        )
+      }
+      this.output.push(gap(state.key, state.next, end - 1))
+      state.next = end
+    }
+    this.releaseRun(state)
+    this.wakeConsumer()
+  }
+
+  // -------------------------------------------------------------------- time
+
+  /** Settles the gap and idle deadlines due now, if any are pending. */
+  private settleDue(): void {
+    if ((this.gapTimer?.items.length ?? 0) + (this.idleTimer?.items.length ?? 0) > 0) {
+      this.settle(this.clock.unsafeCurrentTimeMillis())
+    }
+  }
+
+  private settle(now: number): void {
+    const gapTimer = this.gapTimer
+    if (gapTimer !== undefined) {
+      let entry = gapTimer.shiftDue(now)
+      while (entry !== undefined && !this.stopped) {
+        if (entry.status === BUFFERED) this.giveUpTo(entry.state, entry.sequence)
+        entry = gapTimer.shiftDue(now)
+      }
+    }
+    const idleTimer = this.idleTimer
+    if (idleTimer !== undefined) {
+      let state = idleTimer.shiftDue(now)
+      while (state !== undefined) {
+        // Stale unless the key is still idle since the time this entry was pushed.
+        if (state.idleSince !== undefined && state.idleSince + idleTimer.millis <= now && this.keys.get(state.key) === state) {
+          this.keys.delete(state.key)
+        }
+        state = idleTimer.shiftDue(now)
+      }
+    }
+  }
+
+  /** Starts the key's idle period if it holds nothing. */
+  private markIdle(state: KeyState<A>): void {
+    const idleTimer = this.idleTimer
+    if (
+      idleTimer === undefined || state.buffered + state.unread + state.blockedCount > 0 || state.idleSince !== undefined ||
+      this.keys.get(state.key) !== state
+    ) return
+    const now = this.clock.unsafeCurrentTimeMillis()
+    state.idleSince = now
+    idleTimer.push(state, now)
+    idleTimer.compact(this.keys.size, (s, since) => s.idleSince === since && this.keys.get(s.key) === s)
+  }
+
+  // ------------------------------------------------------------------ stream
+
+  private wakeConsumer(): void {
+    const consumer = this.consumer
+    if (consumer !== undefined && this.output.length > 0) {
+      this.consumer = undefined
+      consumer()
+    }
+  }
+
+  /** Hands every unread event to the consumer: they are released now. */
+  private take(): Chunk.Chunk<Event<A>> {
+    const n = this.output.length
+    const events = new Array<Event<A>>(n)
+    for (let i = 0; i < n; i++) {
+      const item = this.output.shift()!
+      if (!("status" in item)) {
+        events[i] = item
+        continue
+      }
+      const state = item.state
+      events[i] = released(state.key, item.sequence, item.value)
+      item.status = SETTLED
+      state.unread--
+      const waiter = item.waiter
+      if (waiter?.resume !== undefined) {
+        const resume = waiter.resume
+        waiter.resume = undefined
+        resume(Effect.void)
+      }
+      if (state.blockedCount > 0) this.admitBlocked(state)
+      else this.markIdle(state)
+    }
+    return Chunk.unsafeFromArray(events)
+  }
+
+  /** Places the offers suspended on `state`, in arrival order, while it has room. */
+  private admitBlocked(state: KeyState<A>): void {
+    const blocked = state.blocked!
+    while (state.blockedCount > 0 && state.buffered + state.unread < this.options.capacity) {
+      const { awaiting, sequence, value, waiter } = blocked.shift()!
+      if (waiter.resume === undefined) continue
+      state.blockedCount--
+      waiter.blockedOn = undefined
+      const placement = this.accept(state, sequence, value, awaiting ? waiter : undefined)
+      if (placement === ACCEPTED && awaiting) continue
+      const resume = waiter.resume
+      waiter.resume = undefined
+      resume(placement === ACCEPTED ? Effect.void : Effect.fail(placement as OfferError))
+    }
+    if (state.blockedCount === 0) state.blocked = undefined
+    this.markIdle(state)
+  }
+
+  private readonly pull: Effect.Effect<Chunk.Chunk<Event<A>>, Option.Option<SequenceGapError>> = Effect.suspend(() => {
+    if (this.output.length > 0) return Effect.succeed(this.take())
+    if (this.closed) return Effect.fail(Option.none())
+    if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
+    return Effect.zipRight(
+      Effect.async<void>((resume) => {
+        this.consumer = () => resume(Effect.void)
+        return Effect.sync(() => {
+          this.consumer = undefined
+        })
+      }),
+      this.pull
+    )
+  })
+
+  readonly stream: Stream.Stream<Event<A>, SequenceGapError> = Stream.repeatEffectChunkOption(this.pull)
+
+  // -------------------------------------------------------------- stopping
+
+  /** `onGap: "fail"`: stop accepting; the stream fails once the output is drained. */
+  private fail(error: SequenceGapError): void {
+    this.failure = error
+    this.stop((state) => state.key === error.key ? error : undefined)
+    const consumer = this.consumer
+    if (consumer !== undefined) {
+      this.consumer = undefined
+      consumer()
+    }
+  }
+
+  /** The scope closed: the stream ends, every waiting caller fails. */
+  private close(): void {
+    this.closed = true
+    if (!this.stopped) this.stop(() => undefined)
+    for (let item = this.output.shift(); item !== undefined; item = this.output.shift()) {
+      if ("status" in item) this.drop(item, new SequencerClosedError({ key: item.state.key, sequence: item.sequence }))
+    }
+    const consumer = this.consumer
+    if (consumer !== undefined) {
+      this.consumer = undefined
+      consumer()
+    }
+  }
+
+  /**
+   * Stops accepting offers and drops every buffered value and suspended
+   * offer, failing their callers with `errorOf(key)` or `SequencerClosedError`.
+   */
+  private stop(errorOf: (state: KeyState<A>) => SequenceGapError | undefined): void {
+    this.stopped = true
+    this.gapTimer?.clear()
+    this.idleTimer?.clear()
+    for (const state of this.keys.values()) {
+      const ring = state.ring
+      if (ring !== undefined) {
+        for (let i = 0; i < ring.length; i++) {
+          const entry = ring[i]
+          if (entry === undefined) continue
+          ring[i] = undefined
+          this.drop(entry, errorOf(state) ?? new SequencerClosedError({ key: state.key, sequence: entry.sequence }))
+        }
+      }
+      for (let b = state.blocked?.shift(); b !== undefined; b = state.blocked?.shift()) {
+        const resume = b.waiter.resume
+        if (resume === undefined) continue
+        b.waiter.resume = undefined
+        b.waiter.blockedOn = undefined
+        resume(Effect.fail(new SequencerClosedError({ key: state.key, sequence: b.sequence })))
+      }
+      state.buffered = 0
+      state.blockedCount = 0
+    }
+    this.buffered = 0
+  }
+
+  private drop(entry: Entry<A>, error: OfferError | SequenceGapError): void {
+    entry.status = SETTLED
+    const resume = entry.waiter?.resume
+    if (resume === undefined) return
+    entry.waiter!.resume = undefined
+    resume(Effect.fail(error))
+  }
+}
+
+/** @internal */
+export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const resolved = resolveOptions(options)
+    return Effect.flatMap(Effect.all([Effect.clock, Effect.scope]), ([clock, scope]) => {
+      const sequencer = new SequencerImpl<A>(resolved, clock)
+      return Effect.as(sequencer.start(scope), sequencer)
+    })
+  })
