@@ -1,0 +1,116 @@
+/**
+ * The backend the edge example stands in for: an in-memory order book and the
+ * actions clients send to it. `place` creates an order, `cancel` removes it
+ * (and fails for an unknown order), `update` changes its quantity. Applying
+ * `cancel 17` before `place 17` leaves order 17 alive, which is why the
+ * actions must be applied in the order the client sent them.
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+
+/** Longest simulated cost an action may ask for (`latencyMs`). */
+export const maxLatencyMs = 60_000
+
+const Key = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
+const Quantity = Schema.Int.pipe(Schema.positive())
+/** Simulated cost of the validation/enrichment step, for demos and tests; the server's default applies when absent. */
+const LatencyMs = Schema.optional(Schema.Int.pipe(Schema.between(0, maxLatencyMs)))
+
+export const PlaceAction = Schema.Struct({
+  key: Key,
+  type: Schema.Literal("place"),
+  payload: Schema.Struct({
+    side: Schema.Literal("buy", "sell"),
+    price: Schema.Number.pipe(Schema.positive()),
+    quantity: Quantity
+  }),
+  latencyMs: LatencyMs
+})
+
+export const CancelAction = Schema.Struct({
+  key: Key,
+  type: Schema.Literal("cancel"),
+  payload: Schema.optional(Schema.Struct({})),
+  latencyMs: LatencyMs
+})
+
+export const UpdateAction = Schema.Struct({
+  key: Key,
+  type: Schema.Literal("update"),
+  payload: Schema.Struct({ quantity: Quantity }),
+  latencyMs: LatencyMs
+})
+
+/** One line of a `POST /actions` body. */
+export const Action = Schema.Union(PlaceAction, CancelAction, UpdateAction)
+export type Action = typeof Action.Type
+
+/** The body of `POST /keys/:key/actions/:sequence`: an action whose key is in the path. */
+export const KeyedAction = Schema.Union(
+  PlaceAction.pipe(Schema.omit("key")),
+  CancelAction.pipe(Schema.omit("key")),
+  UpdateAction.pipe(Schema.omit("key"))
+)
+export type KeyedAction = typeof KeyedAction.Type
+
+export interface Order {
+  readonly key: string
+  readonly side: "buy" | "sell"
+  readonly price: number
+  readonly quantity: number
+}
+
+export class UnknownOrderError extends Data.TaggedError("UnknownOrderError")<{ readonly key: string }> {
+  override get message(): string {
+    return `No open order ${JSON.stringify(this.key)}`
+  }
+}
+
+export class OrderExistsError extends Data.TaggedError("OrderExistsError")<{ readonly key: string }> {
+  override get message(): string {
+    return `Order ${JSON.stringify(this.key)} is already open`
+  }
+}
+
+export type BookError = UnknownOrderError | OrderExistsError
+
+/** The in-memory order book; one per server, shared by every request. */
+export class OrderBook extends Effect.Service<OrderBook>()("effect-ordered/examples/edge/OrderBook", {
+  effect: Effect.gen(function*() {
+    const orders = yield* Ref.make(HashMap.empty<string, Order>())
+
+    const modify = <A>(
+      f: (book: HashMap.HashMap<string, Order>) => readonly [Effect.Effect<A, BookError>, HashMap.HashMap<string, Order>]
+    ): Effect.Effect<A, BookError> => Effect.flatten(Ref.modify(orders, f))
+
+    /** Applies one action; the result is the order as it stands afterwards (for `cancel`: as it was). */
+    const apply = (action: Action): Effect.Effect<Order, BookError> =>
+      modify((book) => {
+        const current = HashMap.get(book, action.key)
+        switch (action.type) {
+          case "place": {
+            if (Option.isSome(current)) return [Effect.fail(new OrderExistsError({ key: action.key })), book]
+            const order: Order = { key: action.key, ...action.payload }
+            return [Effect.succeed(order), HashMap.set(book, action.key, order)]
+          }
+          case "cancel": {
+            if (Option.isNone(current)) return [Effect.fail(new UnknownOrderError({ key: action.key })), book]
+            return [Effect.succeed(current.value), HashMap.remove(book, action.key)]
+          }
+          case "update": {
+            if (Option.isNone(current)) return [Effect.fail(new UnknownOrderError({ key: action.key })), book]
+            const order: Order = { ...current.value, quantity: action.payload.quantity }
+            return [Effect.succeed(order), HashMap.set(book, action.key, order)]
+          }
+        }
+      })
+
+    const get = (key: string): Effect.Effect<Option.Option<Order>> => Effect.map(Ref.get(orders), HashMap.get(key))
+
+    return { apply, get } as const
+  })
+}) {}

@@ -1,0 +1,203 @@
+/**
+ * The edge example's web handler, in process: `Request` objects in,
+ * `Response` objects out (no sockets). Costly steps that must finish in a
+ * given order are gated on `Deferred`s, not on timings.
+ */
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import { makeWebHandler } from "../examples/edge/app.ts"
+import type { Action } from "../examples/edge/domain.ts"
+import { badInputs, lifecycleBatch, lines, ndjson, outcome, readAll, testConfig } from "./edge/harness.ts"
+
+type Step = (action: Action, index: number) => Effect.Effect<void>
+
+const disposers: Array<() => Promise<void>> = []
+afterEach(async () => {
+  await Promise.all(disposers.splice(0).map((dispose) => dispose()))
+})
+
+/** A fresh handler (fresh order book); `step` replaces the simulated costly step. */
+const makeHandler = (options?: { readonly step?: Step; readonly concurrency?: number }) => {
+  const { dispose, handler } = makeWebHandler(
+    { ...testConfig, concurrency: options?.concurrency ?? testConfig.concurrency },
+    { step: options?.step }
+  )
+  disposers.push(dispose)
+  const request = (path: string, init?: RequestInit) => handler(new Request(`http://edge.test${path}`, init))
+  const post = (path: string, body: string, signal?: AbortSignal) =>
+    request(path, { method: "POST", body, ...(signal ? { signal } : {}) })
+  const health = async () => (await (await request("/healthz")).json()).actions
+  return { request, post, health }
+}
+
+const run = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
+
+/** A place/cancel pair per key where each place's costly step finishes only after its cancel's. */
+const cancelOvertakesPlace = (keys: number) => {
+  const gates = new Map(Array.from({ length: keys }, (_, k) => [`k${k}`, Effect.runSync(Deferred.make<void>())]))
+  const step: Step = (action) =>
+    action.type === "place" ? Deferred.await(gates.get(action.key)!) : Deferred.succeed(gates.get(action.key)!, undefined)
+  const actions = [...gates.keys()].flatMap((key) => [
+    { key, type: "place", payload: { side: "buy", price: 10, quantity: 1 } },
+    { key, type: "cancel" }
+  ])
+  return { step, body: ndjson(actions), keys: [...gates.keys()] }
+}
+
+describe("edge handler: POST /actions", () => {
+  it("streams one line per action in input order, applied in input order", async () => {
+    const { post, request } = makeHandler()
+    const batch = lifecycleBatch("life")
+    const response = await post("/actions", ndjson(batch.actions))
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("application/x-ndjson")
+    const results = await readAll(response)
+    expect(results.map((r) => r.index)).toEqual(batch.actions.map((_, i) => i))
+    expect(results.map((r) => r.line)).toEqual(batch.actions.map((_, i) => i + 1))
+    expect(results.map(outcome)).toEqual(batch.expected)
+    // the costly steps ran concurrently: completion order differs from input order
+    expect(results.map((r) => r.finished).sort((a, b) => a - b)).toEqual(batch.actions.map((_, i) => i + 1))
+    expect(results.some((r, i) => r.finished !== i + 1)).toBe(true)
+    const order = await (await request(`/orders/${batch.keys[0]}`)).json()
+    expect(order).toEqual({ key: batch.keys[0], side: "sell", price: 11, quantity: 5 })
+  })
+
+  it("sends the first line before the last action has finished", async () => {
+    const gate = Effect.runSync(Deferred.make<void>())
+    const { post } = makeHandler({
+      step: (action) => action.key === "last" ? Deferred.await(gate) : Effect.void
+    })
+    const actions = [
+      ...Array.from({ length: 9 }, (_, i) => ({ key: `early-${i}`, type: "cancel" })),
+      { key: "last", type: "cancel" }
+    ]
+    const results = lines((await post("/actions", ndjson(actions))).body!)
+    const received: Array<any> = []
+    for (let i = 0; i < 9; i++) received.push((await results.next()).value)
+    // nine lines arrived while the last action cannot finish
+    expect(received.map((r) => r.key)).toEqual(actions.slice(0, 9).map((a) => a.key))
+    await run(Deferred.succeed(gate, undefined))
+    const last = await results.next()
+    expect(last.value).toMatchObject({ key: "last", index: 9 })
+    expect((await results.next()).done).toBe(true)
+  })
+
+  it("an aborted request interrupts its in-flight actions", async () => {
+    const finalized = Effect.runSync(Ref.make(0))
+    const concurrency = 4
+    const { health, post } = makeHandler({
+      concurrency,
+      step: (_, index) => index === 0 ? Effect.void : Effect.ensuring(Effect.never, Ref.update(finalized, (n) => n + 1))
+    })
+    const controller = new AbortController()
+    const actions = Array.from({ length: 10 }, (_, i) => ({ key: `abort-${i}`, type: "cancel" }))
+    const response = await post("/actions", ndjson(actions), controller.signal)
+    const reader = response.body!.getReader()
+    expect((await reader.read()).done).toBe(false)
+    // what a server does when the client goes away: abort, and cancel the body
+    controller.abort()
+    await reader.cancel()
+    // action 0 finished; actions 1..4 held the four workers
+    expect(await run(Ref.get(finalized))).toBe(concurrency)
+    expect(await health()).toEqual({ started: 1 + concurrency, finished: 1, interrupted: concurrency, inFlight: 0 })
+  })
+
+  it("order matters: unordered processing applies a cancel before its place and leaves the book wrong", async () => {
+    const unordered = cancelOvertakesPlace(5)
+    const none = makeHandler({ step: unordered.step })
+    const noneResults = await readAll(await none.post("/actions?order=none", unordered.body))
+    // each cancel came out before its place, found no order, and the place then left the order open
+    for (const key of unordered.keys) {
+      const forKey = noneResults.filter((r) => r.key === key)
+      expect(forKey.map((r) => `${r.type}:${outcome(r)}`)).toEqual(["cancel:UnknownOrderError", "place:ok"])
+    }
+    for (const key of unordered.keys) expect((await none.request(`/orders/${key}`)).status).toBe(200)
+
+    const ordered = cancelOvertakesPlace(5)
+    const total = makeHandler({ step: ordered.step })
+    const totalResults = await readAll(await total.post("/actions", ordered.body))
+    expect(totalResults.map((r) => `${r.type}:${outcome(r)}`)).toEqual(
+      ordered.keys.flatMap(() => ["place:ok", "cancel:ok"])
+    )
+    for (const key of ordered.keys) expect((await total.request(`/orders/${key}`)).status).toBe(404)
+  })
+
+  it("?order=key releases each key in its own input order, keys independent", async () => {
+    const bDone = Effect.runSync(Deferred.make<void>())
+    const step: Step = (action, index) =>
+      action.key === "a" && index === 0
+        ? Deferred.await(bDone)
+        : action.key === "b" && action.type === "cancel"
+        ? Deferred.succeed(bDone, undefined)
+        : Effect.void
+    const actions = [
+      { key: "a", type: "place", payload: { side: "buy", price: 1, quantity: 1 } },
+      { key: "b", type: "place", payload: { side: "buy", price: 2, quantity: 1 } },
+      { key: "a", type: "update", payload: { quantity: 7 } },
+      { key: "b", type: "cancel" }
+    ]
+    const keyed = await readAll(await makeHandler({ step }).post("/actions?order=key", ndjson(actions)))
+    // a's place waits for b's cancel; b is not held behind it
+    expect(keyed.map((r) => r.index)).toEqual([1, 3, 0, 2])
+    expect(keyed.every((r) => r.ok)).toBe(true)
+  })
+
+  it("keeps the book across requests", async () => {
+    const { post, request } = makeHandler()
+    await readAll(await post("/actions", ndjson([{ key: "kept", type: "place", payload: { side: "buy", price: 3, quantity: 4 } }])))
+    const [updated] = await readAll(await post("/actions", ndjson([{ key: "kept", type: "update", payload: { quantity: 9 } }])))
+    expect(updated).toMatchObject({ ok: true, order: { key: "kept", quantity: 9 } })
+    expect(await (await request("/orders/kept")).json()).toMatchObject({ quantity: 9 })
+  })
+})
+
+describe("edge handler: bad input", () => {
+  it.each(badInputs)("$name → $status", async (bad) => {
+    const { health, request } = makeHandler()
+    const response = await request(bad.path, { method: bad.method, ...(bad.body === undefined ? {} : { body: bad.body }) })
+    expect(response.status).toBe(bad.status)
+    expect(response.headers.get("content-type")).toBe("application/json")
+    const body = await response.json()
+    expect(body).toMatchObject(bad.json)
+    expect(typeof body.error).toBe("string")
+    // nothing ran: a bad batch is rejected whole, before any action is applied
+    expect((await health()).started).toBe(0)
+  })
+
+  it("a bad line rejects the whole batch: earlier valid lines are not applied", async () => {
+    const { post, request } = makeHandler()
+    const response = await post(
+      "/actions",
+      ndjson([{ key: "half", type: "place", payload: { side: "buy", price: 1, quantity: 1 } }]) + "not json\n"
+    )
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ line: 2 })
+    expect((await request("/orders/half")).status).toBe(404)
+  })
+
+  it("405 names the allowed methods in the Allow header", async () => {
+    const response = await makeHandler().request("/healthz", { method: "DELETE" })
+    expect(response.status).toBe(405)
+    expect(response.headers.get("allow")).toBe("GET")
+  })
+})
+
+describe("edge handler: other routes", () => {
+  it("GET / serves the demo page", async () => {
+    const response = await makeHandler().request("/")
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toContain("text/html")
+    expect(await response.text()).toContain("<title>effect-ordered: edge demo</title>")
+  })
+
+  it("GET /healthz reports the runtime and action counts", async () => {
+    const response = await makeHandler().request("/healthz")
+    expect(await response.json()).toEqual({
+      status: "ok",
+      runtime: "test",
+      actions: { started: 0, finished: 0, interrupted: 0, inFlight: 0 }
+    })
+  })
+})

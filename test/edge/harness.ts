@@ -1,0 +1,214 @@
+/**
+ * Helpers shared by the edge example's tests: NDJSON over fetch, action
+ * batches with a known expected outcome, the bad-input table, and the three
+ * servers started as child processes.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+import type { EdgeConfig } from "../../examples/edge/app.ts"
+
+export const root = fileURLToPath(new URL("../..", import.meta.url))
+
+/** Small limits and latencies so the suite stays fast; 500-action batches fit. */
+export const testConfig: EdgeConfig = {
+  runtime: "test",
+  concurrency: 16,
+  latencyMs: 1,
+  maxBodyBytes: 64 * 1024,
+  maxActions: 600
+}
+
+export const ndjson = (values: ReadonlyArray<unknown>): string => values.map((v) => JSON.stringify(v)).join("\n") + "\n"
+
+/** Reads an NDJSON body line by line, as the lines arrive. */
+export const lines = async function*(body: ReadableStream<Uint8Array>): AsyncGenerator<any> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ""
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      const parts = buffer.split("\n")
+      buffer = parts.pop()!
+      for (const part of parts) if (part !== "") yield JSON.parse(part)
+    }
+    if (buffer !== "") yield JSON.parse(buffer)
+  } finally {
+    await reader.cancel().catch(() => undefined)
+  }
+}
+
+export const readAll = async (response: Response): Promise<Array<any>> => {
+  const all: Array<any> = []
+  for await (const line of lines(response.body!)) all.push(line)
+  return all
+}
+
+/**
+ * 500 actions over 100 keys, each key in turn: place (quantity 1), update to
+ * 2, cancel, cancel again (fails: no open order), place (quantity 5).
+ * Every tenth action is slow so that actions finish out of order.
+ */
+export const lifecycleBatch = (prefix: string, keys = 100) => {
+  const steps = [
+    { type: "place", payload: { side: "buy", price: 10, quantity: 1 } },
+    { type: "update", payload: { quantity: 2 } },
+    { type: "cancel" },
+    { type: "cancel" },
+    { type: "place", payload: { side: "sell", price: 11, quantity: 5 } }
+  ] as const
+  const actions = Array.from({ length: keys * steps.length }, (_, i) => ({
+    key: `${prefix}-${i % keys}`,
+    ...steps[Math.floor(i / keys)],
+    latencyMs: i % 10 === 0 ? 30 : 1
+  }))
+  /** What applying the actions one by one in input order yields: only the second cancel fails. */
+  const expected = actions.map((_, i) => Math.floor(i / keys) === 3 ? "UnknownOrderError" : "ok")
+  return { actions, expected, keys: Array.from({ length: keys }, (_, k) => `${prefix}-${k}`) }
+}
+
+/** A result line's outcome, comparable with `lifecycleBatch`'s `expected`. */
+export const outcome = (result: any): string => result.ok ? "ok" : result.error._tag
+
+interface BadInput {
+  readonly name: string
+  readonly method: string
+  readonly path: string
+  readonly body?: string
+  readonly status: number
+  readonly json: Record<string, unknown>
+}
+
+const place = { key: "bad-1", type: "place", payload: { side: "buy", price: 10, quantity: 1 } }
+
+/**
+ * The bad-input table (docs/edge.md shows the same): request, status and
+ * the JSON body fields the response must carry. Limits are `testConfig`'s.
+ */
+export const badInputs: ReadonlyArray<BadInput> = [
+  {
+    name: "malformed JSON on line 2",
+    method: "POST",
+    path: "/actions",
+    body: `${JSON.stringify(place)}\n{"key": "bad-2",\n`,
+    status: 400,
+    json: { line: 2 }
+  },
+  {
+    name: "schema violation (quantity 0)",
+    method: "POST",
+    path: "/actions",
+    body: ndjson([place, { ...place, key: "bad-3", payload: { ...place.payload, quantity: 0 } }]),
+    status: 422,
+    json: { error: "Invalid action", line: 2, path: ["payload", "quantity"] }
+  },
+  {
+    name: "unknown action type",
+    method: "POST",
+    path: "/actions",
+    body: ndjson([{ key: "bad-4", type: "teleport" }]),
+    status: 422,
+    json: { line: 1, path: ["type"] }
+  },
+  {
+    name: "body over the byte limit",
+    method: "POST",
+    path: "/actions",
+    body: `${JSON.stringify(place)}\n${" ".repeat(testConfig.maxBodyBytes)}`,
+    status: 413,
+    json: { limit: { bytes: testConfig.maxBodyBytes } }
+  },
+  {
+    name: "more actions than the limit",
+    method: "POST",
+    path: "/actions",
+    body: ndjson(Array.from({ length: testConfig.maxActions + 1 }, (_, i) => ({ ...place, key: `bad-many-${i}` }))),
+    status: 413,
+    json: { limit: { actions: testConfig.maxActions }, actions: testConfig.maxActions + 1 }
+  },
+  {
+    name: "unknown order query parameter",
+    method: "POST",
+    path: "/actions?order=sideways",
+    body: ndjson([place]),
+    status: 400,
+    json: { parameter: "order" }
+  },
+  { name: "wrong method", method: "GET", path: "/actions", status: 405, json: { allowed: ["POST"] } },
+  { name: "unknown route", method: "GET", path: "/nope", status: 404, json: {} }
+]
+
+/** A free TCP port on loopback (closed again before the server takes it). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")))
+    })
+  })
+
+export interface RunningServer {
+  readonly name: string
+  readonly url: string
+  readonly stop: () => void
+}
+
+const bin = (name: string) => `${root}node_modules/.bin/${name}`
+
+/** How each runtime serves the example (the same commands as the `serve*` scripts). */
+export const serverCommands: Record<"node" | "deno" | "bun", ReadonlyArray<string>> = {
+  node: [process.execPath, "--import", "tsx", "examples/edge/node.ts"],
+  deno: [bin("deno"), "run", "--unstable-no-legacy-abort", "--allow-net", "--allow-env", "examples/edge/deno.ts"],
+  bun: [bin("bun"), "examples/edge/bun.ts"]
+}
+
+/**
+ * Starts `runtime`'s server on a free port with `testConfig`'s limits and
+ * waits (bounded) until `/healthz` answers. `stop` kills its process group.
+ */
+export const startServer = async (runtime: keyof typeof serverCommands): Promise<RunningServer> => {
+  const port = await freePort()
+  const [command, ...args] = serverCommands[runtime]
+  const child: ChildProcess = spawn(command, args, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      CONCURRENCY: String(testConfig.concurrency),
+      LATENCY_MS: String(testConfig.latencyMs),
+      MAX_BODY_BYTES: String(testConfig.maxBodyBytes),
+      MAX_ACTIONS: String(testConfig.maxActions),
+      NO_COLOR: "1"
+    }
+  })
+  let output = ""
+  child.stdout!.on("data", (d) => output += d)
+  child.stderr!.on("data", (d) => output += d)
+  const stop = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  const url = `http://127.0.0.1:${port}`
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) break
+    try {
+      const response = await fetch(`${url}/healthz`)
+      if (response.ok) return { name: runtime, url, stop }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  stop()
+  throw new Error(`${runtime} server did not become healthy on port ${port}:\n${output}`)
+}
