@@ -1,0 +1,247 @@
+/**
+ * `effect-ordered/redis`: scale per-key ordered processing out over Redis
+ * Streams. Producers append actions to `P` partition streams by key hash;
+ * consumers in a group share the partitions through leases in Redis, process
+ * each partition's entries concurrently with `Ordered.mapEffect` in key
+ * order, commit per key in order and acknowledge (`XACK`) an entry only after
+ * its commit succeeded. Delivery is at-least-once with per-key order: make
+ * the commit idempotent.
+ *
+ * Client: ioredis (a peer dependency; pass your own `Redis` instance).
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Schedule from "effect/Schedule"
+import type { Redis } from "ioredis"
+import type { RedisError } from "./errors.ts"
+import * as consumer from "./internal/consumer.ts"
+import * as producer from "./internal/producer.ts"
+import * as redis from "./internal/redis.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  RedisError
+} from "./errors.ts"
+
+/**
+ * Where an action goes: `partitionOf(key, partitions)` is the 32-bit FNV-1a
+ * hash of the key's UTF-16 code units, modulo `partitions`. Stable across
+ * processes, runtimes and versions of this package; changing `partitions`
+ * moves keys (drain the streams first).
+ *
+ * @example
+ * ```ts
+ * import { partitionOf } from "effect-ordered/redis"
+ *
+ * partitionOf("account-17", 8) // the same number in every process
+ * ```
+ *
+ * @since 0.1.0
+ * @category partitioning
+ */
+export const partitionOf: (key: string, partitions: number) => number = redis.partitionOf
+
+/**
+ * The Redis key of a partition's stream: `` `${prefix}:{${partition}}` ``
+ * (the braces are a Redis Cluster hash tag: a partition's stream and its
+ * leases live in one slot).
+ *
+ * @example
+ * ```ts
+ * import { streamKey } from "effect-ordered/redis"
+ *
+ * streamKey("orders", 3) // "orders:{3}"
+ * ```
+ *
+ * @since 0.1.0
+ * @category partitioning
+ */
+export const streamKey: (prefix: string, partition: number) => string = redis.streamKey
+
+/**
+ * The default dead-letter stream of a group: `` `${prefix}:${group}:dead-letter` ``.
+ *
+ * @example
+ * ```ts
+ * import { deadLetterKey } from "effect-ordered/redis"
+ *
+ * deadLetterKey("orders", "billing") // "orders:billing:dead-letter"
+ * ```
+ *
+ * @since 0.1.0
+ * @category partitioning
+ */
+export const deadLetterKey: (prefix: string, group: string) => string = redis.deadLetterKey
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProducerOptions {
+  /** The client to publish with. */
+  readonly redis: Redis
+  /** Stream names are `` `${prefix}:{${partition}}` ``. A non-empty string. */
+  readonly prefix: string
+  /** Number of partitions `P`, an integer ≥ 1; the same in every producer and consumer. */
+  readonly partitions: number
+  /**
+   * Trim each stream to about this many entries (`XADD … MAXLEN ~ n`). An
+   * integer ≥ 1. Default: no trimming. Entries trimmed before they were
+   * consumed are lost: keep it well above the largest backlog.
+   */
+  readonly maxLen?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Producer<A> {
+  /**
+   * Appends `action` (JSON-serialized) for `key` (a non-empty string) to
+   * partition `partitionOf(key, P)`; succeeds with the entry's stream ID.
+   */
+  readonly publish: (key: string, action: A) => Effect.Effect<string, RedisError>
+  /** The partition of `key`. */
+  readonly partitionOf: (key: string) => number
+}
+
+/**
+ * Makes a producer. Throws `Cause.IllegalArgumentException` for invalid
+ * options; `publish` dies with it for an invalid key.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { makeProducer } from "effect-ordered/redis"
+ *
+ * const producer = makeProducer<{ seq: number }>({ redis: new Redis(), prefix: "orders", partitions: 8 })
+ * const program = Effect.forEach([1, 2, 3], (seq) => producer.publish("account-17", { seq }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category producer
+ */
+export const makeProducer: <A>(options: ProducerOptions) => Producer<A> = producer.makeProducer
+
+/**
+ * A stream entry handed to `process` and `commit`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  /** The partition it was read from. */
+  readonly partition: number
+  /** Its stream ID (`"<ms>-<seq>"`). */
+  readonly id: string
+  /** The key it was published with. */
+  readonly key: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
+  /** The client; all commands are non-blocking, one connection is enough. */
+  readonly redis: Redis
+  /** As given to the producer. */
+  readonly prefix: string
+  /** As given to the producer. */
+  readonly partitions: number
+  /** The consumer group (created on first use, from the start of each stream). */
+  readonly group: string
+  /** This consumer's name, unique among the group's live consumers. */
+  readonly consumer: string
+  /**
+   * The costly part, run concurrently (one action of a key at a time, in
+   * stream order). Failures are retried with `retry`, then handled by
+   * `poison`. May run more than once for an action (at-least-once).
+   */
+  readonly process: (action: A, entry: Entry) => Effect.Effect<B, E1, R1>
+  /**
+   * Applies a processed action: called per key in stream order, after every
+   * earlier action of the key was committed. The entry is acknowledged only
+   * after it succeeds. May be called again for an action after a crash or a
+   * lost lease: make it idempotent (e.g. apply only if the action's sequence
+   * number is above the last applied). A failure stops the partition's work;
+   * its unacknowledged entries are processed again when it is taken again.
+   */
+  readonly commit: (result: B, action: A, entry: Entry) => Effect.Effect<void, E2, R2>
+  /** At most this many `process` calls at once, per partition. An integer ≥ 1. */
+  readonly concurrency: number
+  /** Reorder window per partition (see `Ordered.Options.window`). Default: `3 × concurrency`. */
+  readonly window?: number | undefined
+  /** Entries read per `XREADGROUP` / `XAUTOCLAIM`. An integer ≥ 1. Default: `window`. */
+  readonly batchSize?: number | undefined
+  /**
+   * Partition lease and consumer heartbeat time-to-live. Leases are renewed
+   * every third of it; a consumer that cannot renew stops a partition's work
+   * a tenth of it before the lease expires. A crashed consumer's partitions
+   * are taken over after about this long. Default: 10 seconds.
+   */
+  readonly leaseTtl?: Duration.DurationInput | undefined
+  /** Pause between reads that found nothing new. Default: 100 milliseconds. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+  /**
+   * Retries of a failed `process`. Default: up to 4 retries, exponential
+   * from 100 milliseconds. Defects and interruptions are not retried.
+   */
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1>, never> | undefined
+  /**
+   * What happens to an action whose `process` still fails after `retry`
+   * (or whose entry cannot be decoded). `"dead-letter"` (default): append it
+   * with its error to `deadLetter`, acknowledge it, and let its key move on.
+   * `"halt-key"`: leave it and every later action of its key unacknowledged
+   * (other keys go on) until the partition is taken again.
+   */
+  readonly poison?: "dead-letter" | "halt-key" | undefined
+  /** Dead-letter stream. Default: `` `${prefix}:${group}:dead-letter` ``. */
+  readonly deadLetter?: string | undefined
+}
+
+/**
+ * Runs a consumer until interrupted: keeps `ceil(P / live consumers)`
+ * partitions (leases in Redis, renewed), processes each owned partition's
+ * entries (first the pending entries of its previous owner, by
+ * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
+ * key order, commits per key in order, and acknowledges each entry after its
+ * commit. Reads and acknowledgements are fenced by the lease in Redis.
+ * Redis failures are logged and retried; interruption stops the work,
+ * releases the leases and leaves the group. Invalid options: dies with
+ * `Cause.IllegalArgumentException`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { consume } from "effect-ordered/redis"
+ *
+ * const redis = new Redis()
+ * const program = consume({
+ *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
+ *   concurrency: 16,
+ *   process: (action: { seq: number }) => Effect.succeed(action.seq),
+ *   // Idempotent: applies a key's sequence number only once, in order.
+ *   commit: (seq, _action, entry) =>
+ *     Effect.promise(() =>
+ *       redis.eval(
+ *         "if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end",
+ *         1, "applied", entry.key, seq
+ *       )
+ *     )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category consumer
+ */
+export const consume: <A, B, E1, R1, E2, R2>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+) => Effect.Effect<never, never, R1 | R2> = consumer.consume

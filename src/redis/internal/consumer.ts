@@ -1,0 +1,385 @@
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type { Redis } from "ioredis"
+import * as Ordered from "../../Ordered.ts"
+import type { ConsumeOptions, Entry } from "../index.ts"
+import { RedisError } from "../errors.ts"
+import {
+  ACK,
+  ACTION_FIELD,
+  CLAIM,
+  command,
+  deadLetterKey,
+  HEARTBEAT,
+  KEY_FIELD,
+  leaseKey,
+  membersKey,
+  partitionOf,
+  READ,
+  RELEASE,
+  RENEW,
+  runScript,
+  streamKey
+} from "./redis.ts"
+import * as V from "./validate.ts"
+
+/**
+ * The consumer: a supervisor loop keeps this consumer's fair share of
+ * partition leases; each owned partition runs a worker that reads (pending
+ * entries first), processes with `Ordered.mapEffect` in key order, commits
+ * per key in order and acknowledges what was committed. Every read and
+ * acknowledgement is fenced by the lease token inside Redis; a lease keeper
+ * renews the lease and interrupts the worker once it can no longer be sure
+ * the lease is its own.
+ *
+ * @internal
+ */
+
+interface Resolved<A, B, E1, R1, E2, R2> {
+  readonly redis: Redis
+  readonly prefix: string
+  readonly partitions: number
+  readonly group: string
+  readonly consumer: string
+  readonly process: (action: A, entry: Entry) => Effect.Effect<B, E1, R1>
+  readonly commit: (result: B, action: A, entry: Entry) => Effect.Effect<void, E2, R2>
+  readonly concurrency: number
+  readonly window: number
+  readonly batchSize: number
+  readonly leaseTtl: number
+  readonly pollInterval: Duration.Duration
+  readonly retry: Schedule.Schedule<unknown, E1, never>
+  readonly poison: "dead-letter" | "halt-key"
+  readonly deadLetter: string
+}
+
+const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
+  Schedule.exponential("100 millis"),
+  Schedule.recurs(4)
+)
+
+const resolve = <A, B, E1, R1, E2, R2>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+): Resolved<A, B, E1, R1, E2, R2> => {
+  V.record("options", options)
+  const concurrency = V.integerAtLeast("options.concurrency", options.concurrency, 1)
+  const window = options.window === undefined
+    ? 3 * concurrency
+    : V.integerAtLeast("options.window", options.window, concurrency, `an integer ≥ concurrency (${concurrency})`)
+  const prefix = V.nonEmptyString("options.prefix", options.prefix)
+  const group = V.nonEmptyString("options.group", options.group)
+  if (options.retry !== undefined && !Schedule.isSchedule(options.retry)) {
+    throw V.invalid("options.retry", "a Schedule", options.retry)
+  }
+  return {
+    redis: V.client("options.redis", options.redis),
+    prefix,
+    partitions: V.integerAtLeast("options.partitions", options.partitions, 1),
+    group,
+    consumer: V.nonEmptyString("options.consumer", options.consumer),
+    process: V.fn("options.process", options.process),
+    commit: V.fn("options.commit", options.commit),
+    concurrency,
+    window,
+    batchSize: V.optionalIntegerAtLeast("options.batchSize", options.batchSize, 1) ?? window,
+    leaseTtl: Duration.toMillis(V.optionalPositiveDuration("options.leaseTtl", options.leaseTtl) ?? Duration.seconds(10)),
+    pollInterval: V.optionalPositiveDuration("options.pollInterval", options.pollInterval) ?? Duration.millis(100),
+    retry: options.retry ?? DEFAULT_RETRY,
+    poison: options.poison === undefined ? "dead-letter" : V.oneOf("options.poison", options.poison, ["dead-letter", "halt-key"]),
+    deadLetter: options.deadLetter === undefined
+      ? deadLetterKey(prefix, group)
+      : V.nonEmptyString("options.deadLetter", options.deadLetter)
+  }
+}
+
+/** The lease of a partition is no longer (certainly) ours: its work stops. */
+class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly partition: number; readonly reason: string }> {}
+
+/** A stream entry as read, before decoding. */
+interface Raw {
+  readonly entry: Entry
+  readonly payload: string | undefined
+}
+
+type Outcome<B> =
+  | { readonly _tag: "Processed"; readonly raw: Raw; readonly action: unknown; readonly result: B }
+  | { readonly _tag: "Poison"; readonly raw: Raw; readonly error: unknown; readonly attempts: number }
+  | { readonly _tag: "Halted"; readonly raw: Raw }
+
+const errorText = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
+
+/** Parses `[id, [field, value, …]]` replies; skips entries deleted from the stream (nil). */
+const parseEntries = (partition: number, reply: unknown): Array<Raw> => {
+  const out: Array<Raw> = []
+  for (const item of (reply ?? []) as Array<[string, Array<string>] | null>) {
+    if (item === null || item[1] === null) continue
+    const [id, fields] = item
+    let key: string | undefined
+    let payload: string | undefined
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === KEY_FIELD) key = fields[i + 1]
+      else if (fields[i] === ACTION_FIELD) payload = fields[i + 1]
+    }
+    out.push({ entry: { partition, id, key: key ?? "" }, payload })
+  }
+  return out
+}
+
+/** @internal */
+export const consume = <A, B, E1, R1, E2, R2>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+): Effect.Effect<never, never, R1 | R2> =>
+  Effect.suspend(() => {
+    const o = resolve(options)
+    const { redis } = o
+    const renewEvery = Math.max(1, Math.floor(o.leaseTtl / 3))
+    // Work stops this long before the lease would expire in Redis.
+    const margin = Math.max(1, Math.floor(o.leaseTtl / 10))
+    const members = membersKey(o.prefix, o.group)
+
+    const ensureGroup = (stream: string) =>
+      command("XGROUP CREATE", () => redis.xgroup("CREATE", stream, o.group, "0", "MKSTREAM")).pipe(
+        Effect.catchIf((e) => errorText(e.cause).startsWith("BUSYGROUP"), () => Effect.void)
+      )
+
+    /** Renews the lease until it is lost; never succeeds. */
+    const keepLease = (partition: number, token: string, acquiredAt: number): Effect.Effect<never, LeaseLost> => {
+      const lease = leaseKey(o.prefix, o.group, partition)
+      let deadline = acquiredAt + o.leaseTtl
+      const renew = Effect.gen(function*() {
+        yield* Effect.sleep(renewEvery)
+        const sent = yield* Clock.currentTimeMillis
+        const left = deadline - margin - sent
+        if (left <= 0) return yield* new LeaseLost({ partition, reason: "not renewed in time" })
+        const renewed = yield* runScript(redis, RENEW, [lease], [token, o.leaseTtl]).pipe(
+          Effect.timeout(left),
+          Effect.option
+        )
+        if (Option.isSome(renewed)) {
+          if (renewed.value !== 1) return yield* new LeaseLost({ partition, reason: "taken by another consumer" })
+          deadline = sent + o.leaseTtl
+        } else if ((yield* Clock.currentTimeMillis) >= deadline - margin) {
+          return yield* new LeaseLost({ partition, reason: "not renewed in time" })
+        }
+      })
+      return Effect.forever(renew)
+    }
+
+    const fenced = <X>(partition: number, reply: X | null): Effect.Effect<X, LeaseLost> =>
+      reply === null
+        ? Effect.fail(new LeaseLost({ partition, reason: "fenced out" }))
+        : Effect.succeed(reply)
+
+    /** Processes the partition until the lease is lost or something fails. */
+    const work = (partition: number, token: string) => {
+      const lease = leaseKey(o.prefix, o.group, partition)
+      const stream = streamKey(o.prefix, partition)
+      const halted = new Set<string>()
+      const batch = (reply: unknown): Chunk.Chunk<Raw> => Chunk.unsafeFromArray(parseEntries(partition, reply))
+
+      const pending = Stream.paginateChunkEffect("0-0", (cursor: string) =>
+        runScript(redis, CLAIM, [lease, stream], [token, o.group, o.consumer, cursor, o.batchSize]).pipe(
+          Effect.flatMap((reply) => fenced(partition, reply as [string, unknown] | null)),
+          Effect.map(([next, entries]) =>
+            [batch(entries), next === "0-0" ? Option.none() : Option.some(next)] as const
+          )
+        ))
+      const fresh = Stream.repeatEffectChunk(
+        runScript(redis, READ, [lease, stream], [token, o.group, o.consumer, o.batchSize]).pipe(
+          Effect.flatMap((reply) => fenced(partition, reply as unknown)),
+          Effect.flatMap((reply) => {
+            const raws = batch(reply)
+            return Chunk.isEmpty(raws) ? Effect.as(Effect.sleep(o.pollInterval), raws) : Effect.succeed(raws)
+          })
+        )
+      )
+
+      const poison = (raw: Raw, error: unknown, attempts: number): Outcome<B> => {
+        if (o.poison === "dead-letter") return { _tag: "Poison", raw, error, attempts }
+        halted.add(raw.entry.key)
+        return { _tag: "Halted", raw }
+      }
+
+      const handle = (raw: Raw): Effect.Effect<Outcome<B>, never, R1> => {
+        if (halted.has(raw.entry.key)) return Effect.succeed({ _tag: "Halted", raw })
+        let action: A
+        try {
+          if (raw.payload === undefined) throw new Error(`entry has no "${ACTION_FIELD}" field`)
+          action = JSON.parse(raw.payload)
+        } catch (error) {
+          return Effect.succeed(poison(raw, error, 0))
+        }
+        let attempts = 0
+        return Effect.suspend(() => {
+          attempts++
+          return o.process(action, raw.entry)
+        }).pipe(
+          Effect.retry(o.retry),
+          Effect.either,
+          Effect.map(Either.match({
+            onLeft: (error) => poison(raw, error, attempts),
+            onRight: (result): Outcome<B> => ({ _tag: "Processed", raw, action, result })
+          }))
+        )
+      }
+
+      const commitOne = (outcome: Outcome<B>): Effect.Effect<void, E2 | RedisError, R2> => {
+        switch (outcome._tag) {
+          case "Processed":
+            return o.commit(outcome.result, outcome.action as A, outcome.raw.entry)
+          case "Poison": {
+            const { entry, payload } = outcome.raw
+            return Effect.asVoid(command("XADD dead-letter", () =>
+              redis.xadd(
+                o.deadLetter,
+                "*",
+                "partition",
+                String(partition),
+                "id",
+                entry.id,
+                "key",
+                entry.key,
+                "action",
+                payload ?? "",
+                "error",
+                errorText(outcome.error),
+                "attempts",
+                String(outcome.attempts),
+                "consumer",
+                o.consumer
+              )
+            ))
+          }
+          case "Halted":
+            return Effect.void
+        }
+      }
+
+      /** Commits a released chunk per key in order (keys in parallel), then acknowledges it. */
+      const commitChunk = (chunk: Chunk.Chunk<Outcome<B>>) => {
+        const byKey = new Map<string, Array<Outcome<B>>>()
+        for (const outcome of chunk) {
+          const list = byKey.get(outcome.raw.entry.key)
+          if (list === undefined) byKey.set(outcome.raw.entry.key, [outcome])
+          else list.push(outcome)
+        }
+        const done: Array<Outcome<B>> = []
+        for (const outcome of chunk) if (outcome._tag !== "Halted") done.push(outcome)
+        return Effect.forEach(byKey.values(), (list) => Effect.forEach(list, commitOne, { discard: true }), {
+          concurrency: "unbounded",
+          discard: true
+        }).pipe(
+          Effect.zipRight(
+            done.length === 0 ? Effect.succeed(0) : runScript(redis, ACK, [lease, stream], [
+              token,
+              o.group,
+              ...done.map((outcome) => outcome.raw.entry.id)
+            ])
+          ),
+          Effect.flatMap((acked) =>
+            acked === -1 ? Effect.fail(new LeaseLost({ partition, reason: "fenced out" })) : Effect.void
+          ),
+          Effect.as(Chunk.empty<never>())
+        )
+      }
+
+      return ensureGroup(stream).pipe(
+        Effect.zipRight(
+          Stream.concat(pending, fresh).pipe(
+            Ordered.mapEffect(handle, {
+              concurrency: o.concurrency,
+              window: o.window,
+              key: (raw: Raw) => raw.entry.key,
+              order: "key"
+            }),
+            Stream.mapChunksEffect(commitChunk),
+            Stream.runDrain
+          )
+        )
+      )
+    }
+
+    const release = (partition: number, token: string) =>
+      runScript(redis, RELEASE, [leaseKey(o.prefix, o.group, partition)], [token]).pipe(
+        Effect.timeout(o.leaseTtl),
+        Effect.ignore
+      )
+
+    /** Owns `partition` from `acquiredAt` until the lease is lost or the work fails; then gives it up. */
+    const own = (partition: number, token: string, acquiredAt: number): Effect.Effect<void, never, R1 | R2> =>
+      Effect.raceFirst(work(partition, token), keepLease(partition, token, acquiredAt)).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logWarning(`partition ${partition} stopped; it will be taken again`, cause)
+        ),
+        Effect.ensuring(release(partition, token)),
+        Effect.annotateLogs({ consumer: o.consumer, partition })
+      )
+
+    const owned = new Map<number, Fiber.RuntimeFiber<void>>()
+    // Each consumer starts looking at a different partition: fewer collisions.
+    const firstChoice = partitionOf(o.consumer, o.partitions)
+    let tokenCount = 0
+
+    const rebalance = Effect.gen(function*() {
+      const live = (yield* runScript(redis, HEARTBEAT, [members], [o.consumer, o.leaseTtl]).pipe(
+        Effect.timeout(renewEvery)
+      )) as number
+      const share = Math.ceil(o.partitions / Math.max(1, live))
+      for (const [partition, fiber] of owned) if (fiber.unsafePoll() !== null) owned.delete(partition)
+      if (owned.size > share) {
+        const excess = [...owned.keys()].slice(share)
+        yield* Effect.forEach(excess, (partition) => Fiber.interrupt(owned.get(partition)!), { discard: true })
+        for (const partition of excess) owned.delete(partition)
+        return
+      }
+      if (owned.size === share) return
+      const candidates: Array<number> = []
+      for (let i = 0; i < o.partitions; i++) {
+        const partition = (firstChoice + i) % o.partitions
+        if (!owned.has(partition)) candidates.push(partition)
+      }
+      const holders = yield* command("MGET", () => redis.mget(candidates.map((p) => leaseKey(o.prefix, o.group, p))))
+      for (let i = 0; i < candidates.length && owned.size < share; i++) {
+        if (holders[i] !== null) continue
+        const partition = candidates[i]
+        const acquiredAt = yield* Clock.currentTimeMillis
+        const token = `${o.consumer}/${acquiredAt}/${tokenCount++}/${Math.random().toString(36).slice(2)}`
+        const acquired = yield* command("SET NX", () =>
+          redis.set(leaseKey(o.prefix, o.group, partition), token, "PX", o.leaseTtl, "NX"))
+        if (acquired === "OK") owned.set(partition, yield* Effect.forkScoped(own(partition, token, acquiredAt)))
+      }
+    })
+
+    const leave = command("ZREM", () => redis.zrem(members, o.consumer)).pipe(Effect.timeout(o.leaseTtl), Effect.ignore)
+
+    return Effect.scoped(
+      Effect.addFinalizer(() => leave).pipe(
+        Effect.zipRight(
+          rebalance.pipe(
+            Effect.catchAllCause((cause) => Effect.logWarning("rebalance failed; retrying", cause)),
+            Effect.zipRight(Effect.sleep(renewEvery)),
+            Effect.forever
+          )
+        ),
+        Effect.annotateLogs({ consumer: o.consumer })
+      )
+    )
+  })

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Redis } from "ioredis"
+import { makeProducer } from "../src/redis/index.ts"
+import { type Child, countBy, leaseHolders, outstanding, spawnConsumer } from "./redis/children.ts"
+import type { ConsumerConfig } from "./redis/consumer.ts"
+import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
+import { type Action, sink, workload } from "./redis/sink.ts"
+
+let server: RedisServer
+let redis: Redis
+const children: Array<Child> = []
+beforeAll(async () => {
+  server = await startRedis()
+  redis = new Redis(server.url, { enableAutoPipelining: true })
+})
+afterAll(async () => {
+  for (const child of children) child.process.kill("SIGKILL")
+  await Promise.all(children.map((child) => child.exited))
+  redis?.disconnect()
+  await server?.stop()
+})
+
+const P = 8
+
+describe("Redis Streams consumers across processes", () => {
+  it("kill -9 of a consumer mid-way: every action committed, per-key order kept, nothing lost", async () => {
+    const base: Omit<ConsumerConfig, "consumer"> = {
+      url: server.url,
+      prefix: "crash",
+      partitions: P,
+      group: "g",
+      sink: "crash-sink",
+      concurrency: 8,
+      maxLatencyMs: 4,
+      leaseTtlMs: 1500
+    }
+    const start = (name: string) => {
+      const child = spawnConsumer({ ...base, consumer: name })
+      children.push(child)
+      return child
+    }
+    const holders = () => leaseHolders(redis, "crash", "g", P)
+    const out = sink(redis, "crash-sink")
+    const diagnostics = () => children.map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
+
+    const [, victim] = [start("c1"), start("c2"), start("c3")]
+    // Balanced before the load arrives: ceil(8 / 3) = 3 each at most, all 8 owned.
+    await waitFor("3 consumers sharing 8 partitions", async () => {
+      const counts = countBy(await holders())
+      return Object.keys(counts).length === 3 && Object.values(counts).every((n) => n <= 3) &&
+        Object.values(counts).reduce((a, b) => a + b) === P
+    })
+
+    const { actions, expected } = workload(10_000, 200)
+    const producer = makeProducer<Action>({ redis, prefix: "crash", partitions: P })
+    await Effect.runPromise(
+      Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 64, discard: true })
+    )
+
+    await waitFor("a third of the actions applied", async () => (await out.stats()).applied >= 3_000)
+    expect((await holders()).filter((h) => h === "c2").length).toBeGreaterThan(0)
+    victim.process.kill("SIGKILL")
+    await victim.exited
+    start("c4")
+
+    await waitFor("every action applied", async () => (await out.stats()).applied === 10_000, 60_000).catch((e) => {
+      throw new Error(`${e.message}\n${diagnostics()}`)
+    })
+    // The newcomer got a fair share: the two survivors gave partitions up.
+    await waitFor("c4 owning partitions", async () => (await holders()).includes("c4"))
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "crash", "g", P)) === 0)
+
+    const stats = await out.stats()
+    expect(stats.gaps).toBe(0)
+    expect(stats.gapLog).toEqual([])
+    expect(await out.last()).toEqual(expected)
+    expect(await redis.xlen("crash:g:dead-letter")).toBe(0)
+    console.log(`crash test: ${stats.applied} applied, ${stats.duplicates} duplicates`)
+  }, 90_000)
+})

@@ -1,0 +1,67 @@
+/** Consumer child processes (test/redis/consumer.ts) and what the tests observe in Redis. */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import type { Redis } from "ioredis"
+import type { ConsumerConfig } from "./consumer.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+export interface Child {
+  readonly name: string
+  readonly process: ChildProcess
+  /** What it wrote to stderr (warnings), for failure messages. */
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+export const spawnConsumer = (config: ConsumerConfig): Child => {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/redis/consumer.ts", JSON.stringify(config)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout!.on("data", (data: Buffer) => (output += data.toString()))
+  child.stderr!.on("data", (data: Buffer) => (output += data.toString()))
+  return {
+    name: config.consumer,
+    process: child,
+    output: () => output,
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code)))
+  }
+}
+
+/** Partition → the consumer holding its lease (or null). */
+export const leaseHolders = async (
+  redis: Redis,
+  prefix: string,
+  group: string,
+  partitions: number
+): Promise<Array<string | null>> => {
+  const keys = Array.from({ length: partitions }, (_, p) => `${prefix}:{${p}}:${group}:lease`)
+  const values = await redis.mget(keys)
+  return values.map((v) => (v === null ? null : v.split("/")[0]))
+}
+
+export const countBy = (holders: ReadonlyArray<string | null>): Record<string, number> => {
+  const counts: Record<string, number> = {}
+  for (const h of holders) if (h !== null) counts[h] = (counts[h] ?? 0) + 1
+  return counts
+}
+
+/** Entries of every partition that are not yet delivered (lag) or delivered and not acknowledged (pending). */
+export const outstanding = async (redis: Redis, prefix: string, group: string, partitions: number): Promise<number> => {
+  let total = 0
+  for (let p = 0; p < partitions; p++) {
+    const groups = (await redis.xinfo("GROUPS", `${prefix}:{${p}}`)) as Array<Array<string | number>>
+    const info = groups.map((g) => Object.fromEntries(chunk2(g))).find((g) => g.name === group)
+    if (info === undefined) return Infinity
+    total += Number(info.pending) + Number(info.lag)
+  }
+  return total
+}
+
+const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {
+  const out: Array<[string | number, string | number]> = []
+  for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i], list[i + 1]])
+  return out
+}

@@ -1,0 +1,49 @@
+/**
+ * A consumer process for the Redis tests and the benchmark:
+ * `node --import tsx test/redis/consumer.ts '<json config>'`. Processes each
+ * action with a random latency and commits it into the test sink; SIGTERM
+ * or SIGINT stops it gracefully (leases released, group left). Imports
+ * single Effect modules only: child start-up time is test time.
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import { Redis } from "ioredis"
+import { consume } from "../../src/redis/index.ts"
+import { type Action, sink } from "./sink.ts"
+
+export interface ConsumerConfig {
+  readonly url: string
+  readonly prefix: string
+  readonly partitions: number
+  readonly group: string
+  readonly consumer: string
+  readonly sink: string
+  readonly concurrency: number
+  readonly maxLatencyMs: number
+  readonly leaseTtlMs: number
+}
+
+const config: ConsumerConfig = JSON.parse(process.argv[2])
+const redis = new Redis(config.url)
+const applied = sink(redis, config.sink)
+
+const fiber = Effect.runFork(
+  consume({
+    redis,
+    prefix: config.prefix,
+    partitions: config.partitions,
+    group: config.group,
+    consumer: config.consumer,
+    concurrency: config.concurrency,
+    leaseTtl: config.leaseTtlMs,
+    pollInterval: "20 millis",
+    process: (action: Action) => Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq),
+    commit: (seq, _action, entry) => Effect.promise(() => applied.apply(entry.key, seq))
+  }).pipe(Effect.ensuring(Effect.promise(() => redis.quit())))
+)
+
+const stop = () => Effect.runFork(Fiber.interrupt(fiber))
+process.once("SIGTERM", stop)
+process.once("SIGINT", stop)
+fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0))
