@@ -19,6 +19,14 @@ export * as Ordered from "./Ordered.ts"
 export { ActionTimeoutError } from "./errors.ts"
 
 /**
+ * Simulated runs in virtual time: what ordering costs, what the window buys,
+ * and deterministic throughput tests of a pipeline.
+ *
+ * @since 0.1.0
+ */
+export * as Simulation from "./Simulation.ts"
+
+/**
  * Completions in any order over a log's offsets: the highest contiguous
  * completed offset and a compact encoding of the completed ones above it.
  *

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
 
 /**
  * Shared validation helpers: every public function checks its input up front
@@ -88,3 +89,25 @@ export const positiveDuration = (path: string, value: unknown): Duration.Duratio
 
 export const optionalPositiveDuration = (path: string, value: unknown): Duration.Duration | undefined =>
   value === undefined ? undefined : positiveDuration(path, value)
+
+/** A finite number in [min, max] (`NaN` and ±`Infinity` are rejected). */
+export const finiteNumberBetween = (
+  path: string,
+  value: unknown,
+  min: number,
+  max: number,
+  expected?: string
+): number => {
+  if (typeof value === "number" && Number.isFinite(value) && value >= min && value <= max) return value
+  throw invalid(path, expected ?? `a finite number between ${min} and ${max}`, value)
+}
+
+/** A finite duration ≥ 0 (zero allowed), as a `Duration.DurationInput`. */
+export const nonNegativeDuration = (path: string, value: unknown): Duration.Duration => {
+  // Duration.decode reads a negative or NaN number as zero: reject it here.
+  const decoded = typeof value === "number" && !(value >= 0)
+    ? Option.none()
+    : Duration.decodeUnknown(value as Duration.DurationInput)
+  if (decoded._tag === "Some" && Duration.isFinite(decoded.value)) return decoded.value
+  throw invalid(path, "a finite duration ≥ 0 (milliseconds, \"1 second\", Duration.seconds(1), …)", value)
+}

@@ -1,0 +1,279 @@
+/**
+ * See what ordering costs and what the window buys before choosing options,
+ * and test a pipeline's throughput deterministically.
+ *
+ * A simulation runs `actions` generated actions — each sleeps for a latency
+ * drawn from a seeded model, and may fail — through `Ordered.mapEffect` in
+ * virtual time: the clock jumps from one wake-up to the next, so 100,000
+ * actions take seconds of real time, and the same options always give the
+ * same report. The caller needs no `TestClock`: the simulation brings its own
+ * clock and scheduler.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as internal from "./internal/simulation.ts"
+
+/**
+ * How long each simulated action takes. Build one with {@link Latency}'s
+ * constructors, or pass a function from the action's index to its duration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Latency =
+  | {
+    /** Whole milliseconds, uniform in `[min, max)`. */
+    readonly _tag: "Uniform"
+    readonly min: number
+    readonly max: number
+  }
+  | {
+    /** Heavy-tailed: `median × e^(sigma × N(0, 1))` milliseconds. */
+    readonly _tag: "LogNormal"
+    readonly median: number
+    readonly sigma: number
+  }
+  | {
+    /** The given durations in turn, cycled when there are more actions. */
+    readonly _tag: "Fixed"
+    readonly durations: ReadonlyArray<Duration.DurationInput>
+  }
+  | ((index: number) => Duration.DurationInput)
+
+/**
+ * Constructors of {@link Latency} models. Their arguments are checked when a
+ * simulation starts, with the rest of the options.
+ *
+ * - `uniform(min, max)`: whole milliseconds uniform in `[min, max)` (integers,
+ *   `0 ≤ min < max`). `uniform(0, 100)` is the reference experiment's model.
+ * - `logNormal(median, sigma)`: heavy-tailed, `median > 0` milliseconds,
+ *   `sigma ≥ 0` (1.2 gives a p99 about 16× the median).
+ * - `fixed(durations)`: action `i` takes `durations[i % durations.length]`
+ *   (a non-empty list of durations ≥ 0, cycled).
+ *
+ * @example
+ * ```ts
+ * import { Simulation } from "effect-ordered"
+ *
+ * Simulation.Latency.uniform(0, 100)   // 0–99 ms
+ * Simulation.Latency.logNormal(20, 1.2) // median 20 ms, long tail
+ * Simulation.Latency.fixed([50, 10])    // 50, 10, 50, 10, …
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Latency: {
+  readonly uniform: (min: number, max: number) => Latency
+  readonly logNormal: (median: number, sigma: number) => Latency
+  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Latency
+} = internal.Latency
+
+/**
+ * What to simulate. Invalid options make the effect die with
+ * `Cause.IllegalArgumentException` naming the option and the bad value, e.g.
+ * `` Expected `options.failures` to be a probability between 0 and 1, got `2` (number) ``.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How many actions to run. An integer ≥ 1. */
+  readonly actions: number
+  /** As `Ordered`'s `concurrency`: at most this many actions run at once. An integer ≥ 1. */
+  readonly concurrency: number
+  /** As `Ordered`'s `window`. Default: `3 × concurrency`. */
+  readonly window?: number | undefined
+  /** As `Ordered`'s `order`. Default: `"total"`; `"key"` needs `keys`. */
+  readonly order?: "total" | "key" | "none" | undefined
+  /**
+   * Gives every action one of this many keys (drawn uniformly, seeded), used
+   * as `Ordered`'s `key`: same-key actions run at most `keyConcurrency` at a
+   * time, and `order: "key"` emits in order within each key. An integer ≥ 1.
+   * Default: no keys.
+   */
+  readonly keys?: number | undefined
+  /** As `Ordered`'s `keyConcurrency` (needs `keys`). Default: 1. */
+  readonly keyConcurrency?: number | undefined
+  /** How long each action takes. Default: `Latency.uniform(0, 100)`. */
+  readonly latency?: Latency | undefined
+  /**
+   * Probability that an action fails (after its latency), drawn per action
+   * with the seed. A failure ends the run as it would a real one: in total
+   * order, every earlier action is still emitted, then the stream fails and
+   * later actions in flight are interrupted. Default: 0.
+   */
+  readonly failures?: number | undefined
+  /** Seeds latencies, keys and failures. An integer. Default: 1. */
+  readonly seed?: number | undefined
+}
+
+/**
+ * The generated actions: what every strategy of one simulation runs, and
+ * what a real-time run can replay.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Workload {
+  /** Action `i` sleeps `latencyMillis[i]` milliseconds. */
+  readonly latencyMillis: ReadonlyArray<number>
+  /** Action `i`'s key, when `keys` is given. */
+  readonly keys: ReadonlyArray<number> | undefined
+  /** Whether action `i` fails once its latency has passed. */
+  readonly fails: ReadonlyArray<boolean>
+}
+
+/**
+ * One action's life in a run, in simulated milliseconds from the start.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ActionTrace {
+  readonly index: number
+  readonly key: number | undefined
+  readonly latencyMillis: number
+  /** When a worker started it; `undefined` if it never started. */
+  readonly startMillis: number | undefined
+  /** When it finished (succeeded or failed); `undefined` if it never did (interrupted or never started). */
+  readonly finishMillis: number | undefined
+  /** When it was emitted downstream; `undefined` if it never was. */
+  readonly emitMillis: number | undefined
+  readonly failed: boolean
+}
+
+/**
+ * What a simulated run measured. Times are simulated milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  /** Actions requested. */
+  readonly actions: number
+  /** Actions emitted downstream: all of them, unless a failure ended the run. */
+  readonly emitted: number
+  /** From the start to the last emission, or to the failure that ended the run. */
+  readonly makespanMillis: number
+  /** Emitted actions per simulated second (`Infinity` if the makespan is 0). */
+  readonly throughput: number
+  /** Most actions running at the same time. */
+  readonly peakInFlight: number
+  /** Most actions finished at the same time but not yet emitted because an earlier one was still running. */
+  readonly peakBuffered: number
+  /** How long finished actions waited to be emitted (finish → emit), over emitted actions. */
+  readonly emissionDelay: {
+    readonly p50: number
+    readonly p99: number
+    readonly max: number
+  }
+  /** Every emitted action came out once and in the requested order, and every action did unless a failure ended the run. */
+  readonly orderHeld: boolean
+  /** Sum of all latencies: one action at a time. */
+  readonly sequentialMillis: number
+  /** Makespan of the same workload with `window: Infinity`: the floor that a bigger window approaches. */
+  readonly unboundedMillis: number
+  /** The action whose failure ended the run; `undefined` if the run succeeded. */
+  readonly failedAt: number | undefined
+  /** Actions that had started and were interrupted because a failure ended the run. */
+  readonly interrupted: number
+  /** Every action, by index. */
+  readonly timeline: ReadonlyArray<ActionTrace>
+}
+
+/**
+ * Options of {@link compare}: a simulation's, and the windows to try.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompareOptions extends Options {
+  /**
+   * One `effect-ordered` row per window (integers ≥ `concurrency`, or
+   * `Infinity`), all on the same workload. Default: `[window]`.
+   */
+  readonly windows?: ReadonlyArray<number> | undefined
+}
+
+/**
+ * One strategy's result in {@link compare}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Row {
+  /** `"sequential"`, `"Stream.mapEffect"`, `"effect-ordered"` (a given window) or `"unbounded"` (window `Infinity`). */
+  readonly strategy: "sequential" | "Stream.mapEffect" | "effect-ordered" | "unbounded"
+  /** A label for tables, e.g. `effect-ordered (window 300, default)`. */
+  readonly name: string
+  /** The window of an `effect-ordered` or `unbounded` row; `undefined` for the others. */
+  readonly window: number | undefined
+  readonly makespanMillis: number
+  /** `sequentialMillis / makespanMillis`. */
+  readonly speedup: number
+  /** `makespanMillis / unboundedMillis`: 1 is as fast as ordering with unlimited memory allows. */
+  readonly vsUnbounded: number
+}
+
+/**
+ * The actions a simulation with these options runs: their latencies, keys
+ * and failures, drawn from the seed. Use it to replay the same workload for
+ * real, or to check a latency model.
+ *
+ * @example
+ * ```ts
+ * import { Simulation } from "effect-ordered"
+ *
+ * const { latencyMillis } = Simulation.workload({ actions: 5, concurrency: 2, seed: 7 })
+ * // five whole numbers in 0–99, the same on every run and runtime
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const workload: (options: Options) => Workload = internal.workload
+
+/**
+ * Runs the workload through `Ordered.mapEffect` in virtual time and reports
+ * makespan, throughput, peaks, emission delays and whether the order held,
+ * next to the sequential total and the unbounded-window makespan.
+ * Deterministic: the same options give the same report.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Simulation } from "effect-ordered"
+ *
+ * const report = Effect.runSync(Simulation.run({ actions: 1000, concurrency: 100 }))
+ * // report.makespanMillis ≈ 560, report.unboundedMillis ≈ 550, report.sequentialMillis ≈ 49,500
+ * console.log(report.makespanMillis, report.orderHeld)
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: (options: Options) => Effect.Effect<Report> = internal.run
+
+/**
+ * Runs the same workload several ways and returns one row each, in this
+ * order: sequential (the sum of latencies), Effect's
+ * `Stream.mapEffect({ concurrency })` (`unordered: true` for `order: "none"`;
+ * it knows no keys), `Ordered.mapEffect` with each of `windows` (default: the
+ * one `window`), and with `window: Infinity`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Simulation } from "effect-ordered"
+ *
+ * const rows = Effect.runSync(Simulation.compare({ actions: 1000, concurrency: 100 }))
+ * for (const row of rows) console.log(row.name, row.makespanMillis, row.speedup.toFixed(1))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const compare: (options: CompareOptions) => Effect.Effect<ReadonlyArray<Row>> = internal.compare
