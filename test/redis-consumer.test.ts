@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Schedule } from "effect"
+import { Redis } from "ioredis"
+import { consume, deadLetterKey, makeProducer, partitionOf, streamKey } from "../src/redis/index.ts"
+import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
+import { runConsumer, type Running } from "./redis/inprocess.ts"
+import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
+import { type Action, sink, workload } from "./redis/sink.ts"
+
+let server: RedisServer
+let redis: Redis
+const running: Array<Running> = []
+beforeAll(async () => {
+  server = await startRedis()
+  redis = new Redis(server.url, { enableAutoPipelining: true })
+})
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop()))
+  redis?.disconnect()
+  await server?.stop()
+})
+
+const start = (...args: Parameters<typeof runConsumer<any, any, any, any>>) => {
+  const r = runConsumer(...args)
+  running.push(r)
+  return r
+}
+
+const publishAll = (prefix: string, partitions: number, actions: ReadonlyArray<{ key: string; action: Action }>) => {
+  const producer = makeProducer<Action>({ redis, prefix, partitions })
+  return Effect.runPromise(
+    Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 64 })
+  )
+}
+
+const sleepAtMost = (ms: number) => Effect.sleep(Math.random() * ms)
+
+describe("partitioning", () => {
+  it("partitionOf is FNV-1a (32 bits) modulo the partition count", () => {
+    // Published FNV-1a test vectors: "a" → 0xe40c292c, "foobar" → 0xbf9cf968.
+    expect(partitionOf("a", 1_000)).toBe(0xe40c292c % 1_000)
+    expect(partitionOf("foobar", 7)).toBe(0xbf9cf968 % 7)
+    expect(partitionOf("", 5)).toBe(0x811c9dc5 % 5)
+  })
+
+  it("publish appends the key and the JSON action to the key's partition stream, trimmed with maxLen", async () => {
+    const producer = makeProducer<Action>({ redis, prefix: "pub", partitions: 4, maxLen: 1 })
+    expect(producer.partitionOf("key-9")).toBe(partitionOf("key-9", 4))
+    const id = await Effect.runPromise(producer.publish("key-9", { seq: 7 }))
+    const entries = await redis.xrange(streamKey("pub", partitionOf("key-9", 4)), "-", "+")
+    expect(entries).toEqual([[id, ["k", "key-9", "a", JSON.stringify({ seq: 7 })]]])
+    // MAXLEN ~ trims whole macro nodes only: appending many shows it is applied.
+    for (let i = 0; i < 300; i++) await Effect.runPromise(producer.publish("key-9", { seq: i }))
+    expect(await redis.xlen(streamKey("pub", partitionOf("key-9", 4)))).toBeLessThan(301)
+  })
+
+  it("rejects invalid producer options and keys, naming the field", async () => {
+    expect(() => makeProducer({ redis, prefix: "p", partitions: 0 })).toThrow(
+      "Expected `options.partitions` to be an integer ≥ 1, got `0` (number)"
+    )
+    expect(() => makeProducer({ redis, prefix: "", partitions: 1 })).toThrow(
+      "Expected `options.prefix` to be a non-empty string, got `\"\"` (string)"
+    )
+    const exit = await Effect.runPromiseExit(makeProducer({ redis, prefix: "p", partitions: 2 }).publish("", 1))
+    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain(
+      "Expected `key` to be a non-empty string, got `\"\"` (string)"
+    )
+  })
+})
+
+describe("consume", () => {
+  it("rejects invalid options, naming the field", async () => {
+    const base = {
+      redis, prefix: "v", partitions: 1, group: "g", consumer: "c", concurrency: 1,
+      process: () => Effect.void, commit: () => Effect.void
+    }
+    const message = async (options: object) => {
+      const exit = await Effect.runPromiseExit(consume({ ...base, ...options } as any))
+      return Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "ran"
+    }
+    expect(await message({ concurrency: 0 })).toContain("Expected `options.concurrency` to be an integer ≥ 1, got `0` (number)")
+    expect(await message({ window: 2, concurrency: 4 })).toContain(
+      "Expected `options.window` to be an integer ≥ concurrency (4), got `2` (number)"
+    )
+    expect(await message({ poison: "drop" })).toContain(
+      "Expected `options.poison` to be one of \"dead-letter\", \"halt-key\", got `\"drop\"` (string)"
+    )
+    expect(await message({ leaseTtl: -1 })).toContain("Expected `options.leaseTtl` to be a finite duration > 0")
+    expect(await message({ redis: {} })).toContain("Expected `options.redis` to be an ioredis client")
+    expect(await message({ retry: 3 })).toContain("Expected `options.retry` to be a Schedule, got `3` (number)")
+  })
+
+  it("rebalances: a joining consumer gets a fair share, a leaving one hands its partitions over", async () => {
+    const P = 6
+    const out = sink(redis, "rb-sink")
+    const options = (consumer: string) => () => ({
+      prefix: "rb", partitions: P, group: "g", consumer, concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.as(sleepAtMost(6), a.seq),
+      commit: (seq: number, _a: Action, e: { key: string }) => Effect.promise(() => out.apply(e.key, seq))
+    })
+    const holders = async () => countBy(await leaseHolders(redis, "rb", "g", P))
+    const a = start(server.url, options("a"))
+    start(server.url, options("b"))
+    await waitFor("a and b owning 3 partitions each", async () => {
+      const c = await holders()
+      return c.a === 3 && c.b === 3
+    })
+    const { actions, expected } = workload(3_000, 60)
+    await publishAll("rb", P, actions)
+
+    start(server.url, options("c"))
+    await waitFor("a, b and c owning 2 partitions each", async () => {
+      const c = await holders()
+      return c.a === 2 && c.b === 2 && c.c === 2
+    })
+    await a.stop()
+    // A graceful leave releases the leases at once (no TTL wait) and leaves the group.
+    expect((await holders()).a).toBeUndefined()
+    expect(await redis.zrange("rb:g:consumers", 0, -1)).not.toContain("a")
+    await waitFor("b and c owning 3 partitions each", async () => {
+      const c = await holders()
+      return c.b === 3 && c.c === 3
+    })
+    await waitFor("every action applied", async () => (await out.stats()).applied === 3_000)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "rb", "g", P)) === 0)
+    expect((await out.stats()).gaps).toBe(0)
+    expect(await out.last()).toEqual(expected)
+  })
+
+  const poisonRun = async (prefix: string, policy: "dead-letter" | "halt-key") => {
+    const P = 2
+    const committed = new Map<string, Array<number>>()
+    const attempts = new Map<string, number>()
+    const actions: Array<{ key: string; action: Action }> = []
+    for (let seq = 1; seq <= 6; seq++) {
+      for (const key of ["k1", "k2", "k3"]) {
+        // k1#3 always fails; k2#2 fails once, then succeeds.
+        const failures = key === "k1" && seq === 3 ? -1 : key === "k2" && seq === 2 ? 1 : 0
+        actions.push({ key, action: { seq, failures } })
+      }
+    }
+    const ids = await publishAll(prefix, P, actions)
+    start(server.url, () => ({
+      prefix, partitions: P, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+      retry: Schedule.recurs(2),
+      poison: policy,
+      process: (a: Action, e: { key: string }) =>
+        Effect.suspend(() => {
+          const n = (attempts.get(`${e.key}#${a.seq}`) ?? 0) + 1
+          attempts.set(`${e.key}#${a.seq}`, n)
+          return a.failures === -1 || n <= (a.failures ?? 0)
+            ? Effect.fail(new Error(`boom ${e.key}#${a.seq} (attempt ${n})`))
+            : Effect.as(sleepAtMost(3), a.seq)
+        }),
+      commit: (seq: number, _a: Action, e: { key: string }) =>
+        Effect.sync(() => committed.set(e.key, [...(committed.get(e.key) ?? []), seq]))
+    }))
+    return { committed, attempts, id: ids[actions.findIndex((a) => a.key === "k1" && a.action.seq === 3)] }
+  }
+
+  it("dead-letters a poison action after the retries and lets its key move on", async () => {
+    const { attempts, committed, id } = await poisonRun("dl", "dead-letter")
+    await waitFor("every other action committed", async () =>
+      committed.get("k1")?.length === 5 && committed.get("k2")?.length === 6 && committed.get("k3")?.length === 6)
+    expect(committed.get("k1")).toEqual([1, 2, 4, 5, 6])
+    expect(committed.get("k2")).toEqual([1, 2, 3, 4, 5, 6])
+    expect(attempts.get("k1#3")).toBe(3)
+    expect(attempts.get("k2#2")).toBe(2)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "dl", "g", 2)) === 0)
+    const dead = await redis.xrange(deadLetterKey("dl", "g"), "-", "+")
+    expect(dead).toHaveLength(1)
+    const fields = Object.fromEntries(chunk2(dead[0][1]))
+    expect(fields).toMatchObject({
+      partition: String(partitionOf("k1", 2)),
+      id,
+      key: "k1",
+      action: JSON.stringify({ seq: 3, failures: -1 }),
+      error: "boom k1#3 (attempt 3)",
+      attempts: "3",
+      consumer: "c"
+    })
+  })
+
+  it("dead-letters an entry that is not an action without calling process", async () => {
+    const id = await redis.xadd(streamKey("bad", 0), "*", "k", "k1", "a", "{not json")
+    const processed: Array<unknown> = []
+    start(server.url, () => ({
+      prefix: "bad", partitions: 1, group: "g", consumer: "c", concurrency: 1, leaseTtl: 1500, pollInterval: 20,
+      process: (a: unknown) => Effect.sync(() => processed.push(a)),
+      commit: () => Effect.void
+    }))
+    await waitFor("the entry dead-lettered", async () => (await redis.xlen(deadLetterKey("bad", "g"))) === 1)
+    const fields = Object.fromEntries(chunk2((await redis.xrange(deadLetterKey("bad", "g"), "-", "+"))[0][1]))
+    expect(fields).toMatchObject({ id, key: "k1", action: "{not json", attempts: "0" })
+    await waitFor("the entry acknowledged", async () => (await outstanding(redis, "bad", "g", 1)) === 0)
+    expect(processed).toEqual([])
+  })
+
+  it("halt-key: the poison action and the rest of its key stay pending, other keys go on", async () => {
+    const { attempts, committed } = await poisonRun("halt", "halt-key")
+    await waitFor("the other keys committed", async () =>
+      committed.get("k2")?.length === 6 && committed.get("k3")?.length === 6 && attempts.get("k1#3") === 3)
+    const partition = partitionOf("k1", 2)
+    await waitFor("k1#3..6 left pending", async () => {
+      const [count] = (await redis.xpending(streamKey("halt", partition), "g")) as [number]
+      return count === 4
+    })
+    expect(committed.get("k1")).toEqual([1, 2])
+    expect([4, 5, 6].map((seq) => attempts.get(`k1#${seq}`))).toEqual([undefined, undefined, undefined])
+    expect(await redis.xlen(deadLetterKey("halt", "g"))).toBe(0)
+  })
+
+  it("a lost lease stops the partition: in-flight work interrupted, nothing read or acknowledged after", async () => {
+    const lease = "lost:{0}:g:lease"
+    const { actions } = workload(200, 20)
+    await publishAll("lost", 1, actions)
+    let interrupted = 0
+    let committedAfterStop = 0
+    let stopped = false
+    start(server.url, () => ({
+      prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.as(Effect.sleep(100), a.seq).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
+      commit: () => Effect.sync(() => stopped && committedAfterStop++)
+    }))
+    const acked = async () => {
+      const groups = (await redis.xinfo("GROUPS", "lost:{0}")) as Array<Array<string | number>>
+      const g = Object.fromEntries(chunk2(groups[0]))
+      return { read: Number(g["entries-read"]), acked: Number(g["entries-read"]) - Number(g.pending) }
+    }
+    await waitFor("some entries acknowledged", async () => (await acked()).acked >= 8)
+    // Another owner takes the lease (as after an expiry): from now on every
+    // fenced read and acknowledgement of `c` is refused in Redis.
+    await redis.set(lease, "thief/1", "PX", 60_000)
+    const atSteal = await acked()
+    await waitFor("in-flight actions interrupted", async () => interrupted > 0)
+    stopped = true
+    // `c` keeps trying to take the partition: the rebalance loop sees it held.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(await acked()).toEqual(atSteal)
+    expect(await redis.get(lease)).toBe("thief/1")
+    expect(committedAfterStop).toBe(0)
+    // The thief goes away: `c` takes the partition again and finishes.
+    await redis.del(lease)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "lost", "g", 1)) === 0)
+  })
+})
+
+const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {
+  const out: Array<[string | number, string | number]> = []
+  for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i], list[i + 1]])
+  return out
+}

@@ -1,0 +1,34 @@
+/** Consumers run as fibers of the test process, each with its own client. */
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import { Redis } from "ioredis"
+import { type ConsumeOptions, consume } from "../../src/redis/index.ts"
+
+export interface Running {
+  readonly redis: Redis
+  readonly fiber: Fiber.RuntimeFiber<never>
+  /** Graceful stop: interrupts the consumer (its leases are released) and closes its client. */
+  readonly stop: () => Promise<void>
+}
+
+export const runConsumer = <A, B, E1, E2>(
+  url: string,
+  options: (redis: Redis) => Omit<ConsumeOptions<A, B, E1, never, E2, never>, "redis">
+): Running => {
+  const redis = new Redis(url)
+  // Connection errors are expected (the restart test); the consumer logs and retries.
+  redis.on("error", () => undefined)
+  const fiber = Effect.runFork(
+    consume({ redis, ...options(redis) }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  )
+  return {
+    redis,
+    fiber,
+    stop: async () => {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      redis.disconnect()
+    }
+  }
+}
