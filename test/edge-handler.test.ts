@@ -153,6 +153,57 @@ describe("edge handler: POST /actions", () => {
   })
 })
 
+describe("edge handler: POST /keys/:key/actions/:sequence", () => {
+  const place = { type: "place", payload: { side: "buy", price: 10, quantity: 1 } }
+  const keyed = (post: (path: string, body: string) => Promise<Response>, key: string, sequence: number, action: object) =>
+    post(`/keys/${key}/actions/${sequence}`, JSON.stringify(action)).then(async (r) => ({ status: r.status, body: await r.json() }))
+
+  it("applies a key's actions in sequence order, whatever order they arrive in, and answers each once applied", async () => {
+    const { post, request } = makeHandler()
+    const cancel = keyed(post, "seq", 1, { type: "cancel" })
+    const update = keyed(post, "seq", 2, { type: "update", payload: { quantity: 3 } })
+    const placed = await keyed(post, "seq", 0, place)
+    expect(placed).toEqual({ status: 200, body: { key: "seq", sequence: 0, type: "place", ok: true, order: { key: "seq", side: "buy", price: 10, quantity: 1 } } })
+    // the cancel, sent first, was applied after the place; the update after the cancel
+    expect(await cancel).toMatchObject({ status: 200, body: { sequence: 1, ok: true } })
+    expect(await update).toMatchObject({ status: 200, body: { sequence: 2, ok: false, error: { _tag: "UnknownOrderError" } } })
+    expect((await request("/orders/seq")).status).toBe(404)
+  })
+
+  it("409 for a sequence already applied or already waiting, and for one beyond the window", async () => {
+    const { post } = makeHandler()
+    expect((await keyed(post, "dup", 0, place)).status).toBe(200)
+    expect(await keyed(post, "dup", 0, place)).toMatchObject({
+      status: 409,
+      body: { _tag: "DuplicateSequenceError", key: "dup", sequence: 0, next: 1 }
+    })
+    const waiting = keyed(post, "dup", 2, { type: "cancel" })
+    expect(await keyed(post, "dup", 2, { type: "cancel" })).toMatchObject({ status: 409, body: { _tag: "DuplicateSequenceError" } })
+    expect(await keyed(post, "dup", 1 + testConfig.sequencerCapacity, { type: "cancel" })).toMatchObject({
+      status: 409,
+      body: { _tag: "SequenceOutOfWindowError", next: 1, capacity: testConfig.sequencerCapacity }
+    })
+    expect((await keyed(post, "dup", 1, { type: "update", payload: { quantity: 2 } })).status).toBe(200)
+    expect(await waiting).toMatchObject({ status: 200, body: { sequence: 2, ok: true } })
+  })
+
+  it("504 when the sequences before an action never arrive: it is not applied, later ones are", async () => {
+    const { post, request } = makeHandler()
+    expect(await keyed(post, "gap", 1, place)).toMatchObject({
+      status: 504,
+      body: { key: "gap", sequence: 1, missing: { from: 0, to: 0 } }
+    })
+    expect((await request("/orders/gap")).status).toBe(404)
+    expect(await keyed(post, "gap", 2, place)).toMatchObject({ status: 200, body: { sequence: 2, ok: true } })
+    // the missing sequence was given up on: it arrives too late
+    expect(await keyed(post, "gap", 0, { type: "cancel" })).toMatchObject({
+      status: 409,
+      body: { _tag: "DuplicateSequenceError" }
+    })
+    expect(await (await request("/orders/gap")).json()).toMatchObject({ key: "gap", quantity: 1 })
+  })
+})
+
 describe("edge handler: bad input", () => {
   it.each(badInputs)("$name → $status", async (bad) => {
     const { health, request } = makeHandler()

@@ -80,6 +80,18 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
     expect(after.inFlight).toBe(0)
   })
 
+  it("keyed route: out-of-order sequences applied in order, duplicate 409", async () => {
+    const key = `${runtime}-keyed`
+    const send = (sequence: number, action: object) =>
+      fetch(`${url()}/keys/${key}/actions/${sequence}`, { method: "POST", body: JSON.stringify(action) })
+        .then(async (r) => ({ status: r.status, body: await r.json() }))
+    const cancel = send(1, { type: "cancel" })
+    const placed = await send(0, { type: "place", payload: { side: "buy", price: 1, quantity: 1 } })
+    expect(placed).toMatchObject({ status: 200, body: { sequence: 0, ok: true } })
+    expect(await cancel).toMatchObject({ status: 200, body: { sequence: 1, ok: true } })
+    expect(await send(1, { type: "cancel" })).toMatchObject({ status: 409, body: { _tag: "DuplicateSequenceError" } })
+  })
+
   it.each(badInputs)("bad input: $name → $status", async (bad) => {
     const response = await fetch(`${url()}${bad.path}`, {
       method: bad.method,

@@ -49,14 +49,6 @@ export const UpdateAction = Schema.Struct({
 export const Action = Schema.Union(PlaceAction, CancelAction, UpdateAction)
 export type Action = typeof Action.Type
 
-/** The body of `POST /keys/:key/actions/:sequence`: an action whose key is in the path. */
-export const KeyedAction = Schema.Union(
-  PlaceAction.pipe(Schema.omit("key")),
-  CancelAction.pipe(Schema.omit("key")),
-  UpdateAction.pipe(Schema.omit("key"))
-)
-export type KeyedAction = typeof KeyedAction.Type
-
 export interface Order {
   readonly key: string
   readonly side: "buy" | "sell"

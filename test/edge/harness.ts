@@ -16,7 +16,9 @@ export const testConfig: EdgeConfig = {
   concurrency: 16,
   latencyMs: 1,
   maxBodyBytes: 64 * 1024,
-  maxActions: 600
+  maxActions: 600,
+  sequencerCapacity: 16,
+  gapTimeoutMs: 200
 }
 
 export const ndjson = (values: ReadonlyArray<unknown>): string => values.map((v) => JSON.stringify(v)).join("\n") + "\n"
@@ -137,7 +139,24 @@ export const badInputs: ReadonlyArray<BadInput> = [
     status: 400,
     json: { parameter: "order" }
   },
+  {
+    name: "keyed: sequence not an integer ≥ 0",
+    method: "POST",
+    path: "/keys/bad-5/actions/-1",
+    body: JSON.stringify({ type: "cancel" }),
+    status: 400,
+    json: { parameter: "sequence" }
+  },
+  {
+    name: "keyed: schema violation (side missing)",
+    method: "POST",
+    path: "/keys/bad-6/actions/0",
+    body: JSON.stringify({ type: "place", payload: { price: 1, quantity: 1 } }),
+    status: 422,
+    json: { path: ["payload", "side"] }
+  },
   { name: "wrong method", method: "GET", path: "/actions", status: 405, json: { allowed: ["POST"] } },
+  { name: "keyed: wrong method", method: "PUT", path: "/keys/bad-7/actions/0", status: 405, json: { allowed: ["POST"] } },
   { name: "unknown route", method: "GET", path: "/nope", status: 404, json: {} }
 ]
 
@@ -185,6 +204,8 @@ export const startServer = async (runtime: keyof typeof serverCommands): Promise
       LATENCY_MS: String(testConfig.latencyMs),
       MAX_BODY_BYTES: String(testConfig.maxBodyBytes),
       MAX_ACTIONS: String(testConfig.maxActions),
+      SEQUENCER_CAPACITY: String(testConfig.sequencerCapacity),
+      GAP_TIMEOUT_MS: String(testConfig.gapTimeoutMs),
       NO_COLOR: "1"
     }
   })

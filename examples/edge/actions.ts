@@ -1,0 +1,138 @@
+/**
+ * `POST /actions`: an NDJSON batch in, one result line per action out, in
+ * input order, each as soon as everything before it is done.
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Ordered } from "../../src/index.ts"
+import { Action, type BookError, type Order, OrderBook } from "./domain.ts"
+import { decodeJson, fail, type HttpError, readBody } from "./http.ts"
+import { Config, CostlyStep, Stats } from "./services.ts"
+
+/** An action together with its 1-based line in the body. */
+export interface ParsedAction {
+  readonly line: number
+  readonly action: Action
+}
+
+/** How a book operation came out, as the response shows it. */
+export type Outcome =
+  | { readonly ok: true; readonly order: Order }
+  | { readonly ok: false; readonly error: { readonly _tag: BookError["_tag"]; readonly message: string } }
+
+export type ResultLine =
+  & {
+    readonly line: number
+    readonly index: number
+    readonly key: string
+    readonly type: Action["type"]
+    /** Rank, from 1, in which the action's costly step finished within its batch. */
+    readonly finished: number
+  }
+  & Outcome
+
+/** Applies `action` to the book; a book error is an outcome, not a failure. */
+export const applyAction = (action: Action): Effect.Effect<Outcome, never, OrderBook> =>
+  Effect.flatMap(OrderBook, (book) => book.apply(action)).pipe(
+    Effect.either,
+    Effect.map((applied): Outcome =>
+      Either.isRight(applied)
+        ? { ok: true, order: applied.right }
+        : { ok: false, error: { _tag: applied.left._tag, message: applied.left.message } }
+    )
+  )
+
+/**
+ * Parses and validates every line before anything runs, so a bad line
+ * rejects the whole batch: 413 (too many actions), 400 (malformed JSON),
+ * 422 (schema violation, with the field path). Blank lines are skipped.
+ */
+export const parseActions = (body: string, maxActions: number): Effect.Effect<Array<ParsedAction>, HttpError> =>
+  Effect.gen(function*() {
+    const lines = body.split("\n").flatMap((text, i) =>
+      text.trim() === "" ? [] : [{ line: i + 1, text: text.endsWith("\r") ? text.slice(0, -1) : text }]
+    )
+    if (lines.length > maxActions) {
+      return yield* fail(413, `Body has ${lines.length} actions, more than ${maxActions}`, {
+        limit: { actions: maxActions },
+        actions: lines.length
+      })
+    }
+    const actions: Array<ParsedAction> = []
+    for (const { line, text } of lines) {
+      actions.push({ line, action: yield* decodeJson(Action, text, { line }) })
+    }
+    return actions
+  })
+
+const Order = Schema.Literal("total", "key", "none")
+
+/**
+ * Runs a batch: the costly steps concurrently (at most `concurrency`, within
+ * `window`), released in `order`, each applied to the book as it is released.
+ */
+export const processActions = (
+  actions: ReadonlyArray<ParsedAction>,
+  options: { readonly order: typeof Order.Type; readonly concurrency: number; readonly window?: number | undefined }
+): Stream.Stream<ResultLine | { readonly error: string }, never, CostlyStep | Stats | OrderBook> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const stats = yield* Stats
+    const step = yield* CostlyStep
+    const finishedCount = yield* Ref.make(0)
+    return Stream.fromIterable(actions).pipe(
+      Ordered.mapEffect(
+        (parsed, index) =>
+          stats.track(step(parsed.action, index)).pipe(
+            Effect.zipRight(Ref.updateAndGet(finishedCount, (n) => n + 1)),
+            Effect.map((finished) => ({ ...parsed, index, finished }))
+          ),
+        {
+          concurrency: options.concurrency,
+          window: options.window,
+          order: options.order,
+          key: options.order === "key" ? (parsed) => parsed.action.key : undefined
+        }
+      ),
+      Stream.mapEffect(({ action, finished, index, line }) =>
+        Effect.map(applyAction(action), (outcome): ResultLine => ({
+          line,
+          index,
+          key: action.key,
+          type: action.type,
+          finished,
+          ...outcome
+        }))
+      ),
+      // The status line is sent by now: a failure (e.g. an action timeout) ends the body with an error line.
+      Stream.catchAll((error) => Stream.make({ error: error.message }))
+    )
+  }))
+
+export const postActions = Effect.gen(function*() {
+  const config = yield* Config
+  const query = yield* HttpServerRequest.ParsedSearchParams
+  const order = query.order ?? "total"
+  if (!Schema.is(Order)(order)) {
+    return yield* fail(400, `Expected query parameter order to be "total", "key" or "none", got ${JSON.stringify(order)}`, {
+      parameter: "order"
+    })
+  }
+  const actions = yield* parseActions(yield* readBody(config.maxBodyBytes), config.maxActions)
+  const context = yield* Effect.context<CostlyStep | Stats | OrderBook>()
+  const encoder = new TextEncoder()
+  const body = processActions(actions, { order, concurrency: config.concurrency, window: config.window }).pipe(
+    Stream.map((result) => encoder.encode(`${JSON.stringify(result)}\n`)),
+    Stream.provideContext(context)
+  )
+  return HttpServerResponse.stream(body, {
+    contentType: "application/x-ndjson",
+    // The type is authoritative: a client must not hold back the first bytes to sniff it.
+    headers: Headers.fromInput({ "x-content-type-options": "nosniff" })
+  })
+})

@@ -1,0 +1,80 @@
+/**
+ * HTTP helpers shared by the routes: JSON error responses, a size-limited
+ * body reader, and action decoding that maps each kind of bad input to its
+ * status.
+ */
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+/** Ends a request with `status` and a JSON `body`; the app turns it into the response. */
+export class HttpError extends Data.TaggedError("HttpError")<{
+  readonly status: number
+  readonly body: { readonly error: string } & Record<string, unknown>
+  readonly headers?: Record<string, string> | undefined
+}> {}
+
+export const fail = (status: number, error: string, fields?: Record<string, unknown>): Effect.Effect<never, HttpError> =>
+  Effect.fail(new HttpError({ status, body: { error, ...fields } }))
+
+export const json = (body: unknown, status = 200): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(body, { status })
+
+/** Reads the whole body as UTF-8, failing with 413 as soon as it exceeds `maxBytes`. */
+export const readBody = (maxBytes: number): Effect.Effect<string, HttpError, HttpServerRequest.HttpServerRequest> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const tooLarge = fail(413, `Body exceeds ${maxBytes} bytes`, { limit: { bytes: maxBytes } })
+    if (Number(request.headers["content-length"] ?? "0") > maxBytes) return yield* tooLarge
+    const read = yield* request.stream.pipe(
+      Stream.mapError((cause) => new HttpError({ status: 400, body: { error: `Could not read body: ${cause.message}` } })),
+      Stream.runFoldEffect({ size: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {
+        acc.size += chunk.length
+        acc.chunks.push(chunk)
+        return acc.size > maxBytes ? tooLarge : Effect.succeed(acc)
+      })
+    )
+    const bytes = new Uint8Array(read.size)
+    let offset = 0
+    for (const chunk of read.chunks) {
+      bytes.set(chunk, offset)
+      offset += chunk.length
+    }
+    return yield* Effect.try({
+      try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+      catch: () => new HttpError({ status: 400, body: { error: "Body is not valid UTF-8" } })
+    })
+  })
+
+/**
+ * Decodes one JSON document with `schema`: malformed JSON is a 400, a schema
+ * violation a 422 naming the field path. `context` (e.g. the line number)
+ * goes into both error bodies; `prepare` adjusts the parsed value first.
+ */
+export const decodeJson = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string,
+  context: Record<string, unknown>,
+  prepare: (value: unknown) => unknown = (value) => value
+): Either.Either<A, HttpError> => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return Either.left(new HttpError({ status: 400, body: { error: `Malformed JSON: ${(error as Error).message}`, ...context } }))
+  }
+  return Schema.decodeUnknownEither(schema, { errors: "first", onExcessProperty: "error" })(prepare(value)).pipe(
+    Either.mapLeft((error) => {
+      const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+      return new HttpError({
+        status: 422,
+        body: { error: "Invalid action", ...context, path: issue.path, message: issue.message }
+      })
+    })
+  )
+}

@@ -1,0 +1,130 @@
+/**
+ * `POST /keys/:key/actions/:sequence`: one action carrying the client's
+ * sequence number for its key. Requests may arrive out of order or twice;
+ * the `Sequencer` releases each key's actions in sequence order, exactly
+ * once, and the request is answered once its action has been applied.
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import { Ordered, Sequencer } from "../../src/index.ts"
+import { applyAction } from "./actions.ts"
+import { Action, OrderBook } from "./domain.ts"
+import { decodeJson, fail, json, readBody } from "./http.ts"
+import { Config, CostlyStep, Stats } from "./services.ts"
+
+/** The answer to one keyed request, completed by the consumer of the sequencer. */
+interface Reply {
+  readonly status: 200 | 504
+  readonly body: Record<string, unknown>
+}
+
+interface Pending {
+  readonly action: Action
+  readonly reply: Deferred.Deferred<Reply>
+}
+
+/**
+ * The sequencer and its consumer: released actions go through the costly
+ * step (keys concurrently, each key in sequence order), then are applied to
+ * the book one at a time. An action released only because the sequences
+ * before it were given up on (`Gap`) is not applied: applying it out of order
+ * could be wrong (a cancel before its place), so its request gets 504. Later
+ * sequences of the key apply as usual.
+ */
+export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered/examples/edge/KeyedActions", {
+  scoped: Effect.gen(function*() {
+    const config = yield* Config
+    const stats = yield* Stats
+    const step = yield* CostlyStep
+    const book = yield* OrderBook
+    const gapTimeout = Duration.millis(config.gapTimeoutMs)
+    const sequencer = yield* Sequencer.make<Pending>({ capacity: config.sequencerCapacity, gapTimeout })
+    /** Per key, the gap just given up on; the next released value of the key is the one after it. */
+    const gaps = new Map<Sequencer.Key, Sequencer.Gap>()
+
+    const settle = (event: Sequencer.Event<Pending>): Effect.Effect<void> => {
+      if (event._tag === "Gap") return Effect.sync(() => gaps.set(event.key, event))
+      const { action, reply } = event.value
+      const gap = gaps.get(event.key)
+      gaps.delete(event.key)
+      if (gap !== undefined && gap.to === event.sequence - 1) {
+        const missing = gap.from === gap.to ? `Sequence ${gap.from}` : `Sequences ${gap.from}–${gap.to}`
+        return Deferred.succeed(reply, {
+          status: 504,
+          body: {
+            error: `${missing} of key ${JSON.stringify(event.key)} did not arrive within ${
+              Duration.format(gapTimeout)
+            }: sequence ${event.sequence} was not applied`,
+            key: event.key,
+            sequence: event.sequence,
+            missing: { from: gap.from, to: gap.to }
+          }
+        })
+      }
+      return applyAction(action).pipe(
+        Effect.provideService(OrderBook, book),
+        Effect.flatMap((outcome) =>
+          Deferred.succeed(reply, {
+            status: 200,
+            body: { key: event.key, sequence: event.sequence, type: action.type, ...outcome }
+          })
+        )
+      )
+    }
+
+    yield* sequencer.stream.pipe(
+      Ordered.mapEffect(
+        (event: Sequencer.Event<Pending>, index) =>
+          event._tag === "Released"
+            ? Effect.as(stats.track(step(event.value.action, index)), event)
+            : Effect.succeed<Sequencer.Event<Pending>>(event),
+        { concurrency: config.concurrency, order: "key", key: (event) => event.key }
+      ),
+      Stream.runForEach(settle),
+      // No action timeout and `onGap: "skip"`: the stream cannot fail.
+      Effect.orDie,
+      Effect.forkScoped
+    )
+
+    /** Offers the action and waits until it has been applied (or given up on). */
+    const submit = (key: string, sequence: number, action: Action) =>
+      Effect.gen(function*() {
+        const reply = yield* Deferred.make<Reply>()
+        yield* sequencer.offer(key, sequence, { action, reply })
+        return yield* Deferred.await(reply)
+      })
+
+    return { submit } as const
+  })
+}) {}
+
+export const postKeyedAction = Effect.gen(function*() {
+  const config = yield* Config
+  const params = yield* HttpRouter.params
+  const key = params.key!
+  const sequence = Number(params.sequence)
+  if (!/^\d+$/.test(params.sequence!) || !Number.isSafeInteger(sequence)) {
+    return yield* fail(400, `Expected path parameter sequence to be an integer ≥ 0, got ${JSON.stringify(params.sequence)}`, {
+      parameter: "sequence"
+    })
+  }
+  const body = yield* readBody(config.maxBodyBytes)
+  // The key comes from the path: the body carries type, payload and latencyMs.
+  const action = yield* decodeJson(Action, body, {}, (value) => Predicate.isRecord(value) ? { ...value, key } : value)
+  const keyed = yield* KeyedActions
+  const reply = yield* keyed.submit(key, sequence, action).pipe(
+    Effect.catchTags({
+      DuplicateSequenceError: (error) =>
+        fail(409, error.message, { _tag: error._tag, key, sequence, next: error.next }),
+      SequenceOutOfWindowError: (error) =>
+        fail(409, error.message, { _tag: error._tag, key, sequence, next: error.next, capacity: error.capacity }),
+      SequencerClosedError: (error) => fail(503, error.message, { _tag: error._tag }),
+      SequencerKeyLimitError: (error) => fail(503, error.message, { _tag: error._tag })
+    })
+  )
+  return json(reply.body, reply.status)
+})
