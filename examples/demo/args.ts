@@ -44,10 +44,10 @@ export class UsageError extends Error {}
 const VALUED = ["actions", "concurrency", "window", "order", "keys", "latency", "seed", "rows", "out"] as const
 type Valued = typeof VALUED[number]
 
-const integer = (flag: string, text: string, min: number): number => {
+const integer = (flag: string, text: string, min: number, expected = `an integer ≥ ${min}`): number => {
   const value = Number(text)
   if (text.trim() === "" || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`Invalid value for --${flag}: expected an integer ≥ ${min}, got "${text}"`)
+    throw new UsageError(`Invalid value for --${flag}: expected ${expected}, got "${text}"`)
   }
   return value
 }
@@ -109,7 +109,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     ? undefined
     : windowText === "inf" || windowText === "Infinity"
     ? Infinity
-    : integer("window", windowText, concurrency)
+    : integer("window", windowText, concurrency, `an integer ≥ concurrency (${concurrency}) or inf`)
   const order = get("order") ?? "total"
   if (order !== "total" && order !== "key" && order !== "none") {
     throw new UsageError(`Invalid value for --order: expected total, key or none, got "${order}"`)
@@ -126,7 +126,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     keys,
     latency,
     latencyLabel: label,
-    seed: integer("seed", get("seed") ?? "1", Number.MIN_SAFE_INTEGER),
+    seed: integer("seed", get("seed") ?? "1", Number.MIN_SAFE_INTEGER, "an integer"),
     rows: integer("rows", get("rows") ?? "200", 1),
     real,
     out: get("out") ?? "out"

@@ -1,0 +1,190 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs, UsageError } from "../examples/demo/args.ts"
+import { timelineSvg, windowSvg } from "../examples/demo/svg.ts"
+import { Simulation } from "../src/index.ts"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** Runs the demo as `npm start` does (node + tsx). */
+const demo = (...args: ReadonlyArray<string>) =>
+  Effect.sync(() =>
+    spawnSync(process.execPath, ["--import", "tsx", "examples/demo/main.ts", ...args], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000
+    })
+  )
+
+interface Element {
+  readonly name: string
+  readonly attributes: Record<string, string>
+}
+
+/**
+ * A small XML well-formedness check (enough for hand-written SVG): tags
+ * nest and close, attributes are quoted, text holds no raw `<` or `&`, one
+ * root element. Returns the elements in document order.
+ */
+const parseXml = (xml: string): Array<Element> => {
+  const token =
+    /<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>|&(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);|[<&]/g
+  const elements: Array<Element> = []
+  const open: Array<string> = []
+  let roots = 0
+  for (const match of xml.matchAll(token)) {
+    const [whole, closing, name, attributes, selfClosing] = match
+    if (whole === "<" || whole === "&") throw new Error(`stray ${whole} at ${match.index}`)
+    if (name === undefined) continue
+    if (closing) {
+      const expected = open.pop()
+      if (expected !== name) throw new Error(`</${name}> closes <${expected}> at ${match.index}`)
+      continue
+    }
+    if (open.length === 0 && ++roots > 1) throw new Error(`second root <${name}>`)
+    const attrs: Record<string, string> = {}
+    for (const [, key, value] of attributes.matchAll(/([\w:.-]+)="([^"]*)"/g)) {
+      if (key in attrs) throw new Error(`duplicate attribute ${key} on <${name}>`)
+      attrs[key] = value
+    }
+    elements.push({ name, attributes: attrs })
+    if (!selfClosing) open.push(name)
+  }
+  if (open.length > 0) throw new Error(`unclosed <${open.join("> <")}>`)
+  if (roots !== 1) throw new Error("no root element")
+  return elements
+}
+
+const withClass = (elements: ReadonlyArray<Element>, name: string, className: string) =>
+  elements.filter((e) => e.name === name && e.attributes.class === className)
+
+describe("the XML check", () => {
+  it("rejects what is not well-formed", () => {
+    expect(() => parseXml(`<svg><g></svg>`)).toThrow("closes")
+    expect(() => parseXml(`<svg><text>a < b</text></svg>`)).toThrow("stray <")
+    expect(() => parseXml(`<svg><text>a & b</text></svg>`)).toThrow("stray &")
+    expect(() => parseXml(`<svg x=1></svg>`)).toThrow()
+    expect(parseXml(`<?xml version="1.0"?><svg a="1"><g/><text>a &amp; b</text></svg>`).map((e) => e.name))
+      .toEqual(["svg", "g", "text"])
+  })
+})
+
+describe("demo SVG", () => {
+  it.effect("timeline.svg parses as XML and has one row per action shown", () =>
+    Effect.gen(function*() {
+      const report = yield* Simulation.run({ actions: 120, concurrency: 10, failures: 0.01, seed: 2 })
+      const shown = report.timeline.slice(0, 37)
+      const elements = parseXml(timelineSvg({
+        title: "A <title> & more",
+        subtitle: "subtitle",
+        timeline: shown,
+        makespanMillis: report.makespanMillis
+      }))
+      const rows = withClass(elements, "g", "action")
+      expect(rows.map((row) => Number(row.attributes["data-index"]))).toEqual(shown.map((a) => a.index))
+    }))
+
+  it("window.svg parses as XML with a bar per window in each panel", () => {
+    const elements = parseXml(windowSvg({
+      title: "t",
+      subtitle: "s",
+      windows: ["1×", "2×", "unbounded"],
+      defaultIndex: 1,
+      panels: [
+        { label: "uniform", ordered: [900, 560, 550], stream: 950 },
+        { label: "heavy", ordered: [3600, 2500, 1000], stream: 3650 }
+      ]
+    }))
+    expect(withClass(elements, "g", "panel")).toHaveLength(2)
+    expect(withClass(elements, "rect", "bar")).toHaveLength(6)
+  })
+})
+
+describe("demo flags", () => {
+  it("defaults to the reference experiment", () => {
+    expect(parseArgs([])).toMatchObject({
+      actions: 1000,
+      concurrency: 100,
+      window: undefined,
+      order: "total",
+      latency: Simulation.Latency.uniform(0, 100),
+      real: true,
+      out: "out"
+    })
+    expect(parseArgs(["--help"])).toBeUndefined()
+    expect(parseArgs(["--window=inf", "--latency", "lognormal:20:1.2", "--no-real", "--order", "key", "--keys", "4"]))
+      .toMatchObject({
+        window: Infinity,
+        latency: Simulation.Latency.logNormal(20, 1.2),
+        real: false,
+        order: "key",
+        keys: 4
+      })
+  })
+
+  const bad: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+    [["--bogus"], "Unknown flag: --bogus"],
+    [["stray"], "Unexpected argument: stray"],
+    [["--actions", "0"], "--actions"],
+    [["--actions"], "Missing value for --actions"],
+    [["--concurrency", "2.5"], "--concurrency"],
+    [["--concurrency", "10", "--window", "5"], "--window"],
+    [["--order", "sorted"], "--order"],
+    [["--order", "key"], "--order: key needs --keys"],
+    [["--keys", "x"], "--keys"],
+    [["--latency", "uniform:5:5"], "--latency"],
+    [["--latency", "normal:1:2"], "--latency"],
+    [["--seed", "1e400"], "--seed"],
+    [["--rows", "-1"], "--rows"]
+  ]
+  for (const [args, message] of bad) {
+    it(`rejects ${args.join(" ")}`, () => {
+      expect(() => parseArgs(args)).toThrow(UsageError)
+      expect(() => parseArgs(args)).toThrow(message)
+    })
+  }
+})
+
+describe("npm start", () => {
+  it.effect("exits 2 naming an unknown flag, with the usage on stderr", () =>
+    Effect.gen(function*() {
+      const result = yield* demo("--bogus")
+      expect(result.status).toBe(2)
+      expect(result.stderr).toContain("Unknown flag: --bogus")
+      expect(result.stderr).toContain("Usage:")
+      expect(result.stdout).toBe("")
+    }))
+
+  it.effect("exits 2 naming a flag with a bad value", () =>
+    Effect.gen(function*() {
+      const result = yield* demo("--latency", "uniform:0")
+      expect(result.status).toBe(2)
+      expect(result.stderr).toContain("Invalid value for --latency")
+      expect(result.stderr).toContain("Usage:")
+    }))
+
+  it.effect("prints the comparison and the real run, and writes both charts", () =>
+    Effect.gen(function*() {
+      const out = mkdtempSync(join(tmpdir(), "effect-ordered-demo-"))
+      try {
+        const result = yield* demo("--actions", "120", "--concurrency", "10", "--rows", "40", "--out", out)
+        expect(result.stderr).toBe("")
+        expect(result.status).toBe(0)
+        for (const row of ["sequential", "Stream.mapEffect (concurrency 10)", "effect-ordered (window 30, default)"]) {
+          expect(result.stdout).toContain(row)
+        }
+        expect(result.stdout).toMatch(/order\s+held: 120 of 120 results, input order/)
+        const timeline = parseXml(readFileSync(join(out, "timeline.svg"), "utf8"))
+        expect(withClass(timeline, "g", "action")).toHaveLength(40)
+        const window = parseXml(readFileSync(join(out, "window.svg"), "utf8"))
+        expect(withClass(window, "rect", "bar")).toHaveLength(12)
+      } finally {
+        rmSync(out, { recursive: true, force: true })
+      }
+    }))
+})
