@@ -58,15 +58,25 @@ interface Lane<A, B> {
   readonly key: Key
   /** Actions of the key running or about to run (in `runnable`). */
   running: number
-  /** Admitted actions waiting for the key, in input order. */
-  readonly waiting: Fifo<Entry<A, B>>
-  /** `order: "key"` only: the key's actions not yet emitted, in input order. */
+  /** Admitted actions waiting for the key, in input order (made on first need). */
+  waiting: Fifo<Entry<A, B>> | undefined
+  /**
+   * The key's actions not yet emitted, in input order: only for `order: "key"`
+   * with `keyConcurrency > 1`. With one action of a key at a time, a key's
+   * actions complete in input order and leave as they complete.
+   */
   readonly pending: Fifo<Entry<A, B>> | undefined
 }
 
 interface Worker<A, B> {
-  fiber: Fiber.RuntimeFiber<void> | undefined
+  readonly fiber: Fiber.RuntimeFiber<void>
+  /** The action this worker runs, if any. */
   entry: Entry<A, B> | undefined
+  /** Built once per worker: no closure is allocated per action. */
+  readonly settle: {
+    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+    readonly onSuccess: (output: B) => Effect.Effect<void>
+  }
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
@@ -108,7 +118,26 @@ export class Engine<A, B, E, R> {
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.suspend(() => {
     const spawn = Effect.withFiberRuntime<void, never, R>((fiber) => {
       this.interruptor ??= fiber.id()
-      const worker: Worker<A, B> = { fiber, entry: undefined }
+      const worker: Worker<A, B> = {
+        fiber,
+        entry: undefined,
+        settle: {
+          onFailure: (cause) => {
+            const entry = worker.entry!
+            worker.entry = undefined
+            this.fail(entry, cause)
+            return Effect.void
+          },
+          onSuccess: (output) => {
+            const entry = worker.entry!
+            worker.entry = undefined
+            entry.state = DONE
+            entry.output = output
+            this.complete(entry)
+            return Effect.void
+          }
+        }
+      }
       this.workers.push(worker)
       return Effect.whileLoop({
         while: () => this.hasWork(),
@@ -150,7 +179,7 @@ export class Engine<A, B, E, R> {
   })
 
   private readonly interruptAll: Effect.Effect<void> = Effect.suspend(() =>
-    Fiber.interruptAll(this.workers.map((worker) => worker.fiber!))
+    Fiber.interruptAll(this.workers.map((worker) => worker.fiber))
   )
 
   // ---------------------------------------------------------------- workers
@@ -209,8 +238,8 @@ export class Engine<A, B, E, R> {
       lane = {
         key,
         running: 0,
-        waiting: new Fifo(2),
-        pending: this.options.order === "key" ? new Fifo(2) : undefined
+        waiting: undefined,
+        pending: this.options.order === "key" && this.options.keyConcurrency > 1 ? new Fifo(2) : undefined
       }
       this.lanes.set(key, lane)
     }
@@ -220,7 +249,7 @@ export class Engine<A, B, E, R> {
       lane.running++
       return entry
     }
-    lane.waiting.push(entry)
+    ;(lane.waiting ??= new Fifo(2)).push(entry)
     return undefined
   }
 
@@ -242,18 +271,8 @@ export class Engine<A, B, E, R> {
         onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
       })
     }
-    return Effect.matchCause(action, {
-      onFailure: (cause) => {
-        worker.entry = undefined
-        this.fail(entry, cause)
-      },
-      onSuccess: (output) => {
-        worker.entry = undefined
-        entry.state = DONE
-        entry.output = output
-        this.complete(entry)
-      }
-    })
+    // An interrupted worker skips these handlers: interruption is not a result.
+    return Effect.matchCauseEffect(action, worker.settle)
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
@@ -320,23 +339,21 @@ export class Engine<A, B, E, R> {
     if (lane !== undefined) {
       // The key's slot passes straight to its next waiting action, so that no
       // action admitted meanwhile can take it out of input order.
-      const next = lane.waiting.shift()
+      const next = lane.waiting?.shift()
       if (next !== undefined) this.runnable.push(next)
       else lane.running--
     }
-    switch (this.options.order) {
-      case "none":
-        this.output.push(entry.output as B)
-        this.wakeConsumer()
-        break
-      case "total":
-        this.emitReady(this.pending!)
-        break
-      case "key":
-        this.emitReady(lane!.pending!)
-        break
+    // Where order must be restored, the done prefix leaves; otherwise (order
+    // "none", or one action of a key at a time, which completes in input
+    // order) the result leaves now.
+    const ordering = this.pending ?? lane?.pending
+    if (ordering !== undefined) {
+      this.emitReady(ordering)
+    } else {
+      this.output.push(entry.output as B)
+      this.wakeConsumer()
     }
-    if (lane !== undefined && lane.running === 0 && lane.waiting.length === 0 && !(lane.pending?.length)) {
+    if (lane !== undefined && lane.running === 0 && !lane.waiting?.length && !lane.pending?.length) {
       this.lanes.delete(lane.key)
     }
   }
@@ -386,7 +403,7 @@ export class Engine<A, B, E, R> {
     for (const worker of this.workers) {
       if (worker.entry !== undefined && predicate(worker.entry)) {
         worker.entry = undefined
-        worker.fiber!.unsafeInterruptAsFork(this.interruptor!)
+        worker.fiber.unsafeInterruptAsFork(this.interruptor!)
       }
     }
   }

@@ -1,0 +1,267 @@
+/**
+ * CPU and memory cost of the ordering engine against its peers, all measured
+ * in the same run on the same machine: elements/s for actions that succeed at
+ * once and for actions that complete through a resolved promise, heap with a
+ * stalled head, and key mode with one key per action.
+ */
+import { Deferred, Effect, Fiber, Queue, Ref, Stream } from "effect"
+import { pMapIterable } from "p-map"
+import { Readable } from "node:stream"
+import { Ordered } from "../src/index.ts"
+import { check, type Check, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
+
+const CONCURRENCY = 100
+
+type Runner = (n: number) => Promise<unknown>
+
+interface Contender {
+  readonly name: string
+  /** How many actions to time (slow peers get fewer; the rate is what counts). */
+  readonly n: number
+  readonly run: Runner
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+/**
+ * The product's first design sketch, kept as a baseline: Effect.forEach at
+ * bounded concurrency, finished results filed in a Ref, the ready prefix
+ * offered to a Queue that the consumer drains. (It cannot bound the window:
+ * Effect.forEach keeps starting actions behind a stalled head.)
+ */
+const sketch = (n: number, effectOf: (n: number) => Effect.Effect<number>) =>
+  Effect.gen(function*() {
+    const ready = yield* Queue.unbounded<number>()
+    const window = yield* Ref.make({ head: 0, done: new Map<number, number>() })
+    const release = (index: number, value: number) =>
+      Effect.flatMap(
+        Ref.modify(window, (state) => {
+          state.done.set(index, value)
+          const out: Array<number> = []
+          while (state.done.has(state.head)) {
+            out.push(state.done.get(state.head)!)
+            state.done.delete(state.head++)
+          }
+          return [out, state]
+        }),
+        (out) => Queue.offerAll(ready, out)
+      )
+    const producer = yield* Effect.fork(
+      Effect.forEach(range(n), (a, i) => Effect.flatMap(effectOf(a), (b) => release(i, b)), {
+        concurrency: CONCURRENCY,
+        discard: true
+      })
+    )
+    let taken = 0
+    while (taken < n) taken += (yield* Queue.takeBetween(ready, 1, Infinity)).length
+    yield* Fiber.join(producer)
+  })
+
+const contenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
+  const effectOf = kind === "instant"
+    ? (n: number) => Effect.succeed(n)
+    : (n: number) => Effect.promise(() => Promise.resolve(n))
+  const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
+  const N = 200_000
+  return [
+    {
+      name: "Ordered.mapEffect (Stream in, Stream out)",
+      n: N,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(range(n)), effectOf, { concurrency: CONCURRENCY }))
+        )
+    },
+    {
+      name: "Ordered.forEach",
+      n: N,
+      run: (n) => Effect.runPromise(Ordered.forEach(range(n), effectOf, { concurrency: CONCURRENCY }))
+    },
+    {
+      name: "design sketch: Effect.forEach + Ref window + Queue",
+      n: N,
+      run: (n) => Effect.runPromise(sketch(n, effectOf))
+    },
+    {
+      name: "Stream.mapEffect({ concurrency: 100 })",
+      n: 20_000,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(Stream.mapEffect(Stream.fromIterable(range(n)), effectOf, { concurrency: CONCURRENCY }))
+        )
+    },
+    {
+      name: "Effect.forEach({ concurrency: 100 })",
+      n: N,
+      run: (n) => Effect.runPromise(Effect.forEach(range(n), effectOf, { concurrency: CONCURRENCY }))
+    },
+    {
+      name: "p-map pMapIterable({ concurrency: 100, backpressure: 400 })",
+      n: N,
+      run: async (n) => {
+        for await (const _ of pMapIterable(range(n), asyncOf, { concurrency: CONCURRENCY, backpressure: 400 })) {
+          // drain
+        }
+      }
+    },
+    {
+      name: "Node Readable.map({ concurrency: 100 })",
+      n: N,
+      run: async (n) => {
+        for await (const _ of Readable.from(range(n)).map(asyncOf, { concurrency: CONCURRENCY })) {
+          // drain
+        }
+      }
+    }
+  ]
+}
+
+/** Best of `rounds` timed runs, after one warm-up: elements per second. */
+const rate = async (contender: Contender, rounds = 3): Promise<number> => {
+  await contender.run(Math.min(contender.n, 20_000))
+  let best = 0
+  for (let i = 0; i < rounds; i++) {
+    gc()
+    const start = performance.now()
+    await contender.run(contender.n)
+    const seconds = (performance.now() - start) / 1000
+    best = Math.max(best, contender.n / seconds)
+  }
+  return best
+}
+
+const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Check>> => {
+  const rates = new Map<string, number>()
+  for (const contender of contenders(kind)) rates.set(contender.name, await rate(contender))
+  const [mapEffect, forEach, , streamMapEffect, effectForEach, pMap] = [...rates.values()]
+  printTable(
+    `CPU cost, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (concurrency ${CONCURRENCY}; best of 3)`,
+    ["operator", "elements/s", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
+    [...rates].map(([name, r]) => [
+      name,
+      formatRate(r),
+      ratio(r, streamMapEffect),
+      ratio(r, effectForEach),
+      ratio(r, pMap)
+    ])
+  )
+  return [
+    check(`${kind}: Ordered.mapEffect ≥ 50× Stream.mapEffect`, mapEffect / streamMapEffect >= 50, ratio(mapEffect, streamMapEffect)),
+    check(`${kind}: Ordered.mapEffect ≥ 1.5× Effect.forEach`, mapEffect / effectForEach >= 1.5, ratio(mapEffect, effectForEach)),
+    check(`${kind}: Ordered.mapEffect ≥ 0.8× pMapIterable`, mapEffect / pMap >= 0.8, ratio(mapEffect, pMap)),
+    check(`${kind}: Ordered.forEach ≥ 1.5× Effect.forEach`, forEach / effectForEach >= 1.5, ratio(forEach, effectForEach))
+  ]
+}
+
+/** Heap still reachable after a full collection: what the run holds on to, not its garbage. */
+const retained = (): number => {
+  gc()
+  return heapUsed()
+}
+
+/**
+ * 1,000,000 actions where action 0 waits until every action the window lets
+ * start has started: the heap retained while stalled.
+ */
+const stalledHead = async (window: number, n: number) => {
+  const baseline = retained()
+  let atStall = 0
+  let started = 0
+  const canStart = Math.min(n, window)
+  const program = Effect.gen(function*() {
+    const head = yield* Deferred.make<void>()
+    yield* Stream.range(0, n - 1).pipe(
+      Ordered.mapEffect((i) => {
+        if (++started === canStart) {
+          atStall = retained() - baseline
+          return Effect.as(Deferred.succeed(head, undefined), i)
+        }
+        return i === 0 ? Effect.as(Deferred.await(head), i) : Effect.succeed(i)
+      }, { concurrency: CONCURRENCY, window }),
+      Stream.runDrain
+    )
+  })
+  await Effect.runPromise(program)
+  return atStall
+}
+
+/** Runs `n` actions and reads the retained heap at 10%, 50% and 90% of the starts. */
+const heapProfile = async (n: number, options: Ordered.Options<number>) => {
+  const baseline = retained()
+  const readings: Array<number> = []
+  const marks = new Set([0.1, 0.5, 0.9].map((p) => Math.floor(n * p)))
+  let started = 0
+  const start = performance.now()
+  await Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), (i) => {
+    if (marks.has(++started)) readings.push(retained() - baseline)
+    return Effect.succeed(i)
+  }, options)))
+  const seconds = (performance.now() - start) / 1000
+  return { readings, rate: n / seconds }
+}
+
+const memory = async (): Promise<ReadonlyArray<Check>> => {
+  const N = 1_000_000
+  const bounded = await stalledHead(CONCURRENCY * 3, N)
+  const unbounded = await stalledHead(Infinity, N)
+  const flowing = await heapProfile(N, { concurrency: CONCURRENCY })
+  printTable(
+    `Memory, ${N.toLocaleString("en-US")} actions (concurrency ${CONCURRENCY}): heap retained over the baseline, after a full GC`,
+    ["run", "retained heap"],
+    [
+      ["action 0 stalled, window 300 (default)", formatBytes(bounded)],
+      ["action 0 stalled, window Infinity", formatBytes(unbounded)],
+      ["flowing, default window, at 10% / 50% / 90%", flowing.readings.map(formatBytes).join(" / ")]
+    ]
+  )
+  const [first, , last] = flowing.readings
+  return [
+    check("memory: stalled head, default window retains < 5 MB", bounded < 5e6, formatBytes(bounded)),
+    check("memory: flat over 1M actions (90% − 10% < 2 MB)", last - first < 2e6, formatBytes(last - first))
+  ]
+}
+
+const keyMode = async (): Promise<ReadonlyArray<Check>> => {
+  const f = (n: number) => Effect.succeed(n)
+  const keyed = { key: (n: number) => n, order: "key" as const }
+  const ordered = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
+    Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), f, { concurrency: CONCURRENCY, ...options })))
+  const measured = async (name: string, n: number, run: Contender["run"]) => {
+    const baseline = retained()
+    const perSecond = await rate({ name, n, run })
+    return { name, n, perSecond, heap: retained() - baseline }
+  }
+  const rows = [
+    await measured("Ordered.mapEffect, no key", 20_000, ordered({})),
+    await measured("Ordered.mapEffect, key per action, order: \"key\"", 20_000, ordered(keyed)),
+    await measured("Stream.mapEffect({ key }) (Effect's groupByKey)", 20_000, (n) =>
+      Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))),
+  ]
+  const million = await heapProfile(1_000_000, { concurrency: CONCURRENCY, ...keyed })
+  printTable(
+    "Key mode: one distinct key per action (concurrency 100, key order); heap retained after the runs",
+    ["operator", "actions", "elements/s", "heap retained after"],
+    [
+      ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), formatBytes(r.heap)]),
+      [
+        "Ordered.mapEffect, 1,000,000 keys (retained at 10% / 50% / 90%)",
+        "1,000,000",
+        formatRate(million.rate),
+        million.readings.map(formatBytes).join(" / ")
+      ]
+    ]
+  )
+  const [noKey, keyedRow, effectKeyed] = rows
+  return [
+    check("keys: 20k distinct keys within 2× of no-key elements/s", keyedRow.perSecond * 2 >= noKey.perSecond, ratio(keyedRow.perSecond, noKey.perSecond)),
+    check("keys: faster than Stream.mapEffect({ key })", keyedRow.perSecond > effectKeyed.perSecond, ratio(keyedRow.perSecond, effectKeyed.perSecond)),
+    check("keys: 1M keys, heap flat (90% − 10% < 2 MB)", million.readings[2] - million.readings[0] < 2e6, formatBytes(million.readings[2] - million.readings[0]))
+  ]
+}
+
+export const runCoreBench = async (): Promise<ReadonlyArray<Check>> => [
+  ...(await throughput("instant")),
+  ...(await throughput("promise")),
+  ...(await memory()),
+  ...(await keyMode())
+]

@@ -1,0 +1,47 @@
+/** Small helpers shared by the bench scripts: tables, ratios, heap readings, pass/fail lines. */
+
+export interface Check {
+  readonly name: string
+  readonly ok: boolean
+  readonly measured: string
+}
+
+export const check = (name: string, ok: boolean, measured: string): Check => ({ name, ok, measured })
+
+export const ratio = (value: number, base: number): string =>
+  base > 0 && Number.isFinite(value / base) ? `${(value / base).toFixed(value / base >= 10 ? 0 : 2)}×` : "–"
+
+export const formatRate = (perSecond: number): string => Math.round(perSecond).toLocaleString("en-US")
+
+export const formatBytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+
+export const formatMillis = (millis: number): string => `${Math.round(millis).toLocaleString("en-US")} ms`
+
+/** Forces a full collection when node runs with --expose-gc (npm run bench does). */
+export const gc = (): void => {
+  const collect = (globalThis as { gc?: () => void }).gc
+  if (collect !== undefined) {
+    collect()
+    collect()
+  }
+}
+
+export const heapUsed = (): number => process.memoryUsage().heapUsed
+
+/** Prints a Markdown table, so the output pastes into the README as is. */
+export const printTable = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`
+  console.log(`\n### ${title}\n`)
+  console.log(line(header))
+  console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`)
+  for (const row of rows) console.log(line(row))
+}
+
+export const printChecks = (checks: ReadonlyArray<Check>): boolean => {
+  console.log("\n### Targets\n")
+  for (const c of checks) console.log(`${c.ok ? "✓" : "✗"} ${c.name} (measured: ${c.measured})`)
+  const failed = checks.filter((c) => !c.ok).length
+  console.log(`\n${checks.length - failed} targets met, ${failed} missed`)
+  return failed === 0
+}
