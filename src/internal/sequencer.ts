@@ -22,9 +22,11 @@ import * as V from "./validate.ts"
  *
  * Shape: plain synchronous state on one JS thread, touched by the offering
  * fibers, the stream's consumer and two timer fibers. Per live key: the next
- * expected sequence, a ring of `capacity` slots holding the values buffered
- * ahead of it (sequence `s` lives in slot `s % capacity`; the window is
- * `capacity` wide, so slots never collide), and counts of what the key holds.
+ * expected sequence, a ring holding the values buffered ahead of it (sequence
+ * `s` lives in slot `s % ring.length`; the ring is a power of two longer than
+ * the buffered span, grown on demand up to the window and dropped when empty,
+ * so slots never collide and a key costs what it buffers), and counts of what
+ * the key holds.
  *
  * Output: released values and gaps go to one FIFO read by the stream. A value
  * counts against its key's `capacity` until the consumer takes it, so the
@@ -80,7 +82,7 @@ interface Blocked<A> {
 interface KeyState<A> {
   readonly key: Key
   next: number
-  /** Slots by `sequence % capacity`; allocated on the key's first buffered value. */
+  /** Slots by `sequence % ring.length`; `undefined` while nothing is buffered. */
   ring: Array<Entry<A> | undefined> | undefined
   buffered: number
   /** Released values of this key the consumer has not taken yet. */
@@ -209,6 +211,22 @@ class Timer<T> {
       return wait > 0 ? Effect.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
     }))
   }
+}
+
+/**
+ * Replaces the key's ring by one long enough for a value `offset` ahead of
+ * its next: the smallest power of two above `offset` (at least 4).
+ */
+const growRing = <A>(state: KeyState<A>, offset: number): Array<Entry<A> | undefined> => {
+  let length = 4
+  while (length <= offset) length *= 2
+  const ring = new Array<Entry<A> | undefined>(length)
+  const old = state.ring
+  if (old !== undefined) {
+    for (const entry of old) if (entry !== undefined) ring[entry.sequence % length] = entry
+  }
+  state.ring = ring
+  return ring
 }
 
 class SequencerImpl<A> implements Sequencer<A> {
@@ -349,7 +367,8 @@ class SequencerImpl<A> implements Sequencer<A> {
   /** Why `sequence` cannot be accepted by `state` now, if it cannot. */
   private reject(state: KeyState<A>, sequence: number): OfferError | undefined {
     const { capacity } = this.options
-    if (sequence < state.next || state.ring?.[sequence % capacity]?.sequence === sequence) {
+    const ring = state.ring
+    if (sequence < state.next || (ring !== undefined && ring[sequence % ring.length]?.sequence === sequence)) {
       return new DuplicateSequenceError({ key: state.key, sequence, next: state.next })
     }
     if (sequence >= state.next + capacity) {
@@ -373,11 +392,13 @@ class SequencerImpl<A> implements Sequencer<A> {
         state,
         sequence,
         value,
-        arrivedAt: this.clock.unsafeCurrentTimeMillis(),
+        arrivedAt: this.gapTimer === undefined ? 0 : this.clock.unsafeCurrentTimeMillis(),
         status: BUFFERED,
         waiter
       }
-      ;(state.ring ??= new Array(capacity))[sequence % capacity] = entry
+      let ring = state.ring
+      if (ring === undefined || sequence - state.next >= ring.length) ring = growRing(state, sequence - state.next)
+      ring[sequence % ring.length] = entry
       state.buffered++
       this.buffered++
       if (this.gapTimer !== undefined) {
@@ -402,15 +423,17 @@ class SequencerImpl<A> implements Sequencer<A> {
   private releaseRun(state: KeyState<A>): void {
     const ring = state.ring
     if (ring === undefined) return
-    const { capacity } = this.options
     for (;;) {
-      const slot = state.next % capacity
+      const slot = state.next % ring.length
       const entry = ring[slot]
       if (entry === undefined) return
       ring[slot] = undefined
-      state.buffered--
       this.buffered--
       this.release(state, entry)
+      if (--state.buffered === 0) {
+        state.ring = undefined
+        return
+      }
     }
   }
 
@@ -422,14 +445,13 @@ class SequencerImpl<A> implements Sequencer<A> {
    */
   private giveUpTo(state: KeyState<A>, target: number): void {
     const ring = state.ring!
-    const { capacity } = this.options
     while (state.next < target) {
-      if (ring[state.next % capacity] !== undefined) {
+      if (ring[state.next % ring.length] !== undefined) {
         this.releaseRun(state)
         continue
       }
       let end = state.next + 1
-      while (ring[end % capacity] === undefined) end++
+      while (ring[end % ring.length] === undefined) end++
       if (this.options.onGap === "fail") {
         return this.fail(
           new SequenceGapError({ key: state.key, from: state.next, to: end - 1, gapTimeout: this.options.gapTimeout! })
