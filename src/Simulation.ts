@@ -248,7 +248,7 @@ export const workload: (options: Options) => Workload = internal.workload
  * import { Simulation } from "effect-ordered"
  *
  * const report = Effect.runSync(Simulation.run({ actions: 1000, concurrency: 100 }))
- * // report.makespanMillis ≈ 560, report.unboundedMillis ≈ 550, report.sequentialMillis ≈ 49,500
+ * // makespanMillis 552, unboundedMillis 552, sequentialMillis 49,394 (seed 1)
  * console.log(report.makespanMillis, report.orderHeld)
  * ```
  *
