@@ -34,6 +34,25 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.next(1)).toBe(4)
     }))
 
+  it.scoped("buffers a full window in any order (63 values ahead with capacity 64)", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<number>({ capacity: 64 })
+      const { events } = yield* consume(sequencer)
+      // 1, 63, 2, 62, …: the buffered span jumps from 1 to its widest, then fills in.
+      const order = Array.from({ length: 63 }, (_, i) => i % 2 === 0 ? i / 2 + 1 : 63 - (i - 1) / 2)
+      expect(new Set(order).size).toBe(63)
+      for (const sequence of order) yield* sequencer.offer("k", sequence, sequence)
+      yield* flush
+      expect(events).toEqual([])
+      expect((yield* sequencer.stats).buffered).toBe(63)
+      yield* sequencer.offer("k", 0, 0)
+      yield* flush
+      expect(events.map((e) => e._tag === "Released" ? e.value : -1)).toEqual(
+        Array.from({ length: 64 }, (_, i) => i)
+      )
+      expect(yield* sequencer.stats).toEqual({ keys: 1, buffered: 0, unread: 0 })
+    }))
+
   it.scoped("starts every key at options.start", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, start: 1 })

@@ -107,8 +107,7 @@ interface Resolved {
 
 const GAP_MODES = ["skip", "fail"] as const
 
-/** @internal */
-export const resolveOptions = (options: unknown): Resolved => {
+const resolveOptions = (options: unknown): Resolved => {
   const o = V.record("options", options)
   const capacity = V.integerAtLeast("options.capacity", o.capacity, 1)
   const start = o.start === undefined ? 0 : V.integerAtLeast("options.start", o.start, 0)
@@ -131,16 +130,14 @@ const checkKey = (key: unknown): Key => {
   throw V.invalid("key", "a non-empty string or a number (not NaN)", key)
 }
 
-/** @internal */
-export const released = <A>(key: Key, sequence: number, value: A): Released<A> => ({
+const released = <A>(key: Key, sequence: number, value: A): Released<A> => ({
   _tag: "Released",
   key,
   sequence,
   value
 })
 
-/** @internal */
-export const gap = (key: Key, from: number, to: number): Gap => ({ _tag: "Gap", key, from, to })
+const gap = (key: Key, from: number, to: number): Gap => ({ _tag: "Gap", key, from, to })
 
 /** Result of trying to place an offer: accepted, suspended on a full key, or rejected. */
 const ACCEPTED = 0

@@ -230,12 +230,12 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  *   process: (action: { seq: number }) => Effect.succeed(action.seq),
  *   // Idempotent: applies a key's sequence number only once, in order.
  *   commit: (seq, _action, entry) =>
- *     Effect.promise(() =>
+ *     Effect.asVoid(Effect.promise(() =>
  *       redis.eval(
  *         "if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end",
  *         1, "applied", entry.key, seq
  *       )
- *     )
+ *     ))
  * })
  * ```
  *
