@@ -31,15 +31,14 @@ const examplesOf = (file: string): Array<string> => {
 }
 
 const toSource = (code: string, from: string): string =>
-  code
-    .replace(/from "effect-ordered"/g, `from "${relative(from, join(root, "src/index.ts"))}"`)
+  code.replace(/from "effect-ordered"/g, `from "${relative(from, join(root, "src/index.ts"))}"`)
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
 const examples = publicModules(join(root, "src")).flatMap((file) =>
   examplesOf(file).map((code, i) => {
     const name = `${relative(join(root, "src"), file).replace(/[/.]/g, "_")}_${i}.ts`
-    writeFileSync(join(out, name), toSource(code, out).replace(/from "(\.\.?\/[^"]+)"/g, (_, p) => `from "./${p}"`.replace("./../", "../")))
+    writeFileSync(join(out, name), toSource(code, out))
     return { file: relative(root, file), name }
   })
 )
