@@ -374,7 +374,9 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
       row("sequential", "sequential", undefined, sequentialMillis),
       row(
         "Stream.mapEffect",
-        `Stream.mapEffect (concurrency ${resolved.concurrency})`,
+        `Stream.mapEffect (concurrency ${resolved.concurrency}${
+          resolved.order === "none" ? ", unordered" : resolved.keys !== undefined ? ", ignores keys" : ""
+        })`,
         undefined,
         traceRun(work, resolved, "Stream.mapEffect", Infinity).makespanMillis
       ),
