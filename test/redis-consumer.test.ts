@@ -216,11 +216,13 @@ describe("consume", () => {
     await publishAll("lost", 1, actions)
     let interrupted = 0
     let committedAfterStop = 0
-    let stopped = false
+    let phase: "running" | "lost" | "free" = "running"
     start(server.url, () => ({
       prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
-      process: (a: Action) => Effect.as(Effect.sleep(100), a.seq).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
-      commit: () => Effect.sync(() => stopped && committedAfterStop++)
+      // Slow until the lease is lost (so that actions are in flight then), fast afterwards.
+      process: (a: Action) =>
+        Effect.as(Effect.sleep(phase === "running" ? 100 : 1), a.seq).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
+      commit: () => Effect.sync(() => phase === "lost" && committedAfterStop++)
     }))
     const acked = async () => {
       const groups = (await redis.xinfo("GROUPS", "lost:{0}")) as Array<Array<string | number>>
@@ -233,13 +235,14 @@ describe("consume", () => {
     await redis.set(lease, "thief/1", "PX", 60_000)
     const atSteal = await acked()
     await waitFor("in-flight actions interrupted", async () => interrupted > 0)
-    stopped = true
+    phase = "lost"
     // `c` keeps trying to take the partition: the rebalance loop sees it held.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     expect(await acked()).toEqual(atSteal)
     expect(await redis.get(lease)).toBe("thief/1")
     expect(committedAfterStop).toBe(0)
     // The thief goes away: `c` takes the partition again and finishes.
+    phase = "free"
     await redis.del(lease)
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "lost", "g", 1)) === 0)
   })
