@@ -1,0 +1,244 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, FastCheck as fc, Fiber, Option, Stream, Supervisor } from "effect"
+import { ActionTimeoutError, Ordered } from "../../src/index.ts"
+import { runVirtual } from "../../src/internal/virtualTime.ts"
+
+/**
+ * Fault injection, property-based over random scenarios, in virtual time
+ * (deterministic: a failing seed replays exactly). Each scenario mixes
+ * random latencies, typed failures, defects, timeouts that fire at the same
+ * instant as completions, an upstream that fails mid-way, a consumer that is
+ * interrupted, stops early or is slow — in all three orders, with and without
+ * keys. For every run:
+ * - what was emitted is a prefix of the expected output (total order), a
+ *   prefix per key (key order), or a subset (no order) — never twice;
+ * - every action that started either completed or was interrupted, and ran
+ *   its finalizer exactly once;
+ * - no fiber forked under the run is still running afterwards;
+ * - concurrency, keyConcurrency and window were never exceeded (the window
+ *   counts what was taken from upstream and not yet handed downstream; a
+ *   slow consumer still holds the chunk it was handed).
+ */
+
+type Outcome = "ok" | "fail" | "die"
+
+interface Scenario {
+  readonly latencies: ReadonlyArray<number>
+  readonly outcomes: ReadonlyArray<Outcome>
+  readonly concurrency: number
+  readonly windowExtra: number
+  readonly order: "total" | "key" | "none"
+  readonly keys: number
+  readonly keyConcurrency: number
+  /** Per-action timeout in ms; latencies equal to it tie with the timer. */
+  readonly timeout: number | undefined
+  /** Upstream fails after emitting this many elements. */
+  readonly upstreamFailsAfter: number | undefined
+  readonly consumer:
+    | { readonly _tag: "drain" }
+    | { readonly _tag: "take"; readonly count: number }
+    | { readonly _tag: "interruptAt"; readonly millis: number }
+    | { readonly _tag: "slow"; readonly millis: number }
+}
+
+const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 0, max: 50 }).chain((n) =>
+  fc.record({
+    latencies: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: n, maxLength: n }),
+    outcomes: fc.array(fc.constantFrom<Outcome>("ok", "ok", "ok", "ok", "ok", "ok", "fail", "die"), {
+      minLength: n,
+      maxLength: n
+    }),
+    concurrency: fc.integer({ min: 1, max: 6 }),
+    windowExtra: fc.integer({ min: 0, max: 10 }),
+    order: fc.constantFrom("total" as const, "key" as const, "none" as const),
+    keys: fc.integer({ min: 0, max: 4 }),
+    keyConcurrency: fc.integer({ min: 1, max: 3 }),
+    timeout: fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+    upstreamFailsAfter: fc.option(fc.integer({ min: 0, max: n }), { nil: undefined }),
+    consumer: fc.oneof(
+      fc.constant({ _tag: "drain" as const }),
+      fc.integer({ min: 0, max: n }).map((count) => ({ _tag: "take" as const, count })),
+      fc.integer({ min: 0, max: 40 }).map((millis) => ({ _tag: "interruptAt" as const, millis })),
+      fc.integer({ min: 1, max: 5 }).map((millis) => ({ _tag: "slow" as const, millis }))
+    )
+  })
+).map((s) => ({ ...s, keys: s.order === "key" ? Math.max(1, s.keys) : s.keys }))
+
+class Rejected {
+  readonly _tag = "Rejected"
+  constructor(readonly index: number) {}
+}
+
+/** Fibers started under it, kept after they end (Supervisor.track forgets them). */
+class RecordingSupervisor extends Supervisor.AbstractSupervisor<void> {
+  readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+  readonly value = Effect.void
+  override onStart<A, E, R>(_c: unknown, _e: Effect.Effect<A, E, R>, _p: unknown, fiber: Fiber.RuntimeFiber<A, E>) {
+    this.fibers.push(fiber as Fiber.RuntimeFiber<unknown, unknown>)
+  }
+}
+
+const runScenario = (s: Scenario) => {
+  const n = s.latencies.length
+  const keyOf = (i: number) => i % Math.max(1, s.keys)
+  const window = s.concurrency + s.windowExtra
+  const started = new Map<number, number>()
+  const finalized = new Map<number, number>()
+  const completed = new Set<number>()
+  const interrupted = new Set<number>()
+  const emitted: Array<number> = []
+  let running = 0
+  let peakRunning = 0
+  const runningPerKey = new Map<number, number>()
+  let peakPerKey = 0
+  let pulled = 0
+  let handedOver = 0
+  let peakTaken = 0
+
+  const action = (i: number): Effect.Effect<number, Rejected> =>
+    Effect.sync(() => {
+      started.set(i, (started.get(i) ?? 0) + 1)
+      peakRunning = Math.max(peakRunning, ++running)
+      const k = keyOf(i)
+      runningPerKey.set(k, (runningPerKey.get(k) ?? 0) + 1)
+      peakPerKey = Math.max(peakPerKey, runningPerKey.get(k)!)
+    }).pipe(
+      Effect.zipRight(Effect.sleep(Duration.millis(s.latencies[i]))),
+      Effect.zipRight(
+        s.outcomes[i] === "ok"
+          ? Effect.succeed(i)
+          : s.outcomes[i] === "fail"
+          ? Effect.fail(new Rejected(i))
+          : Effect.die(new Error(`defect in ${i}`))
+      ),
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (Exit.isInterrupted(exit)) interrupted.add(i)
+          else completed.add(i)
+        })
+      ),
+      Effect.ensuring(Effect.sync(() => {
+        finalized.set(i, (finalized.get(i) ?? 0) + 1)
+        running--
+        runningPerKey.set(keyOf(i), runningPerKey.get(keyOf(i))! - 1)
+      }))
+    )
+
+  const upstream = s.upstreamFailsAfter === undefined
+    ? Stream.range(0, n - 1).pipe(Stream.take(n))
+    : Stream.range(0, n - 1).pipe(Stream.take(s.upstreamFailsAfter), Stream.concat(Stream.fail("upstream" as const)))
+
+  let stream = upstream.pipe(
+    Stream.rechunk(1),
+    // taken from upstream and not yet handed downstream, each time upstream gives one more
+    Stream.tap(() => Effect.sync(() => (peakTaken = Math.max(peakTaken, ++pulled - handedOver)))),
+    Ordered.mapEffect(action, {
+      concurrency: s.concurrency,
+      window,
+      order: s.order,
+      ...(s.keys > 0 ? { key: keyOf, keyConcurrency: s.keyConcurrency } : {}),
+      ...(s.timeout !== undefined ? { timeout: s.timeout } : {})
+    }),
+    Stream.mapChunks((chunk) => {
+      handedOver += chunk.length
+      return chunk
+    }),
+    Stream.tap((i) => Effect.sync(() => emitted.push(i)))
+  )
+  if (s.consumer._tag === "take") stream = Stream.take(stream, s.consumer.count)
+  if (s.consumer._tag === "slow") stream = Stream.tap(stream, () => Effect.sleep(Duration.millis(5)))
+  let program: Effect.Effect<unknown, unknown> = Stream.runDrain(stream)
+  if (s.consumer._tag === "interruptAt") program = Effect.timeout(program, Duration.millis(s.consumer.millis))
+
+  const supervisor = new RecordingSupervisor()
+  const { exit } = runVirtual(Effect.supervised(program, supervisor))
+  const stillRunning = supervisor.fibers.filter((fiber) => fiber.unsafePoll() === null).length
+  return {
+    exit,
+    emitted,
+    started,
+    finalized,
+    completed,
+    interrupted,
+    peakRunning,
+    peakPerKey,
+    peakTaken,
+    stillRunning,
+    window,
+    keyOf
+  }
+}
+
+/** Whether action `i` certainly ends the run: a failure, a defect, or a latency past the timeout. */
+const certainlyFails = (s: Scenario, i: number) =>
+  s.outcomes[i] !== "ok" || (s.timeout !== undefined && s.latencies[i] > s.timeout)
+
+/** A latency equal to the timeout ties with it: either may win, both are correct. */
+const ties = (s: Scenario, i: number) => s.timeout !== undefined && s.latencies[i] === s.timeout
+
+describe("fault injection: Ordered.mapEffect", () => {
+  it("never loses, duplicates or reorders; cleans up; stays within bounds", () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const r = runScenario(s)
+        const n = s.latencies.length
+
+        // nothing emitted twice, nothing that did not succeed
+        expect(new Set(r.emitted).size).toBe(r.emitted.length)
+        for (const i of r.emitted) expect(s.outcomes[i]).toBe("ok")
+
+        // ordering: a prefix (total), a prefix per key (key)
+        if (s.order === "total") expect(r.emitted).toEqual(r.emitted.map((_, i) => i))
+        if (s.order === "key" || (s.order === "total" && s.keys > 0)) {
+          const byKey = new Map<number, Array<number>>()
+          for (const i of r.emitted) byKey.set(r.keyOf(i), [...(byKey.get(r.keyOf(i)) ?? []), i])
+          for (const [key, got] of byKey) {
+            const expected = Array.from({ length: n }, (_, i) => i).filter((i) => r.keyOf(i) === key)
+            expect(got).toEqual(expected.slice(0, got.length))
+          }
+        }
+
+        // every started action completed or was interrupted, and was finalized exactly once
+        for (const [i, times] of r.started) {
+          expect(times).toBe(1)
+          expect(r.finalized.get(i)).toBe(1)
+          expect(r.completed.has(i) !== r.interrupted.has(i)).toBe(true)
+        }
+        expect(r.finalized.size).toBe(r.started.size)
+        expect(r.stillRunning).toBe(0)
+
+        // bounds
+        expect(r.peakRunning).toBeLessThanOrEqual(s.concurrency)
+        if (s.keys > 0) expect(r.peakPerKey).toBeLessThanOrEqual(s.keyConcurrency)
+        expect(r.peakTaken).toBeLessThanOrEqual(r.window + 1)
+
+        // the outcome, where the scenario determines it
+        if (s.consumer._tag === "drain" && s.upstreamFailsAfter === undefined) {
+          const indices = Array.from({ length: n }, (_, i) => i)
+          const firstCertain = indices.find((i) => certainlyFails(s, i)) ?? n
+          if (Exit.isSuccess(r.exit)) {
+            expect(firstCertain).toBe(n)
+            expect(r.emitted.length).toBe(n)
+          } else if (s.order === "total") {
+            // it failed at the first action that failed: a certain one, or a tie that lost
+            const failedAt = r.emitted.length
+            expect(failedAt).toBeLessThanOrEqual(firstCertain)
+            expect(certainlyFails(s, failedAt) || ties(s, failedAt)).toBe(true)
+            const failure = Option.getOrUndefined(Cause.failureOption(r.exit.cause)) ??
+              Option.getOrUndefined(Cause.dieOption(r.exit.cause))
+            // the failing action's own error, its defect, or its timeout
+            if (failure instanceof Rejected) expect(failure.index).toBe(failedAt)
+            else if (failure instanceof ActionTimeoutError) expect(failure.index).toBe(failedAt)
+            else expect((failure as Error).message).toBe(`defect in ${failedAt}`)
+          } else {
+            expect(indices.some((i) => certainlyFails(s, i) || ties(s, i))).toBe(true)
+          }
+        }
+        if (s.consumer._tag === "take" && Exit.isSuccess(r.exit)) {
+          expect(r.emitted.length).toBe(Math.min(s.consumer.count, n))
+        }
+      }),
+      { numRuns: 400 }
+    )
+  })
+})
