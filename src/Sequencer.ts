@@ -221,12 +221,34 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
   internal.make<A>(options)
 
 /**
+ * Whether an event is a released value (else it is a {@link Gap}).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "10 millis" })
+ *   yield* sequencer.offer("k", 1, "second") // sequence 0 never comes
+ *   return yield* sequencer.stream.pipe(
+ *     Stream.take(2),
+ *     Stream.map((event) => Sequencer.isReleased(event) ? event.value : `gap ${event.from}-${event.to}`),
+ *     Stream.runCollect
+ *   )
+ * }))
+ * // Chunk("gap 0-0", "second") after 10 ms
+ * Effect.runPromise(program).then(console.log)
+ * ```
+ *
  * @since 0.1.0
  * @category guards
  */
 export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) => event._tag === "Released"
 
 /**
+ * Whether an event is a {@link Gap}.
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -246,6 +268,32 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
  * the key's next expected one (`sequence < next`): already released, or
  * given up on in a {@link Gap}. Nothing changed: answer the retry as a
  * duplicate.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * // What an HTTP handler answers for each refusal.
+ * const handle = (sequencer: Sequencer.Sequencer<string>, key: string, sequence: number, action: string) =>
+ *   sequencer.offer(key, sequence, action).pipe(
+ *     Effect.as({ status: 202, body: "accepted" }),
+ *     Effect.catchTags({
+ *       DuplicateSequenceError: (e) => Effect.succeed({ status: 200, body: e.message }),
+ *       SequenceOutOfWindowError: (e) => Effect.succeed({ status: 429, body: e.message }),
+ *       SequencerKeyLimitError: (e) => Effect.succeed({ status: 503, body: e.message }),
+ *       SequencerClosedError: (e) => Effect.succeed({ status: 503, body: e.message })
+ *     })
+ *   )
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
+ *   const first = yield* handle(sequencer, "order-17", 0, "place")
+ *   const retry = yield* handle(sequencer, "order-17", 0, "place")
+ *   return [first.status, retry.status] // [202, 200]
+ * }))
+ * Effect.runPromise(program).then(console.log)
+ * ```
  *
  * @since 0.1.0
  * @category errors
