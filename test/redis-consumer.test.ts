@@ -134,8 +134,8 @@ describe("consume", () => {
     const actions: Array<{ key: string; action: Action }> = []
     for (let seq = 1; seq <= 6; seq++) {
       for (const key of ["k1", "k2", "k3"]) {
-        // k1#3 always fails; k2#2 fails once, then succeeds.
-        const failures = key === "k1" && seq === 3 ? -1 : key === "k2" && seq === 2 ? 1 : 0
+        // k1#3 always fails; k2#2 fails once, then succeeds; k3#4 throws (a defect).
+        const failures = key === "k1" && seq === 3 ? -1 : key === "k2" && seq === 2 ? 1 : key === "k3" && seq === 4 ? -2 : 0
         actions.push({ key, action: { seq, failures } })
       }
     }
@@ -148,6 +148,7 @@ describe("consume", () => {
         Effect.suspend(() => {
           const n = (attempts.get(`${e.key}#${a.seq}`) ?? 0) + 1
           attempts.set(`${e.key}#${a.seq}`, n)
+          if (a.failures === -2) throw new Error(`bug at ${e.key}#${a.seq}`)
           return a.failures === -1 || n <= (a.failures ?? 0)
             ? Effect.fail(new Error(`boom ${e.key}#${a.seq} (attempt ${n})`))
             : Effect.as(sleepAtMost(3), a.seq)
@@ -161,15 +162,18 @@ describe("consume", () => {
   it("dead-letters a poison action after the retries and lets its key move on", async () => {
     const { attempts, committed, id } = await poisonRun("dl", "dead-letter")
     await waitFor("every other action committed", async () =>
-      committed.get("k1")?.length === 5 && committed.get("k2")?.length === 6 && committed.get("k3")?.length === 6)
+      committed.get("k1")?.length === 5 && committed.get("k2")?.length === 6 && committed.get("k3")?.length === 5)
     expect(committed.get("k1")).toEqual([1, 2, 4, 5, 6])
     expect(committed.get("k2")).toEqual([1, 2, 3, 4, 5, 6])
+    expect(committed.get("k3")).toEqual([1, 2, 3, 5, 6])
     expect(attempts.get("k1#3")).toBe(3)
     expect(attempts.get("k2#2")).toBe(2)
+    expect(attempts.get("k3#4")).toBe(1)
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "dl", "g", 2)) === 0)
-    const dead = await redis.xrange(deadLetterKey("dl", "g"), "-", "+")
-    expect(dead).toHaveLength(1)
-    const fields = Object.fromEntries(chunk2(dead[0][1]))
+    const dead = (await redis.xrange(deadLetterKey("dl", "g"), "-", "+")).map(([, f]) => Object.fromEntries(chunk2(f)))
+    expect(dead).toHaveLength(2)
+    expect(dead.find((f) => f.key === "k3")).toMatchObject({ error: "bug at k3#4", attempts: "1" })
+    const fields = dead.find((f) => f.key === "k1")
     expect(fields).toMatchObject({
       partition: String(partitionOf("k1", 2)),
       id,
@@ -183,30 +187,34 @@ describe("consume", () => {
 
   it("dead-letters an entry that is not an action without calling process", async () => {
     const id = await redis.xadd(streamKey("bad", 0), "*", "k", "k1", "a", "{not json")
+    const keyless = await redis.xadd(streamKey("bad", 0), "*", "a", "{}")
     const processed: Array<unknown> = []
     start(server.url, () => ({
       prefix: "bad", partitions: 1, group: "g", consumer: "c", concurrency: 1, leaseTtl: 1500, pollInterval: 20,
       process: (a: unknown) => Effect.sync(() => processed.push(a)),
       commit: () => Effect.void
     }))
-    await waitFor("the entry dead-lettered", async () => (await redis.xlen(deadLetterKey("bad", "g"))) === 1)
-    const fields = Object.fromEntries(chunk2((await redis.xrange(deadLetterKey("bad", "g"), "-", "+"))[0][1]))
-    expect(fields).toMatchObject({ id, key: "k1", action: "{not json", attempts: "0" })
+    await waitFor("the entries dead-lettered", async () => (await redis.xlen(deadLetterKey("bad", "g"))) === 2)
+    const dead = (await redis.xrange(deadLetterKey("bad", "g"), "-", "+")).map(([, f]) => Object.fromEntries(chunk2(f)))
+    expect(dead).toEqual([
+      expect.objectContaining({ id, key: "k1", action: "{not json", attempts: "0" }),
+      expect.objectContaining({ id: keyless, key: "", action: "{}", error: "entry has no \"k\" field (the key)" })
+    ])
     await waitFor("the entry acknowledged", async () => (await outstanding(redis, "bad", "g", 1)) === 0)
     expect(processed).toEqual([])
   })
 
   it("halt-key: the poison action and the rest of its key stay pending, other keys go on", async () => {
     const { attempts, committed } = await poisonRun("halt", "halt-key")
-    await waitFor("the other keys committed", async () =>
-      committed.get("k2")?.length === 6 && committed.get("k3")?.length === 6 && attempts.get("k1#3") === 3)
-    const partition = partitionOf("k1", 2)
-    await waitFor("k1#3..6 left pending", async () => {
-      const [count] = (await redis.xpending(streamKey("halt", partition), "g")) as [number]
-      return count === 4
-    })
+    await waitFor("k2 committed", async () => committed.get("k2")?.length === 6 && attempts.get("k1#3") === 3)
+    const pending = async (p: number) => ((await redis.xpending(streamKey("halt", p), "g")) as [number])[0]
+    // k1#3..6 and k3#4..6 stay pending; everything else is acknowledged.
+    await waitFor("only the halted keys' actions left pending", async () =>
+      (await pending(0)) + (await pending(1)) === 7 && (await outstanding(redis, "halt", "g", 2)) === 7)
     expect(committed.get("k1")).toEqual([1, 2])
+    expect(committed.get("k3")).toEqual([1, 2, 3])
     expect([4, 5, 6].map((seq) => attempts.get(`k1#${seq}`))).toEqual([undefined, undefined, undefined])
+    expect([5, 6].map((seq) => attempts.get(`k3#${seq}`))).toEqual([undefined, undefined])
     expect(await redis.xlen(deadLetterKey("halt", "g"))).toBe(0)
   })
 

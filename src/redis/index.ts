@@ -162,7 +162,8 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
   /**
    * The costly part, run concurrently (one action of a key at a time, in
    * stream order). Failures are retried with `retry`, then handled by
-   * `poison`. May run more than once for an action (at-least-once).
+   * `poison`; a defect (a throw) is handled by `poison` at once. May run
+   * more than once for an action (at-least-once).
    */
   readonly process: (action: A, entry: Entry) => Effect.Effect<B, E1, R1>
   /**
@@ -195,8 +196,8 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
    */
   readonly retry?: Schedule.Schedule<unknown, NoInfer<E1>, never> | undefined
   /**
-   * What happens to an action whose `process` still fails after `retry`
-   * (or whose entry cannot be decoded). `"dead-letter"` (default): append it
+   * What happens to an action whose `process` still fails after `retry`,
+   * dies, or whose entry has no key or no valid JSON action. `"dead-letter"` (default): append it
    * with its error to `deadLetter`, acknowledge it, and let its key move on.
    * `"halt-key"`: leave it and every later action of its key unacknowledged
    * (other keys go on) until the partition is taken again.

@@ -108,6 +108,8 @@ class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly partition: numb
 interface Raw {
   readonly entry: Entry
   readonly payload: string | undefined
+  /** The key, or for an entry without one a key of its own (it is dead-lettered, nothing waits for it). */
+  readonly orderKey: string
 }
 
 type Outcome<B> =
@@ -136,7 +138,7 @@ const parseEntries = (partition: number, reply: unknown): Array<Raw> => {
       if (fields[i] === KEY_FIELD) key = fields[i + 1]
       else if (fields[i] === ACTION_FIELD) payload = fields[i + 1]
     }
-    out.push({ entry: { partition, id, key: key ?? "" }, payload })
+    out.push({ entry: { partition, id, key: key ?? "" }, payload, orderKey: key ? key : `\u0000${id}` })
   }
   return out
 }
@@ -220,6 +222,7 @@ export const consume = <A, B, E1, R1, E2, R2>(
         if (halted.has(raw.entry.key)) return Effect.succeed({ _tag: "Halted", raw })
         let action: A
         try {
+          if (raw.entry.key === "") throw new Error(`entry has no "${KEY_FIELD}" field (the key)`)
           if (raw.payload === undefined) throw new Error(`entry has no "${ACTION_FIELD}" field`)
           action = JSON.parse(raw.payload)
         } catch (error) {
@@ -235,7 +238,9 @@ export const consume = <A, B, E1, R1, E2, R2>(
           Effect.map(Either.match({
             onLeft: (error) => poison(raw, error, attempts),
             onRight: (result): Outcome<B> => ({ _tag: "Processed", raw, action, result })
-          }))
+          })),
+          // A defect (a throw) is a bug, not a transient failure: poison at once.
+          Effect.catchAllDefect((defect) => Effect.succeed(poison(raw, defect, attempts)))
         )
       }
 
@@ -305,7 +310,7 @@ export const consume = <A, B, E1, R1, E2, R2>(
             Ordered.mapEffect(handle, {
               concurrency: o.concurrency,
               window: o.window,
-              key: (raw: Raw) => raw.entry.key,
+              key: (raw: Raw) => raw.orderKey,
               order: "key"
             }),
             Stream.mapChunksEffect(commitChunk),
