@@ -183,7 +183,9 @@ export interface Sequencer<A> {
    * (events not taken by then are dropped and their `offerAwait` callers fail
    * with {@link SequencerClosedError}); fails with {@link SequenceGapError}
    * under `onGap: "fail"`. Meant for one consumer: concurrent runs share the
-   * events between them.
+   * events between them. Each pull takes every unread event as one chunk;
+   * a consumer that stops inside a chunk (`Stream.take`) has taken, and
+   * drops, the rest of it.
    */
   readonly stream: Stream.Stream<Event<A>, SequenceGapError>
 }
