@@ -218,6 +218,22 @@ describe("consume", () => {
     expect(await redis.xlen(deadLetterKey("halt", "g"))).toBe(0)
   })
 
+  it("a new owner first re-processes the previous owner's pending entries, in stream order", async () => {
+    const actions = Array.from({ length: 10 }, (_, i) => ({ key: "k", action: { seq: i + 1 } }))
+    await publishAll("takeover", 1, actions)
+    // A previous owner read 1..5 and died before acknowledging them.
+    await redis.xgroup("CREATE", streamKey("takeover", 0), "g", "0", "MKSTREAM")
+    await redis.xreadgroup("GROUP", "g", "ghost", "COUNT", 5, "STREAMS", streamKey("takeover", 0), ">")
+    const committed: Array<number> = []
+    start(server.url, () => ({
+      prefix: "takeover", partitions: 1, group: "g", consumer: "heir", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.as(sleepAtMost(3), a.seq),
+      commit: (seq: number) => Effect.sync(() => committed.push(seq))
+    }))
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "takeover", "g", 1)) === 0)
+    expect(committed).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  })
+
   it("a lost lease stops the partition: in-flight work interrupted, nothing read or acknowledged after", async () => {
     const lease = "lost:{0}:g:lease"
     const { actions } = workload(200, 20)
