@@ -228,7 +228,7 @@ export interface Row {
  * import { Simulation } from "effect-ordered"
  *
  * const { latencyMillis } = Simulation.workload({ actions: 5, concurrency: 2, seed: 7 })
- * // five whole numbers in 0–99, the same on every run and runtime
+ * console.log(latencyMillis) // [67, 85, 56, 17, 75] on every run and runtime
  * ```
  *
  * @since 0.1.0
@@ -240,7 +240,9 @@ export const workload: (options: Options) => Workload = internal.workload
  * Runs the workload through `Ordered.mapEffect` in virtual time and reports
  * makespan, throughput, peaks, emission delays and whether the order held,
  * next to the sequential total and the unbounded-window makespan.
- * Deterministic: the same options give the same report.
+ * Deterministic: the same options give the same report. The simulation runs
+ * synchronously when the effect runs (it blocks the thread for its real
+ * cost: about a second per 10,000–20,000 actions).
  *
  * @example
  * ```ts
