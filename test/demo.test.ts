@@ -11,15 +11,12 @@ import { Simulation } from "../src/index.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
+const run = (command: string, args: ReadonlyArray<string>) =>
+  Effect.sync(() => spawnSync(command, args, { cwd: root, encoding: "utf8", timeout: 120_000 }))
+
 /** Runs the demo as `npm start` does (node + tsx). */
 const demo = (...args: ReadonlyArray<string>) =>
-  Effect.sync(() =>
-    spawnSync(process.execPath, ["--import", "tsx", "examples/demo/main.ts", ...args], {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 120_000
-    })
-  )
+  run(process.execPath, ["--import", "tsx", "examples/demo/main.ts", ...args])
 
 interface Element {
   readonly name: string
@@ -187,4 +184,26 @@ describe("npm start", () => {
         rmSync(out, { recursive: true, force: true })
       }
     }))
+
+  for (
+    const [runtime, command, args] of [
+      ["Deno", join(root, "node_modules/.bin/deno"), ["run", "-A", "examples/demo/main.ts"]],
+      ["Bun", join(root, "node_modules/.bin/bun"), ["examples/demo/main.ts"]]
+    ] as const
+  ) {
+    it.effect(`runs under ${runtime}`, () =>
+      Effect.gen(function*() {
+        const out = mkdtempSync(join(tmpdir(), "effect-ordered-demo-"))
+        try {
+          const result = yield* run(command, [...args, "--actions", "60", "--concurrency", "6", "--out", out])
+          expect(result.stderr).toBe("")
+          expect(result.status).toBe(0)
+          expect(result.stdout).toContain(`default clock, ${runtime.toLowerCase()} `)
+          expect(result.stdout).toMatch(/order\s+held: 60 of 60 results/)
+          expect(withClass(parseXml(readFileSync(join(out, "timeline.svg"), "utf8")), "g", "action")).toHaveLength(60)
+        } finally {
+          rmSync(out, { recursive: true, force: true })
+        }
+      }))
+  }
 })
