@@ -109,11 +109,19 @@ local r = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT
 return {r[1], r[2]}`
 )
 
-/** KEYS: lease, stream. ARGV: token, group, ids…. XACK count, or -1 when the lease is not ours. */
+/**
+ * KEYS: lease, stream. ARGV: token, group, ids…. XACK count, or -1 when the
+ * lease is not ours. IDs go 500 at a time: Lua's `unpack` is limited to a
+ * few thousand values and a chunk may be as large as the window.
+ */
 export const ACK: Script = script(
   "fenced XACK",
   `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-return redis.call('XACK', KEYS[2], ARGV[2], unpack(ARGV, 3))`
+local n = 0
+for i = 3, #ARGV, 500 do
+  n = n + redis.call('XACK', KEYS[2], ARGV[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+return n`
 )
 
 /**
