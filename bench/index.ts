@@ -4,12 +4,13 @@
  * Compiled with tsc (not tsx) so that no loader rewrites the code it times.
  */
 import { runCoreBench } from "./core.ts"
+import { runSequencerBench } from "./sequencer.ts"
 import { runSimulatedBench } from "./simulated.ts"
 import { printChecks } from "./table.ts"
 
 const started = performance.now()
 console.log(`effect-ordered benchmarks — node ${process.version}, ${new Date().toISOString()}`)
-const checks = [...(await runSimulatedBench()), ...(await runCoreBench())]
+const checks = [...(await runSimulatedBench()), ...(await runCoreBench()), ...(await runSequencerBench())]
 const allMet = printChecks(checks)
 console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(1)} s`)
 process.exitCode = allMet ? 0 : 1

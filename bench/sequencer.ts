@@ -10,6 +10,7 @@
 import { Effect, Stream } from "effect"
 import { pathToFileURL } from "node:url"
 import { Sequencer } from "../src/index.ts"
+import { mulberry32 } from "../src/internal/random.ts"
 import { runVirtual } from "../src/internal/virtualTime.ts"
 import { check, type Check, formatBytes, formatRate, gc, heapUsed, printChecks, printTable } from "./table.ts"
 
@@ -20,14 +21,6 @@ interface Arrival {
   readonly sequence: number
 }
 
-/** A small deterministic PRNG (mulberry32), so every run offers the same arrivals. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 /**
  * `perKey` sequences for each of `keys` keys, each key's shuffled inside
  * consecutive blocks of `CAPACITY` (so every arrival is inside the window when
@@ -35,7 +28,7 @@ const prng = (seed: number) => () => {
  * next of every key, …. `shuffled: false` sends each key in order.
  */
 const arrivals = (keys: number, perKey: number, shuffled: boolean): Array<Arrival> => {
-  const random = prng(42)
+  const random = mulberry32(42)
   const orders = Array.from({ length: keys }, () => {
     const order = Array.from({ length: perKey }, (_, i) => i)
     if (shuffled) {
@@ -92,7 +85,7 @@ const idleHeap = (idleKeyTimeout: number | undefined) => {
   const OFFERS = 1_000_000
   const PER_KEY = 5
   const ACTIVE = 2_000
-  const random = prng(7)
+  const random = mulberry32(7)
   gc()
   const baseline = heapUsed()
   let after = 0
