@@ -19,7 +19,7 @@ const servers = new Map<string, RunningServer>()
 
 beforeAll(async () => {
   const started = await Promise.allSettled(runtimes.map(startServer))
-  for (const result of started) if (result.status === "fulfilled") servers.set(result.value.name, result.value)
+  for (const result of started) if (result.status === "fulfilled") servers.set(result.value.runtime, result.value)
   const failed = started.filter((result) => result.status === "rejected")
   if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason
 }, 60_000)

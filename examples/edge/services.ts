@@ -78,9 +78,11 @@ export class CostlyStep extends Context.Tag("effect-ordered/examples/edge/Costly
   (action: Action, index: number) => Effect.Effect<void>
 >() {}
 
-/** Sleeps `action.latencyMs`, or the configured default. */
-export const sleepingStep = (config: EdgeConfig) => (action: Action): Effect.Effect<void> =>
-  Effect.sleep(Duration.millis(action.latencyMs ?? config.latencyMs))
+/** Sleeps `action.latencyMs`, or the configured default (0: no cost at all, not even a timer). */
+export const sleepingStep = (config: EdgeConfig) => (action: Action): Effect.Effect<void> => {
+  const millis = action.latencyMs ?? config.latencyMs
+  return millis === 0 ? Effect.void : Effect.sleep(Duration.millis(millis))
+}
 
 /** Counts costly steps by outcome; `GET /healthz` reports them. */
 export class Stats extends Effect.Service<Stats>()("effect-ordered/examples/edge/Stats", {

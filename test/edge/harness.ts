@@ -1,14 +1,12 @@
 /**
  * Helpers shared by the edge example's tests: NDJSON over fetch, action
- * batches with a known expected outcome, the bad-input table, and the three
- * servers started as child processes.
+ * batches with a known expected outcome, the bad-input table, and the
+ * servers started with the test limits.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
 import type { EdgeConfig } from "../../examples/edge/app.ts"
+import { type Runtime, type RunningServer, startServer as launch } from "../../examples/edge/launch.ts"
 
-export const root = fileURLToPath(new URL("../..", import.meta.url))
+export type { RunningServer }
 
 /** Small limits and latencies so the suite stays fast; 500-action batches fit. */
 export const testConfig: EdgeConfig = {
@@ -160,76 +158,13 @@ export const badInputs: ReadonlyArray<BadInput> = [
   { name: "unknown route", method: "GET", path: "/nope", status: 404, json: {} }
 ]
 
-/** A free TCP port on loopback (closed again before the server takes it). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")))
-    })
+/** Starts `runtime`'s example server with `testConfig`'s limits. */
+export const startServer = (runtime: Runtime): Promise<RunningServer> =>
+  launch(runtime, {
+    CONCURRENCY: String(testConfig.concurrency),
+    LATENCY_MS: String(testConfig.latencyMs),
+    MAX_BODY_BYTES: String(testConfig.maxBodyBytes),
+    MAX_ACTIONS: String(testConfig.maxActions),
+    SEQUENCER_CAPACITY: String(testConfig.sequencerCapacity),
+    GAP_TIMEOUT_MS: String(testConfig.gapTimeoutMs)
   })
-
-export interface RunningServer {
-  readonly name: string
-  readonly url: string
-  readonly stop: () => void
-}
-
-const bin = (name: string) => `${root}node_modules/.bin/${name}`
-
-/** How each runtime serves the example (the same commands as the `serve*` scripts). */
-export const serverCommands: Record<"node" | "deno" | "bun", ReadonlyArray<string>> = {
-  node: [process.execPath, "--import", "tsx", "examples/edge/node.ts"],
-  deno: [bin("deno"), "run", "--unstable-no-legacy-abort", "--allow-net", "--allow-env", "examples/edge/deno.ts"],
-  bun: [bin("bun"), "examples/edge/bun.ts"]
-}
-
-/**
- * Starts `runtime`'s server on a free port with `testConfig`'s limits and
- * waits (bounded) until `/healthz` answers. `stop` kills its process group.
- */
-export const startServer = async (runtime: keyof typeof serverCommands): Promise<RunningServer> => {
-  const port = await freePort()
-  const [command, ...args] = serverCommands[runtime]
-  const child: ChildProcess = spawn(command, args, {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      PORT: String(port),
-      CONCURRENCY: String(testConfig.concurrency),
-      LATENCY_MS: String(testConfig.latencyMs),
-      MAX_BODY_BYTES: String(testConfig.maxBodyBytes),
-      MAX_ACTIONS: String(testConfig.maxActions),
-      SEQUENCER_CAPACITY: String(testConfig.sequencerCapacity),
-      GAP_TIMEOUT_MS: String(testConfig.gapTimeoutMs),
-      NO_COLOR: "1"
-    }
-  })
-  let output = ""
-  child.stdout!.on("data", (d) => output += d)
-  child.stderr!.on("data", (d) => output += d)
-  const stop = () => {
-    try {
-      process.kill(-child.pid!, "SIGKILL")
-    } catch {
-      // already gone
-    }
-  }
-  const url = `http://127.0.0.1:${port}`
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if (child.exitCode !== null) break
-    try {
-      const response = await fetch(`${url}/healthz`)
-      if (response.ok) return { name: runtime, url, stop }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  stop()
-  throw new Error(`${runtime} server did not become healthy on port ${port}:\n${output}`)
-}

@@ -1,0 +1,170 @@
+/**
+ * HTTP benchmark of the edge example: requests/s and latency percentiles for
+ * `POST /actions` with 100 actions a request, on loopback, against the Node,
+ * Deno and Bun servers, load from `wrk` (Debian package: `apt-get install -y
+ * wrk`). Each request places 50 fresh orders and cancels them, so every run
+ * leaves the book as it found it.
+ *
+ *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0] [--runtimes node,deno,bun]
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type Runtime, startServer } from "../examples/edge/launch.ts"
+
+export interface HttpBenchOptions {
+  readonly runtimes?: ReadonlyArray<Runtime> | undefined
+  /** Seconds of load per runtime. Default 10. */
+  readonly durationSeconds?: number | undefined
+  /** Open connections. Default 16. */
+  readonly connections?: number | undefined
+  /** Simulated cost of each action (the servers' `LATENCY_MS`). Default 0: the overhead alone. */
+  readonly latencyMs?: number | undefined
+}
+
+export interface HttpBenchRow {
+  readonly runtime: Runtime
+  readonly requestsPerSecond: number
+  readonly actionsPerSecond: number
+  readonly p50Millis: number
+  readonly p99Millis: number
+  readonly errors: number
+}
+
+const actionsPerRequest = 100
+
+/** wrk's request generator: a fresh key range per request, 50 places then their 50 cancels. */
+const luaScript = `
+local counter = 0
+local prefix = tostring(math.random(1, 1e9))
+request = function()
+  counter = counter + 1
+  local lines = {}
+  for i = 1, ${actionsPerRequest / 2} do
+    lines[i] = '{"key":"b' .. prefix .. '-' .. counter .. '-' .. i .. '","type":"place","payload":{"side":"buy","price":10,"quantity":1}}'
+    lines[i + ${actionsPerRequest / 2}] = '{"key":"b' .. prefix .. '-' .. counter .. '-' .. i .. '","type":"cancel"}'
+  end
+  return wrk.format("POST", "/actions", { ["Content-Type"] = "application/x-ndjson" }, table.concat(lines, "\\n"))
+end
+`
+
+const hasWrk = (): boolean => {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" })
+    return true
+  } catch (error) {
+    // wrk --version exits 1 after printing its version; only a missing binary throws ENOENT
+    return (error as NodeJS.ErrnoException).code !== "ENOENT"
+  }
+}
+
+/** wrk prints latencies as `812.00us`, `3.21ms` or `1.02s`. */
+const toMillis = (value: string): number => {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value)
+  if (!match) throw new Error(`Unexpected wrk latency ${JSON.stringify(value)}`)
+  const n = Number(match[1])
+  return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n
+}
+
+const parseWrk = (runtime: Runtime, output: string): HttpBenchRow => {
+  const find = (pattern: RegExp) => {
+    const match = pattern.exec(output)
+    if (!match) throw new Error(`Could not read ${pattern} from wrk output:\n${output}`)
+    return match[1]
+  }
+  const requestsPerSecond = Number(find(/Requests\/sec:\s+([\d.]+)/))
+  return {
+    runtime,
+    requestsPerSecond,
+    actionsPerSecond: requestsPerSecond * actionsPerRequest,
+    p50Millis: toMillis(find(/^\s+50%\s+(\S+)/m)),
+    p99Millis: toMillis(find(/^\s+99%\s+(\S+)/m)),
+    errors: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0) +
+      [...output.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+  }
+}
+
+type Resolved = { readonly [K in keyof HttpBenchOptions]-?: NonNullable<HttpBenchOptions[K]> }
+
+const printRows = (rows: ReadonlyArray<HttpBenchRow>, options: Resolved) => {
+  const header = ["runtime", "requests/s", "actions/s", "p50", "p99", "errors"]
+  const cells = rows.map((r) => [
+    r.runtime,
+    r.requestsPerSecond.toFixed(0),
+    r.actionsPerSecond.toFixed(0),
+    `${r.p50Millis.toFixed(1)} ms`,
+    `${r.p99Millis.toFixed(1)} ms`,
+    String(r.errors)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c: ReadonlyArray<string>) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(" | ")} |`
+  console.log(
+    `\n### POST /actions, ${actionsPerRequest} actions a request, loopback, wrk -c${options.connections} ` +
+      `-d${options.durationSeconds}s, LATENCY_MS=${options.latencyMs}\n`
+  )
+  console.log(line(header))
+  console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`)
+  for (const c of cells) console.log(line(c))
+}
+
+/** Runs the benchmark and prints a Markdown table; `[]` (and a note) when wrk is missing. */
+export const runHttpBench = async (options: HttpBenchOptions = {}): Promise<Array<HttpBenchRow>> => {
+  const resolved: Resolved = {
+    runtimes: options.runtimes ?? ["node", "deno", "bun"],
+    durationSeconds: options.durationSeconds ?? 10,
+    connections: options.connections ?? 16,
+    latencyMs: options.latencyMs ?? 0
+  }
+  if (!hasWrk()) {
+    console.log("\nHTTP bench skipped: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`).")
+    return []
+  }
+  const dir = mkdtempSync(join(tmpdir(), "edge-bench-"))
+  const script = join(dir, "actions.lua")
+  writeFileSync(script, luaScript)
+  const rows: Array<HttpBenchRow> = []
+  try {
+    for (const runtime of resolved.runtimes) {
+      const server = await startServer(runtime, {
+        LATENCY_MS: String(resolved.latencyMs),
+        MAX_ACTIONS: String(actionsPerRequest)
+      })
+      try {
+        // a short warm-up (JIT, first-request layer build), then the measured run
+        execFileSync("wrk", ["-t1", "-c2", "-d2s", "-s", script, server.url], { stdio: "ignore" })
+        const output = execFileSync("wrk", [
+          "-t2",
+          `-c${resolved.connections}`,
+          `-d${resolved.durationSeconds}s`,
+          "--latency",
+          "-s",
+          script,
+          server.url
+        ], { encoding: "utf8" })
+        rows.push(parseWrk(runtime, output))
+      } finally {
+        server.stop()
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  printRows(rows, resolved)
+  return rows
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ""))
+if (isMain) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`)
+    return i === -1 ? undefined : process.argv[i + 1]
+  }
+  const number = (name: string) => arg(name) === undefined ? undefined : Number(arg(name))
+  await runHttpBench({
+    runtimes: arg("runtimes")?.split(",") as Array<Runtime> | undefined,
+    durationSeconds: number("duration"),
+    connections: number("connections"),
+    latencyMs: number("latency-ms")
+  })
+}
