@@ -231,8 +231,10 @@ const keyMode = async (): Promise<ReadonlyArray<Check>> => {
     const perSecond = await rate({ name, n, run })
     return { name, n, perSecond, heap: retained() - baseline }
   }
+  // 20,000 is the peer's size; 200,000 times the engine long enough to be stable.
   const rows = [
-    await measured("Ordered.mapEffect, no key", 20_000, ordered({})),
+    await measured("Ordered.mapEffect, no key", 200_000, ordered({})),
+    await measured("Ordered.mapEffect, key per action, order: \"key\"", 200_000, ordered(keyed)),
     await measured("Ordered.mapEffect, key per action, order: \"key\"", 20_000, ordered(keyed)),
     await measured("Stream.mapEffect({ key }) (Effect's groupByKey)", 20_000, (n) =>
       Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))),
@@ -251,10 +253,10 @@ const keyMode = async (): Promise<ReadonlyArray<Check>> => {
       ]
     ]
   )
-  const [noKey, keyedRow, effectKeyed] = rows
+  const [noKey, keyedRow, keyed20k, effectKeyed] = rows
   return [
-    check("keys: 20k distinct keys within 2× of no-key elements/s", keyedRow.perSecond * 2 >= noKey.perSecond, ratio(keyedRow.perSecond, noKey.perSecond)),
-    check("keys: faster than Stream.mapEffect({ key })", keyedRow.perSecond > effectKeyed.perSecond, ratio(keyedRow.perSecond, effectKeyed.perSecond)),
+    check("keys: a distinct key per action within 2× of no-key elements/s", keyedRow.perSecond * 2 >= noKey.perSecond, ratio(keyedRow.perSecond, noKey.perSecond)),
+    check("keys: 20k keys faster than Stream.mapEffect({ key })", keyed20k.perSecond > effectKeyed.perSecond, ratio(keyed20k.perSecond, effectKeyed.perSecond)),
     check("keys: 1M keys, heap flat (90% − 10% < 2 MB)", million.readings[2] - million.readings[0] < 2e6, formatBytes(million.readings[2] - million.readings[0]))
   ]
 }
