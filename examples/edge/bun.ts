@@ -1,5 +1,5 @@
 /**
- * Serves the edge example on Bun: `bun run serve:bun`
+ * Serves the edge example on Bun: `bun run serve` (or `bun examples/edge/bun.ts`)
  * (PORT, default 8787; see `configFromEnv` for the rest).
  */
 import { configFromEnv, makeWebHandler } from "./app.ts"
