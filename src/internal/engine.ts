@@ -9,31 +9,6 @@ import { ActionTimeoutError } from "../errors.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 
-/**
- * The one ordering engine behind every operator and every order.
- *
- * Shape: a fixed pool of `concurrency` worker fibers takes actions from
- * upstream, runs them inline (no fiber per action) and files each result in
- * its place; a consumer takes the results that are ready, in order, as one
- * chunk per pull. Coordination is plain synchronous state on one JS thread;
- * fibers only park (`Effect.async`) when there is nothing to do, and are woken
- * one at a time, each woken worker waking the next while work remains.
- *
- * Ordering:
- * - `total`: one FIFO of admitted actions in input order; the ready prefix is
- *   emitted.
- * - `key`: one FIFO per key (a lane), created on a key's first action and
- *   dropped when the key has nothing inside the window.
- * - `none`: results are emitted as they complete.
- * A key, when given, also gates starts: at most `keyConcurrency` actions of a
- * key run at once, started in input order.
- *
- * Window: `admitted` counts actions taken from upstream and not yet handed to
- * the consumer; nothing is admitted while it equals `window`.
- *
- * @internal
- */
-
 /** A source of input, pulled by one worker at a time; `undefined` ends it. */
 export interface Source<A, E, R> {
   /** `max` is how many more actions the window admits now (a hint). */
@@ -81,6 +56,32 @@ interface Worker<A, B> {
 
 type Resume = (effect: Effect.Effect<void>) => void
 
+/**
+ * The one ordering engine behind every operator and every order.
+ *
+ * Shape: a fixed pool of `concurrency` worker fibers takes actions from
+ * upstream, runs them inline (no fiber per action) and files each result in
+ * its place; a consumer takes the results that are ready, in order, as one
+ * chunk per pull. Coordination is plain synchronous state on one JS thread;
+ * fibers only park (`Effect.async`) when there is nothing to do, and are woken
+ * one at a time, each woken worker waking the next while work remains.
+ *
+ * Ordering:
+ * - `total`: one FIFO of admitted actions in input order; the done prefix is
+ *   emitted.
+ * - `key`: per key, a lane created on the key's first action and dropped
+ *   when the key has nothing inside the window. With one action of a key at
+ *   a time (the default) results leave as they complete; with more, the
+ *   lane keeps a FIFO and its done prefix leaves.
+ * - `none`: results leave as they complete.
+ * A key, when given, also gates starts: at most `keyConcurrency` actions of a
+ * key run at once, started in input order.
+ *
+ * Window: `admitted` counts actions taken from upstream and not yet handed to
+ * the consumer; nothing is admitted while it equals `window`.
+ *
+ * @internal
+ */
 export class Engine<A, B, E, R> {
   private input: ReadonlyArray<A> = []
   private inputOffset = 0
