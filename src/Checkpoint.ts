@@ -118,7 +118,8 @@ export const encode: (self: Checkpoint) => string = internal.encode
 
 /**
  * Decodes the output of {@link encode}; fails with
- * {@link CheckpointDecodeError} for anything else.
+ * {@link CheckpointDecodeError} for anything else, including another
+ * spelling of a checkpoint (`"007"`, `"3:"`, a committed offset below -1).
  *
  * @example
  * ```ts

@@ -38,7 +38,8 @@ export interface Options {
    * sequence, or released and not yet taken by the stream's consumer. A
    * sequence at or beyond `next + capacity` is rejected with
    * {@link SequenceOutOfWindowError}; an offer to a key holding `capacity`
-   * values suspends until the consumer takes one. An integer ≥ 1.
+   * values suspends until the consumer takes one. An integer from 1 to 2^31
+   * (a key buffers in one array, which JavaScript caps at 2^32 - 1 slots).
    */
   readonly capacity: number
   /** The first sequence of every key. A safe integer ≥ 0. Default: `0`. */

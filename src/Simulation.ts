@@ -49,7 +49,8 @@ export type Latency =
  * - `uniform(min, max)`: whole milliseconds uniform in `[min, max)` (integers,
  *   `0 ≤ min < max`). `uniform(0, 100)` is the reference experiment's model.
  * - `logNormal(median, sigma)`: heavy-tailed, `median > 0` milliseconds,
- *   `sigma ≥ 0` (1.2 gives a p99 about 16× the median).
+ *   `sigma ≥ 0` (1.2 gives a p99 about 16× the median). A draw too large
+ *   for a number (e.g. `sigma` 1000) is rejected like an invalid option.
  * - `fixed(durations)`: action `i` takes `durations[i % durations.length]`
  *   (a non-empty list of durations ≥ 0, cycled).
  *
@@ -80,7 +81,7 @@ export const Latency: {
  * @category models
  */
 export interface Options {
-  /** How many actions to run. An integer ≥ 1. */
+  /** How many actions to run. An integer from 1 to 2^32 - 1 (JavaScript's largest array). */
   readonly actions: number
   /** As `Ordered`'s `concurrency`: at most this many actions run at once. An integer ≥ 1. */
   readonly concurrency: number

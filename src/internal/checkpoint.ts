@@ -108,8 +108,9 @@ export const decode = (encoded: string): Either.Either<Checkpoint, CheckpointDec
   const head = colon === -1 ? encoded : encoded.slice(0, colon)
   const committed = /^-?\d+$/.test(head) ? Number(head) : NaN
   if (!Number.isSafeInteger(committed)) return fail(`the committed offset ${JSON.stringify(head)} is not a safe integer`)
-  if (colon === -1) return Either.right(make_(committed, []))
-  const bytes = fromBase64Url(encoded.slice(colon + 1))
+  // `make` starts at offset 0 or later, so nothing commits below -1.
+  if (committed < -1) return fail(`the committed offset ${JSON.stringify(head)} is below -1`)
+  const bytes = colon === -1 ? new Uint8Array(0) : fromBase64Url(encoded.slice(colon + 1))
   if (bytes === undefined) return fail("the bitset after `:` is not base64url")
   const above: Array<number> = []
   const base = committed + 2
@@ -119,5 +120,10 @@ export const decode = (encoded: string): Either.Either<Checkpoint, CheckpointDec
     }
   }
   if (above.length > 0 && !Number.isSafeInteger(above[above.length - 1])) return fail("an offset exceeds the safe integer range")
-  return Either.right(make_(committed, above))
+  // One checkpoint, one encoding: "007", "3:" or a bitset with trailing zero
+  // bytes were not written by `encode` (a corrupted or foreign value).
+  const checkpoint = make_(committed, above)
+  const canonical = encode(checkpoint)
+  if (canonical !== encoded) return fail(`not as \`encode\` writes it (${JSON.stringify(canonical)})`)
+  return Either.right(checkpoint)
 }

@@ -107,9 +107,15 @@ interface Resolved {
 
 const GAP_MODES = ["skip", "fail"] as const
 
+/**
+ * A key's ring holds a value up to `capacity - 1` ahead of its next in a
+ * power-of-two array, which JavaScript caps at 2^32 - 1 slots.
+ */
+const MAX_CAPACITY = 2 ** 31
+
 const resolveOptions = (options: unknown): Resolved => {
   const o = V.record("options", options)
-  const capacity = V.integerAtLeast("options.capacity", o.capacity, 1)
+  const capacity = V.integerBetween("options.capacity", o.capacity, 1, MAX_CAPACITY)
   const start = o.start === undefined ? 0 : V.integerAtLeast("options.start", o.start, 0)
   const gapTimeout = V.optionalPositiveDuration("options.gapTimeout", o.gapTimeout)
   if (o.onGap !== undefined && gapTimeout === undefined) {

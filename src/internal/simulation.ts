@@ -40,6 +40,8 @@ export const Latency = {
 
 const DEFAULT_LATENCY: LatencyModel = Latency.uniform(0, 100)
 const DEFAULT_SEED = 1
+/** The workload and the trace are arrays indexed by action: JavaScript caps them at 2^32 - 1. */
+const MAX_ACTIONS = 2 ** 32 - 1
 const ORDERS = ["total", "key", "none"] as const
 
 /** Independent random streams drawn from one seed. */
@@ -61,7 +63,7 @@ interface Resolved {
 
 const resolve = (options: unknown): Resolved => {
   const o = V.record("options", options)
-  const actions = V.integerAtLeast("options.actions", o.actions, 1)
+  const actions = V.integerBetween("options.actions", o.actions, 1, MAX_ACTIONS)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const keys = o.keys === undefined ? undefined : V.integerAtLeast("options.keys", o.keys, 1)
   if (keys === undefined && order === "key") {
@@ -147,7 +149,14 @@ const drawLatencies = (resolved: Resolved): Array<number> => {
       for (let i = 0; i < actions; i++) out[i] = uniformInt(random, latency.min, latency.max)
       break
     case "LogNormal":
-      for (let i = 0; i < actions; i++) out[i] = logNormal(random, latency.median, latency.sigma)
+      for (let i = 0; i < actions; i++) {
+        // A large sigma (or median) overflows to Infinity: an action that never ends.
+        const millis = logNormal(random, latency.median, latency.sigma)
+        if (!Number.isFinite(millis)) {
+          throw V.invalid("options.latency", `a model whose draws are finite (action ${i} drew ${millis} ms)`, latency)
+        }
+        out[i] = millis
+      }
       break
     case "Fixed": {
       const millis = latency.durations.map((d) => Duration.toMillis(Duration.decode(d)))

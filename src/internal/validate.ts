@@ -111,3 +111,13 @@ export const nonNegativeDuration = (path: string, value: unknown): Duration.Dura
   if (decoded._tag === "Some" && Duration.isFinite(decoded.value)) return decoded.value
   throw invalid(path, "a finite duration ≥ 0 (milliseconds, \"1 second\", Duration.seconds(1), …)", value)
 }
+
+/**
+ * An integer in [min, max]: below `min` (or not a safe integer) it is
+ * rejected as by `integerAtLeast`; above `max` the message names both bounds.
+ */
+export const integerBetween = (path: string, value: unknown, min: number, max: number): number => {
+  const n = integerAtLeast(path, value, min)
+  if (n <= max) return n
+  throw invalid(path, `an integer between ${min} and ${max}`, value)
+}

@@ -1,0 +1,122 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+
+/**
+ * The bad-input table's vocabulary: classes of bad values, each with how a
+ * message must show it (written out here, not computed by the library's own
+ * `describe`), and a probe that tells how a call refused a value.
+ */
+
+/** A bad value and its expected rendering in a message: `` `1.5` (number) ``. */
+export interface BadValue {
+  readonly name: string
+  readonly value: unknown
+  readonly shown: string
+}
+
+const bad = (name: string, value: unknown, shown: string): BadValue => ({ name, value, shown })
+
+export const STRING = bad("string", "7", "`\"7\"` (string)")
+export const OBJECT = bad("object", { n: 1 }, "`{\"n\":1}` (object)")
+export const ARRAY = bad("array", [1], "`[1]` (array)")
+export const NULL = bad("null", null, "`null` (null)")
+export const BOOLEAN = bad("boolean", true, "`true` (boolean)")
+export const NUMBER = bad("number", 7, "`7` (number)")
+export const NAN = bad("NaN", NaN, "`NaN` (number)")
+export const POSITIVE_INFINITY = bad("+Infinity", Infinity, "`Infinity` (number)")
+export const NEGATIVE_INFINITY = bad("-Infinity", -Infinity, "`-Infinity` (number)")
+export const NEGATIVE = bad("negative", -1, "`-1` (number)")
+export const ZERO = bad("zero", 0, "`0` (number)")
+export const NON_INTEGER = bad("non-integer", 1.5, "`1.5` (number)")
+/** Above `Number.MAX_SAFE_INTEGER`: not an exact integer any more. */
+export const UNSAFE = bad("too large (2^53)", 2 ** 53, "`9007199254740992` (number)")
+export const MISSING = bad("missing", undefined, "`undefined` (undefined)")
+export const EMPTY = bad("empty string", "", "`\"\"` (string)")
+
+/** A value above a documented upper bound. */
+export const tooLarge = (value: number): BadValue => bad(`too large (${value})`, value, `\`${value}\` (number)`)
+
+/** Not a number at all. */
+export const WRONG_TYPES: ReadonlyArray<BadValue> = [STRING, OBJECT, NULL, BOOLEAN]
+/** Every class a count (an integer ≥ 1) must refuse. */
+export const COUNT: ReadonlyArray<BadValue> = [
+  ...WRONG_TYPES,
+  NAN,
+  POSITIVE_INFINITY,
+  NEGATIVE_INFINITY,
+  NEGATIVE,
+  ZERO,
+  NON_INTEGER,
+  UNSAFE
+]
+/** An integer ≥ 0: zero is fine. */
+export const NATURAL: ReadonlyArray<BadValue> = COUNT.filter((v) => v !== ZERO)
+/** Any safe integer: only the type, NaN, the infinities, fractions and unsafe sizes are wrong. */
+export const INTEGER: ReadonlyArray<BadValue> = NATURAL.filter((v) => v !== NEGATIVE)
+/** A finite duration > 0 (fractions and huge finite numbers are valid durations). */
+export const DURATION: ReadonlyArray<BadValue> = [
+  ...WRONG_TYPES,
+  NAN,
+  POSITIVE_INFINITY,
+  NEGATIVE_INFINITY,
+  NEGATIVE,
+  ZERO
+]
+/** A finite number or duration ≥ 0: zero is fine. */
+export const NON_NEGATIVE: ReadonlyArray<BadValue> = DURATION.filter((v) => v !== ZERO)
+/** One of a few string literals. */
+export const LITERAL: ReadonlyArray<BadValue> = [...WRONG_TYPES, NUMBER, EMPTY]
+export const FUNCTION: ReadonlyArray<BadValue> = [...WRONG_TYPES, NUMBER]
+/** A non-empty string. */
+export const TEXT: ReadonlyArray<BadValue> = [OBJECT, NULL, BOOLEAN, NUMBER, EMPTY]
+/** An options object (or any object). */
+export const RECORD: ReadonlyArray<BadValue> = [STRING, ARRAY, NULL, BOOLEAN, NUMBER, MISSING]
+
+/** How a call treated a value. */
+export type Outcome =
+  | { readonly _tag: "Accepted" }
+  /** `Cause.IllegalArgumentException`, thrown by a synchronous function or as the defect of an effect. */
+  | { readonly _tag: "IllegalArgument"; readonly channel: "thrown" | "defect"; readonly message: string }
+  /** Anything else: another exception or defect, a typed failure. */
+  | { readonly _tag: "Other"; readonly channel: "thrown" | "defect" | "failure"; readonly error: unknown }
+
+const classify = (error: unknown, channel: "thrown" | "defect"): Outcome =>
+  Cause.isIllegalArgumentException(error)
+    ? { _tag: "IllegalArgument", channel, message: error.message }
+    : { _tag: "Other", channel, error }
+
+/**
+ * Calls `call` and, when it returns an Effect or a Stream, runs it (a stream
+ * is drained). Effects must not wait on the clock: the ones probed here
+ * refuse their input up front or finish at once.
+ */
+export const outcome = async (call: () => unknown): Promise<Outcome> => {
+  let result: unknown
+  try {
+    result = call()
+  } catch (error) {
+    return classify(error, "thrown")
+  }
+  const effect = Stream.StreamTypeId in Object(result)
+    ? Stream.runDrain(result as Stream.Stream<unknown, unknown>)
+    : Effect.isEffect(result)
+    ? result as Effect.Effect<unknown, unknown>
+    : undefined
+  if (effect === undefined) return { _tag: "Accepted" }
+  const exit = await Effect.runPromiseExit(effect)
+  if (Exit.isSuccess(exit)) return { _tag: "Accepted" }
+  const defect = Cause.dieOption(exit.cause)
+  if (Option.isSome(defect)) return classify(defect.value, "defect")
+  return { _tag: "Other", channel: "failure", error: Cause.squash(exit.cause) }
+}
+
+/** The outcome of refusing `value` at `path`, in the message format every public function uses. */
+export const refusal = (
+  channel: "thrown" | "defect",
+  path: string,
+  expected: string,
+  value: BadValue
+): Outcome => ({ _tag: "IllegalArgument", channel, message: `Expected \`${path}\` to be ${expected}, got ${value.shown}` })
