@@ -23,6 +23,8 @@ const P = 8
 const KEYS = 200
 const ACTIONS = Number(process.env.ACTIONS ?? 20_000)
 
+// The consumers log at debug level: partition taken / given up (printed only when something is unexpected).
+process.env.CONSUMER_DEBUG = "1"
 const server = await startRedis()
 const redis = new Redis(server.url, { enableAutoPipelining: true })
 const children: Array<Child> = []
@@ -39,8 +41,10 @@ const run = async (name: string, consumers: number, crash: boolean) => {
   }
   const started = Array.from({ length: consumers }, (_, i) => start(`${name}-c${i + 1}`))
   await waitFor(`${consumers} consumers sharing ${P} partitions`, async () => {
-    const counts = countBy(await leaseHolders(redis, name, "g", P))
-    return Object.keys(counts).length === consumers && Object.values(counts).reduce((a, b) => a + b) === P
+    // Balanced: everyone at most its fair share, all partitions owned (no hand-over left to happen under load).
+    const counts = Object.values(countBy(await leaseHolders(redis, name, "g", P)))
+    return counts.length === consumers && counts.every((n) => n <= Math.ceil(P / consumers)) &&
+      counts.reduce((a, b) => a + b) === P
   }, 120_000)
   const out = sink(redis, `${name}-sink`)
   const { actions } = workload(ACTIONS, KEYS)
@@ -59,7 +63,13 @@ const run = async (name: string, consumers: number, crash: boolean) => {
   const seconds = (performance.now() - t0) / 1000
   const stats = await out.stats()
   if (stats.gaps !== 0) throw new Error(`order violated: ${stats.gapLog.join(", ")}`)
-  for (const child of children) if (child.output().trim() !== "") console.error(`--- ${child.name}\n${child.output().slice(0, 3000)}`)
+  let published = 0
+  for (let p = 0; p < P; p++) published += await redis.xlen(`${name}:{${p}}`)
+  if (published !== ACTIONS) console.error(`${name}: ${published} entries in the streams for ${ACTIONS} publishes`)
+  if (!crash && stats.duplicates > 0) {
+    // Unexpected without a crash: show who owned what when (partition taken / given up / stopped).
+    for (const child of children) console.error(`--- ${child.name}\n${child.output().replace(/timestamp=\S+ /g, "")}`)
+  }
   for (const child of children.splice(0)) {
     child.process.kill("SIGTERM")
     await child.exited

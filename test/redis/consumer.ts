@@ -8,6 +8,8 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
 import { consume } from "../../src/redis/index.ts"
 import { type Action, sink } from "./sink.ts"
@@ -40,7 +42,10 @@ const fiber = Effect.runFork(
     pollInterval: "20 millis",
     process: (action: Action) => Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq),
     commit: (seq, _action, entry) => Effect.promise(() => applied.apply(entry.key, seq))
-  }).pipe(Effect.ensuring(Effect.promise(() => redis.quit())))
+  }).pipe(
+    Effect.ensuring(Effect.promise(() => redis.quit())),
+    Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Info)
+  )
 )
 
 const stop = () => Effect.runFork(Fiber.interrupt(fiber))

@@ -21,7 +21,7 @@ export const runConsumer = <A, B, E1, E2>(
   // Connection errors are expected (the restart test); the consumer logs and retries.
   redis.on("error", () => undefined)
   const fiber = Effect.runFork(
-    consume({ redis, ...options(redis) }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+    consume({ redis, ...options(redis) }).pipe(Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Error))
   )
   return {
     redis,

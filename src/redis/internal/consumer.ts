@@ -2,12 +2,15 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Redis } from "ioredis"
 import * as Ordered from "../../Ordered.ts"
@@ -188,8 +191,11 @@ export const consume = <A, B, E1, R1, E2, R2>(
         ? Effect.fail(new LeaseLost({ partition, reason: "fenced out" }))
         : Effect.succeed(reply)
 
-    /** Processes the partition until the lease is lost or something fails. */
-    const work = (partition: number, token: string) => {
+    /**
+     * Processes the partition until the lease is lost or something fails, or,
+     * once `stop` completes, until what was read is committed and acknowledged.
+     */
+    const work = (partition: number, token: string, stop: Deferred.Deferred<void>) => {
       const lease = leaseKey(o.prefix, o.group, partition)
       const stream = streamKey(o.prefix, partition)
       const halted = new Set<string>()
@@ -202,14 +208,17 @@ export const consume = <A, B, E1, R1, E2, R2>(
             [batch(entries), next === "0-0" ? Option.none() : Option.some(next)] as const
           )
         ))
-      const fresh = Stream.repeatEffectChunk(
-        runScript(redis, READ, [lease, stream], [token, o.group, o.consumer, o.batchSize]).pipe(
-          Effect.flatMap((reply) => fenced(partition, reply as unknown)),
-          Effect.flatMap((reply) => {
-            const raws = batch(reply)
-            return Chunk.isEmpty(raws) ? Effect.as(Effect.sleep(o.pollInterval), raws) : Effect.succeed(raws)
-          })
-        )
+      const read = runScript(redis, READ, [lease, stream], [token, o.group, o.consumer, o.batchSize]).pipe(
+        Effect.flatMap((reply) => fenced(partition, reply as unknown)),
+        Effect.flatMap((reply) => {
+          const raws = batch(reply)
+          return Chunk.isEmpty(raws) ? Effect.as(Effect.sleep(o.pollInterval), raws) : Effect.succeed(raws)
+        }),
+        Effect.mapError(Option.some)
+      )
+      // Ends once `stop` completes: what was read still goes through process, commit and XACK.
+      const fresh = Stream.repeatEffectChunkOption(
+        Effect.flatMap(Deferred.isDone(stop), (stopped) => stopped ? Effect.fail(Option.none()) : read)
       )
 
       const poison = (raw: Raw, error: unknown, attempts: number): Outcome<B> => {
@@ -326,9 +335,19 @@ export const consume = <A, B, E1, R1, E2, R2>(
         Effect.ignore
       )
 
-    /** Owns `partition` from `acquiredAt` until the lease is lost or the work fails; then gives it up. */
-    const own = (partition: number, token: string, acquiredAt: number): Effect.Effect<void, never, R1 | R2> =>
-      Effect.raceFirst(work(partition, token), keepLease(partition, token, acquiredAt)).pipe(
+    /**
+     * Owns `partition` from `acquiredAt` until the lease is lost, the work
+     * fails, or `stop` completes and the work drained; then gives it up.
+     */
+    const own = (
+      partition: number,
+      token: string,
+      acquiredAt: number,
+      stop: Deferred.Deferred<void>
+    ): Effect.Effect<void, never, R1 | R2> =>
+      Effect.logDebug(`partition ${partition} taken`).pipe(
+        Effect.zipRight(Effect.raceFirst(work(partition, token, stop), keepLease(partition, token, acquiredAt))),
+        Effect.zipRight(Effect.logDebug(`partition ${partition} handed over`)),
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.void
@@ -338,21 +357,40 @@ export const consume = <A, B, E1, R1, E2, R2>(
         Effect.annotateLogs({ consumer: o.consumer, partition })
       )
 
-    const owned = new Map<number, Fiber.RuntimeFiber<void>>()
+    interface Owned {
+      readonly fiber: Fiber.RuntimeFiber<void>
+      readonly stop: Deferred.Deferred<void>
+    }
+    const owned = new Map<number, Owned>()
+
+    /**
+     * Gracefully: stop reading, let what was read be committed and
+     * acknowledged (so the next owner has nothing to redo), for at most
+     * `leaseTtl`; then interrupt what is left.
+     */
+    const handOver = (partitions: ReadonlyArray<number>): Effect.Effect<void> => {
+      const leaving = partitions.map((partition) => owned.get(partition)!)
+      for (const partition of partitions) owned.delete(partition)
+      return Effect.forEach(leaving, ({ fiber, stop }) =>
+        Deferred.succeed(stop, undefined).pipe(
+          Effect.zipRight(Fiber.await(fiber)),
+          Effect.timeout(o.leaseTtl),
+          Effect.catchAll(() => Fiber.interrupt(fiber))
+        ), { concurrency: "unbounded", discard: true })
+    }
     // Each consumer starts looking at a different partition: fewer collisions.
     const firstChoice = partitionOf(o.consumer, o.partitions)
     let tokenCount = 0
 
-    const rebalance = Effect.gen(function*() {
+    const rebalance = (workers: Scope.Scope) => Effect.gen(function*() {
       const live = (yield* runScript(redis, HEARTBEAT, [members], [o.consumer, o.leaseTtl]).pipe(
         Effect.timeout(renewEvery)
       )) as number
       const share = Math.ceil(o.partitions / Math.max(1, live))
-      for (const [partition, fiber] of owned) if (fiber.unsafePoll() !== null) owned.delete(partition)
+      for (const [partition, { fiber }] of owned) if (fiber.unsafePoll() !== null) owned.delete(partition)
       if (owned.size > share) {
-        const excess = [...owned.keys()].slice(share)
-        yield* Effect.forEach(excess, (partition) => Fiber.interrupt(owned.get(partition)!), { discard: true })
-        for (const partition of excess) owned.delete(partition)
+        // In the background: the heartbeat must go on while they drain.
+        yield* Effect.forkIn(handOver([...owned.keys()].slice(share)), workers)
         return
       }
       if (owned.size === share) return
@@ -369,22 +407,29 @@ export const consume = <A, B, E1, R1, E2, R2>(
         const token = `${o.consumer}/${acquiredAt}/${tokenCount++}/${Math.random().toString(36).slice(2)}`
         const acquired = yield* command("SET NX", () =>
           redis.set(leaseKey(o.prefix, o.group, partition), token, "PX", o.leaseTtl, "NX"))
-        if (acquired === "OK") owned.set(partition, yield* Effect.forkScoped(own(partition, token, acquiredAt)))
+        if (acquired === "OK") {
+          const stop = yield* Deferred.make<void>()
+          owned.set(partition, { fiber: yield* Effect.forkIn(own(partition, token, acquiredAt, stop), workers), stop })
+        }
       }
     })
 
     const leave = command("ZREM", () => redis.zrem(members, o.consumer)).pipe(Effect.timeout(o.leaseTtl), Effect.ignore)
 
-    return Effect.scoped(
-      Effect.addFinalizer(() => leave).pipe(
-        Effect.zipRight(
-          rebalance.pipe(
-            Effect.catchAllCause((cause) => Effect.logWarning("rebalance failed; retrying", cause)),
-            Effect.zipRight(Effect.sleep(renewEvery)),
-            Effect.forever
-          )
-        ),
-        Effect.annotateLogs({ consumer: o.consumer })
+    return Effect.scoped(Effect.gen(function*() {
+      // Partition workers live in their own scope: on shutdown they are first
+      // handed over (drained), then what is left is interrupted.
+      const workers = yield* Scope.make()
+      yield* Effect.addFinalizer(() =>
+        handOver([...owned.keys()]).pipe(
+          Effect.zipRight(Scope.close(workers, Exit.void)),
+          Effect.zipRight(leave)
+        )
       )
-    )
+      return yield* rebalance(workers).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("rebalance failed; retrying", cause)),
+        Effect.zipRight(Effect.sleep(renewEvery)),
+        Effect.forever
+      )
+    })).pipe(Effect.annotateLogs({ consumer: o.consumer }))
   })
