@@ -93,33 +93,28 @@ const latencies = (seed: number, max: number) => {
   return (i: number) => table[i & 65_535]
 }
 
+const phases = [
+  {
+    label: "simulated time",
+    actions: simulatedActions,
+    concurrency: 100,
+    latency: latencies(1, 100),
+    run: async (program: Effect.Effect<void, unknown>) => {
+      const { exit } = runVirtual(program)
+      if (exit._tag === "Failure") throw new Error(`simulated soak failed: ${exit.cause}`)
+    }
+  },
+  {
+    label: "real time",
+    actions: realActions,
+    concurrency: 1_000,
+    latency: latencies(2, 5),
+    run: (program: Effect.Effect<void, unknown>) => Effect.runPromise(program)
+  }
+]
 const results: Array<boolean> = []
-for (const order of orders) {
-  results.push(
-    await soak({
-      label: "simulated time",
-      actions: simulatedActions,
-      concurrency: 100,
-      order,
-      latency: latencies(1, 100),
-      run: async (program) => {
-        const { exit } = runVirtual(program)
-        if (exit._tag === "Failure") throw new Error(`simulated soak failed: ${exit.cause}`)
-      }
-    })
-  )
-}
-for (const order of orders) {
-  results.push(
-    await soak({
-      label: "real time",
-      actions: realActions,
-      concurrency: 1_000,
-      order,
-      latency: latencies(2, 5),
-      run: (program) => Effect.runPromise(program)
-    })
-  )
+for (const phase of phases) {
+  for (const order of orders) results.push(await soak({ ...phase, order }))
 }
 const failed = results.filter((ok) => !ok).length
 console.log(`\nsoak: ${results.length - failed} passed, ${failed} failed`)
