@@ -134,9 +134,12 @@ export const runHttpBench = async (options: HttpBenchOptions = {}): Promise<Arra
         // a short warm-up (JIT, first-request layer build), then the measured run
         execFileSync("wrk", ["-t1", "-c2", "-d2s", "-s", script, server.url], { stdio: "ignore" })
         const output = execFileSync("wrk", [
-          "-t2",
+          `-t${Math.min(2, resolved.connections)}`,
           `-c${resolved.connections}`,
           `-d${resolved.durationSeconds}s`,
+          // count a slow response in the percentiles, not as a socket timeout (wrk's default is 2 s)
+          "--timeout",
+          "10s",
           "--latency",
           "-s",
           script,

@@ -5,6 +5,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Ref from "effect/Ref"
@@ -99,15 +100,17 @@ export const processActions = (
           key: options.order === "key" ? (parsed) => parsed.action.key : undefined
         }
       ),
-      Stream.mapEffect(({ action, finished, index, line }) =>
-        Effect.map(applyAction(action), (outcome): ResultLine => ({
-          line,
-          index,
-          key: action.key,
-          type: action.type,
-          finished,
-          ...outcome
-        }))
+      // Chunk by chunk: the results released together are applied (in order) and sent together.
+      Stream.mapChunksEffect((released) =>
+        Effect.forEach(released, ({ action, finished, index, line }) =>
+          Effect.map(applyAction(action), (outcome): ResultLine => ({
+            line,
+            index,
+            key: action.key,
+            type: action.type,
+            finished,
+            ...outcome
+          }))).pipe(Effect.map(Chunk.unsafeFromArray))
       ),
       // The status line is sent by now: a failure (e.g. an action timeout) ends the body with an error line.
       Stream.catchAll((error) => Stream.make({ error: error.message }))
@@ -127,7 +130,9 @@ export const postActions = Effect.gen(function*() {
   const context = yield* Effect.context<CostlyStep | Stats | OrderBook>()
   const encoder = new TextEncoder()
   const body = processActions(actions, { order, concurrency: config.concurrency, window: config.window }).pipe(
-    Stream.map((result) => encoder.encode(`${JSON.stringify(result)}\n`)),
+    Stream.mapChunks((results) =>
+      Chunk.of(encoder.encode(Chunk.join(Chunk.map(results, (result) => `${JSON.stringify(result)}\n`), "")))
+    ),
     Stream.provideContext(context)
   )
   return HttpServerResponse.stream(body, {
