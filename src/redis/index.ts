@@ -185,7 +185,8 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
    * Partition lease and consumer heartbeat time-to-live. Leases are renewed
    * every third of it; a consumer that cannot renew stops a partition's work
    * a tenth of it before the lease expires. A crashed consumer's partitions
-   * are taken over after about this long. Default: 10 seconds.
+   * are taken over after about this long; a hand-over waits at most this
+   * long for what was read to be committed. Default: 10 seconds.
    */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** Pause between reads that found nothing new. Default: 100 milliseconds. */
@@ -214,8 +215,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
  * key order, commits per key in order, and acknowledges each entry after its
  * commit. Reads and acknowledgements are fenced by the lease in Redis.
- * Redis failures are logged and retried; interruption stops the work,
- * releases the leases and leaves the group. Invalid options: dies with
+ * Redis failures are logged and retried. Giving a partition up (to a new
+ * consumer, or on interruption) is a hand-over: reading stops, what was read
+ * is processed, committed and acknowledged (for at most `leaseTtl`, then the
+ * rest is interrupted), the lease is deleted; on interruption the consumer
+ * then leaves the group. Invalid options: dies with
  * `Cause.IllegalArgumentException`.
  *
  * @example
