@@ -46,7 +46,6 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
     const results = await readAll(response)
     expect(results.map((r) => r.index)).toEqual(batch.actions.map((_, i) => i))
     expect(results.map(outcome)).toEqual(batch.expected)
-    expect(results.some((r, i) => r.finished !== i + 1)).toBe(true)
     for (const key of batch.keys.slice(0, 5)) {
       expect(await (await fetch(`${url()}/orders/${key}`)).json()).toMatchObject({ quantity: 5 })
     }
@@ -78,7 +77,7 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
     }
     expect(after.interrupted - before.interrupted).toBe(1)
     expect(after.inFlight).toBe(0)
-  })
+  }, 20_000) // well under the last action's minute: a buffered response fails here
 
   it("keyed route: out-of-order sequences applied in order, duplicate 409", async () => {
     const key = `${runtime}-keyed`
