@@ -8,6 +8,7 @@ import type * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
+import * as V from "./validate.ts"
 
 /** A source of input, pulled by one worker at a time; `undefined` ends it. */
 export interface Source<A, E, R> {
@@ -101,8 +102,13 @@ export class Engine<A, B, E, R> {
   private output: Array<B> = []
   /** Set when the stream must fail once `output` has been handed over. */
   private terminal: Cause.Cause<unknown> | undefined
+  /** Workers that have started, for interrupting the ones running later actions. */
   private readonly workers: Array<Worker<A, B>> = []
+  /** Every worker fiber forked, started or not. */
+  private readonly fibers: Array<Fiber.RuntimeFiber<void>> = []
+  private scope: Scope.Scope | undefined
   private readonly parked: Array<Resume> = []
+  /** A worker is on its way (woken or just forked): recruit no other until it runs. */
   private wakePending = false
   private consumer: Resume | undefined
   private interruptor: FiberId.FiberId | undefined
@@ -115,38 +121,50 @@ export class Engine<A, B, E, R> {
     this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
   }
 
-  /** Forks the worker pool into the scope; closing the scope interrupts it. */
-  readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.suspend(() => {
-    const spawn = Effect.withFiberRuntime<void, never, R>((fiber) => {
-      this.interruptor ??= fiber.id()
-      const worker: Worker<A, B> = {
-        fiber,
-        entry: undefined,
-        settle: {
-          onFailure: (cause) => {
-            const entry = worker.entry!
-            worker.entry = undefined
-            this.fail(entry, cause)
-            return Effect.void
-          },
-          onSuccess: (output) => {
-            const entry = worker.entry!
-            worker.entry = undefined
-            entry.state = DONE
-            entry.output = output
-            this.complete(entry)
-            return Effect.void
-          }
+  /**
+   * Forks the first worker into the scope; closing the scope interrupts every
+   * worker. Workers are recruited as work appears, up to `concurrency`: a
+   * pool of 1,000 over three actions forks no more than a few fibers.
+   */
+  readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
+    this.scope = scope
+    return this.spawn()
+  })
+
+  private spawn(): Effect.Effect<void, never, R> {
+    this.wakePending = true
+    return Effect.asVoid(Effect.tap(Effect.forkIn(this.worker, this.scope!), (fiber) => this.fibers.push(fiber)))
+  }
+
+  private readonly worker: Effect.Effect<void, never, R> = Effect.withFiberRuntime((fiber) => {
+    this.interruptor ??= fiber.id()
+    this.wakePending = false
+    const worker: Worker<A, B> = {
+      fiber,
+      entry: undefined,
+      settle: {
+        onFailure: (cause) => {
+          const entry = worker.entry!
+          worker.entry = undefined
+          this.fail(entry, cause)
+          return Effect.void
+        },
+        onSuccess: (output) => {
+          const entry = worker.entry!
+          worker.entry = undefined
+          entry.state = DONE
+          entry.output = output
+          this.complete(entry)
+          return Effect.void
         }
       }
-      this.workers.push(worker)
-      return Effect.whileLoop({
-        while: () => this.hasWork(),
-        body: () => this.step(worker),
-        step: constVoid
-      })
+    }
+    this.workers.push(worker)
+    return Effect.whileLoop({
+      while: () => this.hasWork(),
+      body: () => this.step(worker),
+      step: constVoid
     })
-    return Effect.asVoid(Effect.replicateEffect(Effect.forkScoped(spawn), this.options.concurrency))
   })
 
   /**
@@ -180,7 +198,7 @@ export class Engine<A, B, E, R> {
   })
 
   private readonly interruptAll: Effect.Effect<void> = Effect.suspend(() =>
-    Fiber.interruptAll(this.workers.map((worker) => worker.fiber))
+    Fiber.interruptAll(this.fibers)
   )
 
   // ---------------------------------------------------------------- workers
@@ -257,11 +275,16 @@ export class Engine<A, B, E, R> {
   private run(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
     entry.state = RUNNING
     worker.entry = entry
-    // Hand the rest of the work to a parked worker before this one is busy.
-    if (this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)) this.wakeWorker()
+    // Hand the rest of the work to another worker before this one is busy.
+    const recruit = this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)
+      ? this.recruit()
+      : undefined
     let action: Effect.Effect<B, unknown, R>
     try {
       action = this.f(entry.input, entry.index)
+      if (!Effect.isEffect(action)) {
+        action = Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
+      }
     } catch (defect) {
       action = Effect.die(defect)
     }
@@ -273,7 +296,8 @@ export class Engine<A, B, E, R> {
       })
     }
     // An interrupted worker skips these handlers: interruption is not a result.
-    return Effect.matchCauseEffect(action, worker.settle)
+    const settled = Effect.matchCauseEffect(action, worker.settle)
+    return recruit === undefined ? settled : Effect.zipRight(recruit, settled)
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
@@ -311,6 +335,19 @@ export class Engine<A, B, E, R> {
   private readonly clearWake = Effect.sync(() => {
     this.wakePending = false
   })
+
+  /**
+   * Another worker for the work that remains: a parked one, else a new one
+   * while fewer than `concurrency` were forked; none while one is on its way.
+   */
+  private recruit(): Effect.Effect<void, never, R> | undefined {
+    if (this.wakePending) return undefined
+    if (this.parked.length > 0) {
+      this.wakeWorker()
+      return undefined
+    }
+    return this.fibers.length < this.options.concurrency ? this.spawn() : undefined
+  }
 
   /** Wakes one parked worker, unless one is already on its way. */
   private wakeWorker(): void {
