@@ -72,7 +72,8 @@ export const parseActions = (body: string, maxActions: number): Effect.Effect<Ar
     return actions
   })
 
-const Order = Schema.Literal("total", "key", "none")
+/** `?order=`: how a batch is released (`Ordered` `order`). */
+const ReleaseOrder = Schema.Literal("total", "key", "none")
 
 /**
  * Runs a batch: the costly steps concurrently (at most `concurrency`, within
@@ -80,7 +81,7 @@ const Order = Schema.Literal("total", "key", "none")
  */
 export const processActions = (
   actions: ReadonlyArray<ParsedAction>,
-  options: { readonly order: typeof Order.Type; readonly concurrency: number; readonly window?: number | undefined }
+  options: { readonly order: typeof ReleaseOrder.Type; readonly concurrency: number; readonly window?: number | undefined }
 ): Stream.Stream<ResultLine | { readonly error: string }, never, CostlyStep | Stats | OrderBook> =>
   Stream.unwrap(Effect.gen(function*() {
     const stats = yield* Stats
@@ -121,7 +122,7 @@ export const postActions = Effect.gen(function*() {
   const config = yield* Config
   const query = yield* HttpServerRequest.ParsedSearchParams
   const order = query.order ?? "total"
-  if (!Schema.is(Order)(order)) {
+  if (!Schema.is(ReleaseOrder)(order)) {
     return yield* fail(400, `Expected query parameter order to be "total", "key" or "none", got ${JSON.stringify(order)}`, {
       parameter: "order"
     })
