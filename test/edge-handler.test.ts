@@ -189,6 +189,12 @@ describe("edge handler: POST /keys/:key/actions/:sequence", () => {
     expect(await waiting).toMatchObject({ status: 200, body: { sequence: 2, ok: true } })
   })
 
+  it("takes keys up to the schema's 128 characters (longer than the router's default parameter limit)", async () => {
+    const { post } = makeHandler()
+    const key = "k".repeat(128)
+    expect(await keyed(post, key, 0, place)).toMatchObject({ status: 200, body: { key, ok: true } })
+  })
+
   it("504 when the sequences before an action never arrive: it is not applied, later ones are", async () => {
     const { post, request } = makeHandler()
     expect(await keyed(post, "gap", 1, place)).toMatchObject({

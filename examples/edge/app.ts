@@ -59,6 +59,9 @@ const routes = [
   HttpRouter.makeRoute("GET", "/orders/:key", getOrder)
 ] as const
 
+/** Longest path parameter the router matches (find-my-way's default, 100, is shorter than a valid key). */
+const maxPathParamLength = 2048
+
 /** The methods `routes` accept for `pathname` (`:param` matches one non-empty segment). */
 const allowedMethods = (pathname: string): Array<string> => {
   const segments = pathname.split("/")
@@ -74,6 +77,12 @@ const noRoute = Effect.gen(function*() {
   const pathname = new URL(request.url, "http://localhost").pathname
   const allowed = allowedMethods(pathname)
   if (allowed.length === 0) return yield* fail(404, `No route for ${request.method} ${pathname}`)
+  if (allowed.includes(request.method)) {
+    // the pattern and the method match: the router refused a parameter over its length limit
+    return yield* fail(414, `A path parameter is longer than ${maxPathParamLength} characters`, {
+      limit: { pathParameter: maxPathParamLength }
+    })
+  }
   return yield* Effect.fail(
     new HttpError({
       status: 405,
@@ -86,9 +95,12 @@ const noRoute = Effect.gen(function*() {
 /**
  * The whole HTTP app. Every error is a JSON response: `HttpError` with its
  * status, an unknown path 404, a known path with the wrong method 405 (with
- * `Allow`), a defect 500.
+ * `Allow`), a path parameter over `maxPathParamLength` 414, a defect 500.
  */
-export const app: HttpApp.Default<never, Services> = HttpRouter.fromIterable(routes).pipe(
+export const app: HttpApp.Default<never, Services> = HttpRouter.toHttpApp(HttpRouter.fromIterable(routes)).pipe(
+  HttpRouter.withRouterConfig({ maxParamLength: maxPathParamLength }),
+  Effect.runSync
+).pipe(
   Effect.catchTag("RouteNotFound", () => noRoute),
   Effect.catchTag("HttpError", (error) =>
     Effect.succeed(HttpServerResponse.unsafeJson(error.body, { status: error.status, headers: error.headers ?? {} }))),

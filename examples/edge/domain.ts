@@ -25,7 +25,7 @@ export const PlaceAction = Schema.Struct({
   type: Schema.Literal("place"),
   payload: Schema.Struct({
     side: Schema.Literal("buy", "sell"),
-    price: Schema.Number.pipe(Schema.positive()),
+    price: Schema.Finite.pipe(Schema.positive()),
     quantity: Quantity
   }),
   latencyMs: LatencyMs

@@ -106,6 +106,14 @@ export const badInputs: ReadonlyArray<BadInput> = [
     json: { error: "Invalid action", line: 2, path: ["payload", "quantity"] }
   },
   {
+    name: "price not finite (1e999 parses to Infinity)",
+    method: "POST",
+    path: "/actions",
+    body: `{"key":"bad-inf","type":"place","payload":{"side":"buy","price":1e999,"quantity":1}}\n`,
+    status: 422,
+    json: { line: 1, path: ["payload", "price"] }
+  },
+  {
     name: "unknown action type",
     method: "POST",
     path: "/actions",
@@ -152,6 +160,22 @@ export const badInputs: ReadonlyArray<BadInput> = [
     body: JSON.stringify({ type: "place", payload: { price: 1, quantity: 1 } }),
     status: 422,
     json: { path: ["payload", "side"] }
+  },
+  {
+    name: "keyed: key longer than 128 characters",
+    method: "POST",
+    path: `/keys/${"k".repeat(129)}/actions/0`,
+    body: JSON.stringify({ type: "cancel" }),
+    status: 422,
+    json: { path: ["key"] }
+  },
+  {
+    name: "keyed: path parameter over the router's limit",
+    method: "POST",
+    path: `/keys/${"k".repeat(3000)}/actions/0`,
+    body: JSON.stringify({ type: "cancel" }),
+    status: 414,
+    json: { limit: { pathParameter: 2048 } }
   },
   { name: "wrong method", method: "GET", path: "/actions", status: 405, json: { allowed: ["POST"] } },
   { name: "keyed: wrong method", method: "PUT", path: "/keys/bad-7/actions/0", status: 405, json: { allowed: ["POST"] } },
