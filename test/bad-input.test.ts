@@ -875,46 +875,6 @@ describe("defects found", () => {
     expect(await outcome(() => deadLetterKey("p", ""))).toEqual(refusal("thrown", "group", "a non-empty string", EMPTY))
   })
 
-  // examples/edge/domain.ts: `price` is `Schema.Number.pipe(Schema.positive())`, which takes
-  // Infinity: JSON `1e999` parses to Infinity, the order is stored, and answered as `"price": null`.
-  it.skip("edge POST /keys/:key/actions/:sequence: a price of 1e999 (Infinity) is a 422 naming payload.price", async () => {
-    const { dispose, handler } = makeWebHandler({
-      runtime: "test",
-      concurrency: 1,
-      latencyMs: 0,
-      maxBodyBytes: 1024,
-      maxActions: 1,
-      sequencerCapacity: 4,
-      gapTimeoutMs: 200
-    })
-    const body = "{\"type\":\"place\",\"payload\":{\"side\":\"buy\",\"price\":1e999,\"quantity\":1}}"
-    const response = await handler(new Request("http://edge.test/keys/inf/actions/0", { method: "POST", body }))
-    await dispose()
-    expect(response.status).toBe(422)
-    expect(await response.json()).toMatchObject({ path: ["payload", "price"] })
-  })
-
-  // examples/edge/app.ts: the router (find-my-way) matches a path parameter of at most 100
-  // characters, so a key of 101–128 characters (valid: the schema allows 128) is answered
-  // 405 "Method POST not allowed" with `allowed: ["POST"]`, and GET /orders/:key likewise.
-  it.skip("edge POST /keys/:key/actions/0 with a 101-character key is applied like any valid key", async () => {
-    const { dispose, handler } = makeWebHandler({
-      runtime: "test",
-      concurrency: 1,
-      latencyMs: 0,
-      maxBodyBytes: 1024,
-      maxActions: 1,
-      sequencerCapacity: 4,
-      gapTimeoutMs: 200
-    })
-    const key = "k".repeat(101)
-    const response = await handler(
-      new Request(`http://edge.test/keys/${key}/actions/0`, { method: "POST", body: JSON.stringify({ type: "cancel" }) })
-    )
-    await dispose()
-    expect(response.status).toBe(200)
-  })
-
   // src/redis/internal/producer.ts: `JSON.stringify(action)` is unchecked: undefined or a
   // function becomes a missing payload (sent to Redis; dead-lettered by consumers), a BigInt
   // or a cycle dies with a TypeError.
