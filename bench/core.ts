@@ -123,28 +123,36 @@ const contenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
   ]
 }
 
-/** Best of `rounds` timed runs, after one warm-up: elements per second. */
-const rate = async (contender: Contender, rounds = 3): Promise<number> => {
-  await contender.run(Math.min(contender.n, 20_000))
-  let best = 0
-  for (let i = 0; i < rounds; i++) {
-    gc()
-    const start = performance.now()
-    await contender.run(contender.n)
-    const seconds = (performance.now() - start) / 1000
-    best = Math.max(best, contender.n / seconds)
+const ROUNDS = 5
+
+/**
+ * Elements per second of each contender: the best of `ROUNDS` timed runs,
+ * after one warm-up. Rounds are interleaved — every contender once per
+ * round — so that a burst of load from elsewhere on a shared machine hits
+ * them all alike instead of one.
+ */
+const rates = async (list: ReadonlyArray<Contender>): Promise<Array<number>> => {
+  for (const contender of list) await contender.run(Math.min(contender.n, 20_000))
+  const best = list.map(() => 0)
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, contender] of list.entries()) {
+      gc()
+      const start = performance.now()
+      await contender.run(contender.n)
+      best[i] = Math.max(best[i], contender.n / ((performance.now() - start) / 1000))
+    }
   }
   return best
 }
 
 const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Check>> => {
-  const rates = new Map<string, number>()
-  for (const contender of contenders(kind)) rates.set(contender.name, await rate(contender))
-  const [mapEffect, forEach, , streamMapEffect, effectForEach, , pMap] = [...rates.values()]
+  const list = contenders(kind)
+  const measured = await rates(list)
+  const [mapEffect, forEach, , streamMapEffect, effectForEach, , pMap] = measured
   printTable(
-    `CPU cost, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (concurrency ${CONCURRENCY}; best of 3)`,
+    `CPU cost, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds)`,
     ["operator", "elements/s", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
-    [...rates].map(([name, r]) => [
+    list.map(({ name }, i) => [name, measured[i]] as const).map(([name, r]) => [
       name,
       formatRate(r),
       ratio(r, streamMapEffect),
@@ -237,25 +245,27 @@ const keyMode = async (): Promise<ReadonlyArray<Check>> => {
   const keyed = { key: (n: number) => n, order: "key" as const }
   const ordered = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
     Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), f, { concurrency: CONCURRENCY, ...options })))
-  const measured = async (name: string, n: number, run: Contender["run"]) => {
-    const baseline = retained()
-    const perSecond = await rate({ name, n, run })
-    return { name, n, perSecond, heap: retained() - baseline }
-  }
   // 20,000 is the peer's size; 200,000 times the engine long enough to be stable.
-  const rows = [
-    await measured("Ordered.mapEffect, no key", 200_000, ordered({})),
-    await measured("Ordered.mapEffect, key per action, order: \"key\"", 200_000, ordered(keyed)),
-    await measured("Ordered.mapEffect, key per action, order: \"key\"", 20_000, ordered(keyed)),
-    await measured("Stream.mapEffect({ key }) (Effect's groupByKey)", 20_000, (n) =>
-      Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))),
+  const list: ReadonlyArray<Contender> = [
+    { name: "Ordered.mapEffect, no key", n: 200_000, run: ordered({}) },
+    { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 200_000, run: ordered(keyed) },
+    { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 20_000, run: ordered(keyed) },
+    {
+      name: "Stream.mapEffect({ key }) (Effect's groupByKey)",
+      n: 20_000,
+      run: (n) => Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))
+    }
   ]
+  const baseline = retained()
+  const perSecond = await rates(list)
+  const heap = Math.max(0, retained() - baseline)
+  const rows = list.map(({ n, name }, i) => ({ name, n, perSecond: perSecond[i] }))
   const million = await heapProfile(1_000_000, { concurrency: CONCURRENCY, ...keyed })
   printTable(
-    "Key mode: one distinct key per action (concurrency 100, key order); heap retained after the runs (after a full GC; 0 = within noise)",
-    ["operator", "actions", "elements/s", "heap retained after"],
+    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds); heap retained after all of them: ${formatBytes(heap)}`,
+    ["operator", "actions", "elements/s", "retained heap growth"],
     [
-      ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), formatBytes(Math.max(0, r.heap))]),
+      ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), ""]),
       [
         "Ordered.mapEffect, 1,000,000 keys (growth from 10% to 50% / to 90%)",
         "1,000,000",
