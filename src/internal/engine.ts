@@ -1,6 +1,7 @@
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
@@ -209,9 +210,28 @@ export class Engine<A, B, E, R> {
       (this.admitting && !(this.upstreamDone && this.inputOffset >= this.input.length))
   }
 
+  /**
+   * Starts the next action. One that is already complete when `f` returns
+   * it (`Effect.succeed`, `Effect.fail`, … are `Exit`s) settles right here,
+   * and the next is taken, with no trip through the runtime: instant actions
+   * cost what a loop iteration costs. After `SYNC_BUDGET` of them in a row
+   * the worker yields, so that it never holds the thread for long.
+   */
   private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
-    const entry = this.take()
-    if (entry !== undefined) return this.run(worker, entry)
+    for (let budget = SYNC_BUDGET; budget > 0; budget--) {
+      const entry = this.take()
+      if (entry === undefined) return this.idle()
+      const action = this.call(worker, entry)
+      if (!Exit.isExit(action)) return this.run(worker, entry, action)
+      if (action._tag === "Success") worker.settle.onSuccess(action.value as B)
+      else worker.settle.onFailure(action.cause)
+      if (!this.hasWork()) return Effect.void
+    }
+    return Effect.yieldNow()
+  }
+
+  /** Nothing to start: pull upstream if it is this worker's turn, else park. */
+  private idle(): Effect.Effect<void, never, R> {
     if (
       this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
       this.admitted < this.options.window
@@ -272,22 +292,24 @@ export class Engine<A, B, E, R> {
     return undefined
   }
 
-  private run(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
+  /** Marks `entry` running on `worker` and calls `f`; a throw or a non-Effect becomes a defect. */
+  private call(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<B, unknown, R> {
     entry.state = RUNNING
     worker.entry = entry
-    // Hand the rest of the work to another worker before this one is busy.
+    try {
+      const action = this.f(entry.input, entry.index)
+      return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
+
+  /** Runs an action that has yet to complete, under `timeout` if one is set. */
+  private run(worker: Worker<A, B>, entry: Entry<A, B>, action: Effect.Effect<B, unknown, R>): Effect.Effect<void, never, R> {
+    // Hand the rest of the work to another worker before this one waits.
     const recruit = this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)
       ? this.recruit()
       : undefined
-    let action: Effect.Effect<B, unknown, R>
-    try {
-      action = this.f(entry.input, entry.index)
-      if (!Effect.isEffect(action)) {
-        action = Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
-      }
-    } catch (defect) {
-      action = Effect.die(defect)
-    }
     const timeout = this.options.timeout
     if (timeout !== undefined) {
       action = Effect.timeoutFail(action, {
@@ -448,6 +470,9 @@ export class Engine<A, B, E, R> {
 }
 
 const constVoid = (): void => {}
+
+/** Most already-complete actions one worker settles in a row before it yields. */
+const SYNC_BUDGET = 256
 
 // ----------------------------------------------------------------- sources
 

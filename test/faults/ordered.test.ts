@@ -241,4 +241,78 @@ describe("fault injection: Ordered.mapEffect", () => {
       { numRuns: 400 }
     )
   })
+
+  it("actions already complete when f returns them (Effect.succeed / fail / die) keep every guarantee", () => {
+    // They settle inside the worker's loop without a trip through the runtime:
+    // the same order, failure and bound rules must hold, mixed with sleeping ones.
+    const mixed = fc.record({
+      kinds: fc.array(fc.constantFrom("instant", "instant", "instant", "sleep", "fail", "die", "throw"), {
+        maxLength: 60
+      }),
+      concurrency: fc.integer({ min: 1, max: 4 }),
+      windowExtra: fc.integer({ min: 0, max: 6 }),
+      order: fc.constantFrom("total" as const, "key" as const, "none" as const),
+      keys: fc.integer({ min: 1, max: 3 })
+    })
+    fc.assert(
+      fc.property(mixed, (m) => {
+        const window = m.concurrency + m.windowExtra
+        const emitted: Array<number> = []
+        let pulled = 0
+        let handedOver = 0
+        let peakTaken = 0
+        const stream = Stream.range(0, m.kinds.length - 1).pipe(
+          Stream.take(m.kinds.length),
+          Stream.rechunk(1),
+          Stream.tap(() => Effect.sync(() => (peakTaken = Math.max(peakTaken, ++pulled - handedOver)))),
+          Ordered.mapEffect((i): Effect.Effect<number, number> => {
+            switch (m.kinds[i]) {
+              case "instant":
+                return Effect.succeed(i)
+              case "sleep":
+                return Effect.as(Effect.sleep(Duration.millis(i % 3)), i)
+              case "fail":
+                return Effect.fail(i)
+              case "die":
+                return Effect.die(i)
+              default:
+                throw i
+            }
+          }, { concurrency: m.concurrency, window, order: m.order, key: (i) => i % m.keys }),
+          Stream.mapChunks((chunk) => {
+            handedOver += chunk.length
+            return chunk
+          }),
+          Stream.tap((i) => Effect.sync(() => emitted.push(i)))
+        )
+        const { exit } = runVirtual(Stream.runDrain(stream))
+        const firstFailure = m.kinds.findIndex((k) => k === "fail" || k === "die" || k === "throw")
+        expect(new Set(emitted).size).toBe(emitted.length)
+        for (const i of emitted) expect(["instant", "sleep"]).toContain(m.kinds[i])
+        expect(peakTaken).toBeLessThanOrEqual(window + 1)
+        if (firstFailure < 0) {
+          expect(Exit.isSuccess(exit)).toBe(true)
+          expect([...emitted].sort((a, b) => a - b)).toEqual(m.kinds.map((_, i) => i))
+        } else {
+          expect(Exit.isFailure(exit)).toBe(true)
+        }
+        if (m.order === "total") {
+          expect(emitted).toEqual(emitted.map((_, i) => i))
+          if (firstFailure >= 0 && Exit.isFailure(exit)) {
+            expect(emitted.length).toBe(firstFailure)
+            const failure = Option.getOrUndefined(Cause.failureOption(exit.cause)) ??
+              Option.getOrUndefined(Cause.dieOption(exit.cause))
+            expect(failure).toBe(firstFailure)
+          }
+        }
+        if (m.order === "key") {
+          for (let key = 0; key < m.keys; key++) {
+            const got = emitted.filter((i) => i % m.keys === key)
+            expect(got).toEqual(m.kinds.map((_, i) => i).filter((i) => i % m.keys === key).slice(0, got.length))
+          }
+        }
+      }),
+      { numRuns: 400 }
+    )
+  })
 })
