@@ -109,8 +109,10 @@ export class Engine<A, B, E, R> {
   private readonly fibers: Array<Fiber.RuntimeFiber<void>> = []
   private scope: Scope.Scope | undefined
   private readonly parked: Array<Resume> = []
-  /** A worker is on its way (woken or just forked): recruit no other until it runs. */
-  private wakePending = false
+  /** Workers woken or forked that have not run yet: each will take one unit of work. */
+  private onTheWay = 0
+  /** Worker fibers forked or about to be (`fibers` fills in after the fork). */
+  private spawned = 0
   private consumer: Resume | undefined
   private interruptor: FiberId.FiberId | undefined
 
@@ -129,17 +131,19 @@ export class Engine<A, B, E, R> {
    */
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
     this.scope = scope
-    return this.spawn()
+    return this.spawn(1)
   })
 
-  private spawn(): Effect.Effect<void, never, R> {
-    this.wakePending = true
-    return Effect.asVoid(Effect.tap(Effect.forkIn(this.worker, this.scope!), (fiber) => this.fibers.push(fiber)))
+  private spawn(count: number): Effect.Effect<void, never, R> {
+    this.spawned += count
+    this.onTheWay += count
+    const fork = Effect.tap(Effect.forkIn(this.worker, this.scope!), (fiber) => this.fibers.push(fiber))
+    return count === 1 ? Effect.asVoid(fork) : Effect.asVoid(Effect.replicateEffect(fork, count))
   }
 
   private readonly worker: Effect.Effect<void, never, R> = Effect.withFiberRuntime((fiber) => {
     this.interruptor ??= fiber.id()
-    this.wakePending = false
+    this.onTheWay--
     const worker: Worker<A, B> = {
       fiber,
       entry: undefined,
@@ -179,7 +183,7 @@ export class Engine<A, B, E, R> {
     if (out.length > 0) {
       this.output = []
       this.admitted -= out.length
-      if (this.admitting) this.wakeWorker()
+      if (this.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
     if (this.terminal !== undefined) {
@@ -306,10 +310,8 @@ export class Engine<A, B, E, R> {
 
   /** Runs an action that has yet to complete, under `timeout` if one is set. */
   private run(worker: Worker<A, B>, entry: Entry<A, B>, action: Effect.Effect<B, unknown, R>): Effect.Effect<void, never, R> {
-    // Hand the rest of the work to another worker before this one waits.
-    const recruit = this.runnable.length > 0 || (this.admitting && this.admitted < this.options.window)
-      ? this.recruit()
-      : undefined
+    // Hand the rest of the work to other workers before this one waits.
+    const recruit = this.recruit()
     const timeout = this.options.timeout
     if (timeout !== undefined) {
       action = Effect.timeoutFail(action, {
@@ -340,7 +342,7 @@ export class Engine<A, B, E, R> {
         } else {
           this.input = chunk
           this.inputOffset = 0
-          this.wakeWorker()
+          this.wakeForWork()
         }
       }
     })
@@ -354,29 +356,41 @@ export class Engine<A, B, E, R> {
     })
   })
 
-  private readonly clearWake = Effect.sync(() => {
-    this.wakePending = false
+  private readonly arrived = Effect.sync(() => {
+    this.onTheWay--
   })
 
   /**
-   * Another worker for the work that remains: a parked one, else a new one
-   * while fewer than `concurrency` were forked; none while one is on its way.
+   * How many more actions could start now: those freed by their key, plus
+   * what the window admits of the buffered input (or one worker to pull).
    */
-  private recruit(): Effect.Effect<void, never, R> | undefined {
-    if (this.wakePending) return undefined
-    if (this.parked.length > 0) {
-      this.wakeWorker()
-      return undefined
-    }
-    return this.fibers.length < this.options.concurrency ? this.spawn() : undefined
+  private startableWork(): number {
+    if (!this.admitting) return this.runnable.length
+    const room = this.options.window - this.admitted
+    const buffered = this.input.length - this.inputOffset
+    const more = this.upstreamDone || this.pulling ? buffered : Math.max(buffered, 1)
+    return this.runnable.length + Math.min(room, more)
   }
 
-  /** Wakes one parked worker, unless one is already on its way. */
-  private wakeWorker(): void {
-    if (!this.wakePending && this.parked.length > 0) {
-      this.wakePending = true
-      this.parked.pop()!(this.clearWake)
+  /** Wakes parked workers for the work no worker on its way will take; returns how much is left. */
+  private wakeForWork(): number {
+    let wanted = this.startableWork() - this.onTheWay
+    while (wanted > 0 && this.parked.length > 0) {
+      this.onTheWay++
+      this.parked.pop()!(this.arrived)
+      wanted--
     }
+    return wanted
+  }
+
+  /**
+   * Workers for the work that remains, all at once rather than one after
+   * another: parked ones first, then new fibers while fewer than
+   * `concurrency` were forked.
+   */
+  private recruit(): Effect.Effect<void, never, R> | undefined {
+    const count = Math.min(this.wakeForWork(), this.options.concurrency - this.spawned)
+    return count > 0 ? this.spawn(count) : undefined
   }
 
   private wakeAll(): void {
