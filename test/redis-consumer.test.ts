@@ -4,6 +4,7 @@ import { Redis } from "ioredis"
 import { consume, deadLetterKey, makeProducer, partitionOf, streamKey } from "../src/redis/index.ts"
 import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
 import { runConsumer, type Running } from "./redis/inprocess.ts"
+import { startProxy } from "./redis/proxy.ts"
 import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
 import { type Action, sink, workload } from "./redis/sink.ts"
 
@@ -261,18 +262,94 @@ describe("consume", () => {
     expect(committed.size).toBeLessThan(ids.length)
   })
 
+  it("a consumer cut off from Redis: taken over once its lease expires, its late commands refused, order kept", async () => {
+    const proxy = await startProxy(server.port)
+    const { actions, expected } = workload(150, 10)
+    await publishAll("cut", 1, actions)
+    const out = sink(redis, "cut-sink")
+    let takenOver = false
+    let commitsAfterTakeover = 0
+    const options = (consumer: string, latency: number) => (client: Redis) => {
+      const applied = sink(client, "cut-sink")
+      return {
+        prefix: "cut", partitions: 1, group: "g", consumer, concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+        process: (a: Action) => Effect.as(Effect.sleep(latency), a.seq),
+        commit: (seq: number, _a: Action, e: { key: string }) =>
+          Effect.suspend(() => {
+            if (consumer === "a" && takenOver) commitsAfterTakeover++
+            return Effect.promise(() => applied.apply(e.key, seq))
+          })
+      }
+    }
+    // `a` talks to Redis through a proxy that will hold its traffic.
+    const a = start(proxy.url, options("a", 20))
+    await waitFor("a committing", async () => (await out.stats()).applied >= 10)
+    proxy.pause()
+    // `a` cannot renew: its lease expires in Redis, and `b` takes the partition over.
+    await waitFor("a's lease expired in Redis", async () => (await redis.get("cut:{0}:g:lease")) === null)
+    start(server.url, options("b", 1))
+    await waitFor("b owning the partition", async () => (await redis.get("cut:{0}:g:lease"))?.startsWith("b/") === true)
+    takenOver = true
+    // Everything `a` sent while cut off arrives now, late: its commits in flight
+    // land as duplicates, its renewal, reads and acknowledgements are refused,
+    // and it starts no new commit.
+    proxy.resume()
+    await waitFor("every action applied", async () => (await out.stats()).applied === 150)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "cut", "g", 1)) === 0)
+    const stats = await out.stats()
+    expect(stats.gaps).toBe(0)
+    expect(await out.last()).toEqual(expected)
+    expect(commitsAfterTakeover).toBe(0)
+    expect((await redis.get("cut:{0}:g:lease"))?.startsWith("b/")).toBe(true)
+    await a.stop()
+    await proxy.close()
+  })
+
+  it("entries delivered behind the worker's back (a read resent after a reconnect) are not skipped", async () => {
+    const proxy = await startProxy(server.port)
+    const out = sink(redis, "stray-sink")
+    const first = Array.from({ length: 10 }, (_, i) => ({ key: `k${i % 2}`, action: { seq: Math.floor(i / 2) + 1 } }))
+    const second = Array.from({ length: 10 }, (_, i) => ({ key: `k${i % 2}`, action: { seq: Math.floor(i / 2) + 6 } }))
+    await publishAll("stray", 1, first)
+    const c = start(proxy.url, (client) => {
+      const applied = sink(client, "stray-sink")
+      return {
+        prefix: "stray", partitions: 1, group: "g", consumer: "c", concurrency: 2, leaseTtl: 1500, pollInterval: 20,
+        process: (a: Action) => Effect.succeed(a.seq),
+        commit: (seq: number, _a: Action, e: { key: string }) => Effect.promise(() => applied.apply(e.key, seq))
+      }
+    })
+    await waitFor("the first actions applied", async () => (await out.stats()).applied === 10)
+    // While `c` is briefly cut off, a read in its name delivers 4 new entries
+    // whose reply `c` never sees — what a read resent after a reconnect does.
+    proxy.pause()
+    await publishAll("stray", 1, second)
+    await redis.xreadgroup("GROUP", "g", "c", "COUNT", 4, "STREAMS", streamKey("stray", 0), ">")
+    proxy.resume()
+    await waitFor("every action applied", async () => (await out.stats()).applied === 20)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "stray", "g", 1)) === 0)
+    expect((await out.stats()).gaps).toBe(0)
+    expect(await out.last()).toEqual({ k0: 10, k1: 10 })
+    await c.stop()
+    await proxy.close()
+  })
+
   it("a lost lease stops the partition: in-flight work interrupted, nothing read or acknowledged after", async () => {
     const lease = "lost:{0}:g:lease"
     const { actions } = workload(200, 20)
     await publishAll("lost", 1, actions)
+    // "blocking": actions started from then on run until interrupted, so that
+    // work is certainly in flight when the lease is lost, however busy the machine.
+    let phase: "running" | "blocking" | "lost" | "free" = "running"
+    let blocked = 0
     let interrupted = 0
     let committedAfterStop = 0
-    let phase: "running" | "lost" | "free" = "running"
     start(server.url, () => ({
       prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
-      // Slow until the lease is lost (so that actions are in flight then), fast afterwards.
       process: (a: Action) =>
-        Effect.as(Effect.sleep(phase === "running" ? 100 : 1), a.seq).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
+        (phase === "blocking"
+          ? Effect.zipRight(Effect.sync(() => blocked++), Effect.never)
+          : Effect.as(Effect.sleep(5), a.seq)).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
       commit: () => Effect.sync(() => phase === "lost" && committedAfterStop++)
     }))
     const acked = async () => {
@@ -281,11 +358,23 @@ describe("consume", () => {
       return { read: Number(g["entries-read"]), acked: Number(g["entries-read"]) - Number(g.pending) }
     }
     await waitFor("some entries acknowledged", async () => (await acked()).acked >= 8)
-    // Another owner takes the lease (as after an expiry): from now on every
-    // fenced read and acknowledgement of `c` is refused in Redis.
-    await redis.set(lease, "thief/1", "PX", 60_000)
-    const atSteal = await acked()
-    await waitFor("in-flight actions interrupted", async () => interrupted > 0)
+    phase = "blocking"
+    // Another owner takes the lease from `c` (as after an expiry): from now on
+    // every fenced read and acknowledgement of `c` is refused in Redis. Taken
+    // only while `c` holds it and has blocked actions in flight (a busy machine
+    // may make `c` lose the lease on its own and start over).
+    let atSteal = { read: 0, acked: 0 }
+    await waitFor("the lease taken from c", async () => {
+      if (blocked - interrupted <= 0) return false
+      const stolen = await redis.eval(
+        "if string.sub(redis.call('GET', KEYS[1]) or '', 1, 2) == 'c/' then redis.call('SET', KEYS[1], 'thief/1', 'PX', 60000) return 1 end return 0",
+        1,
+        lease
+      )
+      if (stolen === 1) atSteal = await acked()
+      return stolen === 1
+    })
+    await waitFor("in-flight actions interrupted", async () => interrupted > 0 && interrupted === blocked)
     phase = "lost"
     // `c` keeps trying to take the partition: the rebalance loop sees it held.
     await new Promise((resolve) => setTimeout(resolve, 1_000))
@@ -297,6 +386,7 @@ describe("consume", () => {
     await redis.del(lease)
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "lost", "g", 1)) === 0)
   })
+
 })
 
 const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {

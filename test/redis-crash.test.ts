@@ -42,11 +42,15 @@ describe("Redis Streams consumers across processes", () => {
     }
     const holders = () => leaseHolders(redis, "crash", "g", P)
     const out = sink(redis, "crash-sink")
-    const diagnostics = () => children.map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
+    const diagnostics = () => children.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")
+    const waitOrExplain = (what: string, condition: () => Promise<boolean>, timeoutMs?: number) =>
+      waitFor(what, condition, timeoutMs).catch(async (e) => {
+        throw new Error(`${e.message}\n${JSON.stringify(await out.stats())}\n${diagnostics()}`)
+      })
 
     const [, victim] = [start("c1"), start("c2"), start("c3")]
     // Balanced before the load arrives: ceil(8 / 3) = 3 each at most, all 8 owned.
-    await waitFor("3 consumers sharing 8 partitions", async () => {
+    await waitOrExplain("3 consumers sharing 8 partitions", async () => {
       const counts = countBy(await holders())
       return Object.keys(counts).length === 3 && Object.values(counts).every((n) => n <= 3) &&
         Object.values(counts).reduce((a, b) => a + b) === P
@@ -58,18 +62,16 @@ describe("Redis Streams consumers across processes", () => {
       Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 64, discard: true })
     )
 
-    await waitFor("a third of the actions applied", async () => (await out.stats()).applied >= 3_000)
+    await waitOrExplain("a third of the actions applied", async () => (await out.stats()).applied >= 3_000)
     expect((await holders()).filter((h) => h === "c2").length).toBeGreaterThan(0)
     victim.process.kill("SIGKILL")
     await victim.exited
     start("c4")
 
-    await waitFor("every action applied", async () => (await out.stats()).applied === 10_000, 60_000).catch((e) => {
-      throw new Error(`${e.message}\n${diagnostics()}`)
-    })
+    await waitOrExplain("every action applied", async () => (await out.stats()).applied === 10_000, 60_000)
     // The newcomer got a fair share: the two survivors gave partitions up.
-    await waitFor("c4 owning partitions", async () => (await holders()).includes("c4"))
-    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "crash", "g", P)) === 0)
+    await waitOrExplain("c4 owning partitions", async () => (await holders()).includes("c4"))
+    await waitOrExplain("every entry acknowledged", async () => (await outstanding(redis, "crash", "g", P)) === 0)
 
     const stats = await out.stats()
     expect(stats.gaps).toBe(0)

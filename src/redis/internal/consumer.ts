@@ -107,6 +107,9 @@ const resolve = <A, B, E1, R1, E2, R2>(
 /** The lease of a partition is no longer (certainly) ours: its work stops. */
 class LeaseLost extends Data.TaggedError("LeaseLost")<{ readonly partition: number; readonly reason: string }> {}
 
+/** The group's read position moved behind the worker's back: it starts over from the pending entries. */
+class ReadsOutOfStep extends Data.TaggedError("ReadsOutOfStep")<{ readonly partition: number; readonly expected: string }> {}
+
 /** A stream entry as read, before decoding. */
 interface Raw {
   readonly entry: Entry
@@ -186,32 +189,53 @@ export const consume = <A, B, E1, R1, E2, R2>(
       return Effect.forever(renew)
     }
 
-    const fenced = <X>(partition: number, reply: X | null): Effect.Effect<X, LeaseLost> =>
-      reply === null
-        ? Effect.fail(new LeaseLost({ partition, reason: "fenced out" }))
-        : Effect.succeed(reply)
 
     /**
      * Processes the partition until the lease is lost or something fails, or,
      * once `stop` completes, until what was read is committed and acknowledged.
      */
-    const work = (partition: number, token: string, stop: Deferred.Deferred<void>) => {
+    const work = (
+      partition: number,
+      token: string,
+      stop: Deferred.Deferred<void>,
+      lost: Deferred.Deferred<never, LeaseLost>
+    ) => {
       const lease = leaseKey(o.prefix, o.group, partition)
+      // Redis refused a fenced command: the lease is someone else's. Signalled
+      // through `lost`, which interrupts all of the partition's work at once
+      // (a failing stream would let the actions in flight finish first).
+      const fencedOut = (): Effect.Effect<never, LeaseLost> =>
+        Effect.zipRight(
+          Deferred.fail(lost, new LeaseLost({ partition, reason: "fenced out" })),
+          Effect.never
+        )
+      const fenced = <X>(reply: X | null): Effect.Effect<X, LeaseLost> =>
+        reply === null ? fencedOut() : Effect.succeed(reply)
       const stream = streamKey(o.prefix, partition)
       const halted = new Set<string>()
       const batch = (reply: unknown): Chunk.Chunk<Raw> => Chunk.unsafeFromArray(parseEntries(partition, reply))
+      // The group's last delivered ID as this worker knows it: every read checks
+      // that nothing was delivered behind its back (a resent read).
+      let lastDelivered = ""
 
       const pending = Stream.paginateChunkEffect("0-0", (cursor: string) =>
         runScript(redis, CLAIM, [lease, stream], [token, o.group, o.consumer, cursor, o.batchSize]).pipe(
-          Effect.flatMap((reply) => fenced(partition, reply as [string, unknown] | null)),
-          Effect.map(([next, entries]) =>
-            [batch(entries), next === "0-0" ? Option.none() : Option.some(next)] as const
-          )
+          Effect.flatMap((reply) => fenced(reply as [string, unknown, string] | null)),
+          Effect.map(([next, entries, delivered]) => {
+            lastDelivered = delivered
+            return [batch(entries), next === "0-0" ? Option.none() : Option.some(next)] as const
+          })
         ))
-      const read = runScript(redis, READ, [lease, stream], [token, o.group, o.consumer, o.batchSize]).pipe(
-        Effect.flatMap((reply) => fenced(partition, reply as unknown)),
+      const read = Effect.suspend(() =>
+        runScript(redis, READ, [lease, stream], [token, o.group, o.consumer, o.batchSize, lastDelivered])
+      ).pipe(
+        Effect.flatMap((reply) => fenced(reply as unknown)),
         Effect.flatMap((reply) => {
+          if (reply === "moved") {
+            return Effect.fail(new ReadsOutOfStep({ partition, expected: lastDelivered }))
+          }
           const raws = batch(reply)
+          if (!Chunk.isEmpty(raws)) lastDelivered = Chunk.unsafeLast(raws).entry.id
           return Chunk.isEmpty(raws) ? Effect.as(Effect.sleep(o.pollInterval), raws) : Effect.succeed(raws)
         }),
         Effect.mapError(Option.some)
@@ -306,9 +330,7 @@ export const consume = <A, B, E1, R1, E2, R2>(
               ...done.map((outcome) => outcome.raw.entry.id)
             ])
           ),
-          Effect.flatMap((acked) =>
-            acked === -1 ? Effect.fail(new LeaseLost({ partition, reason: "fenced out" })) : Effect.void
-          ),
+          Effect.flatMap((acked) => acked === -1 ? fencedOut() : Effect.void),
           Effect.as(Chunk.empty<never>())
         )
       }
@@ -329,8 +351,10 @@ export const consume = <A, B, E1, R1, E2, R2>(
       )
     }
 
+    // Finalizers run uninterruptibly: the bounded calls in them are made
+    // interruptible, or a timeout could not cut a call stuck while Redis is down.
     const release = (partition: number, token: string) =>
-      runScript(redis, RELEASE, [leaseKey(o.prefix, o.group, partition)], [token]).pipe(
+      Effect.interruptible(runScript(redis, RELEASE, [leaseKey(o.prefix, o.group, partition)], [token])).pipe(
         Effect.timeout(o.leaseTtl),
         Effect.ignore
       )
@@ -346,7 +370,14 @@ export const consume = <A, B, E1, R1, E2, R2>(
       stop: Deferred.Deferred<void>
     ): Effect.Effect<void, never, R1 | R2> =>
       Effect.logDebug(`partition ${partition} taken`).pipe(
-        Effect.zipRight(Effect.raceFirst(work(partition, token, stop), keepLease(partition, token, acquiredAt))),
+        Effect.zipRight(Deferred.make<never, LeaseLost>()),
+        Effect.flatMap((lost) =>
+          // The first to end (or fail) ends the partition's work.
+          Effect.raceFirst(
+            work(partition, token, stop, lost),
+            Effect.raceFirst(keepLease(partition, token, acquiredAt), Deferred.await(lost))
+          )
+        ),
         Effect.zipRight(Effect.logDebug(`partition ${partition} handed over`)),
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
@@ -373,7 +404,7 @@ export const consume = <A, B, E1, R1, E2, R2>(
       for (const partition of partitions) owned.delete(partition)
       return Effect.forEach(leaving, ({ fiber, stop }) =>
         Deferred.succeed(stop, undefined).pipe(
-          Effect.zipRight(Fiber.await(fiber)),
+          Effect.zipRight(Effect.interruptible(Fiber.await(fiber))),
           Effect.timeout(o.leaseTtl),
           Effect.catchAll(() => Fiber.interrupt(fiber))
         ), { concurrency: "unbounded", discard: true })
@@ -414,7 +445,10 @@ export const consume = <A, B, E1, R1, E2, R2>(
       }
     })
 
-    const leave = command("ZREM", () => redis.zrem(members, o.consumer)).pipe(Effect.timeout(o.leaseTtl), Effect.ignore)
+    const leave = Effect.interruptible(command("ZREM", () => redis.zrem(members, o.consumer))).pipe(
+      Effect.timeout(o.leaseTtl),
+      Effect.ignore
+    )
 
     return Effect.scoped(Effect.gen(function*() {
       // Partition workers live in their own scope: on shutdown they are first

@@ -84,14 +84,30 @@ export const RELEASE: Script = script(
 return 0`
 )
 
+/** Lua: the group's last delivered ID (`XINFO GROUPS`). */
+const LAST_DELIVERED = `local function lastDelivered(stream, group)
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local fields = {}
+    for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
+    if fields['name'] == group then return fields['last-delivered-id'] end
+  end
+  return ''
+end
+`
+
 /**
- * KEYS: lease, stream. ARGV: token, group, consumer, count. New entries, or
- * nil when the lease is not ours: a consumer that lost its lease can never
- * take entries away from the next owner.
+ * KEYS: lease, stream. ARGV: token, group, consumer, count, last delivered
+ * ID as the worker knows it. New entries, or nil when the lease is not ours
+ * (a consumer that lost its lease can never take entries away from the next
+ * owner), or `"moved"` when the group's read position is not where the
+ * worker left it: a read whose reply was lost (a command resent after a
+ * reconnect) delivered entries the worker never saw; they are pending and
+ * the worker must start over from the pending entries.
  */
 export const READ: Script = script(
   "fenced XREADGROUP",
-  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+  `${LAST_DELIVERED}if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+if lastDelivered(KEYS[2], ARGV[2]) ~= ARGV[5] then return 'moved' end
 local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')
 if r then return r[1][2] end
 return {}`
@@ -100,13 +116,14 @@ return {}`
 /**
  * KEYS: lease, stream. ARGV: token, group, consumer, cursor, count. Claims
  * pending entries of any consumer (min idle 0: the lease says their owner has
- * stopped): `{next cursor, entries}`, or nil when the lease is not ours.
+ * stopped): `{next cursor, entries, group's last delivered ID}`, or nil when
+ * the lease is not ours.
  */
 export const CLAIM: Script = script(
   "fenced XAUTOCLAIM",
-  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+  `${LAST_DELIVERED}if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 local r = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
-return {r[1], r[2]}`
+return {r[1], r[2], lastDelivered(KEYS[2], ARGV[2])}`
 )
 
 /**
