@@ -189,7 +189,6 @@ export const consume = <A, B, E1, R1, E2, R2>(
       return Effect.forever(renew)
     }
 
-
     /**
      * Processes the partition until the lease is lost or something fails, or,
      * once `stop` completes, until what was read is committed and acknowledged.
