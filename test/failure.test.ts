@@ -152,6 +152,48 @@ describe("upstream failure", () => {
       expect(exit).toEqual(Exit.fail("upstream broke"))
       expect(yield* Ref.get(interrupted)).toBe(2)
     }))
+  it.effect("regression: an upstream failure after an action's failure does not replace it (total order)", () =>
+    Effect.gen(function*() {
+      // Found in review: upstream failing while an earlier action still ran
+      // aborted the run, interrupting action 0 and failing with upstream's error.
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1).pipe(
+          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Ordered.mapEffect(
+            (n) => n === 0 ? Effect.as(Effect.sleep("100 millis"), n) : Effect.zipRight(Effect.sleep("10 millis"), Effect.fail(`action ${n}`)),
+            { concurrency: 3 }
+          )
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(exit).toEqual(Exit.fail("action 1"))
+    }))
+
+  it.effect("upstream is pulled when a worker is free and the window has room: its failure is seen then", () =>
+    Effect.gen(function*() {
+      const completed = yield* Ref.make(0)
+      const interrupted = yield* Ref.make(0)
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.range(1, 4).pipe(
+          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Ordered.mapEffect(
+            (n) =>
+              Effect.as(Effect.sleep(Duration.millis(n === 4 ? 500 : 100)), n).pipe(
+                Effect.zipLeft(Ref.update(completed, (k) => k + 1)),
+                Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
+              ),
+            { concurrency: 2 }
+          )
+        )
+      )
+      // 1 and 2 run until 100 ms, then 3 and 4 (admitted with them) start;
+      // only when 3 ends at 200 ms is a worker free to pull upstream, which
+      // fails 20 ms later: 4, still running, is interrupted.
+      expect(exit).toEqual(Exit.fail("upstream"))
+      expect(emitted).toEqual([1, 2, 3])
+      expect(yield* Ref.get(completed)).toBe(3)
+      expect(yield* Ref.get(interrupted)).toBe(1)
+    }))
 })
 
 describe("timeout", () => {

@@ -120,4 +120,28 @@ describe("early stop and interruption", () => {
       expect(forked).toBeGreaterThanOrEqual(10)
       expect(running).toBe(0)
     }))
+
+  it.effect("regression: forEach closes a lazy iterable it stops reading, as for…of does", () =>
+    Effect.gen(function*() {
+      // Found in review: a generator's finally never ran on failure or interruption.
+      let closed = 0
+      function* actions() {
+        try {
+          for (let i = 0; i < 1000; i++) yield i
+        } finally {
+          closed++
+        }
+      }
+      const failed = yield* Effect.exit(
+        Ordered.forEach(actions(), (n) => n === 5 ? Effect.fail("boom") : Effect.succeed(n), { concurrency: 2 })
+      )
+      expect(failed._tag).toBe("Failure")
+      expect(closed).toBe(1)
+      const fiber = yield* Ordered.forEach(actions(), () => Effect.never, { concurrency: 2 }).pipe(Effect.fork)
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      expect(closed).toBe(2)
+      expect(yield* Ordered.forEach(actions(), (n) => Effect.succeed(n), { concurrency: 2 })).toHaveLength(1000)
+      expect(closed).toBe(3)
+    }))
 })

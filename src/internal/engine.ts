@@ -5,16 +5,18 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
 
 /** A source of input, pulled by one worker at a time; `undefined` ends it. */
-export interface Source<A, E, R> {
+interface Source<A, E, R> {
   /** `max` is how many more actions the window admits now (a hint). */
   readonly pull: (max: number) => Effect.Effect<ReadonlyArray<A> | undefined, E, R>
+  /** Releases the source when the run ends, however it ends. */
+  readonly close: Effect.Effect<void>
 }
 
 const WAITING = 0
@@ -131,7 +133,8 @@ export class Engine<A, B, E, R> {
    */
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
     this.scope = scope
-    return this.spawn(1)
+    // Finalizers run in reverse: the workers stop before the source closes.
+    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), this.spawn(1))
   })
 
   private spawn(count: number): Effect.Effect<void, never, R> {
@@ -329,7 +332,9 @@ export class Engine<A, B, E, R> {
     return Effect.matchCause(this.source.pull(this.options.window - this.admitted), {
       onFailure: (cause) => {
         this.pulling = false
-        this.abort(cause)
+        // After an action's failure (total order) that failure comes first:
+        // upstream's, which lies after every admitted action, is moot.
+        if (this.admitting) this.abort(cause)
       },
       onSuccess: (chunk) => {
         this.pulling = false
@@ -500,7 +505,8 @@ export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never
           if (taken || iterable.length === 0) return undefined
           taken = true
           return iterable as ReadonlyArray<A>
-        })
+        }),
+      close: Effect.void
     }
   }
   let iterator: Iterator<A> | undefined
@@ -516,7 +522,11 @@ export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never
           out.push(next.value)
         }
         return out.length > 0 ? out : undefined
-      })
+      }),
+    // As `for…of` does on an early exit: a generator's `finally` runs.
+    close: Effect.sync(() => {
+      iterator?.return?.()
+    })
   }
 }
 
@@ -528,5 +538,6 @@ export const streamSource = <A, E, R>(
     onFailure: (error) => Option.isNone(error) ? Effect.succeed(undefined) : Effect.fail(error.value),
     onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Chunk.toReadonlyArray(chunk))
   })
-  return { pull: () => next }
+  // The stream's own scope closes it.
+  return { pull: () => next, close: Effect.void }
 }
