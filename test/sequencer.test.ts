@@ -438,3 +438,35 @@ describe("Sequencer: closing", () => {
       expect(Array.from(yield* Stream.runCollect(sequencer.stream))).toEqual([])
     }))
 })
+
+describe("Sequencer: regressions", () => {
+  /** A clock whose sleeps never fire: the timer fiber never runs, offers must settle what is due. */
+  const frozenTimers = (now: { millis: number }): Clock.Clock => ({
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => now.millis,
+    unsafeCurrentTimeNanos: () => BigInt(now.millis) * 1_000_000n,
+    currentTimeMillis: Effect.sync(() => now.millis),
+    currentTimeNanos: Effect.sync(() => BigInt(now.millis) * 1_000_000n),
+    sleep: () => Effect.never
+  })
+
+  it.effect("an offer that comes after a due gap deadline under onGap \"fail\" is refused, never left hanging", () =>
+    // Found in review: place() checked `stopped` before settling what was due,
+    // so the offer that settled the failing gap was accepted by a stopped
+    // sequencer, and its offerAwait hung even past the scope's close.
+    Effect.gen(function*() {
+      const now = { millis: 0 }
+      const result = yield* Effect.scoped(Effect.gen(function*() {
+        const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second", onGap: "fail" })
+        yield* sequencer.offer("a", 1, "a1")
+        // the timer fiber goes to sleep until the deadline, which never comes here
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        now.millis = 1000
+        const waiter = yield* Effect.fork(sequencer.offerAwait("b", 5, "b5"))
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        return waiter.unsafePoll()
+      })).pipe(Effect.withClock(frozenTimers(now)))
+      expect(result !== null && Exit.isFailure(result) && result.cause._tag === "Fail" && result.cause.error._tag)
+        .toBe("SequencerClosedError")
+    }))
+})

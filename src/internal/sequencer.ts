@@ -339,8 +339,9 @@ class SequencerImpl<A> implements Sequencer<A> {
    * to suspend because its key is full or others are already suspended on it.
    */
   private place(key: Key, sequence: number, value: A, waiter: Waiter | undefined): Placement {
-    if (this.stopped) return new SequencerClosedError({ key, sequence })
+    // Settle first: a deadline already due may stop the sequencer (onGap "fail").
     this.settleDue()
+    if (this.stopped) return new SequencerClosedError({ key, sequence })
     let state = this.keys.get(key)
     if (state === undefined) {
       const { capacity, maxKeys, start } = this.options
@@ -567,8 +568,9 @@ class SequencerImpl<A> implements Sequencer<A> {
 
   private readonly pull: Effect.Effect<Chunk.Chunk<Event<A>>, Option.Option<SequenceGapError>> = Effect.suspend(() => {
     if (this.output.length > 0) return Effect.succeed(this.take())
-    if (this.closed) return Effect.fail(Option.none())
+    // A gap failure is reported even if the scope closed before it was read.
     if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
+    if (this.closed) return Effect.fail(Option.none())
     return Effect.zipRight(
       Effect.async<void>((resume) => {
         this.consumer = () => resume(Effect.void)
