@@ -74,3 +74,16 @@ describe("Checkpoint", () => {
     expect(() => Checkpoint.isCompleted(Checkpoint.make(), NaN)).toThrow("Expected `offset` to be a safe integer, got `NaN` (number)")
   })
 })
+
+describe("Checkpoint: regressions", () => {
+  it("encodes completions far above the committed offset exactly, and refuses a span no bitset can hold", () => {
+    // Found in review: 32-bit bit operators wrapped, so 2^32 + 9 encoded as 9 (silently wrong)
+    // and 2^31 + 5 threw a RangeError from the typed array.
+    const near = Checkpoint.complete(Checkpoint.make(), 2 ** 20 + 5)
+    expect(Either.getOrThrow(Checkpoint.decode(Checkpoint.encode(near)))).toEqual(near)
+    const far = Checkpoint.complete(Checkpoint.make(), 2 ** 32 + 9)
+    expect(() => Checkpoint.encode(far)).toThrow(
+      "Expected `checkpoint.above` to be within 268435456 offsets past the committed one (one bit each), got `4294967304` (number)"
+    )
+  })
+})

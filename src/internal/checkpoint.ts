@@ -87,15 +87,24 @@ const fromBase64Url = (text: string): Uint8Array | undefined => {
   return bytes
 }
 
+/** The widest span `encode` writes: 2^28 offsets, a 32 MiB bitset (about 45 MB of text). */
+const MAX_SPAN = 2 ** 28
+
 /** @internal */
 export const encode = (self: Checkpoint): string => {
   const above = self.above
   if (above.length === 0) return String(self.committed)
   const base = self.committed + 2
-  const bytes = new Uint8Array(((above[above.length - 1] - base) >> 3) + 1)
+  const span = above[above.length - 1] - base + 1
+  // One bit per offset of the span: refuse what no byte array can hold
+  // (bit arithmetic below stays exact: spans are far under 2^31 bytes × 8).
+  if (span > MAX_SPAN) {
+    throw V.invalid("checkpoint.above", `within ${MAX_SPAN} offsets past the committed one (one bit each)`, span)
+  }
+  const bytes = new Uint8Array(Math.ceil(span / 8))
   for (let i = 0; i < above.length; i++) {
     const bit = above[i] - base
-    bytes[bit >> 3] |= 1 << (bit & 7)
+    bytes[Math.floor(bit / 8)] |= 1 << (bit % 8)
   }
   return `${self.committed}:${toBase64Url(bytes)}`
 }
