@@ -83,7 +83,7 @@ describe("Checkpoint: regressions", () => {
     expect(Either.getOrThrow(Checkpoint.decode(Checkpoint.encode(near)))).toEqual(near)
     const far = Checkpoint.complete(Checkpoint.make(), 2 ** 32 + 9)
     expect(() => Checkpoint.encode(far)).toThrow(
-      "Expected `checkpoint.above` to be within 268435456 offsets past the committed one (one bit each), got `4294967304` (number)"
+      "Expected `checkpoint.above` to be within 268435456 offsets past the committed one (one bit each), got `4294967305` (number)"
     )
   })
 })
