@@ -260,3 +260,14 @@ describe("edge handler: other routes", () => {
     })
   })
 })
+
+describe("edge handler: configuration", () => {
+  it("refuses at startup a WINDOW below CONCURRENCY, naming both", async () => {
+    // Found in review: it was accepted, and every POST /actions then died mid-body.
+    const { configFromEnv } = await import("../examples/edge/services.ts")
+    expect(() => configFromEnv("test", { CONCURRENCY: "16", WINDOW: "8" })).toThrow(
+      "Expected env WINDOW to be an integer ≥ 16, got \"8\""
+    )
+    expect(configFromEnv("test", { CONCURRENCY: "16", WINDOW: "16" }).window).toBe(16)
+  })
+})

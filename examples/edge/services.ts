@@ -54,10 +54,12 @@ export const configFromEnv = (runtime: string, env: Readonly<Record<string, stri
     }
     return value
   }
+  const concurrency = int("CONCURRENCY", 1) ?? defaultConfig.concurrency
   return {
     runtime,
-    concurrency: int("CONCURRENCY", 1) ?? defaultConfig.concurrency,
-    window: int("WINDOW", 1),
+    concurrency,
+    // Ordered refuses a window below concurrency: refuse it here, at startup, not on every request.
+    window: int("WINDOW", concurrency),
     latencyMs: int("LATENCY_MS", 0) ?? defaultConfig.latencyMs,
     maxBodyBytes: int("MAX_BODY_BYTES", 1) ?? defaultConfig.maxBodyBytes,
     maxActions: int("MAX_ACTIONS", 1) ?? defaultConfig.maxActions,
