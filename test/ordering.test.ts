@@ -56,6 +56,19 @@ describe("order: total", () => {
       expect(emittedAt).toEqual([[0, 10], [1, 100], [2, 100], [3, 100]])
     }))
 
+  it.effect("results ready together leave as one chunk, a result ready alone leaves alone", () =>
+    Effect.gen(function*() {
+      const chunks: Array<ReadonlyArray<number>> = []
+      const latencies = [10, 100, 5, 30]
+      yield* runWithClock(
+        Stream.fromIterable([0, 1, 2, 3]).pipe(
+          Ordered.mapEffect((n) => sleepThen(latencies[n], n), { concurrency: 4 }),
+          Stream.runForEachChunk((chunk) => Effect.sync(() => chunks.push(Chunk.toReadonlyArray(chunk))))
+        )
+      )
+      expect(chunks).toEqual([[0], [1, 2, 3]])
+    }))
+
   it.effect("works on an empty stream and on a single element", () =>
     Effect.gen(function*() {
       const empty = yield* Stream.empty.pipe(
