@@ -14,7 +14,11 @@
 export * as Ordered from "./Ordered.ts"
 
 /**
+ * The typed error of an action that ran longer than `options.timeout`
+ * (carries its `index` and the `timeout`).
+ *
  * @since 0.1.0
+ * @category errors
  */
 export { ActionTimeoutError } from "./errors.ts"
 
