@@ -33,6 +33,16 @@ export interface ResolvedOptions<A> {
 const ORDERS = ["total", "key", "none"] as const
 
 /**
+ * A window: an integer ≥ `concurrency`, or `Infinity` for none.
+ *
+ * @internal
+ */
+export const checkWindow = (path: string, value: unknown, concurrency: number): number =>
+  value === Infinity
+    ? Infinity
+    : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}) or Infinity`)
+
+/**
  * Validates `Ordered` options once, up front; throws
  * `Cause.IllegalArgumentException` naming the option and the bad value.
  *
@@ -43,14 +53,7 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
   const concurrency = V.integerAtLeast("options.concurrency", o.concurrency, 1)
   const window = o.window === undefined
     ? concurrency * DEFAULT_WINDOW_FACTOR
-    : o.window === Infinity
-    ? Infinity
-    : V.integerAtLeast(
-      "options.window",
-      o.window,
-      concurrency,
-      `an integer ≥ concurrency (${concurrency}) or Infinity`
-    )
+    : checkWindow("options.window", o.window, concurrency)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
   if (order === "key" && key === undefined) {
@@ -59,11 +62,7 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
     )
   }
   if (o.keyConcurrency !== undefined && key === undefined) {
-    throw new Cause.IllegalArgumentException(
-      `Expected \`options.keyConcurrency\` to come with \`options.key\`, got ${
-        V.describe(o.keyConcurrency)
-      } and no key`
-    )
+    throw V.comesWith("options.keyConcurrency", o.keyConcurrency, "options.key")
   }
   const keyConcurrency = key === undefined
     ? Infinity
@@ -79,6 +78,6 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
  * @internal
  */
 export const checkKey = (key: unknown, index: number): Key => {
-  if ((typeof key === "string" && key.length > 0) || (typeof key === "number" && !Number.isNaN(key))) return key
+  if (V.isKey(key)) return key
   throw V.invalid(`options.key(input ${index})`, "a non-empty string or a number", key)
 }

@@ -1,4 +1,3 @@
-import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -118,11 +117,7 @@ const resolveOptions = (options: unknown): Resolved => {
   const capacity = V.integerBetween("options.capacity", o.capacity, 1, MAX_CAPACITY)
   const start = o.start === undefined ? 0 : V.integerAtLeast("options.start", o.start, 0)
   const gapTimeout = V.optionalPositiveDuration("options.gapTimeout", o.gapTimeout)
-  if (o.onGap !== undefined && gapTimeout === undefined) {
-    throw new Cause.IllegalArgumentException(
-      `Expected \`options.onGap\` to come with \`options.gapTimeout\`, got ${V.describe(o.onGap)} and no gapTimeout`
-    )
-  }
+  if (o.onGap !== undefined && gapTimeout === undefined) throw V.comesWith("options.onGap", o.onGap, "options.gapTimeout")
   const onGap = o.onGap === undefined ? "skip" : V.oneOf("options.onGap", o.onGap, GAP_MODES)
   const idleKeyTimeout = V.optionalPositiveDuration("options.idleKeyTimeout", o.idleKeyTimeout)
   const maxKeys = o.maxKeys === undefined || o.maxKeys === Infinity
@@ -132,7 +127,7 @@ const resolveOptions = (options: unknown): Resolved => {
 }
 
 const checkKey = (key: unknown): Key => {
-  if ((typeof key === "string" && key.length > 0) || (typeof key === "number" && !Number.isNaN(key))) return key
+  if (V.isKey(key)) return key
   throw V.invalid("key", "a non-empty string or a number (not NaN)", key)
 }
 

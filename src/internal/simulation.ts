@@ -17,7 +17,7 @@ import type {
   Workload
 } from "../Simulation.ts"
 import { mapEffect } from "./ordered.ts"
-import { DEFAULT_WINDOW_FACTOR, type Order, resolveOptions } from "./options.ts"
+import { checkWindow, DEFAULT_WINDOW_FACTOR, type Order, resolveOptions } from "./options.ts"
 import { deriveSeed, logNormal, mulberry32, uniformInt } from "./random.ts"
 import * as V from "./validate.ts"
 import { runVirtual } from "./virtualTime.ts"
@@ -70,11 +70,7 @@ const resolve = (options: unknown): Resolved => {
     throw V.invalid("options.keys", "an integer ≥ 1 when `options.order` is \"key\"", o.keys)
   }
   if (keys === undefined && o.keyConcurrency !== undefined) {
-    throw new Cause.IllegalArgumentException(
-      `Expected \`options.keyConcurrency\` to come with \`options.keys\`, got ${
-        V.describe(o.keyConcurrency)
-      } and no keys`
-    )
+    throw V.comesWith("options.keyConcurrency", o.keyConcurrency, "options.keys")
   }
   // Concurrency, window, order and keyConcurrency mean what they mean to Ordered: let it check them.
   const ordered = resolveOptions<number>({
@@ -403,12 +399,5 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
 
 const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number> => {
   if (!Array.isArray(value) || value.length === 0) throw V.invalid("options.windows", "a non-empty array", value)
-  return value.map((window, i) =>
-    window === Infinity ? Infinity : V.integerAtLeast(
-      `options.windows[${i}]`,
-      window,
-      concurrency,
-      `an integer ≥ concurrency (${concurrency}) or Infinity`
-    )
-  )
+  return value.map((window, i) => checkWindow(`options.windows[${i}]`, window, concurrency))
 }

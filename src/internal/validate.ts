@@ -121,3 +121,18 @@ export const integerBetween = (path: string, value: unknown, min: number, max: n
   if (n <= max) return n
   throw invalid(path, `an integer between ${min} and ${max}`, value)
 }
+
+/**
+ * An option that only means something beside another: refused when its
+ * companion is missing, e.g. `` Expected `options.onGap` to come with
+ * `options.gapTimeout`, got `"fail"` (string) and no gapTimeout ``.
+ */
+export const comesWith = (path: string, value: unknown, companion: string): Cause.IllegalArgumentException =>
+  new Cause.IllegalArgumentException(
+    `Expected \`${path}\` to come with \`${companion}\`, got ${describe(value)} and no ${companion.split(".").pop()}`
+  )
+
+/** A key of `Ordered` or `Sequencer`: a non-empty string or a number that is not NaN. */
+export const isKey = (value: unknown): value is string | number =>
+  (typeof value === "string" && value.length > 0) || (typeof value === "number" && !Number.isNaN(value))
+
