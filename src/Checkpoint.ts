@@ -145,6 +145,15 @@ const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError",
 /**
  * A string given to {@link decode} is not an encoded checkpoint.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Checkpoint } from "effect-ordered"
+ *
+ * const decoded = Checkpoint.decode("3:!!")
+ * if (Either.isLeft(decoded)) console.log(decoded.left.reason) // the bitset after `:` is not base64url
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */

@@ -252,6 +252,14 @@ export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) 
 /**
  * Whether an event is a {@link Gap}.
  *
+ * @example
+ * ```ts
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const event: Sequencer.Event<string> = { _tag: "Gap", key: "k", from: 0, to: 2 }
+ * if (Sequencer.isGap(event)) console.log(`key ${event.key} lost ${event.to - event.from + 1} actions`)
+ * ```
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -324,6 +332,19 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
  * the key's next expected sequence to be buffered. Nothing changed: the
  * client may retry once earlier sequences went through.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
+ *   return yield* Effect.flip(sequencer.offer("k", 9, "too far ahead"))
+ * }))
+ * // Sequence 9 of key "k" is beyond the window: next expected is 0, capacity 4 admits up to 3
+ * Effect.runPromise(program).then((error) => console.log(error.message))
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -344,6 +365,19 @@ const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
  * The sequencer no longer accepts or releases values: its scope closed, or a
  * gap failed it (`onGap: "fail"`). `key` and `sequence` are the refused or
  * dropped offer's.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.gen(function*() {
+ *   const sequencer = yield* Effect.scoped(Sequencer.make<string>({ capacity: 4 })) // its scope is closed
+ *   return yield* Effect.flip(sequencer.offer("k", 0, "late"))
+ * })
+ * // Sequencer is closed: sequence 0 of key "k" was not released
+ * Effect.runPromise(program).then((error) => console.log(error.message))
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -367,7 +401,21 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
 /**
  * `onGap: "fail"`: sequences `from` to `to` of `key` did not arrive within
  * `gapTimeout` of a later value. The stream fails with it; pending
- * `offerAwait` callers of that key fail with it too.
+ * `offerAwait` callers of that key whose value was accepted fail with it too.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, gapTimeout: "10 millis", onGap: "fail" })
+ *   yield* sequencer.offer("k", 1, "second") // sequence 0 never comes
+ *   return yield* Effect.flip(Stream.runDrain(sequencer.stream))
+ * }))
+ * // Key "k" gave up on sequence 0: missing for 10ms
+ * Effect.runPromise(program).then((error) => console.log(error.message))
+ * ```
  *
  * @since 0.1.0
  * @category errors
@@ -389,6 +437,20 @@ const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError
 /**
  * An offer for a new key while `maxKeys` keys are live. Nothing changed: the
  * client may retry once keys expire (`idleKeyTimeout`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, maxKeys: 1 })
+ *   yield* sequencer.offer("a", 0, "first key")
+ *   return yield* Effect.flip(sequencer.offer("b", 0, "second key"))
+ * }))
+ * // Cannot start key "b" (sequence 0): 1 keys are live (maxKeys)
+ * Effect.runPromise(program).then((error) => console.log(error.message))
+ * ```
  *
  * @since 0.1.0
  * @category errors
