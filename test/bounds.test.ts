@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Stream, Supervisor, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
 import { Ordered } from "../src/index.ts"
 import { runVirtual } from "../src/internal/virtualTime.ts"
+import { RecordingSupervisor } from "./utils/supervisor.ts"
 import { makeGauge, makeKeyedGauge } from "./utils/gauge.ts"
 import { uniformLatencies } from "./utils/latency.ts"
 
@@ -147,18 +148,12 @@ describe("bounds", () => {
   it.effect("recruits workers as work appears: a huge concurrency over three actions forks a few fibers", () =>
     Effect.gen(function*() {
       // Was: the pool forked `concurrency` workers up front; 2^32 died with RangeError.
-      let forked = 0
-      const counting = new (class extends Supervisor.AbstractSupervisor<void> {
-        readonly value = Effect.void
-        override onStart() {
-          forked++
-        }
-      })()
+      const supervisor = new RecordingSupervisor()
       const out = yield* Effect.supervised(
         Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.sleep("1 millis"), n), { concurrency: 2 ** 32 }),
-        counting
+        supervisor
       ).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
       expect(out).toEqual([1, 2, 3])
-      expect(forked).toBeLessThanOrEqual(4)
+      expect(supervisor.fibers.length).toBeLessThanOrEqual(4)
     }))
 })

@@ -1,20 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Ref, Stream, Supervisor, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Ref, Stream, TestClock } from "effect"
 import { Ordered } from "../src/index.ts"
-
-/** Records every fiber started under it (Supervisor.track forgets fibers once they end). */
-class RecordingSupervisor extends Supervisor.AbstractSupervisor<ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>>> {
-  readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-  readonly value = Effect.sync(() => this.fibers)
-  override onStart<A, E, R>(
-    _context: unknown,
-    _effect: Effect.Effect<A, E, R>,
-    _parent: unknown,
-    fiber: Fiber.RuntimeFiber<A, E>
-  ): void {
-    this.fibers.push(fiber as Fiber.RuntimeFiber<unknown, unknown>)
-  }
-}
+import { RecordingSupervisor } from "./utils/supervisor.ts"
 
 /** Runs `effect` under a supervisor; returns how many fibers it forked and how many still run after. */
 const runSupervised = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -23,8 +10,7 @@ const runSupervised = <A, E>(effect: Effect.Effect<A, E>) =>
     const fiber = yield* Effect.fork(Effect.supervised(effect, supervisor))
     yield* TestClock.adjust(Duration.hours(1))
     const exit = yield* Fiber.await(fiber)
-    const running = supervisor.fibers.filter((f) => f.unsafePoll() === null)
-    return { exit, running: running.length, forked: supervisor.fibers.length }
+    return { exit, running: supervisor.running(), forked: supervisor.fibers.length }
   })
 
 const counted = (interrupted: Ref.Ref<number>, finalized: Ref.Ref<number>, millis: number) =>

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, FastCheck as fc, Fiber, Option, Stream, Supervisor } from "effect"
+import { Cause, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { RecordingSupervisor } from "../utils/supervisor.ts"
 
 /**
  * Fault injection, property-based over random scenarios, in virtual time
@@ -67,15 +68,6 @@ const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 0, max: 50 }).chain((
 class Rejected {
   readonly _tag = "Rejected"
   constructor(readonly index: number) {}
-}
-
-/** Fibers started under it, kept after they end (Supervisor.track forgets them). */
-class RecordingSupervisor extends Supervisor.AbstractSupervisor<void> {
-  readonly fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-  readonly value = Effect.void
-  override onStart<A, E, R>(_c: unknown, _e: Effect.Effect<A, E, R>, _p: unknown, fiber: Fiber.RuntimeFiber<A, E>) {
-    this.fibers.push(fiber as Fiber.RuntimeFiber<unknown, unknown>)
-  }
 }
 
 const runScenario = (s: Scenario) => {
@@ -152,7 +144,7 @@ const runScenario = (s: Scenario) => {
 
   const supervisor = new RecordingSupervisor()
   const { exit } = runVirtual(Effect.supervised(program, supervisor))
-  const stillRunning = supervisor.fibers.filter((fiber) => fiber.unsafePoll() === null).length
+  const stillRunning = supervisor.running()
   return {
     exit,
     emitted,
