@@ -12,7 +12,6 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { Redis } from "ioredis"
 import * as Ordered from "../../Ordered.ts"
 import type { ConsumeOptions, Entry } from "../index.ts"
 import { RedisError } from "../errors.ts"
@@ -47,15 +46,13 @@ import * as V from "./validate.ts"
  * @internal
  */
 
-interface Resolved<A, B, E1, R1, E2, R2> {
-  readonly redis: Redis
-  readonly prefix: string
-  readonly partitions: number
-  readonly group: string
-  readonly consumer: string
-  readonly process: (action: A, entry: Entry) => Effect.Effect<B, E1, R1>
-  readonly commit: (result: B, action: A, entry: Entry) => Effect.Effect<void, E2, R2>
-  readonly concurrency: number
+/** The options with every default filled in: the required ones as given, the rest resolved. */
+interface Resolved<A, B, E1, R1, E2, R2> extends
+  Pick<
+    ConsumeOptions<A, B, E1, R1, E2, R2>,
+    "redis" | "prefix" | "partitions" | "group" | "consumer" | "process" | "commit" | "concurrency"
+  >
+{
   readonly window: number
   readonly batchSize: number
   readonly leaseTtl: number
