@@ -1,0 +1,35 @@
+import * as Effect from "effect/Effect"
+import { Partitioners, type Producer as KafkaProducer } from "kafkajs"
+import type { KafkaError } from "../errors.ts"
+import type { Producer, ProducerOptions, Published } from "../index.ts"
+import * as V from "../../internal/validate.ts"
+import { brokerList, call, client, nonEmptyString } from "./client.ts"
+
+/** @internal */
+export const makeProducer = <A>(options: ProducerOptions): Producer<A> => {
+  V.record("options", options)
+  const brokers = brokerList("options.brokers", options.brokers)
+  const topic = nonEmptyString("options.topic", options.topic)
+  const clientId = options.clientId === undefined ? "effect-ordered" : nonEmptyString("options.clientId", options.clientId)
+  const producer: KafkaProducer = client(clientId, brokers).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: true
+  })
+  // Connected on first use, once.
+  let connected: Promise<void> | undefined
+  const connect = () => (connected ??= producer.connect())
+  return {
+    publish: (key, action): Effect.Effect<Published, KafkaError> =>
+      Effect.suspend(() => {
+        const message = { key: nonEmptyString("key", key), value: JSON.stringify(action) }
+        return call("send", async () => {
+          await connect()
+          const [meta] = await producer.send({ topic, messages: [message] })
+          return { partition: meta.partition, offset: Number(meta.baseOffset) }
+        })
+      }),
+    disconnect: Effect.suspend(() =>
+      connected === undefined ? Effect.void : Effect.ignore(call("disconnect", () => producer.disconnect()))
+    )
+  }
+}
