@@ -15,7 +15,7 @@ jars() {
   if [ ! -f "$cache/.complete" ]; then
     mkdir -p "$cache"
     local started=$SECONDS
-    mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$cache/libs" \
+    mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$cache/libs" \
       -Dmaven.repo.local="$cache/m2" >&2
     rm -rf "$cache/m2"
     touch "$cache/.complete"
@@ -28,9 +28,9 @@ free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-start() {
-  local libs dir broker controller id
-  libs="$(jars)"
+# Starts the broker once; returns 3 when a probed port was taken in between (start again).
+start_once() {
+  local libs="$1" dir broker controller id
   dir="$(mktemp -d "${TMPDIR:-/tmp}/effect-ordered-kafka.XXXXXX")"
   broker="$(free_port)"
   controller="$(free_port)"
@@ -57,7 +57,6 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
-log.flush.interval.messages=9223372036854775807
 PROPS
   cat >"$dir/log4j2.properties" <<PROPS
 status = error
@@ -74,22 +73,38 @@ PROPS
   "${java[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 || {
     cat "$dir/format.log" >&2
     rm -rf "$dir"
-    exit 1
+    return 1
   }
   setsid "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + 60))
+  local deadline=$((SECONDS + 90))
   until grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$broker") 2>/dev/null; do
     if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      if grep -q "Address already in use" "$dir/server.log" "$dir/stdout.log" 2>/dev/null; then
+        stop "$dir"
+        return 3
+      fi
       echo "kafka.sh: the broker did not start; its log:" >&2
       tail -n 40 "$dir/server.log" "$dir/stdout.log" >&2 || true
       stop "$dir"
-      exit 1
+      return 1
     fi
     sleep 0.2
   done
   echo "KAFKA_BROKERS=127.0.0.1:$broker"
   echo "KAFKA_DIR=$dir"
+}
+
+start() {
+  local libs status
+  libs="$(jars)"
+  for _ in 1 2 3; do
+    status=0
+    start_once "$libs" || status=$?
+    [ "$status" = 3 ] || exit "$status"
+  done
+  echo "kafka.sh: the probed ports were taken three times" >&2
+  exit 1
 }
 
 stop() {

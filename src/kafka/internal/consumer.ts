@@ -328,7 +328,8 @@ export const consume = <A, B, E1, R1, E2, R2>(
           Queue.unsafeOffer(run.queue, null)
         }
         const fiber = run.fiber!
-        return Fiber.await(fiber).pipe(
+        // Interruptible: in a finalizer (shutdown) the timeout could not cut the wait otherwise.
+        return Effect.interruptible(Fiber.await(fiber)).pipe(
           Effect.timeout(o.drainTimeout),
           Effect.catchAll(() => Fiber.interrupt(fiber)),
           Effect.asVoid

@@ -1,0 +1,89 @@
+/**
+ * The sink the Kafka tests commit into: an append-only file shared by every
+ * consumer process (one `write` per line, `O_APPEND`), so its line order is
+ * the order the commits happened in. Replaying it per key checks the
+ * idempotent-sink rule: `last + 1` applies, `≤ last` is a re-commit
+ * (duplicate), anything above `last + 1` is a gap (an action skipped or
+ * committed out of order).
+ */
+import { appendFileSync, readFileSync } from "node:fs"
+import { Partitioners, type Producer } from "kafkajs"
+import type { Record } from "../../src/kafka/index.ts"
+
+export interface Action {
+  readonly seq: number
+}
+
+export interface CommitLine {
+  readonly consumer: string
+  readonly key: string
+  readonly seq: number
+  readonly partition: number
+  readonly offset: number
+  readonly at: number
+}
+
+export const appendCommit = (file: string, consumer: string, record: Record, seq: number): void =>
+  appendFileSync(file, `${JSON.stringify({ consumer, key: record.key, seq, partition: record.partition, offset: record.offset, at: Date.now() })}\n`)
+
+/** Marks a moment (e.g. a kill) in the sink's order. */
+export const appendMark = (file: string, mark: string): void => appendFileSync(file, `${JSON.stringify({ mark, at: Date.now() })}\n`)
+
+export const readSink = (file: string): Array<CommitLine | { readonly mark: string; readonly at: number }> => {
+  let text = ""
+  try {
+    text = readFileSync(file, "utf8")
+  } catch {
+    return []
+  }
+  // A consumer killed mid-write may leave a partial last line.
+  return text.split("\n").flatMap((line) => {
+    try {
+      return line === "" ? [] : [JSON.parse(line)]
+    } catch {
+      return []
+    }
+  })
+}
+
+export const replay = (file: string) => {
+  const last: { [key: string]: number } = {}
+  let applied = 0
+  let duplicates = 0
+  const gaps: Array<string> = []
+  for (const line of readSink(file)) {
+    if (!("key" in line)) continue
+    const before = last[line.key] ?? 0
+    if (line.seq === before + 1) {
+      last[line.key] = line.seq
+      applied++
+    } else if (line.seq <= before) duplicates++
+    else gaps.push(`${line.key}: ${before} -> ${line.seq} by ${line.consumer}`)
+  }
+  return { last, applied, duplicates, gaps }
+}
+
+/** `count` actions over `keys` keys in a random interleaving; per key, `seq` counts from 1. */
+export const workload = (count: number, keys: number) => {
+  const seqs = new Map<string, number>()
+  const actions: Array<{ key: string; action: Action }> = []
+  for (let i = 0; i < count; i++) {
+    const key = `key-${Math.floor(Math.random() * keys)}`
+    const seq = (seqs.get(key) ?? 0) + 1
+    seqs.set(key, seq)
+    actions.push({ key, action: { seq } })
+  }
+  return { actions, expected: Object.fromEntries(seqs) as { [key: string]: number } }
+}
+
+/** Sends the actions in order (batches one after the other, so each key's records keep their order). */
+export const load = async (producer: Producer, topic: string, actions: ReadonlyArray<{ key: string; action: Action }>) => {
+  for (let i = 0; i < actions.length; i += 500) {
+    await producer.send({
+      topic,
+      messages: actions.slice(i, i + 500).map(({ key, action }) => ({ key, value: JSON.stringify(action) }))
+    })
+  }
+}
+
+export const producerOptions = { createPartitioner: Partitioners.DefaultPartitioner }
