@@ -223,6 +223,11 @@ export const consume = <A, B, E1, R1, E2, R2>(
         Effect.gen(function*() {
           const { partition } = run
           let checkpoint = yield* loadCheckpoint(partition)
+          yield* Effect.logDebug(
+            checkpoint === undefined
+              ? "partition taken; no offset committed yet"
+              : `partition taken from offset ${checkpoint.committed + 1}, ${checkpoint.above.length} done above it`
+          )
           let dirty = false
           const commitOffsets = Effect.suspend(() => {
             if (!dirty || checkpoint === undefined) return Effect.void
@@ -231,8 +236,9 @@ export const consume = <A, B, E1, R1, E2, R2>(
             // Too many completed offsets above a stuck one: commit the offset alone (they are redone after a restart).
             const metadata = encoded.length <= MAX_METADATA ? encoded : String(checkpoint.committed)
             const offset = String(checkpoint.committed + 1)
+            // Failed or cut short (a drain ending the commit loop): the next commit sends it again.
             return call("commit offsets", () => consumer.commitOffsets([{ topic: o.topic, partition, offset, metadata }]))
-              .pipe(Effect.tapError(() => Effect.sync(() => (dirty = true))))
+              .pipe(Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => (dirty = true))))
           })
           // A commit the group refuses because it no longer knows this member ends the run at once.
           const commitEvery = commitOffsets.pipe(
@@ -283,6 +289,7 @@ export const consume = <A, B, E1, R1, E2, R2>(
           })
           yield* Effect.raceFirst(processing, commitEvery)
           yield* commitOffsets
+          yield* Effect.logDebug("partition drained and committed")
         }).pipe(
           Effect.catchAllCause((cause) =>
             Effect.logWarning(`partition ${run.partition} stopped; it starts again from its last commit`, cause).pipe(
@@ -336,11 +343,14 @@ export const consume = <A, B, E1, R1, E2, R2>(
         )
       }
 
+      const log = (message: string) => runFork(Effect.logDebug(message).pipe(Effect.annotateLogs({ consumer: o.consumer })))
       consumer.on(consumer.events.REBALANCING, () => {
+        log(`rebalancing: draining partitions ${[...runs.keys()].join(",")}`)
         for (const run of runs.values()) runFork(drain(run))
       })
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         const assigned = new Set(payload.memberAssignment[o.topic] ?? [])
+        log(`joined: assigned partitions ${[...assigned].join(",")}`)
         for (const [partition, run] of runs) {
           if (!assigned.has(partition)) {
             // Another consumer owns it now: stop at once.
