@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:kafka`: one consumer process of `effect-ordered/kafka`
+ * against KafkaJS's own `eachMessage` with `partitionsConsumedConcurrently: 8`
+ * (the baseline TypeScript users have today), on the same local broker in the
+ * same run: actions/s, and duplicate commits after a `kill -9`.
+ *
+ * Setup: one Kafka 4 broker (scripts/kafka.sh), 8 partitions, 1000 keys,
+ * each action's `process` sleeps uniform 0–20 ms (an I/O-bound action), the
+ * commit appends a line to a file shared by all consumers (the tests' sink).
+ * The consumer joins and is given all partitions before the actions are
+ * published; the time runs from the first publish to the last commit.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
+import { startKafka } from "../test/kafka/broker.ts"
+import type { ConsumerConfig } from "../test/kafka/consumer.ts"
+import { load, producerOptions, replay, workload } from "../test/kafka/sink.ts"
+import { waitFor } from "../test/redis/server.ts"
+import { type Child, spawnScript } from "../test/utils/child.ts"
+import { printTable, ratio } from "./table.ts"
+
+const P = 8
+const KEYS = 1000
+const ACTIONS = Number(process.env.ACTIONS ?? 10_000)
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 100)
+
+const broker = await startKafka()
+const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+const admin = kafka.admin()
+const producer = kafka.producer(producerOptions)
+await Promise.all([admin.connect(), producer.connect()])
+const dir = mkdtempSync(join(tmpdir(), "kafka-bench-"))
+const children: Array<Child> = []
+
+/** Partitions held by the group's members. */
+const assigned = async (group: string): Promise<number> => {
+  const { groups } = await admin.describeGroups([group])
+  let total = 0
+  for (const member of groups[0]?.members ?? []) {
+    const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
+    total += Object.values(decoded?.assignment ?? {}).reduce((n, ps) => n + ps.length, 0)
+  }
+  return total
+}
+
+const run = async (name: string, baseline: boolean, crash: boolean) => {
+  const topic = name
+  await admin.createTopics({ topics: [{ topic, numPartitions: P }], waitForLeaders: false })
+  await waitFor(`${topic} ready`, async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+    return topics[0].partitions.length === P && topics[0].partitions.every((p) => p.leader >= 0)
+  })
+  const sink = join(dir, `${name}.jsonl`)
+  const config = (consumer: string): ConsumerConfig => ({
+    brokers: broker.brokers, topic, group: name, consumer, sink, concurrency: CONCURRENCY,
+    maxLatencyMs: 20, sessionTimeoutMs: 6000, commitIntervalMs: 1000, baseline
+  })
+  const start = (consumer: string) => {
+    const child = spawnScript(consumer, "test/kafka/consumer.ts", config(consumer))
+    children.push(child)
+    return child
+  }
+  const first = start(`${name}-1`)
+  await waitFor("the consumer holding all partitions", async () => (await assigned(name)) === P, 120_000)
+  const { actions, expected } = workload(ACTIONS, KEYS)
+  const t0 = performance.now()
+  await load(producer, topic, actions)
+  if (crash) {
+    await waitFor("40% applied", async () => replay(sink).applied >= ACTIONS * 0.4, 600_000)
+    first.process.kill("SIGKILL")
+    await first.exited
+    start(`${name}-2`)
+  }
+  await waitFor("every action applied", async () => replay(sink).applied === ACTIONS, 900_000)
+  const seconds = (performance.now() - t0) / 1000
+  const stats = replay(sink)
+  if (stats.gaps.length > 0) throw new Error(`${name}: order violated: ${stats.gaps.slice(0, 10).join(", ")}`)
+  const keys = Object.keys(expected)
+  if (keys.length !== Object.keys(stats.last).length || keys.some((key) => stats.last[key] !== expected[key])) {
+    throw new Error(`${name}: final sequence numbers differ`)
+  }
+  for (const child of children.splice(0)) {
+    child.process.kill("SIGTERM")
+    await child.exited
+  }
+  return { perSecond: ACTIONS / seconds, duplicates: stats.duplicates }
+}
+
+console.log(`Kafka: ${ACTIONS} actions, ${KEYS} keys, ${P} partitions, process sleeps 0–20 ms, one consumer process`)
+console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} (broker, producer and consumer share them)`)
+try {
+  const ours = await run("ordered", false, false)
+  const base = await run("eachmessage", true, false)
+  const oursCrash = await run("ordered-crash", false, true)
+  const baseCrash = await run("eachmessage-crash", true, true)
+  printTable("One consumer process, same broker, same run", [
+    "consumer", "actions/s", "vs baseline", "duplicates after kill -9 at 40%"
+  ], [
+    [`effect-ordered/kafka, concurrency ${CONCURRENCY} per partition`, Math.round(ours.perSecond).toString(), ratio(ours.perSecond, base.perSecond), `${oursCrash.duplicates}`],
+    ["KafkaJS eachMessage, partitionsConsumedConcurrently 8", Math.round(base.perSecond).toString(), "1×", `${baseCrash.duplicates}`]
+  ])
+  console.log(`\n10× target: ${ours.perSecond >= 10 * base.perSecond ? "met" : "NOT met"} (${ratio(ours.perSecond, base.perSecond)})`)
+} finally {
+  for (const child of children) child.process.kill("SIGKILL")
+  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
+  await broker.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
