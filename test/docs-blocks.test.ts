@@ -105,8 +105,7 @@ beforeAll(() => {
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       target: ts.ScriptTarget.ES2022,
-      paths: Object.fromEntries(entries.map((entry) => [entry.specifier, [entry.source]])),
-      baseUrl: undefined
+      paths: Object.fromEntries(entries.map((entry) => [entry.specifier, [entry.source]]))
     }
   })
 }, 120_000)
