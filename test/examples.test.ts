@@ -11,8 +11,9 @@ import { fileURLToPath } from "node:url"
 const root = fileURLToPath(new URL("..", import.meta.url))
 const out = join(root, "test", ".examples")
 
-// src/redis's examples talk to a Redis server: test/redis*.test.ts runs that API against a real one.
-const skipped = new Set(["internal", "redis"])
+// src/redis's and src/kafka's examples talk to a server: test/redis*.test.ts and test/kafka.test.ts run
+// those APIs against real ones.
+const skipped = new Set(["internal", "redis", "kafka"])
 
 const publicModules = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
