@@ -10,7 +10,7 @@
  * The consumer joins and is given all partitions before the actions are
  * published; the time runs from the first publish to the last commit.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
@@ -33,6 +33,22 @@ const producer = kafka.producer(producerOptions)
 await Promise.all([admin.connect(), producer.connect()])
 const dir = mkdtempSync(join(tmpdir(), "kafka-bench-"))
 const children: Array<Child> = []
+
+/** CPU time of the broker's JVM so far, in µs (utime + stime from /proc, 100 ticks a second). */
+const brokerCpu = (): number => {
+  const fields = readFileSync(`/proc/${readFileSync(join(broker.dir, "pid"), "utf8").trim()}/stat`, "utf8").split(") ")[1].split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+/** Bytes of `topic`'s log segments on the broker's disk. */
+const topicBytes = (topic: string): number => {
+  const data = join(broker.dir, "data")
+  let bytes = 0
+  for (const partition of readdirSync(data).filter((name) => name.startsWith(`${topic}-`))) {
+    for (const file of readdirSync(join(data, partition))) if (file.endsWith(".log")) bytes += statSync(join(data, partition, file)).size
+  }
+  return bytes
+}
 
 /** Partitions held by the group's members. */
 const assigned = async (group: string): Promise<number> => {
@@ -65,6 +81,7 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
   const first = start(`${name}-1`)
   await waitFor("the consumer holding all partitions", async () => (await assigned(name)) === P, 120_000)
   const { actions, expected } = workload(ACTIONS, KEYS)
+  const broker0 = brokerCpu()
   const t0 = performance.now()
   await load(producer, topic, actions)
   if (crash) {
@@ -75,17 +92,27 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
   }
   await waitFor("every action applied", async () => replay(sink).applied === ACTIONS, 900_000)
   const seconds = (performance.now() - t0) / 1000
+  const brokerMicros = brokerCpu() - broker0
   const stats = replay(sink)
   if (stats.gaps.length > 0) throw new Error(`${name}: order violated: ${stats.gaps.slice(0, 10).join(", ")}`)
   const keys = Object.keys(expected)
   if (keys.length !== Object.keys(stats.last).length || keys.some((key) => stats.last[key] !== expected[key])) {
     throw new Error(`${name}: final sequence numbers differ`)
   }
+  let consumerMicros = 0
   for (const child of children.splice(0)) {
     child.process.kill("SIGTERM")
     await child.exited
+    consumerMicros += Number(child.output().match(/CPU_MICROS=(\d+)/)?.[1] ?? NaN)
   }
-  return { perSecond: ACTIONS / seconds, duplicates: stats.duplicates }
+  return {
+    perSecond: ACTIONS / seconds,
+    duplicates: stats.duplicates,
+    seconds,
+    consumerMicros: consumerMicros / ACTIONS,
+    brokerMicros: brokerMicros / ACTIONS,
+    bytes: topicBytes(topic) / ACTIONS
+  }
 }
 
 console.log(`Kafka: ${ACTIONS} actions, ${KEYS} keys, ${P} partitions, process sleeps 0–20 ms, one consumer process`)
@@ -102,6 +129,24 @@ try {
     ["KafkaJS eachMessage, partitionsConsumedConcurrently 8", Math.round(base.perSecond).toString(), "1×", `${baseCrash.duplicates}`]
   ])
   console.log(`\n10× target: ${ours.perSecond >= 10 * base.perSecond ? "met" : "NOT met"} (${ratio(ours.perSecond, base.perSecond)})`)
+
+  // The capacity model's inputs, measured in this run, and its one-machine prediction.
+  const meanLatency = 0.010
+  const inFlight = (c: number) => P * Math.min(c, KEYS / P)
+  const model = (name: string, r: typeof ours, c: number) => {
+    const cpuShare = (r.consumerMicros * ACTIONS) / (r.seconds * 1e6)
+    const byConcurrency = inFlight(c) / meanLatency
+    const byCpu = 1e6 / r.consumerMicros
+    return [
+      name, r.consumerMicros.toFixed(0), r.brokerMicros.toFixed(1), r.bytes.toFixed(0), cpuShare.toFixed(2),
+      Math.round(byConcurrency).toString(), Math.round(byCpu).toString(), Math.round(Math.min(byConcurrency, byCpu)).toString(),
+      Math.round(r.perSecond).toString()
+    ]
+  }
+  printTable("Capacity model inputs (measured) and the one-machine prediction", [
+    "consumer", "consumer CPU µs/action", "broker CPU µs/action", "log bytes/action", "cores it got",
+    "bound: in flight / latency", "bound: 1 core / CPU", "predicted on 1 free core", "measured"
+  ], [model("effect-ordered/kafka", ours, CONCURRENCY), model("KafkaJS eachMessage", base, 1)])
 } finally {
   for (const child of children) child.process.kill("SIGKILL")
   await Promise.allSettled([admin.disconnect(), producer.disconnect()])
