@@ -34,11 +34,12 @@ await Promise.all([admin.connect(), producer.connect()])
 const dir = mkdtempSync(join(tmpdir(), "kafka-bench-"))
 const children: Array<Child> = []
 
-/** CPU time of the broker's JVM so far, in µs (utime + stime from /proc, 100 ticks a second). */
-const brokerCpu = (): number => {
-  const fields = readFileSync(`/proc/${readFileSync(join(broker.dir, "pid"), "utf8").trim()}/stat`, "utf8").split(") ")[1].split(" ")
+/** CPU time of a process so far, in µs (utime + stime from /proc, 100 ticks a second). */
+const cpuOf = (pid: number | string): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
+const brokerCpu = () => cpuOf(readFileSync(join(broker.dir, "pid"), "utf8").trim())
 
 /** Bytes of `topic`'s log segments on the broker's disk. */
 const topicBytes = (topic: string): number => {
@@ -81,7 +82,9 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
   const first = start(`${name}-1`)
   await waitFor("the consumer holding all partitions", async () => (await assigned(name)) === P, 120_000)
   const { actions, expected } = workload(ACTIONS, KEYS)
+  // CPU from here on: the consumer's start-up (TypeScript compilation, joining) is not per-action cost.
   const broker0 = brokerCpu()
+  const consumer0 = cpuOf(first.process.pid!)
   const t0 = performance.now()
   await load(producer, topic, actions)
   if (crash) {
@@ -93,17 +96,16 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
   await waitFor("every action applied", async () => replay(sink).applied === ACTIONS, 900_000)
   const seconds = (performance.now() - t0) / 1000
   const brokerMicros = brokerCpu() - broker0
+  const consumerMicros = crash ? NaN : cpuOf(first.process.pid!) - consumer0
   const stats = replay(sink)
   if (stats.gaps.length > 0) throw new Error(`${name}: order violated: ${stats.gaps.slice(0, 10).join(", ")}`)
   const keys = Object.keys(expected)
   if (keys.length !== Object.keys(stats.last).length || keys.some((key) => stats.last[key] !== expected[key])) {
     throw new Error(`${name}: final sequence numbers differ`)
   }
-  let consumerMicros = 0
   for (const child of children.splice(0)) {
     child.process.kill("SIGTERM")
     await child.exited
-    consumerMicros += Number(child.output().match(/CPU_MICROS=(\d+)/)?.[1] ?? NaN)
   }
   return {
     perSecond: ACTIONS / seconds,

@@ -34,13 +34,6 @@ const config: ConsumerConfig = JSON.parse(process.argv[2])
 
 const latency = () => Math.random() * config.maxLatencyMs
 
-/** The bench reads this process's CPU time (µs) from its last line. */
-const exit = (code: number) => {
-  const { system, user } = process.cpuUsage()
-  console.log(`CPU_MICROS=${system + user}`)
-  process.exit(code)
-}
-
 const baseline = async () => {
   const consumer = new Kafka({ clientId: config.consumer, brokers: [...config.brokers], logLevel: logLevel.NOTHING })
     .consumer({ groupId: config.group, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.floor(config.sessionTimeoutMs / 6), maxWaitTimeInMs: 100 })
@@ -55,7 +48,7 @@ const baseline = async () => {
       appendCommit(config.sink, config.consumer, record, action.seq)
     }
   })
-  const stop = () => void consumer.disconnect().then(() => exit(0))
+  const stop = () => void consumer.disconnect().then(() => process.exit(0))
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
 }
@@ -81,5 +74,5 @@ if (config.baseline) {
   const stop = () => Effect.runFork(Fiber.interrupt(fiber))
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
-  fiber.addObserver((result) => exit(Exit.isFailure(result) && !Exit.isInterrupted(result) ? 1 : 0))
+  fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0))
 }
