@@ -35,8 +35,9 @@ start_once() {
   broker="$(free_port)"
   controller="$(free_port)"
   while [ "$controller" = "$broker" ]; do controller="$(free_port)"; done
-  # A cluster id is 16 random bytes, base64url without padding.
-  id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
+  # A cluster id is 16 random bytes, base64url without padding; one starting
+  # with "-" would read as an option (Kafka's own generator skips those too).
+  id="$(node -e 'let id; do id = require("crypto").randomBytes(16).toString("base64url"); while (id.startsWith("-")); console.log(id)')"
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
