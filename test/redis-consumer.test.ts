@@ -344,7 +344,7 @@ describe("consume", () => {
     let blocked = 0
     let interrupted = 0
     let committedAfterStop = 0
-    start(server.url, () => ({
+    const c = start(server.url, () => ({
       prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
       process: (a: Action) =>
         (phase === "blocking"
@@ -376,8 +376,12 @@ describe("consume", () => {
     })
     await waitFor("in-flight actions interrupted", async () => interrupted > 0 && interrupted === blocked)
     phase = "lost"
-    // `c` keeps trying to take the partition: the rebalance loop sees it held.
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // The partition's work has ended once `c` says why it stopped; a command
+    // `c` sent before that (a late acknowledgement) reaches Redis before a
+    // PING sent after it on `c`'s own connection.
+    await waitFor("c reporting the lost lease", async () =>
+      c.warnings().some((w) => /partition 0 stopped: lease of partition 0 lost: .*another consumer/.test(w)))
+    await c.redis.ping()
     expect(await acked()).toEqual(atSteal)
     expect(await redis.get(lease)).toBe("thief/1")
     expect(committedAfterStop).toBe(0)
