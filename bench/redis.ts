@@ -62,7 +62,7 @@ const run = async (name: string, consumers: number, crash: boolean) => {
   await waitFor("every action applied", async () => (await out.stats()).applied === ACTIONS, 600_000)
   const seconds = (performance.now() - t0) / 1000
   const stats = await out.stats()
-  if (stats.gaps !== 0) throw new Error(`order violated: ${stats.gapLog.join(", ")}`)
+  if (stats.gaps !== 0) throw new Error(`order violated: ${stats.log.join(", ")}`)
   let published = 0
   for (let p = 0; p < P; p++) published += await redis.xlen(`${name}:{${p}}`)
   if (published !== ACTIONS) console.error(`${name}: ${published} entries in the streams for ${ACTIONS} publishes`)

@@ -11,7 +11,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
-import { consume } from "../../src/redis/index.ts"
+import { type Committed, consume, type Entry } from "../../src/redis/index.ts"
 import { type Action, sink } from "./sink.ts"
 
 export interface ConsumerConfig {
@@ -24,6 +24,10 @@ export interface ConsumerConfig {
   readonly concurrency: number
   readonly maxLatencyMs: number
   readonly leaseTtlMs: number
+  /** `"each"`: `commit`, one sink call per action; `"batch"`: `commitBatch`, one per released chunk. */
+  readonly commit?: "each" | "batch"
+  /** Commits go through the fenced sink script (refused when stale). */
+  readonly fenced?: boolean
 }
 
 const config: ConsumerConfig = JSON.parse(process.argv[2])
@@ -41,7 +45,21 @@ const fiber = Effect.runFork(
     leaseTtl: config.leaseTtlMs,
     pollInterval: "20 millis",
     process: (action: Action) => Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq),
-    commit: (seq, _action, entry) => Effect.promise(() => applied.apply(entry.key, seq))
+    ...(config.commit === "batch"
+      ? {
+        commitBatch: (committed: ReadonlyArray<Committed<Action, number>>) => {
+          const writes = committed.map(({ entry, result }) => ({ key: entry.key, seq: result }))
+          return config.fenced
+            ? applied.applyFenced(writes, committed[0].entry)
+            : Effect.promise(() => applied.applyUnfenced(writes))
+        }
+      }
+      : {
+        commit: (seq: number, _action: Action, entry: Entry) =>
+          config.fenced
+            ? applied.applyFenced([{ key: entry.key, seq }], entry)
+            : Effect.promise(() => applied.apply(entry.key, seq))
+      })
   }).pipe(
     Effect.ensuring(Effect.promise(() => redis.quit())),
     Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Info)

@@ -15,9 +15,9 @@ export interface Running {
   readonly stop: () => Promise<void>
 }
 
-export const runConsumer = <A, B, E1, E2>(
+export const runConsumer = <A, B, E1, E2, I = unknown>(
   url: string,
-  options: (redis: Redis) => Omit<ConsumeOptions<A, B, E1, never, E2, never>, "redis">
+  options: (redis: Redis) => Omit<ConsumeOptions<A, B, E1, never, E2, never, I>, "redis">
 ): Running => {
   const redis = new Redis(url)
   // Connection errors are expected (the restart test); the consumer logs and retries.
