@@ -5,6 +5,7 @@
  * or SIGINT stops it gracefully (leases released, group left). Imports
  * single Effect modules only: child start-up time is test time.
  */
+import { writeSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -34,6 +35,9 @@ const config: ConsumerConfig = JSON.parse(process.argv[2])
 const redis = new Redis(config.url)
 const applied = sink(redis, config.sink)
 
+/** CPU time used from the first action on (start-up, compilation and idle waiting before it left out). */
+let busySince: NodeJS.CpuUsage | undefined
+
 const fiber = Effect.runFork(
   consume({
     redis,
@@ -44,7 +48,11 @@ const fiber = Effect.runFork(
     concurrency: config.concurrency,
     leaseTtl: config.leaseTtlMs,
     pollInterval: "20 millis",
-    process: (action: Action) => Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq),
+    process: (action: Action) =>
+      Effect.suspend(() => {
+        busySince ??= process.cpuUsage()
+        return Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq)
+      }),
     ...(config.commit === "batch"
       ? {
         commitBatch: (committed: ReadonlyArray<Committed<Action, number>>) => {
@@ -69,4 +77,11 @@ const fiber = Effect.runFork(
 const stop = () => Effect.runFork(Fiber.interrupt(fiber))
 process.once("SIGTERM", stop)
 process.once("SIGINT", stop)
-fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0))
+fiber.addObserver((exit) => {
+  // For the benchmark: written synchronously, the process exits right after.
+  if (busySince !== undefined) {
+    const { system, user } = process.cpuUsage(busySince)
+    writeSync(1, `busy-cpu-us ${user + system}\n`)
+  }
+  process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0)
+})
