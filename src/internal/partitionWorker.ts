@@ -1,9 +1,8 @@
 import * as Chunk from "effect/Chunk"
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ActionTimeoutError } from "../errors.ts"
 import * as Ordered from "../Ordered.ts"
@@ -152,29 +151,49 @@ const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   }
   if (halting.has(record.key)) return Effect.succeed({ _tag: "Halted", record })
   let attempts = 0
-  const attempt = (action: A) =>
-    Effect.suspend(() => {
-      attempts++
-      const processing = o.process(action, record)
-      return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
-    })
+  const processed = (action: A) => (result: B): Outcome<Rec, A, B> => ({ _tag: "Processed", record, action, result })
   return o.decode(record).pipe(
-    Effect.matchEffect({
-      onFailure: (error) => Effect.succeed(poison(error, 0)),
-      onSuccess: (action) =>
-        attempt(action).pipe(
-          Effect.retry(o.retry),
-          Effect.either,
-          Effect.map(Either.match({
-            onLeft: (error) => poison(error, attempts),
-            onRight: (result): Outcome<Rec, A, B> => ({ _tag: "Processed", record, action, result })
-          }))
+    Effect.matchCauseEffect({
+      onFailure: (cause) => Effect.succeed(poison(Cause.squash(cause), 0)),
+      onSuccess: (action) => {
+        const attempt = Effect.suspend(() => {
+          attempts++
+          const processing = o.process(action, record)
+          return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
+        })
+        return retrying(attempt, o.retry).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: (result) => Effect.succeed(processed(action)(result)),
+            // A defect (a throw) is a bug, not a transient failure: poison at once, not retried.
+            onFailure: (cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause as Cause.Cause<never>)
+                : Effect.succeed(poison(Cause.squash(cause), attempts))
+          })
         )
-    }),
-    // A defect (a throw) is a bug, not a transient failure: poison at once.
-    Effect.catchAllDefect((defect) => Effect.succeed(poison(defect, attempts)))
+      }
+    })
   )
 }
+
+/**
+ * `Effect.retry(attempt, schedule)`, with the schedule's state made only
+ * after a first failure: most actions succeed at once, and a schedule driver
+ * per action is a large part of the per-action cost.
+ */
+const retrying = <B, E, R>(
+  attempt: Effect.Effect<B, E, R>,
+  schedule: Schedule.Schedule<unknown, E, never>
+): Effect.Effect<B, E, R> =>
+  Effect.catchAll(attempt, (first) =>
+    Effect.flatMap(Schedule.driver(schedule), (driver) => {
+      const next = (error: E): Effect.Effect<B, E, R> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(attempt, next)
+        })
+      return next(first)
+    }))
 
 /**
  * In release order, a poisoned record of a halting worker halts its key:
@@ -225,7 +244,10 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
         return Effect.void
     }
   }
-  const perGroup = Effect.forEach(
+  let poisoned = false
+  for (const outcome of outcomes) if (outcome._tag === "Poisoned") poisoned = true
+  // Per-group sink calls: every result under `each`, only dead letters under `batch`.
+  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : Effect.forEach(
     groups(o.order, outcomes),
     (group) => Effect.forEach(group, applyOne, { discard: true }),
     { concurrency: "unbounded", discard: true }
