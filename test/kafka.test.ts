@@ -61,7 +61,7 @@ const readTopic = async (topic: string, count: number): Promise<Array<KafkaMessa
 }
 
 /** Runs a consumer in this process until the returned stop is called. */
-const inProcess = <A, B, E1, E2>(options: ConsumeOptions<A, B, E1, never, E2, never>) => {
+const inProcess = <A, B, E1, E2, I>(options: ConsumeOptions<A, B, E1, never, E2, never, I>) => {
   const fiber = Effect.runFork(consume(options))
   return { fiber, stop: () => Effect.runPromise(Fiber.interrupt(fiber)) }
 }

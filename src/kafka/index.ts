@@ -110,7 +110,7 @@ export interface Record {
  * @since 0.1.0
  * @category models
  */
-export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
+export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** Bootstrap brokers, `"host:port"`. */
   readonly brokers: ReadonlyArray<string>
   readonly topic: string
@@ -138,7 +138,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
   /** `"key"` (default): per key in log order. `"partition"`: the partition's log order. `"none"`: no order. */
   readonly order?: "key" | "partition" | "none" | undefined
   /** Decodes each record's JSON value; a record that does not decode is a dead letter. Default: the parsed JSON as is. */
-  readonly schema?: Schema.Schema<A, any, never> | undefined
+  readonly schema?: Schema.Schema<A, I> | undefined
   /** Retries of a failed (or timed-out) `process`. Default: up to 4 retries, exponential from 100 milliseconds. */
   readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | Cause.TimeoutException, never> | undefined
   /** Each `process` attempt is interrupted after this long (and retried). Default: no limit. */
@@ -218,6 +218,6 @@ export const skippedRecords: Metric.Metric.Counter<number> = consumer.skippedRec
  * @since 0.1.0
  * @category consumer
  */
-export const consume: <A, B, E1, R1, E2, R2>(
-  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+export const consume: <A, B, E1, R1, E2, R2, I = unknown>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2, I>
 ) => Effect.Effect<never, KafkaError, R1 | R2> = consumer.consume

@@ -9,10 +9,9 @@
 import { appendFileSync, readFileSync } from "node:fs"
 import { Partitioners, type Producer } from "kafkajs"
 import type { Record } from "../../src/kafka/index.ts"
+import type { Action } from "../redis/sink.ts"
 
-export interface Action {
-  readonly seq: number
-}
+export { type Action, workload } from "../redis/sink.ts"
 
 export interface CommitLine {
   readonly consumer: string
@@ -61,19 +60,6 @@ export const replay = (file: string) => {
     else gaps.push(`${line.key}: ${before} -> ${line.seq} by ${line.consumer}`)
   }
   return { last, applied, duplicates, gaps }
-}
-
-/** `count` actions over `keys` keys in a random interleaving; per key, `seq` counts from 1. */
-export const workload = (count: number, keys: number) => {
-  const seqs = new Map<string, number>()
-  const actions: Array<{ key: string; action: Action }> = []
-  for (let i = 0; i < count; i++) {
-    const key = `key-${Math.floor(Math.random() * keys)}`
-    const seq = (seqs.get(key) ?? 0) + 1
-    seqs.set(key, seq)
-    actions.push({ key, action: { seq } })
-  }
-  return { actions, expected: Object.fromEntries(seqs) as { [key: string]: number } }
 }
 
 /** Sends the actions in order (batches one after the other, so each key's records keep their order). */

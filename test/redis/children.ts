@@ -1,34 +1,12 @@
 /** Consumer child processes (test/redis/consumer.ts) and what the tests observe in Redis. */
-import { type ChildProcess, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import type { Redis } from "ioredis"
+import { type Child, spawnScript } from "../utils/child.ts"
 import type { ConsumerConfig } from "./consumer.ts"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
+export type { Child } from "../utils/child.ts"
 
-export interface Child {
-  readonly name: string
-  readonly process: ChildProcess
-  /** What it wrote to stderr (warnings), for failure messages. */
-  readonly output: () => string
-  readonly exited: Promise<number | null>
-}
-
-export const spawnConsumer = (config: ConsumerConfig): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/redis/consumer.ts", JSON.stringify(config)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  child.stdout!.on("data", (data: Buffer) => (output += data.toString()))
-  child.stderr!.on("data", (data: Buffer) => (output += data.toString()))
-  return {
-    name: config.consumer,
-    process: child,
-    output: () => output,
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code)))
-  }
-}
+export const spawnConsumer = (config: ConsumerConfig): Child =>
+  spawnScript(config.consumer, "test/redis/consumer.ts", config)
 
 /** Partition → the consumer holding its lease (or null). */
 export const leaseHolders = async (

@@ -60,8 +60,8 @@ const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
 const millis = (path: string, value: unknown, fallback: Duration.DurationInput): number =>
   Duration.toMillis(V.optionalPositiveDuration(path, value) ?? fallback)
 
-const resolve = <A, B, E1, R1, E2, R2>(
-  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+const resolve = <A, B, E1, R1, E2, R2, I>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2, I>
 ): Resolved<A, B, E1, R1, E2, R2> => {
   V.record("options", options)
   const concurrency = V.integerAtLeast("options.concurrency", options.concurrency, 1)
@@ -154,8 +154,8 @@ interface Run {
 }
 
 /** @internal */
-export const consume = <A, B, E1, R1, E2, R2>(
-  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+export const consume = <A, B, E1, R1, E2, R2, I>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2, I>
 ): Effect.Effect<never, KafkaError, R1 | R2> =>
   Effect.suspend(() => {
     const o = resolve(options)
