@@ -324,7 +324,9 @@ describe("effect-ordered/kafka consumers across processes", () => {
     const topic = "crash"
     await createTopic(topic, P)
     const sink = join(dir, "crash.jsonl")
-    const base = { brokers: broker.brokers, topic, group: "crash", sink, concurrency: 16, maxLatencyMs: 5, sessionTimeoutMs: 3000, commitIntervalMs: 100 }
+    // A session long enough that a consumer starved of CPU on a busy machine is not dropped from the
+    // group (a rebalance before the kill would add its own duplicates).
+    const base = { brokers: broker.brokers, topic, group: "crash", sink, concurrency: 16, maxLatencyMs: 5, sessionTimeoutMs: 6000, commitIntervalMs: 100 }
     const wait = (what: string, condition: () => Promise<boolean>, ms = 90_000) => waitFor(what, condition, ms).catch(explain(sink))
     const [, victim] = [start(base, "k1"), start(base, "k2"), start(base, "k3")]
     await wait("3 members sharing 8 partitions", async () => {
