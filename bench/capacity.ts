@@ -26,10 +26,18 @@ const cpu = () => {
   const { system, user } = process.cpuUsage()
   return system + user
 }
-const until = async (done: () => boolean | Promise<boolean>) => {
-  while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 20))
+const until = async (what: string, done: () => boolean | Promise<boolean>) => {
+  const deadline = Date.now() + 300_000
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 const rows: Array<Array<string>> = []
+const report = (row: Array<string>) => {
+  rows.push(row)
+  console.log(row.join(" | "))
+}
 
 // Redis Streams: INFO gives the server's CPU, commands and bytes.
 {
@@ -52,7 +60,7 @@ const rows: Array<Array<string>> = []
     Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 256, discard: true })
   )
   let server1 = await info()
-  rows.push(["Redis", "publish", perAction(cpu() - cpu0), perAction(server1.cpu - server0.cpu), ((server1.commands - server0.commands) / N).toFixed(2), ((server1.bytes - server0.bytes) / N).toFixed(0)])
+  report(["Redis", "publish", perAction(cpu() - cpu0), perAction(server1.cpu - server0.cpu), ((server1.commands - server0.commands) / N).toFixed(2), ((server1.bytes - server0.bytes) / N).toFixed(0)])
   const applied = sink(redis, "cost-sink")
   const client = new Redis(server.url)
   server0 = await info()
@@ -62,9 +70,9 @@ const rows: Array<Array<string>> = []
     process: (action: { seq: number }) => Effect.succeed(action.seq),
     commit: (seq, _action, entry) => Effect.promise(() => applied.apply(entry.key, seq))
   }))
-  await until(async () => (await applied.stats()).applied === N)
+  await until("every Redis action applied", async () => (await applied.stats()).applied === N)
   server1 = await info()
-  rows.push(["Redis", "consume (commit: one EVAL into the sink)", perAction(cpu() - cpu0), perAction(server1.cpu - server0.cpu), ((server1.commands - server0.commands) / N).toFixed(2), ((server1.bytes - server0.bytes) / N).toFixed(0)])
+  report(["Redis", "consume (commit: one EVAL into the sink)", perAction(cpu() - cpu0), perAction(server1.cpu - server0.cpu), ((server1.commands - server0.commands) / N).toFixed(2), ((server1.bytes - server0.bytes) / N).toFixed(0)])
   await Effect.runPromise(Fiber.interrupt(fiber))
   client.disconnect()
   redis.disconnect()
@@ -74,52 +82,59 @@ const rows: Array<Array<string>> = []
 // Kafka: the broker's CPU from /proc, its log bytes from disk.
 {
   const broker = await startKafka()
-  const brokerCpu = () => {
-    const pid = readFileSync(join(broker.dir, "pid"), "utf8").trim()
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
-    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  try {
+    const brokerCpu = () => {
+      const pid = readFileSync(join(broker.dir, "pid"), "utf8").trim()
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+      return (Number(fields[11]) + Number(fields[12])) * 10_000
+    }
+    const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    const producer = kafka.producer(producerOptions)
+    await Promise.all([admin.connect(), producer.connect()])
+    await admin.createTopics({ topics: [{ topic: "cost", numPartitions: P }], waitForLeaders: false })
+    await until("the topic's leaders", async () => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: ["cost"] })
+      return topics[0].partitions.length === P && topics[0].partitions.every((p) => p.leader >= 0)
+    })
+    const { actions } = workload(N, 1000)
+    let broker0 = brokerCpu()
+    let cpu0 = cpu()
+    await load(producer, "cost", actions)
+    const data = join(broker.dir, "data")
+    let logBytes = 0
+    for (const dir of readdirSync(data).filter((name) => name.startsWith("cost-"))) {
+      for (const file of readdirSync(join(data, dir))) if (file.endsWith(".log")) logBytes += statSync(join(data, dir, file)).size
+    }
+    report(["Kafka", "publish (batches of 500)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", `${(logBytes / N).toFixed(0)} (log)`])
+    let committed = 0
+    broker0 = brokerCpu()
+    cpu0 = cpu()
+    const fiber = Effect.runFork(consumeKafka({
+      brokers: broker.brokers, topic: "cost", group: "g", concurrency: 100,
+      process: (action: { seq: number }) => Effect.succeed(action.seq),
+      commit: () => Effect.sync(() => void committed++)
+    }))
+    await until("every Kafka record committed", () => committed === N)
+    report(["Kafka", "consume (commit: in memory)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", "–"])
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    let seen = 0
+    const baseline = kafka.consumer({ groupId: "baseline", maxWaitTimeInMs: 100 })
+    await baseline.connect()
+    await baseline.subscribe({ topics: ["cost"], fromBeginning: true })
+    broker0 = brokerCpu()
+    cpu0 = cpu()
+    await baseline.run({
+      partitionsConsumedConcurrently: 8,
+      eachMessage: async ({ message }) => void (JSON.parse(message.value!.toString()), seen++)
+    })
+    await until("every record seen by eachMessage", () => seen === N)
+    report(["Kafka", "KafkaJS eachMessage (baseline)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", "–"])
+    await baseline.disconnect()
+    await Promise.allSettled([admin.disconnect(), producer.disconnect()])
+  } finally {
+    await broker.stop()
   }
-  const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
-  const admin = kafka.admin()
-  const producer = kafka.producer(producerOptions)
-  await Promise.all([admin.connect(), producer.connect()])
-  await admin.createTopics({ topics: [{ topic: "cost", numPartitions: P }] })
-  const { actions } = workload(N, 1000)
-  let broker0 = brokerCpu()
-  let cpu0 = cpu()
-  await load(producer, "cost", actions)
-  const data = join(broker.dir, "data")
-  let logBytes = 0
-  for (const dir of readdirSync(data).filter((name) => name.startsWith("cost-"))) {
-    for (const file of readdirSync(join(data, dir))) if (file.endsWith(".log")) logBytes += statSync(join(data, dir, file)).size
-  }
-  rows.push(["Kafka", "publish (batches of 500)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", `${(logBytes / N).toFixed(0)} (log)`])
-  let committed = 0
-  broker0 = brokerCpu()
-  cpu0 = cpu()
-  const fiber = Effect.runFork(consumeKafka({
-    brokers: broker.brokers, topic: "cost", group: "g", concurrency: 100,
-    process: (action: { seq: number }) => Effect.succeed(action.seq),
-    commit: () => Effect.sync(() => void committed++)
-  }))
-  await until(() => committed === N)
-  rows.push(["Kafka", "consume (commit: in memory)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", "–"])
-  await Effect.runPromise(Fiber.interrupt(fiber))
-  let seen = 0
-  const baseline = kafka.consumer({ groupId: "baseline", maxWaitTimeInMs: 100 })
-  await baseline.connect()
-  await baseline.subscribe({ topics: ["cost"], fromBeginning: true })
-  broker0 = brokerCpu()
-  cpu0 = cpu()
-  await baseline.run({
-    partitionsConsumedConcurrently: 8,
-    eachMessage: async ({ message }) => void (JSON.parse(message.value!.toString()), seen++)
-  })
-  await until(() => seen === N)
-  rows.push(["Kafka", "KafkaJS eachMessage (baseline)", perAction(cpu() - cpu0), perAction(brokerCpu() - broker0), "–", "–"])
-  await baseline.disconnect()
-  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
-  await broker.stop()
 }
 
 printTable(`Per-action costs, ${N} actions, ${P} partitions, instant process`, [
