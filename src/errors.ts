@@ -35,11 +35,14 @@ const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
  * import { Duration, Effect, Stream } from "effect"
  * import { ActionTimeoutError, Ordered } from "effect-ordered"
  *
+ * // Action 2 sleeps 30 ms, longer than the timeout.
  * const program = Stream.make(1, 2, 3).pipe(
- *   Ordered.mapEffect((n) => Effect.sleep(Duration.seconds(n)), { concurrency: 2, timeout: "1500 millis" }),
+ *   Ordered.mapEffect((n) => Effect.sleep(Duration.millis(n * 10)), { concurrency: 2, timeout: "25 millis" }),
  *   Stream.runCollect,
- *   Effect.catchTag("ActionTimeoutError", (e: ActionTimeoutError) => Effect.succeed(e.index))
+ *   Effect.catchTag("ActionTimeoutError", (e: ActionTimeoutError) => Effect.succeed(e.message))
  * )
+ * Effect.runPromise(program).then(console.log)
+ * // Action 2 did not complete within 25ms
  * ```
  *
  * @since 0.1.0

@@ -37,7 +37,9 @@ export {
  * ```ts
  * import { partitionOf } from "effect-ordered/redis"
  *
- * partitionOf("account-17", 8) // the same number in every process
+ * // The same number in every process and runtime:
+ * console.log(partitionOf("account-17", 8))
+ * // 3
  * ```
  *
  * @since 0.1.0
@@ -54,7 +56,8 @@ export const partitionOf: (key: string, partitions: number) => number = redis.pa
  * ```ts
  * import { streamKey } from "effect-ordered/redis"
  *
- * streamKey("orders", 3) // "orders:{3}"
+ * console.log(streamKey("orders", 3))
+ * // orders:{3}
  * ```
  *
  * @since 0.1.0
@@ -69,7 +72,8 @@ export const streamKey: (prefix: string, partition: number) => string = redis.st
  * ```ts
  * import { deadLetterKey } from "effect-ordered/redis"
  *
- * deadLetterKey("orders", "billing") // "orders:billing:dead-letter"
+ * console.log(deadLetterKey("orders", "billing"))
+ * // orders:billing:dead-letter
  * ```
  *
  * @since 0.1.0
