@@ -124,7 +124,8 @@ export interface Producer<A> {
  * import { Redis } from "ioredis"
  * import { makeProducer } from "effect-ordered/redis"
  *
- * const producer = makeProducer<{ seq: number }>({ redis: new Redis(), prefix: "orders", partitions: 8 })
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
+ * const producer = makeProducer<{ seq: number }>({ redis, prefix: "orders", partitions: 8 })
  * const program = Effect.forEach([1, 2, 3], (seq) => producer.publish("account-17", { seq }))
  * ```
  *
@@ -232,7 +233,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  * import { Redis } from "ioredis"
  * import { consume } from "effect-ordered/redis"
  *
- * const redis = new Redis()
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
  * const program = consume({
  *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
  *   concurrency: 16,
