@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { CodeBlock } from "./utils/code-blocks.ts"
 import { fileNameOf, jsdocExamples, markdownBlocks, markdownFiles, publicModules, standalone } from "./utils/code-blocks.ts"
-import { root } from "./utils/entries.ts"
+import { peers, root } from "./utils/entries.ts"
 
 /**
  * Examples print what their comments say. Each JSDoc `@example` of the public
@@ -21,9 +21,9 @@ import { root } from "./utils/entries.ts"
  * `Effect.runFork` — are what that line prints, exactly as Node prints it. A
  * blank or code line ends them. Prose goes in comments anywhere else. A
  * printing line carries no comment of its own (its output goes below it).
- * The Redis examples build their client with `lazyConnect` and never run
- * their program, so they run without a server (test/redis-*.test.ts runs
- * that API against one).
+ * Examples of a transport (Redis, …) build their client without connecting
+ * and never run their program, so they run without a server (test/redis-*.test.ts
+ * and the like run those APIs against real ones).
  */
 const out = join(root, "build", "examples")
 
@@ -87,8 +87,9 @@ beforeAll(async () => {
     splitting: true,
     format: "esm",
     platform: "node",
-    // CommonJS that requires Node's built-ins: loaded from node_modules as it is.
-    external: ["ioredis"],
+    // The clients behind the other entry points (ioredis, …) are CommonJS that requires Node's
+    // built-ins: loaded from node_modules as they are.
+    external: peers.filter((name) => name !== "effect"),
     logLevel: "error"
   })
   const queue = examples.map((block) => ({ block, file: join(bundled, fileNameOf(block).replace(/\.ts$/, ".js")) }))
