@@ -31,7 +31,7 @@ const examplesOf = (file: string): Array<string> => {
 }
 
 const toSource = (code: string, from: string): string =>
-  code.replace(/from "effect-ordered"/g, `from "${relative(from, join(root, "src/index.ts"))}"`)
+  code.replace(/from "effect-ordered(\/\w+)?"/g, (_, entry = "") => `from "${relative(from, join(root, `src${entry}/index.ts`))}"`)
 
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
