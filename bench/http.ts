@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type Runtime, startServer } from "../examples/edge/launch.ts"
+import { type Runtime, startServer } from "../test/edge/launch.ts"
 
 export interface HttpBenchOptions {
   readonly runtimes?: ReadonlyArray<Runtime> | undefined
