@@ -98,10 +98,13 @@ export const applyTo = (
   }
 }
 
-/** The order book as the routes see it: apply an action, read an order. */
+/** The order book as the routes see it: apply actions, read an order. */
 export interface Book {
-  /** Applies one action; the result is the order as it stands afterwards (for `cancel`: as it was). */
-  readonly apply: (action: Action) => Effect.Effect<Order, BookError>
+  /**
+   * Applies actions one by one, in order; each result is the order as it
+   * stands afterwards (for `cancel`: as it was), or the book's refusal.
+   */
+  readonly applyAll: (actions: ReadonlyArray<Action>) => Effect.Effect<Array<Either.Either<Order, BookError>>>
   readonly get: (key: string) => Effect.Effect<Option.Option<Order>>
 }
 
@@ -123,6 +126,6 @@ export class OrderBook extends Effect.Service<OrderBook>()("effect-ordered/examp
 
     const get = (key: string): Effect.Effect<Option.Option<Order>> => Effect.map(Ref.get(orders), HashMap.get(key))
 
-    return { apply, get } satisfies Book
+    return { applyAll: (actions) => Effect.forEach(actions, (action) => Effect.either(apply(action))), get } satisfies Book
   })
 }) {}

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { Ordered, Sequencer } from "../../src/index.ts"
-import { applyAction } from "./actions.ts"
+import { applyActions } from "./actions.ts"
 import { Action, OrderBook } from "./domain.ts"
 import { decodeJson, fail, json, readBody } from "./http.ts"
 import { Config, CostlyStep, Stats } from "./services.ts"
@@ -60,7 +60,7 @@ export const settleReleased = (
       }
     })
   }
-  return Effect.map(applyAction(action), (outcome) => ({
+  return Effect.map(applyActions([action]), ([outcome]) => ({
     status: 200,
     body: { key, sequence, type: action.type, ...outcome }
   }))

@@ -12,9 +12,11 @@
  *   the key's actions in sequence order and applies them (costly step, then
  *   the book), persisting the order with the key's next sequence.
  * - `POST /actions`: the worker runs the batch's costly steps concurrently
- *   (`Ordered.mapEffect`, as everywhere) and applies each released action by
- *   calling its key's object; `GET /orders/:key` reads it there. So both
- *   routes change one book, one key at a time, in one place.
+ *   (`Ordered.mapEffect`, as everywhere) and applies what is released
+ *   together by calling the objects of the keys it touches (one call per key,
+ *   in parallel, each with that key's actions in order); `GET /orders/:key`
+ *   reads the order there. So both routes change one book, each key in one
+ *   place, one action at a time.
  *
  * Why objects: workerd cancels a request that waits on a promise another
  * request must resolve, so a `Sequencer` shared in the worker's memory hangs.
@@ -100,7 +102,7 @@ const refusalError = (refusal: typeof SequencerRefusal.Type): Sequencer.OfferErr
   }
 }
 
-/** What the object answers to `POST /apply`: the order afterwards, or the book's refusal. */
+/** What the object answers to `POST /apply`, per action: the order afterwards, or the book's refusal. */
 type Applied = { readonly order: Order } | { readonly error: BookError["_tag"] }
 
 const bookError = (tag: BookError["_tag"], key: string): BookError =>
@@ -117,9 +119,30 @@ const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
     call(key, path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
 
   const book: Book = {
-    apply: (action) =>
-      Effect.flatMap(post(action.key, "/apply", action), ({ body }: { body: Applied }) =>
-        "order" in body ? Effect.succeed(body.order) : Effect.fail(bookError(body.error, action.key))),
+    // One call per key the actions touch, the keys in parallel, each key's actions in order.
+    applyAll: (actions) => {
+      const byKey = new Map<string, Array<{ readonly action: Action; readonly index: number }>>()
+      actions.forEach((action, index) => {
+        const entries = byKey.get(action.key)
+        if (entries === undefined) byKey.set(action.key, [{ action, index }])
+        else entries.push({ action, index })
+      })
+      return Effect.forEach(byKey, ([key, entries]) =>
+        Effect.map(
+          post(key, "/apply", entries.map(({ action }) => action)),
+          ({ body }: { body: Array<Applied> }) => entries.map(({ index }, i) => [index, body[i]] as const)
+        ), { concurrency: "unbounded" }).pipe(
+          Effect.map((perKey) => {
+            const results = new Array<Either.Either<Order, BookError>>(actions.length)
+            for (const [index, applied] of perKey.flat()) {
+              results[index] = "order" in applied
+                ? Either.right(applied.order)
+                : Either.left(bookError(applied.error, actions[index].key))
+            }
+            return results
+          })
+        )
+    },
     get: (key) =>
       Effect.map(call(key, `/orders/${encodeURIComponent(key)}`), ({ body }) => Option.fromNullable(body as Order | null))
   }
@@ -199,7 +222,8 @@ const ORDER = "order"
 /**
  * The Durable Object owning one key: its order, and the reassembly of its
  * client-numbered actions. Internal routes, called by the worker only:
- * `POST /apply`, `GET /orders/:key`, `POST /sequences/:sequence`.
+ * `POST /apply` (an array of the key's actions), `GET /orders/:key`,
+ * `POST /sequences/:sequence`.
  */
 export class KeyObject {
   private order: Option.Option<Order> = Option.none()
@@ -216,13 +240,14 @@ export class KeyObject {
 
   /** The object's book: its one order, changed only here. */
   private readonly book: Book = {
-    apply: (action) =>
-      Effect.suspend(() => {
-        const applied = applyTo(this.order, action)
-        if (Either.isLeft(applied)) return Effect.fail(applied.left)
-        this.order = applied.right[1]
-        return Effect.succeed(applied.right[0])
-      }),
+    applyAll: (actions) =>
+      Effect.sync(() =>
+        actions.map((action) => {
+          const applied = applyTo(this.order, action)
+          if (Either.isRight(applied)) this.order = applied.right[1]
+          return Either.map(applied, ([result]) => result)
+        })
+      ),
     get: () => Effect.sync(() => this.order)
   }
 
@@ -252,10 +277,12 @@ export class KeyObject {
   async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname.split("/")
     if (request.method === "POST" && path[1] === "apply") {
-      const action = Schema.decodeUnknownSync(Action)(await request.json())
-      const applied = await Effect.runPromise(Effect.either(this.book.apply(action)))
+      const actions = Schema.decodeUnknownSync(Schema.Array(Action))(await request.json())
+      const applied = Effect.runSync(this.book.applyAll(actions))
       await this.state.storage.put(this.persisted())
-      return json(Either.isRight(applied) ? { order: applied.right } : { error: applied.left._tag })
+      return json(applied.map((result): Applied =>
+        Either.isRight(result) ? { order: result.right } : { error: result.left._tag }
+      ))
     }
     if (request.method === "GET" && path[1] === "orders") return json(Option.getOrNull(this.order))
     if (request.method === "POST" && path[1] === "sequences") {
