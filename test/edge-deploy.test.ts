@@ -1,12 +1,16 @@
 /**
- * The deploy matrix's `deno serve` rows (examples/edge/README.md): one isolate
- * serves the example; `--parallel`, which would split the book and the
- * Sequencer across isolates, is refused at start-up with the reason. (The
- * single-process and workerd rows are test/edge-runtimes.test.ts.)
+ * The deploy matrix (examples/edge/README.md) beyond test/edge-runtimes.test.ts:
+ * `deno serve` with one isolate serves the example, `--parallel` (which would
+ * split the book and the Sequencer across isolates) is refused at start-up
+ * with the reason; on workerd with on-disk storage, each key's order and next
+ * sequence survive a restart of the process.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { startServer } from "./edge/harness.ts"
 import { freePort, root } from "./edge/launch.ts"
 
 const children: Array<ChildProcess> = []
@@ -45,5 +49,40 @@ describe("deno serve", () => {
     const server = await denoServe("--parallel")
     expect(await server.exited).toBe(1)
     expect(server.output()).toMatch(/deno serve --parallel splits the order book and the Sequencer across isolates.*refusing/)
+  })
+})
+
+describe("workerd with STORAGE_DIR", () => {
+  it("a restart keeps each key's order and next sequence: spent sequences stay refused, the key goes on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-workerd-storage-"))
+    const keyed = (url: string, sequence: number, action: object) =>
+      fetch(`${url}/keys/kept/actions/${sequence}`, { method: "POST", body: JSON.stringify(action) })
+        .then(async (r) => ({ status: r.status, body: await r.json() }))
+    try {
+      const first = await startServer("workerd", { STORAGE_DIR: dir })
+      try {
+        expect(await keyed(first.url, 0, { type: "place", payload: { side: "buy", price: 1, quantity: 1 } }))
+          .toMatchObject({ status: 200 })
+        expect(await keyed(first.url, 1, { type: "update", payload: { quantity: 2 } })).toMatchObject({ status: 200 })
+      } finally {
+        first.stop() // SIGKILL: nothing is flushed on the way out
+      }
+      const second = await startServer("workerd", { STORAGE_DIR: dir })
+      try {
+        expect(await (await fetch(`${second.url}/orders/kept`)).json()).toMatchObject({ quantity: 2 })
+        expect(await keyed(second.url, 1, { type: "update", payload: { quantity: 9 } })).toMatchObject({
+          status: 409,
+          body: { _tag: "DuplicateSequenceError", sequence: 1, next: 2 }
+        })
+        expect(await keyed(second.url, 2, { type: "cancel" })).toMatchObject({
+          status: 200,
+          body: { ok: true, order: { quantity: 2 } }
+        })
+      } finally {
+        second.stop()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

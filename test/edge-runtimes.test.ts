@@ -20,7 +20,7 @@ const runtimes = ["node", "deno", "bun", "workerd"] as const
 const servers = new Map<string, RunningServer>()
 
 beforeAll(async () => {
-  const started = await Promise.allSettled(runtimes.map(startServer))
+  const started = await Promise.allSettled(runtimes.map((runtime) => startServer(runtime)))
   for (const result of started) if (result.status === "fulfilled") servers.set(result.value.runtime, result.value)
   const failed = started.filter((result) => result.status === "rejected")
   if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason

@@ -8,13 +8,14 @@
  * socket; `CONCURRENCY`, `WINDOW`, `LATENCY_MS`, `SEQUENCER_CAPACITY`,
  * `GAP_TIMEOUT_MS`, `MAX_BODY_BYTES`, `MAX_ACTIONS` become text bindings, read
  * by `configFromEnv` as on the other servers (a malformed one is refused here,
- * before workerd starts). The Durable Objects' storage is in memory: it lasts
- * as long as the process.
+ * before workerd starts). The Durable Objects' storage is in memory (it lasts
+ * as long as the process), or on disk under `STORAGE_DIR` when that is set
+ * (it survives restarts).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
 import { configFromEnv } from "./services.ts"
@@ -36,12 +37,22 @@ const variables = [
 /** `request.signal` fires when the client goes away (see the README's deploy matrix). */
 export const compatibilityFlags = ["enable_request_signal"]
 
-/** The capnp config: one worker service, its Durable Object namespace in memory, one HTTP socket. */
-export const workerdConfig = (address: string, bindings: Readonly<Record<string, string>>): string => `
+/**
+ * The capnp config: one worker service, its Durable Object namespace with
+ * storage in memory or in `storageDir`, one HTTP socket.
+ */
+export const workerdConfig = (
+  address: string,
+  bindings: Readonly<Record<string, string>>,
+  storageDir: string | undefined
+): string => `
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker)],
+  services = [
+    (name = "main", worker = .worker),
+    ${storageDir === undefined ? "" : `(name = "storage", disk = (path = ${JSON.stringify(storageDir)}, writable = true)),`}
+  ],
   sockets = [(name = "http", address = ${JSON.stringify(address)}, http = (), service = "main")]
 );
 
@@ -50,7 +61,7 @@ const worker :Workerd.Worker = (
   compatibilityDate = "2026-11-01",
   compatibilityFlags = ${JSON.stringify(compatibilityFlags)},
   durableObjectNamespaces = [(className = "KeyObject", uniqueKey = "effect-ordered-edge-keys")],
-  durableObjectStorage = (inMemory = void),
+  durableObjectStorage = ${storageDir === undefined ? "(inMemory = void)" : `(localDisk = "storage")`},
   bindings = [
     (name = "KEYS", durableObjectNamespace = "KeyObject"),
 ${Object.entries(bindings).map(([name, value]) => `    (name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`).join(",\n")}
@@ -78,7 +89,8 @@ await build({
   mainFields: ["module", "main"],
   logLevel: "warning"
 })
-writeFileSync(join(dir, "config.capnp"), workerdConfig(`${host}:${port}`, bindings))
+const storageDir = process.env.STORAGE_DIR === undefined ? undefined : resolve(process.env.STORAGE_DIR)
+writeFileSync(join(dir, "config.capnp"), workerdConfig(`${host}:${port}`, bindings, storageDir))
 
 const workerd = spawn(join(root, "node_modules", ".bin", "workerd"), ["serve", join(dir, "config.capnp")], {
   stdio: "inherit"

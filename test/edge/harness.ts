@@ -189,9 +189,10 @@ export const badInputs: ReadonlyArray<BadInput> = [
  */
 export const serverGapTimeoutMs = 1000
 
-/** Starts `runtime`'s example server with `testConfig`'s limits (and `serverGapTimeoutMs`). */
-export const startServer = (runtime: Runtime): Promise<RunningServer> =>
+/** Starts `runtime`'s example server with `testConfig`'s limits (and `serverGapTimeoutMs`), plus `env`. */
+export const startServer = (runtime: Runtime, env: Record<string, string> = {}): Promise<RunningServer> =>
   launch(runtime, {
+    ...env,
     CONCURRENCY: String(testConfig.concurrency),
     LATENCY_MS: String(testConfig.latencyMs),
     MAX_BODY_BYTES: String(testConfig.maxBodyBytes),
