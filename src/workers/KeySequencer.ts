@@ -89,7 +89,9 @@ export interface KeySequencer<A, B, E> {
    * `DuplicateSequenceError` (already held, applied or given up on, also
    * before a restart), `SequenceOutOfWindowError` (`sequence ≥ next +
    * capacity`) or `SequencerClosedError` (the scope closed). A caller that is
-   * interrupted leaves its value accepted.
+   * interrupted leaves its value accepted. A `sequence` that is not an
+   * integer ≥ 0 is a defect (`Cause.IllegalArgumentException`), as with
+   * `Sequencer.offer`: validate it where it comes in.
    */
   readonly submit: (sequence: number, value: A) => Effect.Effect<B, E | OfferError>
   /** The next expected sequence. */
