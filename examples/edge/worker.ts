@@ -110,13 +110,14 @@ const bookError = (tag: BookError["_tag"], key: string): BookError =>
 
 /** The worker's side: the book and the keyed route, each call going to the key's object. */
 const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
-  const call = (key: string, path: string, init?: RequestInit) =>
+  /** Calls the key's object; `A` is what its route answers (the object is this file's, so trusted). */
+  const call = <A>(key: string, path: string, init?: RequestInit) =>
     Effect.promise(async () => {
       const response = await env.KEYS.get(env.KEYS.idFromName(key)).fetch(`https://object${path}`, init)
-      return { status: response.status, body: await response.json() as any }
+      return { status: response.status, body: await response.json() as A }
     })
-  const post = (key: string, path: string, body: unknown) =>
-    call(key, path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+  const post = <A>(key: string, path: string, body: unknown) =>
+    call<A>(key, path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
 
   const book: Book = {
     // One call per key the actions touch, the keys in parallel, each key's actions in order.
@@ -129,8 +130,8 @@ const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
       })
       return Effect.forEach(byKey, ([key, entries]) =>
         Effect.map(
-          post(key, "/apply", entries.map(({ action }) => action)),
-          ({ body }: { body: Array<Applied> }) => entries.map(({ index }, i) => [index, body[i]] as const)
+          post<Array<Applied>>(key, "/apply", entries.map(({ action }) => action)),
+          ({ body }) => entries.map(({ index }, i) => [index, body[i]] as const)
         ), { concurrency: "unbounded" }).pipe(
           Effect.map((perKey) => {
             const results = new Array<Either.Either<Order, BookError>>(actions.length)
@@ -144,10 +145,10 @@ const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
         )
     },
     get: (key) =>
-      Effect.map(call(key, `/orders/${encodeURIComponent(key)}`), ({ body }) => Option.fromNullable(body as Order | null))
+      Effect.map(call<Order | null>(key, `/orders/${encodeURIComponent(key)}`), ({ body }) => Option.fromNullable(body))
   }
   const submit = (key: string, sequence: number, action: Action): Effect.Effect<Reply, Sequencer.OfferError> =>
-    Effect.flatMap(post(key, `/sequences/${sequence}`, action), ({ body, status }) =>
+    Effect.flatMap(post<Record<string, unknown>>(key, `/sequences/${sequence}`, action), ({ body, status }) =>
       status === 409 || status === 503
         ? Effect.fail(refusalError(Schema.decodeUnknownSync(SequencerRefusal)(body)))
         : Effect.succeed({ status: status as Reply["status"], body }))
