@@ -5,7 +5,8 @@
  * each partition's entries concurrently with `Ordered.mapEffect` in key
  * order, commit per key in order and acknowledge (`XACK`) an entry only after
  * its commit succeeded. Delivery is at-least-once with per-key order: make
- * the commit idempotent.
+ * the commit idempotent, and fence it with `entry.fence` (`fencedScript`) so
+ * that a consumer that lost its lease cannot write after the next owner.
  *
  * Client: ioredis (a peer dependency; pass your own `Redis` instance).
  *
@@ -265,8 +266,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * entries (first the pending entries of its previous owner, by
  * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
  * key order, commits per key in order, and acknowledges each entry after its
- * commit. Reads and acknowledgements are fenced by the lease in Redis.
- * Redis failures are logged and retried. Giving a partition up (to a new
+ * commit (or, with `commitBatch`, a released chunk at a time). Reads and
+ * acknowledgements are fenced by the lease in Redis; every lease acquisition
+ * carries a fencing token (`entry.fence`) for the sink, and the lease
+ * deadline is checked before each commit. Redis failures are logged (with
+ * why the partition stopped) and retried. Giving a partition up (to a new
  * consumer, or on interruption) is a hand-over: reading stops, what was read
  * is processed, committed and acknowledged (for at most `leaseTtl`, then the
  * rest is interrupted), the lease is deleted; on interruption the consumer
