@@ -350,7 +350,7 @@ export interface FencedScriptCall {
  *
  * // Sets a key's balance, refusing a stale owner's write.
  * const setBalance = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])")
- * const redis = new Redis()
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
  * const program = consume({
  *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
  *   concurrency: 16,
