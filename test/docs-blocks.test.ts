@@ -68,7 +68,7 @@ const describeDiagnostic = (block: CodeBlock, diagnostic: ts.Diagnostic): string
   const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")
   if (diagnostic.file === undefined || diagnostic.start === undefined) return `${block.origin}: ${message}`
   const { character, line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start)
-  return `${block.origin}:${block.line + line}:${character + 1} TS${diagnostic.code}: ${message}`
+  return `${block.origin}:${block.line + line}:${block.indent + character + 1} TS${diagnostic.code}: ${message}`
 }
 
 describe("code blocks of the docs and the JSDoc", () => {

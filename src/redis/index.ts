@@ -5,7 +5,8 @@
  * each partition's entries concurrently with `Ordered.mapEffect` in key
  * order, commit per key in order and acknowledge (`XACK`) an entry only after
  * its commit succeeded. Delivery is at-least-once with per-key order: make
- * the commit idempotent.
+ * the commit idempotent, and fence it with `entry.fence` (`fencedScript`) so
+ * that a consumer that lost its lease cannot write after the next owner.
  *
  * Client: ioredis (a peer dependency; pass your own `Redis` instance).
  *
@@ -44,7 +45,9 @@ export {
  * ```ts
  * import { partitionOf } from "effect-ordered/redis"
  *
- * partitionOf("account-17", 8) // the same number in every process
+ * // The same number in every process and runtime:
+ * console.log(partitionOf("account-17", 8))
+ * // 3
  * ```
  *
  * @since 0.1.0
@@ -61,7 +64,8 @@ export const partitionOf: (key: string, partitions: number) => number = redis.pa
  * ```ts
  * import { streamKey } from "effect-ordered/redis"
  *
- * streamKey("orders", 3) // "orders:{3}"
+ * console.log(streamKey("orders", 3))
+ * // orders:{3}
  * ```
  *
  * @since 0.1.0
@@ -76,7 +80,8 @@ export const streamKey: (prefix: string, partition: number) => string = redis.st
  * ```ts
  * import { deadLetterKey } from "effect-ordered/redis"
  *
- * deadLetterKey("orders", "billing") // "orders:billing:dead-letter"
+ * console.log(deadLetterKey("orders", "billing"))
+ * // orders:billing:dead-letter
  * ```
  *
  * @since 0.1.0
@@ -127,7 +132,8 @@ export interface Producer<A> {
  * import { Redis } from "ioredis"
  * import { makeProducer } from "effect-ordered/redis"
  *
- * const producer = makeProducer<{ seq: number }>({ redis: new Redis(), prefix: "orders", partitions: 8 })
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
+ * const producer = makeProducer<{ seq: number }>({ redis, prefix: "orders", partitions: 8 })
  * const program = Effect.forEach([1, 2, 3], (seq) => producer.publish("account-17", { seq }))
  * ```
  *
@@ -265,8 +271,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * entries (first the pending entries of its previous owner, by
  * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
  * key order, commits per key in order, and acknowledges each entry after its
- * commit. Reads and acknowledgements are fenced by the lease in Redis.
- * Redis failures are logged and retried. Giving a partition up (to a new
+ * commit (or, with `commitBatch`, a released chunk at a time). Reads and
+ * acknowledgements are fenced by the lease in Redis; every lease acquisition
+ * carries a fencing token (`entry.fence`) for the sink, and the lease
+ * deadline is checked before each commit. Redis failures are logged (with
+ * why the partition stopped) and retried. Giving a partition up (to a new
  * consumer, or on interruption) is a hand-over: reading stops, what was read
  * is processed, committed and acknowledged (for at most `leaseTtl`, then the
  * rest is interrupted), the lease is deleted; on interruption the consumer
@@ -279,7 +288,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * import { Redis } from "ioredis"
  * import { consume } from "effect-ordered/redis"
  *
- * const redis = new Redis()
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
  * const program = consume({
  *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
  *   concurrency: 16,
@@ -341,7 +350,7 @@ export interface FencedScriptCall {
  *
  * // Sets a key's balance, refusing a stale owner's write.
  * const setBalance = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])")
- * const redis = new Redis()
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
  * const program = consume({
  *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
  *   concurrency: 16,

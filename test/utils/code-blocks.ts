@@ -12,6 +12,8 @@ export interface CodeBlock {
   readonly origin: string
   /** The line of `origin` on which the code's first line is. */
   readonly line: number
+  /** Characters before the code on each line of `origin` (a Markdown fence's indent, JSDoc's ` * `). */
+  readonly indent: number
   readonly code: string
 }
 
@@ -36,7 +38,7 @@ export const markdownBlocks = (file: string): Array<CodeBlock> => {
     if (fence[2] === "ts") {
       const indent = fence[1].length
       const code = lines.slice(i + 1, end).map((line) => line.slice(indent)).join("\n")
-      blocks.push({ origin: relative(root, file), line: i + 2, code })
+      blocks.push({ origin: relative(root, file), line: i + 2, indent, code })
     }
     i = end
   }
@@ -56,8 +58,9 @@ export const jsdocExamples = (file: string): Array<CodeBlock> => {
   const blocks: Array<CodeBlock> = []
   for (const match of text.matchAll(/@example\s*\n(\s*\*\s*```ts\n)([\s\S]*?)\n\s*\*\s*```/g)) {
     const line = text.slice(0, match.index! + match[0].indexOf(match[1])).split("\n").length + 1
+    const indent = /^\s*\* ?/.exec(match[1])![0].length
     const code = match[2].split("\n").map((codeLine) => codeLine.replace(/^\s*\* ?/, "")).join("\n")
-    blocks.push({ origin: relative(root, file), line, code })
+    blocks.push({ origin: relative(root, file), line, indent, code })
   }
   return blocks
 }

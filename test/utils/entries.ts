@@ -21,9 +21,13 @@ export interface Entry {
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   readonly name: string
   readonly exports: Record<string, string | { readonly import?: string }>
+  readonly peerDependencies?: Record<string, string>
 }
 
 export const packageName = manifest.name
+
+/** The peer dependencies' names, optional ones included (`effect`, `ioredis`, …). */
+export const peers: ReadonlyArray<string> = Object.keys(manifest.peerDependencies ?? {})
 
 export const entries: ReadonlyArray<Entry> = Object.entries(manifest.exports).flatMap(([subpath, target]) => {
   const dist = typeof target === "string" ? target : target.import

@@ -123,7 +123,8 @@ const decode = <A, B, E1, R1, E2, R2>(o: Resolved<A, B, E1, R1, E2, R2>) => (rec
     if (record.entry.key === "") return Effect.fail(new Error(`entry has no "${KEY_FIELD}" field (the key)`))
     if (record.payload === undefined) return Effect.fail(new Error(`entry has no "${ACTION_FIELD}" field`))
     const payload = record.payload
-    return Effect.flatMap(Effect.try(() => JSON.parse(payload) as unknown), o.decode)
+    // The parser's own error (its message names the position) goes to the dead letter.
+    return Effect.flatMap(Effect.try({ try: () => JSON.parse(payload) as unknown, catch: (error) => error }), o.decode)
   })
 
 const deadLetter = <A, B, E1, R1, E2, R2>(o: Resolved<A, B, E1, R1, E2, R2>) =>
