@@ -72,4 +72,8 @@ export const load = async (producer: Producer, topic: string, actions: ReadonlyA
   }
 }
 
-export const producerOptions = { createPartitioner: Partitioners.DefaultPartitioner }
+/**
+ * Idempotent, one request in flight: a send retried after a timeout neither
+ * duplicates records nor reorders a key's (the counts above rely on it).
+ */
+export const producerOptions = { createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 }

@@ -12,13 +12,14 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type Consumer as KafkaConsumer, type EachBatchPayload, Partitioners } from "kafkajs"
+import type { Consumer as KafkaConsumer, EachBatchPayload } from "kafkajs"
 import * as Checkpoint from "../../Checkpoint.ts"
 import * as Worker from "../../internal/partitionWorker.ts"
 import * as V from "../../internal/validate.ts"
 import { KafkaError } from "../errors.ts"
 import type { ConsumeOptions, Record } from "../index.ts"
 import { brokerList, call, client, nonEmptyString } from "./client.ts"
+import { PRODUCER_OPTIONS } from "./producer.ts"
 
 /**
  * The Kafka adapter of the partition worker: KafkaJS's group membership
@@ -172,7 +173,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
         retry: { retries: 8 }
       })
       const admin = kafka.admin()
-      const deadLetters = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+      const deadLetters = kafka.producer(PRODUCER_OPTIONS)
       yield* Effect.acquireRelease(
         call("connect", () => Promise.all([consumer.connect(), admin.connect(), deadLetters.connect()])),
         () =>

@@ -5,16 +5,26 @@ import type { Producer, ProducerOptions, Published } from "../index.ts"
 import * as V from "../../internal/validate.ts"
 import { brokerList, call, client, nonEmptyString } from "./client.ts"
 
+/**
+ * Idempotent with one request in flight: a send that KafkaJS retries after a
+ * timeout neither duplicates the record nor lets a later one of its key
+ * overtake it.
+ *
+ * @internal
+ */
+export const PRODUCER_OPTIONS = {
+  createPartitioner: Partitioners.DefaultPartitioner,
+  idempotent: true,
+  maxInFlightRequests: 1
+} as const
+
 /** @internal */
 export const makeProducer = <A>(options: ProducerOptions): Producer<A> => {
   V.record("options", options)
   const brokers = brokerList("options.brokers", options.brokers)
   const topic = nonEmptyString("options.topic", options.topic)
   const clientId = options.clientId === undefined ? "effect-ordered" : nonEmptyString("options.clientId", options.clientId)
-  const producer: KafkaProducer = client(clientId, brokers).producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: true
-  })
+  const producer: KafkaProducer = client(clientId, brokers).producer(PRODUCER_OPTIONS)
   // Connected on first use, once.
   let connected: Promise<void> | undefined
   const connect = () => (connected ??= producer.connect())
