@@ -64,7 +64,8 @@ export interface Producer<A> {
    * Sends `action` (JSON) with `key` (a non-empty string) as the record key:
    * Kafka's default partitioner (murmur2 of the key, as in the Java client)
    * puts every record of a key in one partition. Waits for all in-sync
-   * replicas to acknowledge.
+   * replicas to acknowledge. Idempotent, one request in flight: a retried
+   * send neither duplicates the record nor reorders a key's records.
    */
   readonly publish: (key: string, action: A) => Effect.Effect<Published, KafkaError>
   /** Closes the connection (if one was opened). */
