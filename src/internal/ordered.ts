@@ -46,14 +46,15 @@ export const forEach = dual(isDataFirst, <A, B, E, R>(
   Effect.scoped(Effect.flatMap(FiberRef.get(FiberRef.currentConcurrency), (inherited) => {
     if (!Predicate.isIterable(self)) throw V.invalid("iterable", "an Iterable", self)
     const resolved = resolveOptions<A>(options, inherited)
-    const engine = new Engine<A, B, unknown, R>(iterableSource(self), V.fn("f", f), resolved, "caller")
+    const source = iterableSource(self)
+    const engine = new Engine<A, B, unknown, R>(source, V.fn("f", f), resolved, "caller")
     if (V.optionalBoolean("options.discard", V.record("options", options).discard)) {
-      const drain: Effect.Effect<void, unknown> = Effect.flatMap(engine.pull, (out) => out === undefined ? Effect.void : drain)
+      const drain: Effect.Effect<void, unknown> = Effect.flatMap(engine.pull, (out) => out === undefined ? source.end : drain)
       return Effect.zipRight(engine.start, drain)
     }
     const results: Array<B> = []
     const collect: Effect.Effect<Array<B>, unknown> = Effect.flatMap(engine.pull, (out) => {
-      if (out === undefined) return Effect.succeed(results)
+      if (out === undefined) return Effect.as(source.end, results)
       for (let i = 0; i < out.length; i++) results.push(out[i])
       return collect
     })
