@@ -145,6 +145,7 @@ const ordered: Group = {
     { concurrency: 3, order: "none" },
     { concurrency: 3, key: (n: number) => n, order: "key", keyConcurrency: 2 },
     { concurrency: 3, timeout: "1 second" },
+    { concurrency: 3, name: "orders" },
     { concurrency: 3, window: undefined, order: undefined, key: undefined, timeout: undefined },
     { concurrency: "unbounded", window: 1 },
     { concurrency: "inherit" },
@@ -155,6 +156,7 @@ const ordered: Group = {
     { path: "options.key", expected: "a function", values: FUNCTION, set: option(orderedBase, "key") },
     { path: "options.keyConcurrency", expected: "an integer ≥ 1", values: COUNT, set: option(keyed, "keyConcurrency") },
     { path: "options.timeout", expected: DURATION_ABOVE_ZERO, values: DURATION, set: option(orderedBase, "timeout") },
+    { path: "options.name", expected: "a non-empty string", values: TEXT, set: option(orderedBase, "name") },
     {
       // What `key` returns, checked per input (input 0 is the first admitted).
       path: "options.key(input 0)",

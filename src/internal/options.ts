@@ -29,6 +29,8 @@ export interface ResolvedOptions<A> {
   /** `Infinity` when there is no `key`. */
   readonly keyConcurrency: number
   readonly timeout: Duration.Duration | undefined
+  /** Tags the run's metrics and spans; none recorded without it. */
+  readonly name: string | undefined
 }
 
 const ORDERS = ["total", "key", "none"] as const
@@ -89,7 +91,8 @@ export const resolveOptions = <A>(
     ? Infinity
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
-  return { concurrency, window, order, key, keyConcurrency, timeout }
+  const name = V.optionalText("options.name", o.name)
+  return { concurrency, window, order, key, keyConcurrency, timeout, name }
 }
 
 /**

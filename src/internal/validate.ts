@@ -75,6 +75,12 @@ export const optionalBoolean = (path: string, value: unknown): boolean | undefin
   throw invalid(path, "a boolean", value)
 }
 
+/** A non-empty string, or `undefined`. */
+export const optionalText = (path: string, value: unknown): string | undefined => {
+  if (value === undefined || (typeof value === "string" && value.length > 0)) return value
+  throw invalid(path, "a non-empty string", value)
+}
+
 export const record = (path: string, value: unknown): Record<string, unknown> => {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
   throw invalid(path, "an object", value)
