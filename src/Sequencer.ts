@@ -9,6 +9,7 @@
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -76,7 +77,35 @@ export interface Options {
    * Default: `Infinity`.
    */
   readonly maxKeys?: number | undefined
+  /**
+   * Names the sequencer for observability. When set, it records Effect
+   * metrics tagged `pipeline=<name>`: `effect_ordered_sequencer_buffered`
+   * (gauge: values held waiting for an earlier sequence),
+   * `effect_ordered_sequencer_gaps` and `effect_ordered_sequencer_duplicates`
+   * (counters). Without it nothing is recorded. A non-empty string.
+   */
+  readonly name?: string | undefined
 }
+
+/**
+ * What the stream emits: per key, `Released` values and `Gap`s in sequence
+ * order, together covering every sequence from `start` on without overlap.
+ *
+ * - `Released`: a value released in its key's sequence order.
+ * - `Gap`: the sequences `from` to `to` (inclusive) of `key` were given up
+ *   on: none of them arrived within `gapTimeout` of a later value. They are
+ *   never released; an offer for one of them later is rejected with
+ *   {@link DuplicateSequenceError}.
+ *
+ * A `Data.TaggedEnum`: {@link Event} holds its constructors, `$is` and `$match`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event<A> = Data.TaggedEnum<{
+  Released: { readonly key: Key; readonly sequence: number; readonly value: A }
+  Gap: { readonly key: Key; readonly from: number; readonly to: number }
+}>
 
 /**
  * A value released in its key's sequence order.
@@ -84,36 +113,51 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export interface Released<A> {
-  readonly _tag: "Released"
-  readonly key: Key
-  readonly sequence: number
-  readonly value: A
-}
+export type Released<A> = Data.TaggedEnum.Value<Event<A>, "Released">
 
 /**
- * The sequences `from` to `to` (inclusive) of `key` were given up on: none of
- * them arrived within `gapTimeout` of a later value. They are never released;
- * an offer for one of them later is rejected with {@link DuplicateSequenceError}.
+ * Sequences of a key given up on (see {@link Event}).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Gap {
-  readonly _tag: "Gap"
-  readonly key: Key
-  readonly from: number
-  readonly to: number
+export type Gap = Data.TaggedEnum.Value<Event<never>, "Gap">
+
+/**
+ * The type-level definition of {@link Event} for `Data.taggedEnum`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EventDefinition extends Data.TaggedEnum.WithGenerics<1> {
+  readonly taggedEnum: Event<this["A"]>
 }
 
 /**
- * What the stream emits: per key, `Released` values and `Gap`s in sequence
- * order, together covering every sequence from `start` on without overlap.
+ * Constructors and matchers of {@link Event}.
  *
- * @since 0.1.0
- * @category models
+ * @example
+ * ```ts
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const events: ReadonlyArray<Sequencer.Event<string>> = [
+ *   Sequencer.Event.Released({ key: "k", sequence: 0, value: "place" }),
+ *   Sequencer.Event.Gap({ key: "k", from: 1, to: 2 })
+ * ]
+ * const describe = Sequencer.Event.$match({
+ *   Released: (e) => `${e.sequence}: ${e.value}`,
+ *   Gap: (e) => `lost ${e.from}-${e.to}`
+ * })
+ * console.log(events.map(describe)) // ["0: place", "lost 1-2"]
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
  */
-export type Event<A> = Released<A> | Gap
+export const Event: {
+  readonly Released: <A>(args: { readonly key: Key; readonly sequence: number; readonly value: A }) => Released<A>
+  readonly Gap: (args: { readonly key: Key; readonly from: number; readonly to: number }) => Gap
+} & Data.TaggedEnum.GenericMatchers<EventDefinition> = Data.taggedEnum<EventDefinition>()
 
 /**
  * Counts at one moment, e.g. for metrics.
@@ -224,7 +268,7 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
   internal.make<A>(options)
 
 /**
- * Whether an event is a released value (else it is a {@link Gap}).
+ * Whether an event is a released value (else it is a {@link Gap}): `Event.$is("Released")`.
  *
  * @example
  * ```ts
@@ -247,23 +291,91 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
  * @since 0.1.0
  * @category guards
  */
-export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) => event._tag === "Released"
+export const isReleased: <A>(event: Event<A>) => event is Released<A> = Event.$is("Released")
 
 /**
- * Whether an event is a {@link Gap}.
+ * Whether an event is a {@link Gap}: `Event.$is("Gap")`.
  *
  * @example
  * ```ts
  * import { Sequencer } from "effect-ordered"
  *
- * const event: Sequencer.Event<string> = { _tag: "Gap", key: "k", from: 0, to: 2 }
+ * const event: Sequencer.Event<string> = Sequencer.Event.Gap({ key: "k", from: 0, to: 2 })
  * if (Sequencer.isGap(event)) console.log(`key ${event.key} lost ${event.to - event.from + 1} actions`)
  * ```
  *
  * @since 0.1.0
  * @category guards
  */
-export const isGap: <A>(event: Event<A>) => event is Gap = (event) => event._tag === "Gap"
+export const isGap: <A>(event: Event<A>) => event is Gap = Event.$is("Gap")
+
+/**
+ * `sequencer.offer(key, sequence, value)` as a module function, data-first
+ * or data-last (as `Queue.offer(queue, a)`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, pipe, Stream } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
+ *   yield* Sequencer.offer(sequencer, "k", 1, "second")
+ *   yield* pipe(sequencer, Sequencer.offer("k", 0, "first"))
+ *   const next = yield* Sequencer.next(sequencer, "k")
+ *   const events = yield* Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2))
+ *   return { next, values: [...events].map((e) => Sequencer.isReleased(e) ? e.value : "gap") }
+ * }))
+ * // { next: 2, values: ["first", "second"] }
+ * Effect.runPromise(program).then(console.log)
+ * ```
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const offer: {
+  <A>(key: Key, sequence: number, value: A): (self: Sequencer<A>) => Effect.Effect<void, OfferError>
+  <A>(self: Sequencer<A>, key: Key, sequence: number, value: A): Effect.Effect<void, OfferError>
+} = dual(4, <A>(self: Sequencer<A>, key: Key, sequence: number, value: A) => self.offer(key, sequence, value))
+
+/**
+ * `sequencer.offerAwait(key, sequence, value)` as a module function,
+ * data-first or data-last.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const offerAwait: {
+  <A>(key: Key, sequence: number, value: A): (self: Sequencer<A>) => Effect.Effect<void, OfferError | SequenceGapError>
+  <A>(self: Sequencer<A>, key: Key, sequence: number, value: A): Effect.Effect<void, OfferError | SequenceGapError>
+} = dual(4, <A>(self: Sequencer<A>, key: Key, sequence: number, value: A) => self.offerAwait(key, sequence, value))
+
+/**
+ * `sequencer.next(key)` as a module function, data-first or data-last.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const next: {
+  (key: Key): <A>(self: Sequencer<A>) => Effect.Effect<number>
+  <A>(self: Sequencer<A>, key: Key): Effect.Effect<number>
+} = dual(2, <A>(self: Sequencer<A>, key: Key) => self.next(key))
+
+/**
+ * `sequencer.stats` as a module function.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const stats = <A>(self: Sequencer<A>): Effect.Effect<Stats> => self.stats
+
+/**
+ * `sequencer.stream` as a module function.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const stream = <A>(self: Sequencer<A>): Stream.Stream<Event<A>, SequenceGapError> => self.stream
 
 const describeKey = (key: Key): string => typeof key === "string" ? JSON.stringify(key) : String(key)
 

@@ -205,7 +205,8 @@ const sequencerMake: Group = {
     { capacity: 1 },
     { capacity: 64, start: 1, gapTimeout: "1 second", onGap: "fail", idleKeyTimeout: 60_000 },
     { capacity: 2, maxKeys: Infinity, gapTimeout: 5, onGap: "skip" },
-    { capacity: 2, start: undefined, gapTimeout: undefined, maxKeys: undefined }
+    { capacity: 2, start: undefined, gapTimeout: undefined, maxKeys: undefined },
+    { capacity: 2, name: "reassembly" }
   ],
   fields: [
     { path: "options", expected: "an object", values: RECORD, set: (v) => v },
@@ -243,7 +244,8 @@ const sequencerMake: Group = {
       expected: "an integer ≥ 1 or Infinity",
       values: without(COUNT, POSITIVE_INFINITY),
       set: option({ capacity: 4 }, "maxKeys")
-    }
+    },
+    { path: "options.name", expected: "a non-empty string", values: TEXT, set: option({ capacity: 4 }, "name") }
   ]
 }
 

@@ -176,3 +176,31 @@ export class PipelineMetrics {
     return this.timing ? this.clock.unsafeCurrentTimeNanos() : BigInt(0)
   }
 }
+
+/**
+ * What a named sequencer records. The buffered gauge moves by deltas, so that
+ * several sequencers of one name add up.
+ *
+ * @internal
+ */
+export class SequencerMetrics {
+  private readonly tags: ReadonlyArray<MetricLabel.MetricLabel>
+  private reportedBuffered = 0
+
+  constructor(name: string) {
+    this.tags = pipelineTags(name)
+  }
+
+  buffered(count: number): void {
+    sequencerBuffered.unsafeModify(count - this.reportedBuffered, this.tags)
+    this.reportedBuffered = count
+  }
+
+  gap(): void {
+    sequencerGaps.unsafeUpdate(1, this.tags)
+  }
+
+  duplicate(): void {
+    sequencerDuplicates.unsafeUpdate(1, this.tags)
+  }
+}
