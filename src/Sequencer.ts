@@ -13,7 +13,7 @@ import { dual } from "effect/Function"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { TaggedErrorConstructor } from "./errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "./errors.ts"
 import * as internal from "./internal/sequencer.ts"
 
 /**
@@ -384,7 +384,15 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
   readonly sequence: number
   /** The key's next expected sequence when the offer was refused. */
   readonly next: number
-}> = Data.TaggedError("DuplicateSequenceError")
+}> = TaggedErrorWithMessage(
+  "DuplicateSequenceError",
+  (e) => {
+    const key = describeKey(e.key)
+    return e.sequence >= e.next
+      ? `Sequence ${e.sequence} of key ${key} is already buffered`
+      : `Sequence ${e.sequence} of key ${key} was already released or given up on (next expected: ${e.next})`
+  }
+)
 
 /**
  * The offered sequence is already buffered (`sequence ≥ next`), or is behind
@@ -421,14 +429,7 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
  * @since 0.1.0
  * @category errors
  */
-export class DuplicateSequenceError extends DuplicateSequenceErrorBase {
-  override get message(): string {
-    const key = describeKey(this.key)
-    return this.sequence >= this.next
-      ? `Sequence ${this.sequence} of key ${key} is already buffered`
-      : `Sequence ${this.sequence} of key ${key} was already released or given up on (next expected: ${this.next})`
-  }
-}
+export class DuplicateSequenceError extends DuplicateSequenceErrorBase {}
 
 const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowError", {
   readonly key: Key
@@ -437,7 +438,13 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
   readonly next: number
   /** `options.capacity`: accepted sequences are below `next + capacity`. */
   readonly capacity: number
-}> = Data.TaggedError("SequenceOutOfWindowError")
+}> = TaggedErrorWithMessage(
+  "SequenceOutOfWindowError",
+  (e) =>
+    `Sequence ${e.sequence} of key ${describeKey(e.key)} is beyond the window: next expected is ${e.next}, capacity ${e.capacity} admits up to ${
+      e.next + e.capacity - 1
+    }`
+)
 
 /**
  * The offered sequence is at or beyond `next + capacity`: too far ahead of
@@ -460,18 +467,15 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
  * @since 0.1.0
  * @category errors
  */
-export class SequenceOutOfWindowError extends SequenceOutOfWindowErrorBase {
-  override get message(): string {
-    return `Sequence ${this.sequence} of key ${describeKey(this.key)} is beyond the window: next expected is ${this.next}, capacity ${this.capacity} admits up to ${
-      this.next + this.capacity - 1
-    }`
-  }
-}
+export class SequenceOutOfWindowError extends SequenceOutOfWindowErrorBase {}
 
 const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
   readonly key: Key
   readonly sequence: number
-}> = Data.TaggedError("SequencerClosedError")
+}> = TaggedErrorWithMessage(
+  "SequencerClosedError",
+  (e) => `Sequencer is closed: sequence ${e.sequence} of key ${describeKey(e.key)} was not released`
+)
 
 /**
  * The sequencer no longer accepts or releases values: its scope closed, or a
@@ -494,11 +498,7 @@ const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
  * @since 0.1.0
  * @category errors
  */
-export class SequencerClosedError extends SequencerClosedErrorBase {
-  override get message(): string {
-    return `Sequencer is closed: sequence ${this.sequence} of key ${describeKey(this.key)} was not released`
-  }
-}
+export class SequencerClosedError extends SequencerClosedErrorBase {}
 
 const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
   readonly key: Key
@@ -508,7 +508,13 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
   readonly to: number
   /** `options.gapTimeout`, which a later value waited for. */
   readonly gapTimeout: Duration.Duration
-}> = Data.TaggedError("SequenceGapError")
+}> = TaggedErrorWithMessage(
+  "SequenceGapError",
+  (e) => {
+    const missing = e.from === e.to ? `sequence ${e.from}` : `sequences ${e.from} to ${e.to}`
+    return `Key ${describeKey(e.key)} gave up on ${missing}: missing for ${Duration.format(e.gapTimeout)}`
+  }
+)
 
 /**
  * `onGap: "fail"`: sequences `from` to `to` of `key` did not arrive within
@@ -532,19 +538,17 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
  * @since 0.1.0
  * @category errors
  */
-export class SequenceGapError extends SequenceGapErrorBase {
-  override get message(): string {
-    const missing = this.from === this.to ? `sequence ${this.from}` : `sequences ${this.from} to ${this.to}`
-    return `Key ${describeKey(this.key)} gave up on ${missing}: missing for ${Duration.format(this.gapTimeout)}`
-  }
-}
+export class SequenceGapError extends SequenceGapErrorBase {}
 
 const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError", {
   readonly key: Key
   readonly sequence: number
   /** `options.maxKeys`. */
   readonly maxKeys: number
-}> = Data.TaggedError("SequencerKeyLimitError")
+}> = TaggedErrorWithMessage(
+  "SequencerKeyLimitError",
+  (e) => `Cannot start key ${describeKey(e.key)} (sequence ${e.sequence}): ${e.maxKeys} keys are live (maxKeys)`
+)
 
 /**
  * An offer for a new key while `maxKeys` keys are live. Nothing changed: the
@@ -567,8 +571,4 @@ const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError
  * @since 0.1.0
  * @category errors
  */
-export class SequencerKeyLimitError extends SequencerKeyLimitErrorBase {
-  override get message(): string {
-    return `Cannot start key ${describeKey(this.key)} (sequence ${this.sequence}): ${this.maxKeys} keys are live (maxKeys)`
-  }
-}
+export class SequencerKeyLimitError extends SequencerKeyLimitErrorBase {}

@@ -62,21 +62,21 @@ interface Entry<A> {
   readonly arrivedAt: number
   status: typeof BUFFERED | typeof UNREAD | typeof SETTLED
   /** The `offerAwait` caller waiting for this value to be taken. */
-  waiter: Waiter | undefined
+  waiter: Waiter<A> | undefined
 }
 
 /** An `offer`/`offerAwait` caller suspended on its key, or an `offerAwait` caller waiting for release. */
-interface Waiter {
+interface Waiter<A> {
   /** `undefined` once resumed or interrupted. */
   resume: Resume | undefined
   /** Set while suspended on a full key. */
-  blockedOn: KeyState<any> | undefined
+  blockedOn: KeyState<A> | undefined
 }
 
 interface Blocked<A> {
   readonly sequence: number
   readonly value: A
-  readonly waiter: Waiter
+  readonly waiter: Waiter<A>
   readonly awaiting: boolean
 }
 
@@ -300,7 +300,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     awaiting: boolean
   ): Effect.Effect<void, OfferError | SequenceGapError> {
     return Effect.async<void, OfferError | SequenceGapError>((resume) => {
-      const waiter: Waiter = { resume, blockedOn: undefined }
+      const waiter: Waiter<A> = { resume, blockedOn: undefined }
       const placement = this.place(key, sequence, value, awaiting ? waiter : undefined)
       if (placement === BLOCKED) {
         const state = this.keys.get(key)!
@@ -318,7 +318,7 @@ class SequencerImpl<A> implements Sequencer<A> {
   }
 
   /** An interrupted caller: forget it; an accepted value stays accepted. */
-  private abandon(waiter: Waiter): void {
+  private abandon(waiter: Waiter<A>): void {
     waiter.resume = undefined
     const state = waiter.blockedOn
     if (state !== undefined) {
@@ -332,7 +332,7 @@ class SequencerImpl<A> implements Sequencer<A> {
    * Accepts an offer (buffers or releases it), rejects it, or tells the caller
    * to suspend because its key is full or others are already suspended on it.
    */
-  private place(key: Key, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+  private place(key: Key, sequence: number, value: A, waiter: Waiter<A> | undefined): Placement {
     // Settle first: a deadline already due may stop the sequencer (onGap "fail").
     this.settleDue()
     if (this.stopped) return new SequencerClosedError({ key, sequence })
@@ -376,7 +376,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     return undefined
   }
 
-  private accept(state: KeyState<A>, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+  private accept(state: KeyState<A>, sequence: number, value: A, waiter: Waiter<A> | undefined): Placement {
     const rejection = this.reject(state, sequence)
     if (rejection !== undefined) return rejection
     const { capacity } = this.options

@@ -65,7 +65,7 @@ export const oneOf = <const L extends ReadonlyArray<string>>(
   throw invalid(path, `one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`, value)
 }
 
-export const fn = <F extends (...args: ReadonlyArray<any>) => unknown>(path: string, value: unknown): F => {
+export const fn = <F extends (...args: ReadonlyArray<never>) => unknown>(path: string, value: unknown): F => {
   if (typeof value === "function") return value as F
   throw invalid(path, "a function", value)
 }
