@@ -2,11 +2,16 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { RecordingSupervisor } from "./supervisor.ts"
 
+const nextMacrotask = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
 /**
  * Runs `effect` under a supervisor and returns a wait for the moment nothing
  * more can happen without outside help: every fiber it forked is suspended
  * (parked, waiting on a Deferred or the clock) or done, twice in a row across
- * a yield. Polls with a deadline of `maxPolls` and fails loudly past it.
+ * a trip through the event loop. Polls with a deadline of `maxPolls` and fails loudly past it.
  */
 export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_000) =>
   Effect.gen(function*() {
@@ -22,7 +27,8 @@ export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_00
       for (let poll = 0; poll < maxPolls; poll++) {
         quietInARow = (yield* quiet) ? quietInARow + 1 : 0
         if (quietInARow === 2) return
-        yield* Effect.yieldNow()
+        // A macrotask: Effect's scheduler may have deferred work to a timer.
+        yield* nextMacrotask
       }
       return yield* Effect.dieMessage(`fibers still running after ${maxPolls} polls`)
     })
