@@ -148,7 +148,8 @@ export interface EventDefinition extends Data.TaggedEnum.WithGenerics<1> {
  *   Released: (e) => `${e.sequence}: ${e.value}`,
  *   Gap: (e) => `lost ${e.from}-${e.to}`
  * })
- * console.log(events.map(describe)) // ["0: place", "lost 1-2"]
+ * console.log(events.map(describe))
+ * // [ '0: place', 'lost 1-2' ]
  * ```
  *
  * @since 0.2.0
@@ -328,8 +329,8 @@ export const isGap: <A>(event: Event<A>) => event is Gap = Event.$is("Gap")
  *   const events = yield* Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2))
  *   return { next, values: [...events].map((e) => Sequencer.isReleased(e) ? e.value : "gap") }
  * }))
- * // { next: 2, values: ["first", "second"] }
  * Effect.runPromise(program).then(console.log)
+ * // { next: 2, values: [ 'first', 'second' ] }
  * ```
  *
  * @since 0.2.0
