@@ -9,7 +9,7 @@ export const page = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>effect-ordered: ordered actions at the edge</title>
+<title>effect-ordered: edge demo</title>
 <style>
   :root {
     --bg: #f6f7f9; --card: #fff; --text: #1c2330; --muted: #5d6778; --line: #e2e5ea; --accent: #2f5bea;
