@@ -1,8 +1,8 @@
 /**
  * The example served by `node:http` through `@effect/platform-node`, with the
- * timeouts of `listen.ts`. Node runs it (`node.ts`), and so does Deno
- * (`deno.ts`): `Deno.serve` has no header or request timeout, Deno's
- * `node:http` honours Node's.
+ * timeouts of `listen.ts`. Node runs it (`node.ts`), and so do Deno
+ * (`deno.ts`) and Bun (`bun.ts`): `Deno.serve` and `Bun.serve` have no header
+ * or request timeout setting, their `node:http` enforces Node's.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
