@@ -12,7 +12,7 @@ export type Key = string | number
  * The default `window` is this multiple of `concurrency`: the smallest that
  * brings the reference workload (1000 actions, latency uniform in 0–99 ms,
  * concurrency 100) within 2% of the unbounded-window makespan in simulated
- * time. `npm run bench` prints the measurement (see README, "Choosing window").
+ * time. `npm run bench` prints the measurement (see docs/ordered.md, "Choosing window").
  *
  * @internal
  */

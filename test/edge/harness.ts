@@ -85,7 +85,7 @@ interface BadInput {
 const place = { key: "bad-1", type: "place", payload: { side: "buy", price: 10, quantity: 1 } }
 
 /**
- * The bad-input table (docs/edge.md shows the same): request, status and
+ * The bad-input table (examples/edge/README.md, "Bad input", shows the same): request, status and
  * the JSON body fields the response must carry. Limits are `testConfig`'s.
  */
 export const badInputs: ReadonlyArray<BadInput> = [
