@@ -2,10 +2,11 @@
  * Memory of the edge servers after a burst: 2,000 concurrent small batches
  * (10 actions each) at once, then the servers sit idle. For each runtime,
  * the resident set size (from /proc) before, right after, after a full GC
- * and after some idle seconds; for Node and Deno also the V8 heap
- * (`process.memoryUsage()` through the inspector protocol) and a heap
- * snapshot before and after, compared by constructor: whatever the burst
- * left behind that is still reachable shows up there. A second burst tells
+ * and after some idle seconds; also the heap (`process.memoryUsage()`) and
+ * the live objects before and after, compared by constructor: whatever the
+ * burst left behind that is still reachable shows up there. Node and Deno are
+ * read through the V8 inspector protocol (a forced GC, a heap snapshot), Bun
+ * through `bench/bun-heap.ts`, preloaded (`Bun.gc(true)`, `bun:jsc` heapStats). A second burst tells
  * a leak (it grows again) from a heap sized for the peak (it does not).
  *
  *   node --experimental-websocket --import tsx bench/http-rss.ts [--runtimes node,deno,bun] [--burst 2000] [--idle 5]
@@ -18,12 +19,45 @@ import { formatBytes } from "./table.ts"
 
 const actionsPerBatch = 10
 
-/** The inspector flag goes right after the executable (Node) or after `run` (Deno); Bun speaks another protocol. */
+/** The inspector flag goes right after the executable (Node) or after `run` (Deno); Bun gets the preload instead. */
 const inspectable = (runtime: Runtime): ReadonlyArray<string> => {
   const [command, ...args] = serverCommands[runtime]
   if (runtime === "node") return [command, "--inspect=127.0.0.1:0", ...args]
   if (runtime === "deno") return [command, args[0], "--inspect=127.0.0.1:0", ...args.slice(1)]
-  return serverCommands[runtime]
+  return [command, "--preload", "./bench/bun-heap.ts", ...args]
+}
+
+type Objects = Map<string, { count: number; bytes: number }>
+
+/** How the bench reads a server's heap: a GC, then the memory figures and the live objects per constructor. */
+interface HeapProbe {
+  readonly memoryUsage: (gc: boolean) => Promise<NodeJS.MemoryUsage | undefined>
+  readonly objects: () => Promise<Objects>
+  readonly close: () => void
+}
+
+/** Bun: SIGUSR2 to the preloaded `bun-heap.ts`, which answers with one line on stdout. */
+const bunProbe = (child: ChildProcess): HeapProbe => {
+  const read = () =>
+    new Promise<{ memory: NodeJS.MemoryUsage; objects: Record<string, number> }>((resolve) => {
+      let buffer = ""
+      const onData = (data: Buffer) => {
+        buffer += data
+        const line = buffer.split("\n").find((l) => l.startsWith("bun-heap "))
+        if (line === undefined) return
+        child.stdout!.off("data", onData)
+        resolve(JSON.parse(line.slice("bun-heap ".length)))
+      }
+      child.stdout!.on("data", onData)
+      child.kill("SIGUSR2")
+    })
+  return {
+    // the preload always collects first: "right after" (no GC) is RSS only on Bun
+    memoryUsage: async (gc) => gc ? (await read()).memory : undefined,
+    objects: async () =>
+      new Map(Object.entries((await read()).objects).map(([name, count]) => [name, { count, bytes: 0 }])),
+    close: () => {}
+  }
 }
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
@@ -52,7 +86,7 @@ const connectInspector = async (url: string) => {
     memoryUsage: async (): Promise<NodeJS.MemoryUsage> => JSON.parse(await evaluate("JSON.stringify(process.memoryUsage())")),
     collectGarbage: () => send("HeapProfiler.collectGarbage"),
     /** A heap snapshot (taken after a GC), summarised as live objects per constructor: count and bytes. */
-    snapshot: async (): Promise<Map<string, { count: number; bytes: number }>> => {
+    snapshot: async (): Promise<Objects> => {
       const chunks: Array<string> = []
       listeners.set("HeapProfiler.addHeapSnapshotChunk", (params) => chunks.push(params.chunk))
       await send("HeapProfiler.takeHeapSnapshot", { reportProgress: false })
@@ -63,7 +97,7 @@ const connectInspector = async (url: string) => {
 }
 
 /** Live objects per constructor name (V8 heap snapshot format: a flat `nodes` array described by `meta`). */
-const summarise = (snapshot: any): Map<string, { count: number; bytes: number }> => {
+const summarise = (snapshot: any): Objects => {
   const fields: Array<string> = snapshot.snapshot.meta.node_fields
   const types: Array<string> = snapshot.snapshot.meta.node_types[0]
   const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f))
@@ -158,32 +192,40 @@ const start = async (runtime: Runtime): Promise<{ child: ChildProcess; port: num
 
 export const measureRss = async (runtime: Runtime, count: number, idleSeconds: number): Promise<RssRow> => {
   const { child, inspector, port } = await start(runtime)
-  const cdp = inspector ? await connectInspector(inspector) : undefined
+  const probe: HeapProbe = inspector === undefined ? bunProbe(child) : await (async () => {
+    const cdp = await connectInspector(inspector)
+    return {
+      memoryUsage: async (gc: boolean) => {
+        if (gc) await cdp.collectGarbage()
+        return cdp.memoryUsage()
+      },
+      objects: cdp.snapshot,
+      close: cdp.close
+    }
+  })()
   try {
     const read = async (gc: boolean): Promise<Reading> => {
-      if (gc) await cdp?.collectGarbage()
-      return { rss: rssOf(child.pid!), heap: await cdp?.memoryUsage() }
+      const heap = await probe.memoryUsage(gc)
+      return { rss: rssOf(child.pid!), heap }
     }
     // warm up: JIT, the first request building the services
     for (let i = 0; i < 5; i++) await burst(port, 20, `warm-${i}`)
 
     const before = await read(true)
-    const snapshotBefore = await cdp?.snapshot()
+    const snapshotBefore = await probe.objects()
     const failures = await burst(port, count, "burst")
     const afterBurst = await read(false)
     const afterGc = await read(true)
-    const snapshotAfter = await cdp?.snapshot()
+    const snapshotAfter = await probe.objects()
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000))
     const afterIdle = await read(true)
     // a leak grows with every burst; a heap sized for the peak does not
     const secondFailures = await burst(port, count, "again")
     const afterSecondBurst = await read(true)
-    const retained = snapshotBefore && snapshotAfter
-      ? [...snapshotAfter].map(([name, after]) => {
-        const was = snapshotBefore.get(name) ?? { count: 0, bytes: 0 }
-        return { name, count: after.count - was.count, bytes: after.bytes - was.bytes }
-      }).sort((a, b) => b.bytes - a.bytes).slice(0, 8)
-      : []
+    const retained = [...snapshotAfter].map(([name, after]) => {
+      const was = snapshotBefore.get(name) ?? { count: 0, bytes: 0 }
+      return { name, count: after.count - was.count, bytes: after.bytes - was.bytes }
+    }).sort((a, b) => b.bytes - a.bytes || b.count - a.count).slice(0, 8)
     return {
       runtime,
       failures: [...failures, ...secondFailures],
@@ -195,7 +237,7 @@ export const measureRss = async (runtime: Runtime, count: number, idleSeconds: n
       retained
     }
   } finally {
-    cdp?.close()
+    probe.close()
     child.kill("SIGKILL")
   }
 }
@@ -203,7 +245,7 @@ export const measureRss = async (runtime: Runtime, count: number, idleSeconds: n
 const printRows = (rows: ReadonlyArray<RssRow>, count: number, idleSeconds: number) => {
   const cell = (reading: Reading) =>
     `${formatBytes(reading.rss)}${reading.heap ? ` (heap ${formatBytes(reading.heap.heapUsed)} of ${formatBytes(reading.heap.heapTotal)})` : ""}`
-  console.log(`\n### RSS (V8 heap used of total) around a burst of ${count} concurrent batches of ${actionsPerBatch} actions\n`)
+  console.log(`\n### RSS (heap used of total) around a burst of ${count} concurrent batches of ${actionsPerBatch} actions\n`)
   console.log(
     `| runtime | before | right after | after a full GC | after ${idleSeconds} s idle | after a second burst and a GC | failed batches |`
   )
@@ -216,7 +258,7 @@ const printRows = (rows: ReadonlyArray<RssRow>, count: number, idleSeconds: numb
     )
   }
   for (const r of rows.filter((row) => row.retained.length > 0)) {
-    console.log(`\n${r.runtime}: live objects after the burst and a GC minus before, largest growth first`)
+    console.log(`\n${r.runtime}: live objects after the burst and a GC minus before, largest growth first (Bun: counts only)`)
     console.log("| constructor | objects | bytes |\n| --- | --- | --- |")
     for (const entry of r.retained) console.log(`| ${entry.name} | ${entry.count} | ${entry.bytes} |`)
   }
