@@ -14,10 +14,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
-import { freePort, root, type Runtime, serverCommands } from "../examples/edge/launch.ts"
+import { freePort, root, type Runtime as AnyRuntime, serverCommands } from "../test/edge/launch.ts"
 import { formatBytes } from "./table.ts"
 
 const actionsPerBatch = 10
+
+/** The servers with a process of their own to read (workerd's memory is the workerd binary's). */
+type Runtime = Exclude<AnyRuntime, "workerd">
 
 /** The inspector flag goes right after the executable (Node) or after `run` (Deno); Bun gets the preload instead. */
 const inspectable = (runtime: Runtime): ReadonlyArray<string> => {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { connect, type Socket } from "node:net"
-import { type Runtime, type RunningServer, startServer } from "../examples/edge/launch.ts"
+import { type Runtime, type RunningServer, startServer } from "./edge/launch.ts"
 
 /** Short timeouts so the suite is quick; the defaults are 10 s and 30 s. */
 const headersTimeoutMs = 1_000
