@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url"
 import { app, configFromEnv, defaultConfig, layer } from "../examples/edge/app.ts"
 import type { Action } from "../examples/edge/domain.ts"
 import { sleepingStep } from "../examples/edge/services.ts"
+import { placeThenCancel } from "./table.ts"
 
 const actionsPerRequest = 100
 
@@ -122,16 +123,6 @@ const serve = async () => {
   process.send!({ port: typeof address === "object" && address ? address.port : 0 })
 }
 
-/** 50 places then their 50 cancels, on keys no other request uses. */
-const batchBody = (prefix: string): string => {
-  const lines: Array<string> = []
-  for (let i = 0; i < actionsPerRequest / 2; i++) {
-    lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "place", payload: { side: "buy", price: 10, quantity: 1 } }))
-  }
-  for (let i = 0; i < actionsPerRequest / 2; i++) lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "cancel" }))
-  return lines.join("\n")
-}
-
 /** Posts one batch; resolves with the number of pieces the response body arrived in. */
 const post = (agent: Agent, port: number, body: string): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -161,7 +152,7 @@ const load = async (
   await Promise.all(Array.from({ length: connections }, async () => {
     while (performance.now() < until) {
       const started = performance.now()
-      pieces.push(await post(agent, port, batchBody(`${tag}-${counter++}`)))
+      pieces.push(await post(agent, port, placeThenCancel(actionsPerRequest, `${tag}-${counter++}`)))
       latencies.push(performance.now() - started)
     }
   }))

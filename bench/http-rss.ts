@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Agent, request } from "node:http"
 import { freePort, root, type Runtime as AnyRuntime, serverCommands } from "../test/edge/launch.ts"
-import { formatBytes } from "./table.ts"
+import { formatBytes, placeThenCancel } from "./table.ts"
 
 const actionsPerBatch = 10
 
@@ -120,15 +120,6 @@ const summarise = (snapshot: any): Objects => {
 const rssOf = (pid: number): number =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024
 
-const batchBody = (prefix: string): string => {
-  const lines: Array<string> = []
-  for (let i = 0; i < actionsPerBatch / 2; i++) {
-    lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "place", payload: { side: "buy", price: 10, quantity: 1 } }))
-  }
-  for (let i = 0; i < actionsPerBatch / 2; i++) lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "cancel" }))
-  return lines.join("\n")
-}
-
 /** Sends `count` batches at once, each on its own connection; resolves when every response has ended, with what failed. */
 const burst = async (port: number, count: number, tag: string): Promise<Array<string>> => {
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity })
@@ -142,7 +133,7 @@ const burst = async (port: number, count: number, tag: string): Promise<Array<st
         res.on("error", (error) => (failures.push(error.message), resolve()))
       })
       req.on("error", (error) => (failures.push((error as NodeJS.ErrnoException).code ?? error.message), resolve()))
-      req.end(batchBody(`${tag}-${i}`))
+      req.end(placeThenCancel(actionsPerBatch, `${tag}-${i}`))
     })))
   agent.destroy()
   return failures
