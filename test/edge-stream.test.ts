@@ -1,7 +1,8 @@
 /**
- * `POST /actions?progress=true`, the lines the demo page draws the batch
- * from, through the web handler in process. Which action finishes when is
- * fixed by `Deferred` gates, not by timings.
+ * How `POST /actions` streams, through the web handler in process: the
+ * `?progress=true` lines the demo page draws the batch from (which action
+ * finishes when is fixed by `Deferred` gates, not by timings), and results
+ * released by timers that fire together leaving together.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
@@ -61,5 +62,28 @@ describe("edge handler: POST /actions?progress=true", () => {
       error: `Expected query parameter progress to be "true" or "false", got "yes"`,
       parameter: "progress"
     })
+  })
+})
+
+describe("edge handler: POST /actions writes", () => {
+  it("sends the results of steps whose timers fire together in one piece, not one piece each", async () => {
+    // 100 steps of 5 ms started together (concurrency 100): their timers expire in the same turn
+    const sleeping = makeWebHandler({ ...testConfig, concurrency: 100, latencyMs: 5 })
+    try {
+      const actions = cancels(Array.from({ length: 100 }, (_, i) => `together-${i}`))
+      const response = await sleeping.handler(
+        new Request("http://edge.test/actions", { method: "POST", body: ndjson(actions) })
+      )
+      const reader = response.body!.getReader()
+      const pieces: Array<string> = []
+      const decoder = new TextDecoder()
+      for (let read = await reader.read(); !read.done; read = await reader.read()) pieces.push(decoder.decode(read.value))
+      const indices = pieces.join("").trim().split("\n").map((line) => JSON.parse(line).index)
+      expect(indices).toEqual(actions.map((_, i) => i))
+      // one piece per action without the wait for the next timer tick; a handful with it
+      expect(pieces.length).toBeLessThanOrEqual(10)
+    } finally {
+      await sleeping.dispose()
+    }
   })
 })
