@@ -4,11 +4,12 @@
  * full GC and prints one line with `process.memoryUsage()` and the live
  * objects per type (`bun:jsc` `heapStats`).
  */
-// @ts-ignore: bun:jsc exists only in Bun (the project type-checks with Node's types)
-import { heapStats } from "bun:jsc"
+/** `bun:jsc` exists only in Bun (the project type-checks with Node's types): imported by a name TypeScript does not resolve. */
+const jsc = "bun:jsc"
+const { heapStats } = (await import(jsc)) as { heapStats: () => { objectTypeCounts: Record<string, number> } }
 
 process.on("SIGUSR2", () => {
   ;(globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true)
-  const { objectTypeCounts } = heapStats() as { objectTypeCounts: Record<string, number> }
+  const { objectTypeCounts } = heapStats()
   console.log(`bun-heap ${JSON.stringify({ memory: process.memoryUsage(), objects: objectTypeCounts })}`)
 })
