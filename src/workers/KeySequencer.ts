@@ -138,9 +138,12 @@ export interface KeySequencer<A, B, E> {
  *   })
  *   return { results, applied, stored: Object.fromEntries(entries) }
  * })
- * // { results: ["applied 1", "applied 0"], applied: ["place", "cancel"],
- * //   stored: { log: "place,cancel", "effect-ordered/next": 2 } }
  * Effect.runPromise(program).then(console.log)
+ * // {
+ * //   results: [ 'applied 1', 'applied 0' ],
+ * //   applied: [ 'place', 'cancel' ],
+ * //   stored: { log: 'place,cancel', 'effect-ordered/next': 2 }
+ * // }
  * ```
  *
  * @since 0.1.0
