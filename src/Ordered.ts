@@ -1,9 +1,10 @@
 /**
  * Run costly actions concurrently and release their results in order.
  *
- * Every operator here is driven by one engine: a fixed pool of `concurrency`
- * workers, a reorder window of at most `window` actions taken but not yet
- * emitted, and an emission order (`"total"`, `"key"` or `"none"`).
+ * Every operator here is driven by one engine: up to `concurrency` workers,
+ * recruited as work appears, a reorder window of at most `window` actions
+ * taken but not yet emitted, and an emission order (`"total"`, `"key"` or
+ * `"none"`).
  *
  * @since 0.1.0
  */
@@ -22,16 +23,22 @@ import * as internal from "./internal/ordered.ts"
  * @since 0.1.0
  * @category models
  */
-export interface Options<A> {
+export interface Options<
+  A,
+  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined
+> {
   /**
-   * At most this many actions run at once. An integer ≥ 1.
+   * At most this many actions run at once: an integer ≥ 1, `"unbounded"`,
+   * or `"inherit"` to follow `Effect.withConcurrency` as `Effect.forEach`
+   * does (unbounded unless set; a number below 2 runs one at a time).
    */
-  readonly concurrency: number
+  readonly concurrency: number | "unbounded" | "inherit"
   /**
    * At most this many actions taken from upstream and not yet emitted
    * downstream: running, finished and waiting for an earlier one, or waiting
-   * for their key. An integer ≥ `concurrency`, or `Infinity` (no bound:
-   * memory then grows with a stalled head). Default: `3 × concurrency`, the
+   * for their key. An integer ≥ `concurrency` (≥ 1 when concurrency is
+   * unbounded), or `Infinity` (no bound: memory then grows with a stalled
+   * head). Default: `3 × concurrency` (unbounded when concurrency is), the
    * smallest multiple that keeps the reference workload within 2% of the
    * unbounded window.
    */
@@ -55,11 +62,48 @@ export interface Options<A> {
   readonly keyConcurrency?: number | undefined
   /**
    * Per action: an action still running after this long is interrupted and
-   * fails with {@link ActionTimeoutError}. Measured on Effect's `Clock`.
-   * Default: none.
+   * fails with {@link ActionTimeoutError}, which then joins the error type.
+   * Measured on Effect's `Clock`. Default: none.
    */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: Timeout | undefined
+  /**
+   * Names the pipeline for observability. When set, the run records Effect
+   * metrics tagged `pipeline=<name>` — `effect_ordered_in_flight` and
+   * `effect_ordered_window` (gauges), `effect_ordered_emitted` and
+   * `effect_ordered_failures` (counters), `effect_ordered_action_duration_ms`
+   * and `effect_ordered_emit_delay_ms` (histograms) — and runs each action in
+   * a span `effect-ordered.action` with attributes `pipeline`, `index` and
+   * `key`. Without it nothing is recorded. A non-empty string.
+   */
+  readonly name?: string | undefined
 }
+
+/**
+ * Options of {@link forEach}: those of every operator, plus `discard`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ForEachOptions<
+  A,
+  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined,
+  Discard extends boolean = boolean
+> extends Options<A, Timeout> {
+  /**
+   * `true`: run for the effects only; the run succeeds with `void` and keeps
+   * no result, as `Effect.forEach(…, { discard: true })`. Default: `false`.
+   */
+  readonly discard?: Discard | undefined
+}
+
+/**
+ * The error an operator adds to `f`'s: {@link ActionTimeoutError} when
+ * `timeout` is given, nothing otherwise.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : ActionTimeoutError
 
 /**
  * Maps each element of a stream with an effectful `f`, running up to
@@ -95,22 +139,22 @@ export interface Options<A> {
  * @category operators
  */
 export const mapEffect: {
-  <A, B, E1, R1>(
+  <A, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
-  <A, E, R, B, E1, R1>(
+    options: Options<A, Timeout>
+  ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | TimeoutError<Timeout>, R | R1>
+  <A, E, R, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
     self: Stream.Stream<A, E, R>,
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ): Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
+    options: Options<A, Timeout>
+  ): Stream.Stream<B, E | E1 | TimeoutError<Timeout>, R | R1>
 } = internal.mapEffect
 
 /**
  * Runs `f` over any `Iterable` (read lazily, at most `window` ahead), up to
  * `concurrency` at once, and succeeds with the results in order (completion
- * order for `order: "none"`). Failure, timeout and interruption behave as in
- * {@link mapEffect}.
+ * order for `order: "none"`), or with `void` for `discard: true`. Failure,
+ * timeout and interruption behave as in {@link mapEffect}.
  *
  * @example
  * ```ts
@@ -130,13 +174,13 @@ export const mapEffect: {
  * @category operators
  */
 export const forEach: {
-  <A, B, E, R>(
+  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ): (self: Iterable<A>) => Effect.Effect<Array<B>, E | ActionTimeoutError, R>
-  <A, B, E, R>(
+    options: ForEachOptions<A, Timeout, Discard>
+  ): (self: Iterable<A>) => Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
+  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
     self: Iterable<A>,
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ): Effect.Effect<Array<B>, E | ActionTimeoutError, R>
+    options: ForEachOptions<A, Timeout, Discard>
+  ): Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
 } = internal.forEach

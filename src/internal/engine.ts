@@ -3,10 +3,14 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { constVoid } from "effect/Function"
 import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import { ActionTimeoutError } from "../errors.ts"
+import { type ChildLifetime, ForkWatch } from "./children.ts"
+import { PipelineMetrics } from "./metrics.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
@@ -31,6 +35,10 @@ interface Entry<A, B> {
   state: typeof WAITING | typeof RUNNING | typeof DONE | typeof FAILED
   output: B | undefined
   cause: Cause.Cause<unknown> | undefined
+  /** With `name`: when it started and ended (ms), and its span. */
+  startedAt: number
+  finishedAt: number
+  span: Tracer.Span | undefined
 }
 
 interface Lane<A, B> {
@@ -51,7 +59,16 @@ interface Worker<A, B> {
   readonly fiber: Fiber.RuntimeFiber<void>
   /** The action this worker runs, if any. */
   entry: Entry<A, B> | undefined
-  /** Built once per worker: no closure is allocated per action. */
+  /** Files the result of the action it runs, ended at `now` (ms; read only with `name`). */
+  readonly file: {
+    readonly onFailure: (cause: Cause.Cause<unknown>, now: number) => void
+    readonly onSuccess: (output: B, now: number) => void
+  }
+  /**
+   * Files a result that took a trip through the runtime, after ending the
+   * action's children (`children: "action"`). Built once per worker: no
+   * closure is allocated per action.
+   */
   readonly settle: {
     readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
     readonly onSuccess: (output: B) => Effect.Effect<void>
@@ -63,9 +80,9 @@ type Resume = (effect: Effect.Effect<void>) => void
 /**
  * The one ordering engine behind every operator and every order.
  *
- * Shape: a fixed pool of `concurrency` worker fibers takes actions from
- * upstream, runs them inline (no fiber per action) and files each result in
- * its place; a consumer takes the results that are ready, in order, as one
+ * Shape: worker fibers, recruited as work appears up to `concurrency`, take
+ * actions from upstream, run them inline (no fiber per action) and file each
+ * result in its place; a consumer takes the results that are ready, in order, as one
  * chunk per pull. Coordination is plain synchronous state on one JS thread;
  * fibers only park (`Effect.async`) when there is nothing to do, and are woken
  * one at a time, each woken worker waking the next while work remains.
@@ -117,13 +134,19 @@ export class Engine<A, B, E, R> {
   private spawned = 0
   private consumer: Resume | undefined
   private interruptor: FiberId.FiberId | undefined
+  /** With `children: "action"`: which workers' actions forked something. */
+  private readonly forkWatch: ForkWatch | undefined
+  /** With `name`: what the run records. */
+  private metrics: PipelineMetrics | undefined
 
   constructor(
     private readonly source: Source<A, unknown, R>,
     private readonly f: (a: A, index: number) => Effect.Effect<B, unknown, R>,
-    private readonly options: ResolvedOptions<A>
+    private readonly options: ResolvedOptions<A>,
+    children: ChildLifetime
   ) {
     this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
+    this.forkWatch = children === "action" ? new ForkWatch() : undefined
   }
 
   /**
@@ -134,36 +157,99 @@ export class Engine<A, B, E, R> {
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
     this.scope = scope
     // Finalizers run in reverse: the workers stop before the source closes.
-    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), this.spawn(1))
+    const first = this.forkWatch === undefined
+      ? Effect.transplant((graft) => {
+        this.graft = graft
+        this.runWorker = graft(this.worker)
+        return this.spawn(1)
+      })
+      // Workers recruited by this one inherit its supervisor.
+      : this.spawn(1, Effect.supervised(this.worker, this.forkWatch))
+    const name = this.options.name
+    const metered = name === undefined ? Effect.void : Effect.withFiberRuntime<void>((fiber) => {
+      const metrics = this.metrics = new PipelineMetrics(name, fiber)
+      // Runs last: the workers have stopped; the actions they were running end as interrupted.
+      return Scope.addFinalizer(scope, Effect.sync(() => {
+        for (const worker of this.workers) {
+          if (worker.entry !== undefined) metrics.interrupted(worker.entry.span, this.interruptor!)
+        }
+        metrics.close()
+      }))
+    })
+    return metered.pipe(
+      Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
+      Effect.zipRight(first)
+    )
   })
 
-  private spawn(count: number): Effect.Effect<void, never, R> {
+  /**
+   * With `children: "caller"`: runs an effect with the caller's fork scope, so
+   * that what it forks belongs to the caller, as in `Effect.forEach`. Every
+   * fiber needs it: a fork does not inherit it.
+   */
+  private graft: (<X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>) | undefined
+  private runWorker: Effect.Effect<void, never, R> | undefined
+
+  private spawn(count: number, worker = this.runWorker ?? this.worker): Effect.Effect<void, never, R> {
     this.spawned += count
     this.onTheWay += count
-    const fork = Effect.tap(Effect.forkIn(this.worker, this.scope!), (fiber) => this.fibers.push(fiber))
+    const fork = Effect.tap(Effect.forkIn(worker, this.scope!), (fiber) => this.fibers.push(fiber))
     return count === 1 ? Effect.asVoid(fork) : Effect.asVoid(Effect.replicateEffect(fork, count))
   }
 
   private readonly worker: Effect.Effect<void, never, R> = Effect.withFiberRuntime((fiber) => {
     this.interruptor ??= fiber.id()
     this.onTheWay--
+    this.forkWatch?.watch(fiber)
+    const file = {
+      onFailure: (cause: Cause.Cause<unknown>, now: number): void => {
+        const entry = worker.entry!
+        worker.entry = undefined
+        if (this.metrics !== undefined) {
+          this.metrics.ended(entry.startedAt, now, entry.span, cause, undefined)
+          entry.finishedAt = now
+        }
+        this.fail(entry, cause)
+      },
+      onSuccess: (output: B, now: number): void => {
+        const entry = worker.entry!
+        worker.entry = undefined
+        if (this.metrics !== undefined) {
+          this.metrics.ended(entry.startedAt, now, entry.span, undefined, output)
+          entry.finishedAt = now
+        }
+        entry.state = DONE
+        entry.output = output
+        this.complete(entry)
+      }
+    }
+    // After a trip through the runtime the worker may stop without another
+    // step: the gauges are brought up to date here.
+    const settled = {
+      onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+        file.onFailure(cause, this.metrics?.now() ?? 0)
+        this.metrics?.flush()
+        return Effect.void
+      },
+      onSuccess: (output: B): Effect.Effect<void> => {
+        file.onSuccess(output, this.metrics?.now() ?? 0)
+        this.metrics?.flush()
+        return Effect.void
+      }
+    }
+    const forkWatch = this.forkWatch
     const worker: Worker<A, B> = {
       fiber,
       entry: undefined,
-      settle: {
+      file,
+      settle: forkWatch === undefined ? settled : {
         onFailure: (cause) => {
-          const entry = worker.entry!
-          worker.entry = undefined
-          this.fail(entry, cause)
-          return Effect.void
+          const ending = forkWatch.endChildren(fiber)
+          return ending === undefined ? settled.onFailure(cause) : Effect.zipRight(ending, Effect.suspend(() => settled.onFailure(cause)))
         },
         onSuccess: (output) => {
-          const entry = worker.entry!
-          worker.entry = undefined
-          entry.state = DONE
-          entry.output = output
-          this.complete(entry)
-          return Effect.void
+          const ending = forkWatch.endChildren(fiber)
+          return ending === undefined ? settled.onSuccess(output) : Effect.zipRight(ending, Effect.suspend(() => settled.onSuccess(output)))
         }
       }
     }
@@ -186,6 +272,10 @@ export class Engine<A, B, E, R> {
     if (out.length > 0) {
       this.output = []
       this.admitted -= out.length
+      if (this.metrics !== undefined) {
+        this.metrics.handed(out.length)
+        this.metrics.flush()
+      }
       if (this.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
@@ -225,13 +315,23 @@ export class Engine<A, B, E, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+    const next = this.nextStep(worker)
+    this.metrics?.flush()
+    return next
+  }
+
+  private nextStep(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+    const metrics = this.metrics
+    // With `name`: one clock read per action, the end of one being the start of the next.
+    let now = metrics === undefined ? 0 : metrics.now()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const entry = this.take()
       if (entry === undefined) return this.idle()
-      const action = this.call(worker, entry)
+      const action = this.call(worker, entry, now)
       if (!Exit.isExit(action)) return this.run(worker, entry, action)
-      if (action._tag === "Success") worker.settle.onSuccess(action.value as B)
-      else worker.settle.onFailure(action.cause)
+      if (metrics !== undefined) now = metrics.now()
+      if (action._tag === "Success") worker.file.onSuccess(action.value as B, now)
+      else worker.file.onFailure(action.cause, now)
       if (!this.hasWork()) return Effect.void
     }
     return Effect.yieldNow()
@@ -266,9 +366,13 @@ export class Engine<A, B, E, R> {
       lane: undefined,
       state: WAITING,
       output: undefined,
-      cause: undefined
+      cause: undefined,
+      startedAt: 0,
+      finishedAt: 0,
+      span: undefined
     }
     this.admitted++
+    this.metrics?.admitted()
     this.pending?.push(entry)
     const keyOf = this.options.key
     if (keyOf === undefined) return entry
@@ -299,10 +403,17 @@ export class Engine<A, B, E, R> {
     return undefined
   }
 
-  /** Marks `entry` running on `worker` and calls `f`; a throw or a non-Effect becomes a defect. */
-  private call(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<B, unknown, R> {
+  /**
+   * Marks `entry` running on `worker` since `now` and calls `f`; a throw or a
+   * non-Effect becomes a defect.
+   */
+  private call(worker: Worker<A, B>, entry: Entry<A, B>, now: number): Effect.Effect<B, unknown, R> {
     entry.state = RUNNING
     worker.entry = entry
+    if (this.metrics !== undefined) {
+      entry.startedAt = now
+      entry.span = this.metrics.started(entry.index, entry.lane?.key)
+    }
     try {
       const action = this.f(entry.input, entry.index)
       return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
@@ -315,8 +426,11 @@ export class Engine<A, B, E, R> {
   private run(worker: Worker<A, B>, entry: Entry<A, B>, action: Effect.Effect<B, unknown, R>): Effect.Effect<void, never, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
+    if (entry.span !== undefined) action = Effect.withParentSpan(action, entry.span)
     const timeout = this.options.timeout
     if (timeout !== undefined) {
+      // The timeout runs the action on a fiber of its own.
+      if (this.graft !== undefined) action = this.graft(action)
       action = Effect.timeoutFail(action, {
         duration: timeout,
         onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
@@ -430,6 +544,7 @@ export class Engine<A, B, E, R> {
       this.emitReady(ordering)
     } else {
       this.output.push(entry.output as B)
+      this.metrics?.released(entry.finishedAt, entry.finishedAt)
       this.wakeConsumer()
     }
     if (lane !== undefined && lane.running === 0 && !lane.waiting?.length && !lane.pending?.length) {
@@ -441,9 +556,12 @@ export class Engine<A, B, E, R> {
   private emitReady(queue: Fifo<Entry<A, B>>): void {
     let head = queue.peek()
     if (head === undefined || head.state < DONE) return
+    const metrics = this.metrics
+    const now = metrics?.now() ?? 0
     while (head !== undefined && head.state === DONE) {
       queue.shift()
       this.output.push(head.output as B)
+      metrics?.released(head.finishedAt, now)
       head = queue.peek()
     }
     if (head !== undefined && head.state === FAILED) this.terminal = head.cause
@@ -481,6 +599,7 @@ export class Engine<A, B, E, R> {
   private interruptWorkers(predicate: (running: Entry<A, B>) => boolean): void {
     for (const worker of this.workers) {
       if (worker.entry !== undefined && predicate(worker.entry)) {
+        this.metrics?.interrupted(worker.entry.span, this.interruptor!)
         worker.entry = undefined
         worker.fiber.unsafeInterruptAsFork(this.interruptor!)
       }
@@ -488,15 +607,22 @@ export class Engine<A, B, E, R> {
   }
 }
 
-const constVoid = (): void => {}
-
 /** Most already-complete actions one worker settles in a row before it yields. */
 const SYNC_BUDGET = 256
 
 // ----------------------------------------------------------------- sources
 
-/** Reads an `Iterable` lazily, at most what the window admits at a time. */
-export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never> => {
+/**
+ * Reads an `Iterable` lazily, at most what the window admits at a time.
+ *
+ * An iterator that throws ends the input where it threw, as `for…of` would:
+ * every item it yielded before is run and emitted, then `end` dies with what
+ * it threw.
+ */
+export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never> & {
+  /** After the run: dies with what the iterator threw, if it threw. */
+  readonly end: Effect.Effect<void>
+} => {
   if (Array.isArray(iterable)) {
     let taken = false
     return {
@@ -506,27 +632,37 @@ export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never
           taken = true
           return iterable as ReadonlyArray<A>
         }),
-      close: Effect.void
+      close: Effect.void,
+      end: Effect.void
     }
   }
   let iterator: Iterator<A> | undefined
+  let threw = false
+  let thrown: unknown
   return {
     pull: (max) =>
       Effect.sync(() => {
-        iterator ??= iterable[Symbol.iterator]()
         const out: Array<A> = []
-        const n = Math.min(max, 4096)
-        while (out.length < n) {
-          const next = iterator.next()
-          if (next.done) break
-          out.push(next.value)
+        if (threw) return undefined
+        try {
+          iterator ??= iterable[Symbol.iterator]()
+          const n = Math.min(max, 4096)
+          while (out.length < n) {
+            const next = iterator.next()
+            if (next.done) break
+            out.push(next.value)
+          }
+        } catch (error) {
+          threw = true
+          thrown = error
         }
         return out.length > 0 ? out : undefined
       }),
     // As `for…of` does on an early exit: a generator's `finally` runs.
     close: Effect.sync(() => {
-      iterator?.return?.()
-    })
+      if (!threw) iterator?.return?.()
+    }),
+    end: Effect.suspend(() => threw ? Effect.die(thrown) : Effect.void)
   }
 }
 

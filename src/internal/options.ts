@@ -20,6 +20,7 @@ export const DEFAULT_WINDOW_FACTOR = 3
 
 /** @internal */
 export interface ResolvedOptions<A> {
+  /** `Infinity` for `"unbounded"`. */
   readonly concurrency: number
   /** `Infinity` when unbounded. */
   readonly window: number
@@ -28,29 +29,51 @@ export interface ResolvedOptions<A> {
   /** `Infinity` when there is no `key`. */
   readonly keyConcurrency: number
   readonly timeout: Duration.Duration | undefined
+  /** Tags the run's metrics and spans; none recorded without it. */
+  readonly name: string | undefined
 }
 
 const ORDERS = ["total", "key", "none"] as const
 
 /**
- * A window: an integer ≥ `concurrency`, or `Infinity` for none.
+ * A window: an integer ≥ `concurrency`, or `Infinity` for none. With
+ * unbounded concurrency, any integer ≥ 1: the window is then the bound.
  *
  * @internal
  */
 export const checkWindow = (path: string, value: unknown, concurrency: number): number =>
   value === Infinity
     ? Infinity
+    : concurrency === Infinity
+    ? V.integerAtLeast(path, value, 1, "an integer ≥ 1 or Infinity")
     : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}) or Infinity`)
+
+/**
+ * `concurrency`: an integer ≥ 1, `"unbounded"` (`Infinity`), or `"inherit"`:
+ * the fiber's `Effect.withConcurrency` as `Effect.forEach` reads it
+ * (unbounded by default; a number below 2 runs one at a time). Without
+ * `inherited` (no fiber to inherit from) only an integer is accepted.
+ */
+const checkConcurrency = (value: unknown, inherited: number | "unbounded" | undefined): number => {
+  if (inherited === undefined) return V.integerAtLeast("options.concurrency", value, 1)
+  if (value === "unbounded") return Infinity
+  if (value === "inherit") return inherited === "unbounded" ? Infinity : inherited > 1 ? Math.floor(inherited) : 1
+  return V.integerAtLeast("options.concurrency", value, 1, "an integer ≥ 1, \"unbounded\" or \"inherit\"")
+}
 
 /**
  * Validates `Ordered` options once, up front; throws
  * `Cause.IllegalArgumentException` naming the option and the bad value.
+ * `inherited` is the running fiber's concurrency, for `"inherit"`.
  *
  * @internal
  */
-export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
+export const resolveOptions = <A>(
+  options: unknown,
+  inherited: number | "unbounded" | undefined
+): ResolvedOptions<A> => {
   const o = V.record("options", options)
-  const concurrency = V.integerAtLeast("options.concurrency", o.concurrency, 1)
+  const concurrency = checkConcurrency(o.concurrency, inherited)
   const window = o.window === undefined
     ? concurrency * DEFAULT_WINDOW_FACTOR
     : checkWindow("options.window", o.window, concurrency)
@@ -68,7 +91,8 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
     ? Infinity
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
-  return { concurrency, window, order, key, keyConcurrency, timeout }
+  const name = V.optionalText("options.name", o.name)
+  return { concurrency, window, order, key, keyConcurrency, timeout, name }
 }
 
 /**

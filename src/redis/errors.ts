@@ -3,15 +3,20 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import type { TaggedErrorConstructor } from "../errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "../errors.ts"
 
 const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
   /** The command or script that failed, e.g. `"XADD"` or `"fenced XACK"`. */
   readonly command: string
   /** What the client reported (connection closed, error reply, …). */
   readonly cause: unknown
-}> = Data.TaggedError("RedisError")
+}> = TaggedErrorWithMessage(
+  "RedisError",
+  (e) => {
+    const reason = e.cause instanceof Error ? e.cause.message : String(e.cause)
+    return `Redis command ${e.command} failed: ${reason}`
+  }
+)
 
 /**
  * A Redis command failed: the server replied with an error or the
@@ -34,12 +39,7 @@ const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
  * @since 0.1.0
  * @category errors
  */
-export class RedisError extends RedisErrorBase {
-  override get message(): string {
-    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Redis command ${this.command} failed: ${reason}`
-  }
-}
+export class RedisError extends RedisErrorBase {}
 
 const StaleFenceErrorBase: TaggedErrorConstructor<"StaleFenceError", {
   /** The key holding the highest fence the sink has seen. */
@@ -48,7 +48,10 @@ const StaleFenceErrorBase: TaggedErrorConstructor<"StaleFenceError", {
   readonly fence: number
   /** The higher fence the sink had already seen: a newer owner's. */
   readonly current: number
-}> = Data.TaggedError("StaleFenceError")
+}> = TaggedErrorWithMessage(
+  "StaleFenceError",
+  (e) => `write with fence ${e.fence} refused: ${e.fenceKey} has seen fence ${e.current}`
+)
 
 /**
  * A fenced sink write was refused, and nothing of it applied: it carried a
@@ -69,8 +72,4 @@ const StaleFenceErrorBase: TaggedErrorConstructor<"StaleFenceError", {
  * @since 0.1.0
  * @category errors
  */
-export class StaleFenceError extends StaleFenceErrorBase {
-  override get message(): string {
-    return `write with fence ${this.fence} refused: ${this.fenceKey} has seen fence ${this.current}`
-  }
-}
+export class StaleFenceError extends StaleFenceErrorBase {}
