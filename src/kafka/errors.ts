@@ -3,15 +3,20 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import type { TaggedErrorConstructor } from "../errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "../errors.ts"
 
 const KafkaErrorBase: TaggedErrorConstructor<"KafkaError", {
   /** What failed, e.g. `"send"`, `"connect"` or `"commit offsets"`. */
   readonly operation: string
   /** What the client reported. */
   readonly cause: unknown
-}> = Data.TaggedError("KafkaError")
+}> = TaggedErrorWithMessage(
+  "KafkaError",
+  (e) => {
+    const reason = e.cause instanceof Error ? e.cause.message : String(e.cause)
+    return `Kafka ${e.operation} failed: ${reason}`
+  }
+)
 
 /**
  * A call to the Kafka client failed (the broker refused it or could not be
@@ -32,9 +37,4 @@ const KafkaErrorBase: TaggedErrorConstructor<"KafkaError", {
  * @since 0.1.0
  * @category errors
  */
-export class KafkaError extends KafkaErrorBase {
-  override get message(): string {
-    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Kafka ${this.operation} failed: ${reason}`
-  }
-}
+export class KafkaError extends KafkaErrorBase {}
