@@ -135,8 +135,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     Ordered.mapEffect(handle(options, halting), orderedOptions(options.order, options.concurrency, options.window)),
     // The engine is given no timeout (attempts are bounded in `handle`): it cannot time an action out.
     Stream.catchAll((error) => error instanceof ActionTimeoutError ? Stream.die(error) : Stream.fail(error)),
-    Stream.mapChunksEffect((chunk) => Effect.as(commitChunk(options, halted, chunk), Chunk.empty<never>())),
-    Stream.runDrain
+    Stream.runForEachChunk((chunk) => commitChunk(options, halted, chunk))
   )
 }
 
@@ -247,11 +246,7 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   let poisoned = false
   for (const outcome of outcomes) if (outcome._tag === "Poisoned") poisoned = true
   // Per-group sink calls: every result under `each`, only dead letters under `batch`.
-  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : Effect.forEach(
-    groups(o.order, outcomes),
-    (group) => Effect.forEach(group, applyOne, { discard: true }),
-    { concurrency: "unbounded", discard: true }
-  )
+  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : applyGroups(groups(o.order, outcomes), applyOne)
   let applied = perGroup
   if (o.commit._tag === "batch") {
     const processed: Array<Processed<Rec, A, B>> = []
@@ -261,11 +256,27 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   return finished.length === 0 ? applied : Effect.zipRight(applied, o.acknowledge(finished))
 }
 
+/**
+ * Applies each group's outcomes one after the other, the groups
+ * concurrently. A lone group runs on the caller's fiber: under load most
+ * released chunks hold one result, and a fiber per chunk was a large part of
+ * the per-action cost.
+ */
+const applyGroups = <O, E, R>(
+  groups: ReadonlyArray<ReadonlyArray<O>>,
+  apply: (outcome: O) => Effect.Effect<void, E, R>
+): Effect.Effect<void, E, R> => {
+  const applyGroup = (group: ReadonlyArray<O>) => Effect.forEach(group, apply, { discard: true })
+  return groups.length === 1
+    ? applyGroup(groups[0])
+    : Effect.forEach(groups, applyGroup, { concurrency: "unbounded", discard: true })
+}
+
 /** The outcomes that must be applied one after the other: per key, the whole partition, or each alone. */
 const groups = <Rec extends WorkerRecord, A, B>(
   order: OrderBy,
   outcomes: ReadonlyArray<Outcome<Rec, A, B>>
-): Iterable<ReadonlyArray<Outcome<Rec, A, B>>> => {
+): ReadonlyArray<ReadonlyArray<Outcome<Rec, A, B>>> => {
   if (order === "partition") return [outcomes]
   if (order === "none") return outcomes.map((outcome) => [outcome])
   const byKey = new Map<string, Array<Outcome<Rec, A, B>>>()
@@ -274,5 +285,5 @@ const groups = <Rec extends WorkerRecord, A, B>(
     if (list === undefined) byKey.set(outcome.record.key, [outcome])
     else list.push(outcome)
   }
-  return byKey.values()
+  return Array.from(byKey.values())
 }
