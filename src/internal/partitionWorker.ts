@@ -1,11 +1,10 @@
-import * as Chunk from "effect/Chunk"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { ActionTimeoutError } from "../errors.ts"
-import * as Ordered from "../Ordered.ts"
+import { Engine, streamSource } from "./engine.ts"
+import { resolveOptions } from "./options.ts"
 
 /**
  * The transport-neutral partition worker: what a log consumer (Redis
@@ -122,57 +121,82 @@ const orderedOptions = (order: OrderBy, concurrency: number, window: number) => 
 /**
  * Runs the worker over `records` until they end and everything read was
  * committed and acknowledged, or until a sink call or `acknowledge` fails.
+ *
+ * It drives the ordering engine itself, as `Ordered.forEach` does, rather
+ * than through `Ordered.mapEffect` and a stream of results: under load each
+ * released chunk holds about one result, and the stream stages around it
+ * cost as much per action as the engine.
  */
 export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
   records: Stream.Stream<Rec, E0, R0>,
   options: WorkerOptions<Rec, A, B, E1, R1, E2, R2>
-): Effect.Effect<void, E0 | E2, R0 | R1 | R2> => {
-  // Keys whose poison record was handled by halting (seen at processing time,
-  // to skip work, and in release order, which is what decides).
-  const halting = new Set<string>()
-  const halted = new Set<string>()
-  return records.pipe(
-    Ordered.mapEffect(handle(options, halting), orderedOptions(options.order, options.concurrency, options.window)),
-    // The engine is given no timeout (attempts are bounded in `handle`): it cannot time an action out.
-    Stream.catchAll((error) => error instanceof ActionTimeoutError ? Stream.die(error) : Stream.fail(error)),
-    Stream.runForEachChunk((chunk) => commitChunk(options, halted, chunk))
-  )
-}
+): Effect.Effect<void, E0 | E2, R0 | R1 | R2> =>
+  Effect.scoped(Effect.gen(function*() {
+    // Keys whose poison record was handled by halting (seen at processing time,
+    // to skip work, and in release order, which is what decides).
+    const halting = new Set<string>()
+    const halted = new Set<string>()
+    const upstream = yield* Stream.toPull(records)
+    // The engine is given no timeout (attempts are bounded in `handle`), and
+    // `handle` fails only by interruption: it fails only with upstream's error.
+    const engine = new Engine<Rec, Outcome<Rec, A, B>, E0, R0 | R1>(
+      streamSource(upstream),
+      handle(options, halting),
+      resolveOptions(orderedOptions(options.order, options.concurrency, options.window), undefined),
+      "action"
+    )
+    yield* engine.start
+    const drain: Effect.Effect<void, E0 | E2, R0 | R1 | R2> = Effect.flatMap(
+      engine.pull,
+      (released) => released === undefined ? Effect.void : Effect.zipRight(commitChunk(options, halted, released), drain)
+    )
+    return yield* drain
+  }))
 
 const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
   halting: Set<string>
 ) =>
 (record: Rec): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
-  const poison = (error: unknown, attempts: number): Outcome<Rec, A, B> => {
-    if (o.poison === "halt-key") halting.add(record.key)
-    return { _tag: "Poisoned", record, error, attempts }
-  }
   if (halting.has(record.key)) return Effect.succeed({ _tag: "Halted", record })
-  let attempts = 0
-  const processed = (action: A) => (result: B): Outcome<Rec, A, B> => ({ _tag: "Processed", record, action, result })
-  return o.decode(record).pipe(
-    Effect.matchCauseEffect({
-      onFailure: (cause) => Effect.succeed(poison(Cause.squash(cause), 0)),
-      onSuccess: (action) => {
-        const attempt = Effect.suspend(() => {
-          attempts++
-          const processing = o.process(action, record)
-          return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
-        })
-        return retrying(attempt, o.retry).pipe(
-          Effect.matchCauseEffect({
-            onSuccess: (result) => Effect.succeed(processed(action)(result)),
-            // A defect (a throw) is a bug, not a transient failure: poison at once, not retried.
-            onFailure: (cause) =>
-              Cause.isInterruptedOnly(cause)
-                ? Effect.failCause(cause as Cause.Cause<never>)
-                : Effect.succeed(poison(Cause.squash(cause), attempts))
-          })
-        )
-      }
-    })
-  )
+  return Effect.matchCauseEffect(o.decode(record), {
+    onFailure: (cause) => Effect.succeed(poisoned(o.poison, halting, record, Cause.squash(cause), 0)),
+    onSuccess: (action) => attempts(o, halting, record, action)
+  })
+}
+
+/** Processes a decoded record: its attempts under the retry schedule, then its outcome. */
+const attempts = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
+  o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
+  halting: Set<string>,
+  record: Rec,
+  action: A
+): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
+  let made = 0
+  const attempt = Effect.suspend(() => {
+    made++
+    const processing = o.process(action, record)
+    return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
+  })
+  return Effect.matchCauseEffect(retrying(attempt, o.retry), {
+    onSuccess: (result) => Effect.succeed({ _tag: "Processed", record, action, result }),
+    // A defect (a throw) is a bug, not a transient failure: poison at once, not retried.
+    onFailure: (cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause as Cause.Cause<never>)
+        : Effect.succeed(poisoned(o.poison, halting, record, Cause.squash(cause), made))
+  })
+}
+
+const poisoned = <Rec extends WorkerRecord>(
+  policy: PoisonPolicy,
+  halting: Set<string>,
+  record: Rec,
+  error: unknown,
+  attempts: number
+): Poisoned<Rec> => {
+  if (policy === "halt-key") halting.add(record.key)
+  return { _tag: "Poisoned", record, error, attempts }
 }
 
 /**
@@ -202,10 +226,10 @@ const retrying = <B, E, R>(
 const haltAfterPoison = <Rec extends WorkerRecord, A, B>(
   policy: PoisonPolicy,
   halted: Set<string>,
-  chunk: Chunk.Chunk<Outcome<Rec, A, B>>
+  released: ReadonlyArray<Outcome<Rec, A, B>>
 ): Array<Outcome<Rec, A, B>> => {
   const out: Array<Outcome<Rec, A, B>> = []
-  for (const outcome of chunk) {
+  for (const outcome of released) {
     const key = outcome.record.key
     if (halted.has(key)) {
       out.push(outcome._tag === "Halted" ? outcome : { _tag: "Halted", record: outcome.record })
@@ -227,9 +251,9 @@ const haltAfterPoison = <Rec extends WorkerRecord, A, B>(
 const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
   halted: Set<string>,
-  chunk: Chunk.Chunk<Outcome<Rec, A, B>>
+  released: ReadonlyArray<Outcome<Rec, A, B>>
 ): Effect.Effect<void, E2, R2> => {
-  const outcomes = haltAfterPoison(o.poison, halted, chunk)
+  const outcomes = haltAfterPoison(o.poison, halted, released)
   const finished: Array<Rec> = []
   for (const outcome of outcomes) if (outcome._tag !== "Halted") finished.push(outcome.record)
   const sink = <X>(call: Effect.Effect<X, E2, R2>) => Effect.zipRight(o.beforeCommit, call)
