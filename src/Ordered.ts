@@ -30,12 +30,21 @@ export interface Options<A> {
   /**
    * At most this many actions taken from upstream and not yet emitted
    * downstream: running, finished and waiting for an earlier one, or waiting
-   * for their key. An integer ≥ `concurrency`, or `Infinity` (no bound:
-   * memory then grows with a stalled head). Default: `3 × concurrency`, the
-   * smallest multiple that keeps the reference workload within 2% of the
-   * unbounded window.
+   * for their key. An integer ≥ `concurrency`, `Infinity` (no bound: memory
+   * then grows with a stalled head), or `"auto"` (the default): the window
+   * starts at `3 × concurrency`, grows while workers sit idle because it is
+   * full and the consumer waits for the next result in order, shrinks back
+   * when its occupancy stays well below its size, and never exceeds
+   * `maxWindow`. A full window in front of a slow consumer does not grow it.
    */
-  readonly window?: number | undefined
+  readonly window?: number | "auto" | undefined
+  /**
+   * With `window: "auto"`: the most the window grows to, so that what a
+   * stalled head holds stays bounded. An integer ≥ `concurrency`. Default:
+   * `128 × concurrency`, measured to keep heavy-tailed latency within 5% of
+   * the unbounded window (docs/ordered.md, "Choosing the window").
+   */
+  readonly maxWindow?: number | undefined
   /**
    * Emission order. `"total"` (default): input order. `"key"`: input order
    * within each key, keys independent (needs `key`). `"none"`: completion

@@ -85,8 +85,10 @@ export interface Options {
   readonly actions: number
   /** As `Ordered`'s `concurrency`: at most this many actions run at once. An integer ≥ 1. */
   readonly concurrency: number
-  /** As `Ordered`'s `window`. Default: `3 × concurrency`. */
-  readonly window?: number | undefined
+  /** As `Ordered`'s `window`. Default: `"auto"`. */
+  readonly window?: number | "auto" | undefined
+  /** As `Ordered`'s `maxWindow` (only with `window: "auto"`). Default: `128 × concurrency`. */
+  readonly maxWindow?: number | undefined
   /** As `Ordered`'s `order`. Default: `"total"`; `"key"` needs `keys`. */
   readonly order?: "total" | "key" | "none" | undefined
   /**
@@ -196,7 +198,7 @@ export interface CompareOptions extends Options {
    * One `effect-ordered` row per window (integers ≥ `concurrency`, or
    * `Infinity`), all on the same workload. Default: `[window]`.
    */
-  readonly windows?: ReadonlyArray<number> | undefined
+  readonly windows?: ReadonlyArray<number | "auto"> | undefined
 }
 
 /**
@@ -211,7 +213,7 @@ export interface Row {
   /** A label for tables, e.g. `effect-ordered (window 300, default)`. */
   readonly name: string
   /** The window of an `effect-ordered` or `unbounded` row; `undefined` for the others. */
-  readonly window: number | undefined
+  readonly window: number | "auto" | undefined
   readonly makespanMillis: number
   /** `sequentialMillis / makespanMillis`. */
   readonly speedup: number

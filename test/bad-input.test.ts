@@ -116,9 +116,15 @@ const orderedFields = (base: object): ReadonlyArray<Field> => [
   { path: "options.concurrency", expected: "an integer ≥ 1", values: required(COUNT), set: option(base, "concurrency") },
   {
     path: "options.window",
-    expected: "an integer ≥ concurrency (2) or Infinity",
+    expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
     values: [...without(COUNT, POSITIVE_INFINITY), below(1)],
     set: option(base, "window")
+  },
+  {
+    path: "options.maxWindow",
+    expected: "an integer ≥ concurrency (2)",
+    values: [...COUNT, below(1)],
+    set: option(base, "maxWindow")
   },
   {
     path: "options.order",
@@ -344,7 +350,7 @@ const simulationWindows: Group = {
     },
     {
       path: "options.windows[1]",
-      expected: "an integer ≥ concurrency (2) or Infinity",
+      expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
       values: [...without(COUNT, POSITIVE_INFINITY), below(1)],
       set: (window) => ({ ...simulationBase, windows: [2, window] })
     }

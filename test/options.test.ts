@@ -39,12 +39,22 @@ const cases: ReadonlyArray<readonly [string, unknown, string]> = [
   [
     "window below concurrency",
     { concurrency: 100, window: 50 },
-    "Expected `options.window` to be an integer ≥ concurrency (100) or Infinity, got `50` (number)"
+    "Expected `options.window` to be an integer ≥ concurrency (100), Infinity or \"auto\", got `50` (number)"
   ],
   [
     "NaN window",
     { concurrency: 2, window: NaN },
-    "Expected `options.window` to be an integer ≥ concurrency (2) or Infinity, got `NaN` (number)"
+    "Expected `options.window` to be an integer ≥ concurrency (2), Infinity or \"auto\", got `NaN` (number)"
+  ],
+  [
+    "maxWindow beside a fixed window",
+    { concurrency: 2, window: 8, maxWindow: 16 },
+    "Expected `options.maxWindow` to come with `options.window: \"auto\"`, got `16` (number) and window `8` (number)"
+  ],
+  [
+    "maxWindow below concurrency",
+    { concurrency: 4, window: "auto", maxWindow: 3 },
+    "Expected `options.maxWindow` to be an integer ≥ concurrency (4), got `3` (number)"
   ],
   [
     "unknown order",

@@ -7,6 +7,7 @@ import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
+import { AutoWindow } from "./autoWindow.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
@@ -82,7 +83,8 @@ type Resume = (effect: Effect.Effect<void>) => void
  * key run at once, started in input order.
  *
  * Window: `admitted` counts actions taken from upstream and not yet handed to
- * the consumer; nothing is admitted while it equals `window`.
+ * the consumer; nothing is admitted while it equals `window`. With
+ * `window: "auto"`, an `AutoWindow` moves that bound as the run goes.
  *
  * @internal
  */
@@ -94,6 +96,8 @@ export class Engine<A, B, E, R> {
   private nextIndex = 0
   /** Taken from upstream, not yet handed to the consumer: bounded by `window`. */
   private admitted = 0
+  private window: number
+  private readonly autoWindow: AutoWindow | undefined
   /** False once a failure is known: nothing more is taken from upstream. */
   private admitting = true
   /** Only actions before this index may still start (total order after a failure). */
@@ -124,6 +128,8 @@ export class Engine<A, B, E, R> {
     private readonly options: ResolvedOptions<A>
   ) {
     this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
+    this.window = options.window
+    this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
   }
 
   /**
@@ -185,6 +191,7 @@ export class Engine<A, B, E, R> {
     const out = this.output
     if (out.length > 0) {
       this.output = []
+      if (this.autoWindow !== undefined) this.window = this.autoWindow.handedOver(out.length, this.admitted)
       this.admitted -= out.length
       if (this.admitting) this.wakeForWork()
       return Effect.succeed(out)
@@ -197,6 +204,7 @@ export class Engine<A, B, E, R> {
     return Effect.zipRight(
       Effect.async<void>((resume) => {
         this.consumer = resume
+        if (this.growWindow(this.parked.length + this.options.concurrency - this.spawned)) this.wakeForWork()
         return Effect.sync(() => {
           this.consumer = undefined
         })
@@ -237,13 +245,28 @@ export class Engine<A, B, E, R> {
     return Effect.yieldNow()
   }
 
-  /** Nothing to start: pull upstream if it is this worker's turn, else park. */
+  /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
   private idle(): Effect.Effect<void, never, R> {
     if (
       this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
-      this.admitted < this.options.window
+      this.admitted < this.window
     ) return this.pullUpstream()
+    if (this.growWindow(1 + this.parked.length + this.options.concurrency - this.spawned)) return Effect.void
     return this.park
+  }
+
+  /**
+   * `window: "auto"`: room for `idle` more workers when the full window keeps
+   * them from input while the consumer waits for the next result in order.
+   */
+  private growWindow(idle: number): boolean {
+    const auto = this.autoWindow
+    if (
+      auto === undefined || idle <= 0 || this.consumer === undefined || !this.admitting ||
+      this.admitted < this.window || !auto.canGrow || (this.upstreamDone && this.inputOffset >= this.input.length)
+    ) return false
+    this.window = auto.grow(idle)
+    return true
   }
 
   /** The next action to start: one freed by its key, else the next admitted. */
@@ -251,7 +274,7 @@ export class Engine<A, B, E, R> {
     let entry = this.runnable.shift()
     while (entry !== undefined && entry.index >= this.startLimit) entry = this.runnable.shift()
     if (entry !== undefined) return entry
-    while (this.admitting && this.admitted < this.options.window && this.inputOffset < this.input.length) {
+    while (this.admitting && this.admitted < this.window && this.inputOffset < this.input.length) {
       const admitted = this.admit(this.input[this.inputOffset++])
       if (admitted !== undefined) return admitted
     }
@@ -329,7 +352,7 @@ export class Engine<A, B, E, R> {
 
   private pullUpstream(): Effect.Effect<void, never, R> {
     this.pulling = true
-    return Effect.matchCause(this.source.pull(this.options.window - this.admitted), {
+    return Effect.matchCause(this.source.pull(this.window - this.admitted), {
       onFailure: (cause) => {
         this.pulling = false
         // After an action's failure (total order) that failure comes first:
@@ -371,7 +394,7 @@ export class Engine<A, B, E, R> {
    */
   private startableWork(): number {
     if (!this.admitting) return this.runnable.length
-    const room = this.options.window - this.admitted
+    const room = this.window - this.admitted
     const buffered = this.input.length - this.inputOffset
     const more = this.upstreamDone || this.pulling ? buffered : Math.max(buffered, 1)
     return this.runnable.length + Math.min(room, more)

@@ -9,20 +9,35 @@ export type Order = "total" | "key" | "none"
 export type Key = string | number
 
 /**
- * The default `window` is this multiple of `concurrency`: the smallest that
- * brings the reference workload (1000 actions, latency uniform in 0–99 ms,
- * concurrency 100) within 2% of the unbounded-window makespan in simulated
- * time. `npm run bench` prints the measurement (see README, "Choosing window").
+ * A fixed window's default, and where `window: "auto"` starts: this multiple
+ * of `concurrency`, the smallest that brings the reference workload (1000
+ * actions, latency uniform in 0–99 ms, concurrency 100) within 2% of the
+ * unbounded-window makespan in simulated time. `npm run bench` prints the
+ * measurement (docs/ordered.md, "Choosing the window").
  *
  * @internal
  */
 export const DEFAULT_WINDOW_FACTOR = 3
 
+/**
+ * `window: "auto"` grows to at most this multiple of `concurrency` unless
+ * `maxWindow` says otherwise: the smallest power of two that keeps a
+ * heavy-tailed workload (log-normal, median 20 ms, σ 1.2; 10,000 actions,
+ * concurrency 100) within 5% of the unbounded makespan on each of seeds
+ * 1–20 (64× misses one seed by 31%). `npm run bench` prints the measurement
+ * (docs/ordered.md, "Choosing the window").
+ *
+ * @internal
+ */
+export const DEFAULT_MAX_WINDOW_FACTOR = 128
+
 /** @internal */
 export interface ResolvedOptions<A> {
   readonly concurrency: number
-  /** `Infinity` when unbounded. */
+  /** A fixed window (`Infinity` when unbounded), or where an automatic one starts. */
   readonly window: number
+  /** `window: "auto"`: the most it grows to; `undefined` for a fixed window. */
+  readonly maxWindow: number | undefined
   readonly order: Order
   readonly key: ((a: A) => Key) | undefined
   /** `Infinity` when there is no `key`. */
@@ -33,14 +48,39 @@ export interface ResolvedOptions<A> {
 const ORDERS = ["total", "key", "none"] as const
 
 /**
- * A window: an integer ≥ `concurrency`, or `Infinity` for none.
+ * A window: an integer ≥ `concurrency`, `Infinity` for none, or `"auto"`.
  *
  * @internal
  */
-export const checkWindow = (path: string, value: unknown, concurrency: number): number =>
-  value === Infinity
-    ? Infinity
-    : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}) or Infinity`)
+export const checkWindow = (path: string, value: unknown, concurrency: number): number | "auto" =>
+  value === Infinity || value === "auto"
+    ? value
+    : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}), Infinity or "auto"`)
+
+/**
+ * The window options resolved: a fixed window, or an automatic one (the
+ * default) with where it starts and how far it may grow.
+ *
+ * @internal
+ */
+export const resolveWindow = (
+  window: unknown,
+  maxWindow: unknown,
+  concurrency: number
+): { readonly window: number; readonly maxWindow: number | undefined } => {
+  const checked = window === undefined ? "auto" : checkWindow("options.window", window, concurrency)
+  if (checked !== "auto") {
+    if (maxWindow !== undefined) throw V.comesWith("options.maxWindow", maxWindow, "options.window: \"auto\"", `window ${V.describe(window)}`)
+    return { window: checked, maxWindow: undefined }
+  }
+  const max = V.optionalIntegerAtLeast(
+    "options.maxWindow",
+    maxWindow,
+    concurrency,
+    `an integer ≥ concurrency (${concurrency})`
+  ) ?? concurrency * DEFAULT_MAX_WINDOW_FACTOR
+  return { window: Math.min(concurrency * DEFAULT_WINDOW_FACTOR, max), maxWindow: max }
+}
 
 /**
  * Validates `Ordered` options once, up front; throws
@@ -51,9 +91,7 @@ export const checkWindow = (path: string, value: unknown, concurrency: number): 
 export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
   const o = V.record("options", options)
   const concurrency = V.integerAtLeast("options.concurrency", o.concurrency, 1)
-  const window = o.window === undefined
-    ? concurrency * DEFAULT_WINDOW_FACTOR
-    : checkWindow("options.window", o.window, concurrency)
+  const { maxWindow, window } = resolveWindow(o.window, o.maxWindow, concurrency)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
   if (order === "key" && key === undefined) {
@@ -68,7 +106,7 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
     ? Infinity
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
-  return { concurrency, window, order, key, keyConcurrency, timeout }
+  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout }
 }
 
 /**

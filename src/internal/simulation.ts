@@ -52,7 +52,8 @@ const FAILURE_STREAM = 3
 interface Resolved {
   readonly actions: number
   readonly concurrency: number
-  readonly window: number
+  readonly window: number | "auto"
+  readonly maxWindow: number | undefined
   readonly order: Order
   readonly keys: number | undefined
   readonly keyConcurrency: number | undefined
@@ -76,6 +77,7 @@ const resolve = (options: unknown): Resolved => {
   const ordered = resolveOptions<number>({
     concurrency: o.concurrency,
     window: o.window,
+    maxWindow: o.maxWindow,
     order,
     key: keys === undefined ? undefined : Number,
     keyConcurrency: o.keyConcurrency
@@ -90,7 +92,8 @@ const resolve = (options: unknown): Resolved => {
   return {
     actions,
     concurrency: ordered.concurrency,
-    window: ordered.window,
+    window: ordered.maxWindow === undefined ? ordered.window : "auto",
+    maxWindow: ordered.maxWindow,
     order,
     keys,
     keyConcurrency: keys === undefined ? undefined : ordered.keyConcurrency,
@@ -200,7 +203,7 @@ interface Trace {
   readonly makespanMillis: number
 }
 
-const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window: number): Trace => {
+const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window: number | "auto"): Trace => {
   const n = work.latencyMillis.length
   const start = new Float64Array(n).fill(NaN)
   const finish = new Float64Array(n).fill(NaN)
@@ -222,6 +225,7 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window
   const options: Ordered.Options<number> = {
     concurrency: resolved.concurrency,
     window,
+    maxWindow: window === "auto" ? resolved.maxWindow : undefined,
     order: resolved.order,
     key: keys === undefined ? undefined : (i) => keys[i],
     keyConcurrency: resolved.keyConcurrency
@@ -366,7 +370,7 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
     const work = draw(resolved)
     const sequentialMillis = sum(work.latencyMillis)
     const unboundedMillis = traceRun(work, resolved, "effect-ordered", Infinity).makespanMillis
-    const row = (strategy: Row["strategy"], name: string, window: number | undefined, makespanMillis: number): Row => ({
+    const row = (strategy: Row["strategy"], name: string, window: number | "auto" | undefined, makespanMillis: number): Row => ({
       strategy,
       name,
       window,
@@ -397,7 +401,7 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
     ]
   })
 
-const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number> => {
+const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number | "auto"> => {
   if (!Array.isArray(value) || value.length === 0) throw V.invalid("options.windows", "a non-empty array", value)
   return value.map((window, i) => checkWindow(`options.windows[${i}]`, window, concurrency))
 }
