@@ -3,11 +3,13 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { constVoid } from "effect/Function"
 import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
 import { AutoWindow } from "./autoWindow.ts"
+import { type ChildLifetime, ForkWatch } from "./children.ts"
 import { Fifo } from "./fifo.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
@@ -52,7 +54,16 @@ interface Worker<A, B> {
   readonly fiber: Fiber.RuntimeFiber<void>
   /** The action this worker runs, if any. */
   entry: Entry<A, B> | undefined
-  /** Built once per worker: no closure is allocated per action. */
+  /** Files the result of the action it runs. */
+  readonly file: {
+    readonly onFailure: (cause: Cause.Cause<unknown>) => void
+    readonly onSuccess: (output: B) => void
+  }
+  /**
+   * Files a result that took a trip through the runtime, after ending the
+   * action's children (`children: "action"`). Built once per worker: no
+   * closure is allocated per action.
+   */
   readonly settle: {
     readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
     readonly onSuccess: (output: B) => Effect.Effect<void>
@@ -64,9 +75,9 @@ type Resume = (effect: Effect.Effect<void>) => void
 /**
  * The one ordering engine behind every operator and every order.
  *
- * Shape: a fixed pool of `concurrency` worker fibers takes actions from
- * upstream, runs them inline (no fiber per action) and files each result in
- * its place; a consumer takes the results that are ready, in order, as one
+ * Shape: worker fibers, recruited as work appears up to `concurrency`, take
+ * actions from upstream, run them inline (no fiber per action) and file each
+ * result in its place; a consumer takes the results that are ready, in order, as one
  * chunk per pull. Coordination is plain synchronous state on one JS thread;
  * fibers only park (`Effect.async`) when there is nothing to do, and are woken
  * one at a time, each woken worker waking the next while work remains.
@@ -121,15 +132,19 @@ export class Engine<A, B, E, R> {
   private spawned = 0
   private consumer: Resume | undefined
   private interruptor: FiberId.FiberId | undefined
+  /** With `children: "action"`: which workers' actions forked something. */
+  private readonly forkWatch: ForkWatch | undefined
 
   constructor(
     private readonly source: Source<A, unknown, R>,
     private readonly f: (a: A, index: number) => Effect.Effect<B, unknown, R>,
-    private readonly options: ResolvedOptions<A>
+    private readonly options: ResolvedOptions<A>,
+    children: ChildLifetime
   ) {
     this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
     this.window = options.window
     this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
+    this.forkWatch = children === "action" ? new ForkWatch() : undefined
   }
 
   /**
@@ -140,38 +155,84 @@ export class Engine<A, B, E, R> {
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
     this.scope = scope
     // Finalizers run in reverse: the workers stop before the source closes.
-    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), this.spawn(1))
+    const first = this.forkWatch === undefined
+      ? Effect.transplant((graft) => {
+        this.graft = graft
+        this.runWorker = graft(this.worker)
+        return this.spawn(1)
+      })
+      // Workers recruited by this one inherit its supervisor.
+      : this.spawn(1, Effect.supervised(this.worker, this.forkWatch))
+    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), first)
   })
 
-  private spawn(count: number): Effect.Effect<void, never, R> {
+  /**
+   * With `children: "caller"`: runs an effect with the caller's fork scope, so
+   * that what it forks belongs to the caller, as in `Effect.forEach`. Every
+   * fiber needs it: a fork does not inherit it.
+   */
+  private graft: (<X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>) | undefined
+  private runWorker: Effect.Effect<void, never, R> | undefined
+
+  private spawn(count: number, worker = this.runWorker ?? this.worker): Effect.Effect<void, never, R> {
     this.spawned += count
     this.onTheWay += count
-    const fork = Effect.tap(Effect.forkIn(this.worker, this.scope!), (fiber) => this.fibers.push(fiber))
+    const fork = Effect.tap(Effect.forkIn(worker, this.scope!), (fiber) => this.fibers.push(fiber))
     return count === 1 ? Effect.asVoid(fork) : Effect.asVoid(Effect.replicateEffect(fork, count))
   }
 
   private readonly worker: Effect.Effect<void, never, R> = Effect.withFiberRuntime((fiber) => {
     this.interruptor ??= fiber.id()
     this.onTheWay--
+    this.forkWatch?.watch(fiber)
+    const file = {
+      onFailure: (cause: Cause.Cause<unknown>): void => {
+        const entry = worker.entry!
+        worker.entry = undefined
+        this.fail(entry, cause)
+      },
+      onSuccess: (output: B): void => {
+        const entry = worker.entry!
+        worker.entry = undefined
+        entry.state = DONE
+        entry.output = output
+        this.complete(entry)
+      }
+    }
+    const forkWatch = this.forkWatch
     const worker: Worker<A, B> = {
       fiber,
       entry: undefined,
-      settle: {
-        onFailure: (cause) => {
-          const entry = worker.entry!
-          worker.entry = undefined
-          this.fail(entry, cause)
-          return Effect.void
-        },
-        onSuccess: (output) => {
-          const entry = worker.entry!
-          worker.entry = undefined
-          entry.state = DONE
-          entry.output = output
-          this.complete(entry)
-          return Effect.void
+      file,
+      settle: forkWatch === undefined
+        ? {
+          onFailure: (cause) => {
+            file.onFailure(cause)
+            return Effect.void
+          },
+          onSuccess: (output) => {
+            file.onSuccess(output)
+            return Effect.void
+          }
         }
-      }
+        : {
+          onFailure: (cause) => {
+            const ending = forkWatch.endChildren(fiber)
+            if (ending === undefined) {
+              file.onFailure(cause)
+              return Effect.void
+            }
+            return Effect.zipRight(ending, Effect.sync(() => file.onFailure(cause)))
+          },
+          onSuccess: (output) => {
+            const ending = forkWatch.endChildren(fiber)
+            if (ending === undefined) {
+              file.onSuccess(output)
+              return Effect.void
+            }
+            return Effect.zipRight(ending, Effect.sync(() => file.onSuccess(output)))
+          }
+        }
     }
     this.workers.push(worker)
     return Effect.whileLoop({
@@ -238,8 +299,8 @@ export class Engine<A, B, E, R> {
       if (entry === undefined) return this.idle()
       const action = this.call(worker, entry)
       if (!Exit.isExit(action)) return this.run(worker, entry, action)
-      if (action._tag === "Success") worker.settle.onSuccess(action.value as B)
-      else worker.settle.onFailure(action.cause)
+      if (action._tag === "Success") worker.file.onSuccess(action.value as B)
+      else worker.file.onFailure(action.cause)
       if (!this.hasWork()) return Effect.void
     }
     return Effect.yieldNow()
@@ -340,6 +401,8 @@ export class Engine<A, B, E, R> {
     const recruit = this.recruit()
     const timeout = this.options.timeout
     if (timeout !== undefined) {
+      // The timeout runs the action on a fiber of its own.
+      if (this.graft !== undefined) action = this.graft(action)
       action = Effect.timeoutFail(action, {
         duration: timeout,
         onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
@@ -510,8 +573,6 @@ export class Engine<A, B, E, R> {
     }
   }
 }
-
-const constVoid = (): void => {}
 
 /** Most already-complete actions one worker settles in a row before it yields. */
 const SYNC_BUDGET = 256

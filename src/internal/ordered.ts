@@ -38,7 +38,12 @@ export const mapEffect = dual<
     const resolved = resolveOptions<A>(options)
     const action = V.fn<typeof f>("f", f)
     const upstream = yield* Stream.toPull(self)
-    const engine = new Engine<A, B, E | E1 | ActionTimeoutError, R | R1>(streamSource(upstream), action, resolved)
+    const engine = new Engine<A, B, E | E1 | ActionTimeoutError, R | R1>(
+      streamSource(upstream),
+      action,
+      resolved,
+      "action"
+    )
     yield* engine.start
     return Stream.repeatEffectChunkOption(Effect.matchEffect(engine.pull, {
       onFailure: (error) => Effect.fail(Option.some(error)),
@@ -65,7 +70,7 @@ export const forEach = dual<
   Effect.scoped(Effect.suspend(() => {
     if (!Predicate.isIterable(self)) throw V.invalid("iterable", "an Iterable", self)
     const resolved = resolveOptions<A>(options)
-    const engine = new Engine<A, B, E | ActionTimeoutError, R>(iterableSource(self), V.fn("f", f), resolved)
+    const engine = new Engine<A, B, E | ActionTimeoutError, R>(iterableSource(self), V.fn("f", f), resolved, "caller")
     const results: Array<B> = []
     const collect: Effect.Effect<Array<B>, E | ActionTimeoutError> = Effect.flatMap(engine.pull, (out) => {
       if (out === undefined) return Effect.succeed(results)
