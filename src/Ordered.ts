@@ -9,8 +9,10 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
 import type * as Stream from "effect/Stream"
 import type { ActionTimeoutError } from "./errors.ts"
+import * as hedge from "./internal/hedge.ts"
 import * as internal from "./internal/ordered.ts"
 
 /**
@@ -65,10 +67,61 @@ export interface Options<A> {
   /**
    * Per action: an action still running after this long is interrupted and
    * fails with {@link ActionTimeoutError}. Measured on Effect's `Clock`.
-   * Default: none.
+   * Default: none. With `hedge`, it covers both attempts: measured from the
+   * first attempt's start.
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * For idempotent actions only: when the action at the head of the order
+   * (the lowest index not yet emitted; per key under `order: "key"`; any
+   * action under `order: "none"`) has run longer than a threshold, a second
+   * copy of it starts. The copy takes a worker like any action (never more
+   * than `concurrency` in all) and goes before new actions. The first
+   * attempt to succeed wins and the other is interrupted (its finalizers
+   * run); the action fails only if both fail (with both causes), or at
+   * `timeout`. At most one copy per action. `f` reads which attempt it runs
+   * from {@link currentAttempt}.
+   *
+   * - `{ after }`: the threshold is this duration.
+   * - `{ quantile, minSamples }`: the threshold is this quantile (0 < q < 1)
+   *   of the durations of the actions completed so far in this run, read to
+   *   within 2%; nothing is hedged before `minSamples` (default 100) have
+   *   completed. `{ quantile: 0.95 }` hedges about the slowest 5% of heads.
+   *
+   * Default: no hedging.
+   */
+  readonly hedge?:
+    | { readonly after: Duration.DurationInput }
+    | { readonly quantile: number; readonly minSamples?: number | undefined }
+    | undefined
 }
+
+/**
+ * Which attempt of an action `f` runs: `1`, or `2` for the copy that
+ * `hedge` started. Read it with `FiberRef.get` for logs or an idempotency
+ * key; outside `Ordered` it is `1`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { Ordered } from "effect-ordered"
+ *
+ * const fetchPrice = (sku: string) =>
+ *   Effect.gen(function*() {
+ *     const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+ *     yield* Effect.log(`pricing ${sku}, attempt ${attempt}`)
+ *     return sku.length
+ *   })
+ *
+ * const program = Ordered.forEach(["a", "bb"], fetchPrice, { concurrency: 2, hedge: { after: "200 millis" } })
+ * // [1, 2]
+ * Effect.runPromise(program).then(console.log)
+ * ```
+ *
+ * @since 0.2.0
+ * @category hedging
+ */
+export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
 
 /**
  * Maps each element of a stream with an effectful `f`, running up to

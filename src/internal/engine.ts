@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -11,6 +12,7 @@ import { ActionTimeoutError } from "../errors.ts"
 import { AutoWindow } from "./autoWindow.ts"
 import { type ChildLifetime, ForkWatch } from "./children.ts"
 import { Fifo } from "./fifo.ts"
+import { currentAttempt, HeadWatch } from "./hedge.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
 
@@ -34,6 +36,19 @@ interface Entry<A, B> {
   state: typeof WAITING | typeof RUNNING | typeof DONE | typeof FAILED
   output: B | undefined
   cause: Cause.Cause<unknown> | undefined
+  /** With `hedge`: when its first attempt started (Clock milliseconds). */
+  startedAt: number
+  /** With `hedge`: set once a second copy is asked for. */
+  copy: Copy | undefined
+}
+
+/** The hedged copy of an action, and what its first failure left. */
+interface Copy {
+  started: boolean
+  /** Attempts of the action running now, or about to (the copy, while queued). */
+  live: number
+  /** The first attempt to fail, while the other may still succeed. */
+  failure: Cause.Cause<unknown> | undefined
 }
 
 interface Lane<A, B> {
@@ -97,6 +112,11 @@ type Resume = (effect: Effect.Effect<void>) => void
  * the consumer; nothing is admitted while it equals `window`. With
  * `window: "auto"`, an `AutoWindow` moves that bound as the run goes.
  *
+ * Hedging: a `HeadWatch` fiber asks for a copy of a head that runs too long;
+ * the copy waits in `hedges` for a worker, ahead of new actions. The first
+ * attempt to succeed files the result, and the worker of the other is
+ * interrupted and retired (a new one is recruited in its place).
+ *
  * @internal
  */
 export class Engine<A, B, E, R> {
@@ -114,6 +134,9 @@ export class Engine<A, B, E, R> {
   /** Only actions before this index may still start (total order after a failure). */
   private startLimit = Infinity
   private readonly runnable = new Fifo<Entry<A, B>>()
+  /** With `hedge`: actions whose copy waits for a worker. */
+  private readonly hedges: Fifo<Entry<A, B>> | undefined
+  private headWatch: HeadWatch<Entry<A, B>, R> | undefined
   private readonly lanes = new Map<Key, Lane<A, B>>()
   /** `order: "total"`: every admitted action not yet emitted, in input order. */
   private readonly pending: Fifo<Entry<A, B>> | undefined
@@ -145,6 +168,7 @@ export class Engine<A, B, E, R> {
     this.window = options.window
     this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
     this.forkWatch = children === "action" ? new ForkWatch() : undefined
+    this.hedges = options.hedge === undefined ? undefined : new Fifo()
   }
 
   /**
@@ -163,7 +187,22 @@ export class Engine<A, B, E, R> {
       })
       // Workers recruited by this one inherit its supervisor.
       : this.spawn(1, Effect.supervised(this.worker, this.forkWatch))
-    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), first)
+    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), Effect.zipRight(this.startHeadWatch, first))
+  })
+
+  private readonly startHeadWatch: Effect.Effect<void, never, R> = Effect.suspend(() => {
+    const policy = this.options.hedge
+    if (policy === undefined) return Effect.void
+    return Effect.clockWith((clock) => {
+      const watch = new HeadWatch<Entry<A, B>, R>(
+        policy,
+        clock,
+        (entry) => entry.state === RUNNING && entry.copy === undefined && entry.index < this.startLimit,
+        (entry) => this.hedge(entry)
+      )
+      this.headWatch = watch
+      return Effect.asVoid(Effect.tap(Effect.forkIn(watch.loop, this.scope!), (fiber) => this.fibers.push(fiber)))
+    })
   })
 
   /**
@@ -189,11 +228,20 @@ export class Engine<A, B, E, R> {
       onFailure: (cause: Cause.Cause<unknown>): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        if (entry.copy !== undefined) {
+          const settled = this.settleCopy(entry, cause)
+          // The other attempt may still succeed.
+          if (settled === undefined) return
+          cause = settled
+        }
+        this.headWatch?.record(this.headWatch.now() - entry.startedAt)
         this.fail(entry, cause)
       },
       onSuccess: (output: B): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        if (entry.copy !== undefined) this.settleCopy(entry, undefined)
+        this.headWatch?.record(this.headWatch.now() - entry.startedAt)
         entry.state = DONE
         entry.output = output
         this.complete(entry)
@@ -282,7 +330,7 @@ export class Engine<A, B, E, R> {
 
   /** Whether a worker still has a reason to loop. */
   private hasWork(): boolean {
-    return this.runnable.length > 0 ||
+    return this.runnable.length > 0 || (this.hedges !== undefined && this.hedges.length > 0) ||
       (this.admitting && !(this.upstreamDone && this.inputOffset >= this.input.length))
   }
 
@@ -295,10 +343,15 @@ export class Engine<A, B, E, R> {
    */
   private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
+      const hedged = this.hedges === undefined ? undefined : this.takeCopy()
+      if (hedged !== undefined) return this.runCopy(worker, hedged)
       const entry = this.take()
       if (entry === undefined) return this.idle()
       const action = this.call(worker, entry)
-      if (!Exit.isExit(action)) return this.run(worker, entry, action)
+      if (!Exit.isExit(action)) {
+        if (this.headWatch !== undefined && this.isHead(entry)) this.headWatch.push(entry)
+        return this.run(worker, entry, action, this.options.timeout)
+      }
       if (action._tag === "Success") worker.file.onSuccess(action.value as B)
       else worker.file.onFailure(action.cause)
       if (!this.hasWork()) return Effect.void
@@ -350,7 +403,9 @@ export class Engine<A, B, E, R> {
       lane: undefined,
       state: WAITING,
       output: undefined,
-      cause: undefined
+      cause: undefined,
+      startedAt: NaN,
+      copy: undefined
     }
     this.admitted++
     this.pending?.push(entry)
@@ -387,6 +442,7 @@ export class Engine<A, B, E, R> {
   private call(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<B, unknown, R> {
     entry.state = RUNNING
     worker.entry = entry
+    if (this.headWatch !== undefined) entry.startedAt = this.headWatch.now()
     try {
       const action = this.f(entry.input, entry.index)
       return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
@@ -395,22 +451,112 @@ export class Engine<A, B, E, R> {
     }
   }
 
-  /** Runs an action that has yet to complete, under `timeout` if one is set. */
-  private run(worker: Worker<A, B>, entry: Entry<A, B>, action: Effect.Effect<B, unknown, R>): Effect.Effect<void, never, R> {
+  /** Runs an action that has yet to complete, under `timeout` if one is given. */
+  private run(
+    worker: Worker<A, B>,
+    entry: Entry<A, B>,
+    action: Effect.Effect<B, unknown, R>,
+    timeout: Duration.Duration | undefined
+  ): Effect.Effect<void, never, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
-    const timeout = this.options.timeout
     if (timeout !== undefined) {
       // The timeout runs the action on a fiber of its own.
       if (this.graft !== undefined) action = this.graft(action)
       action = Effect.timeoutFail(action, {
         duration: timeout,
-        onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
+        onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout: this.options.timeout! })
       })
     }
     // An interrupted worker skips these handlers: interruption is not a result.
     const settled = Effect.matchCauseEffect(action, worker.settle)
     return recruit === undefined ? settled : Effect.zipRight(recruit, settled)
+  }
+
+  // ---------------------------------------------------------------- hedging
+
+  /** Whether `entry` is the lowest index not yet emitted (of its key, under `order: "key"`). */
+  private isHead(entry: Entry<A, B>): boolean {
+    const queue = this.pending ?? entry.lane?.pending
+    // Without a queue, an action leaves as it completes: nothing waits behind it but itself.
+    return queue === undefined || queue.peek() === entry
+  }
+
+  /** `HeadWatch` found `entry` overdue: its copy waits for a worker, ahead of new actions. */
+  private hedge(entry: Entry<A, B>): Effect.Effect<void, never, R> {
+    entry.copy = { started: false, live: 2, failure: undefined }
+    this.hedges!.push(entry)
+    return this.recruit() ?? Effect.void
+  }
+
+  /** The next copy to start, skipping actions settled (or cut off by a failure) meanwhile. */
+  private takeCopy(): Entry<A, B> | undefined {
+    const hedges = this.hedges!
+    let entry = hedges.shift()
+    while (entry !== undefined && (entry.state !== RUNNING || entry.index >= this.startLimit)) entry = hedges.shift()
+    return entry
+  }
+
+  /** Starts the copy of `entry` as attempt 2, under what is left of the first attempt's `timeout`. */
+  private runCopy(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
+    entry.copy!.started = true
+    worker.entry = entry
+    let action: Effect.Effect<B, unknown, R>
+    try {
+      const made = this.f(entry.input, entry.index)
+      action = Effect.isEffect(made)
+        ? Effect.locally(made, currentAttempt, 2)
+        : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", made))
+    } catch (defect) {
+      action = Effect.die(defect)
+    }
+    const timeout = this.options.timeout
+    const left = timeout === undefined
+      ? undefined
+      : Duration.millis(Math.max(0, Duration.toMillis(timeout) - (this.headWatch!.now() - entry.startedAt)))
+    return this.run(worker, entry, action, left)
+  }
+
+  /**
+   * One attempt of a hedged action settled, with `cause` if it failed.
+   * Success, or a timeout (which covers both attempts), ends the other
+   * attempt. A failure while the other may still succeed is kept, and leaves
+   * the action running (returns `undefined`); the action's failure is
+   * returned once it is final: both causes when both attempts failed.
+   */
+  private settleCopy(entry: Entry<A, B>, cause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> | undefined {
+    const copy = entry.copy!
+    copy.live--
+    if (cause !== undefined && copy.live > 0 && !this.isTimeout(entry, cause)) {
+      copy.failure = cause
+      return undefined
+    }
+    if (copy.live > 0) {
+      copy.live = 0
+      for (const worker of this.workers) if (worker.entry === entry) this.retire(worker)
+    }
+    if (cause === undefined) return undefined
+    return copy.failure === undefined ? cause : Cause.sequential(copy.failure, cause)
+  }
+
+  private isTimeout(entry: Entry<A, B>, cause: Cause.Cause<unknown>): boolean {
+    const failure = Cause.failureOption(cause)
+    return failure._tag === "Some" && failure.value instanceof ActionTimeoutError && failure.value.index === entry.index
+  }
+
+  /**
+   * Interrupts a worker running the losing attempt (its finalizers run) and
+   * frees its place once its fiber has ended, so that no more than
+   * `concurrency` actions ever run.
+   */
+  private retire(worker: Worker<A, B>): void {
+    worker.entry = undefined
+    worker.fiber.addObserver(() => {
+      this.spawned--
+      this.workers.splice(this.workers.indexOf(worker), 1)
+      this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
+    })
+    worker.fiber.unsafeInterruptAsFork(this.interruptor!)
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
@@ -456,11 +602,12 @@ export class Engine<A, B, E, R> {
    * what the window admits of the buffered input (or one worker to pull).
    */
   private startableWork(): number {
-    if (!this.admitting) return this.runnable.length
+    const ready = this.runnable.length + (this.hedges?.length ?? 0)
+    if (!this.admitting) return ready
     const room = this.window - this.admitted
     const buffered = this.input.length - this.inputOffset
     const more = this.upstreamDone || this.pulling ? buffered : Math.max(buffered, 1)
-    return this.runnable.length + Math.min(room, more)
+    return ready + Math.min(room, more)
   }
 
   /** Wakes parked workers for the work no worker on its way will take; returns how much is left. */
@@ -532,6 +679,7 @@ export class Engine<A, B, E, R> {
       this.output.push(head.output as B)
       head = queue.peek()
     }
+    if (head !== undefined && head.state === RUNNING && head.copy === undefined) this.headWatch?.push(head)
     if (head !== undefined && head.state === FAILED) this.terminal = head.cause
     this.wakeConsumer()
   }

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
+import { type HedgePolicy, resolveHedge } from "./hedge.ts"
 import * as V from "./validate.ts"
 
 /** @internal */
@@ -43,6 +44,7 @@ export interface ResolvedOptions<A> {
   /** `Infinity` when there is no `key`. */
   readonly keyConcurrency: number
   readonly timeout: Duration.Duration | undefined
+  readonly hedge: HedgePolicy | undefined
 }
 
 const ORDERS = ["total", "key", "none"] as const
@@ -106,7 +108,8 @@ export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
     ? Infinity
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
-  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout }
+  const hedge = resolveHedge(o.hedge)
+  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout, hedge }
 }
 
 /**
