@@ -1,9 +1,10 @@
 /**
  * Run costly actions concurrently and release their results in order.
  *
- * Every operator here is driven by one engine: a fixed pool of `concurrency`
- * workers, a reorder window of at most `window` actions taken but not yet
- * emitted, and an emission order (`"total"`, `"key"` or `"none"`).
+ * Every operator here is driven by one engine: up to `concurrency` workers,
+ * recruited as work appears, a reorder window of at most `window` actions
+ * taken but not yet emitted, and an emission order (`"total"`, `"key"` or
+ * `"none"`).
  *
  * @since 0.1.0
  */
@@ -19,25 +20,32 @@ import * as internal from "./internal/ordered.ts"
  * Options shared by every `Ordered` operator. Invalid options make the
  * stream or effect die with `Cause.IllegalArgumentException` whose message
  * names the option and the bad value, e.g.
- * `` Expected `options.window` to be an integer ≥ concurrency (100) or Infinity, got `50` (number) ``.
+ * `` Expected `options.window` to be an integer ≥ concurrency (100), Infinity or "auto", got `50` (number) ``.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options<A> {
+export interface Options<
+  A,
+  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined
+> {
   /**
-   * At most this many actions run at once. An integer ≥ 1.
+   * At most this many actions run at once: an integer ≥ 1, `"unbounded"`,
+   * or `"inherit"` to follow `Effect.withConcurrency` as `Effect.forEach`
+   * does (unbounded unless set; a number below 2 runs one at a time).
    */
-  readonly concurrency: number
+  readonly concurrency: number | "unbounded" | "inherit"
   /**
    * At most this many actions taken from upstream and not yet emitted
    * downstream: running, finished and waiting for an earlier one, or waiting
-   * for their key. An integer ≥ `concurrency`, `Infinity` (no bound: memory
-   * then grows with a stalled head), or `"auto"` (the default): the window
-   * starts at `3 × concurrency`, grows while workers sit idle because it is
-   * full and the consumer waits for the next result in order, shrinks back
-   * when its occupancy stays well below its size, and never exceeds
-   * `maxWindow`. A full window in front of a slow consumer does not grow it.
+   * for their key. An integer ≥ `concurrency` (≥ 1 when concurrency is
+   * unbounded), `Infinity` (no bound: memory then grows with a stalled
+   * head), or `"auto"` (the default): the window starts at
+   * `3 × concurrency`, grows while workers sit idle because it is full and
+   * the consumer waits for the next result in order, shrinks back when its
+   * occupancy stays well below its size, and never exceeds `maxWindow`. A
+   * full window in front of a slow consumer does not grow it. With unbounded
+   * concurrency the default is no bound.
    */
   readonly window?: number | "auto" | undefined
   /**
@@ -66,11 +74,11 @@ export interface Options<A> {
   readonly keyConcurrency?: number | undefined
   /**
    * Per action: an action still running after this long is interrupted and
-   * fails with {@link ActionTimeoutError}. Measured on Effect's `Clock`.
-   * Default: none. With `hedge`, it covers both attempts: measured from the
-   * first attempt's start.
+   * fails with {@link ActionTimeoutError}, which then joins the error type.
+   * Measured on Effect's `Clock`. Default: none. With `hedge`, it covers
+   * both attempts: measured from the first attempt's start.
    */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: Timeout | undefined
   /**
    * For idempotent actions only: when the action at the head of the order
    * (the lowest index not yet emitted; per key under `order: "key"`; any
@@ -95,6 +103,33 @@ export interface Options<A> {
     | { readonly quantile: number; readonly minSamples?: number | undefined }
     | undefined
 }
+
+/**
+ * Options of {@link forEach}: those of every operator, plus `discard`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ForEachOptions<
+  A,
+  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined,
+  Discard extends boolean = boolean
+> extends Options<A, Timeout> {
+  /**
+   * `true`: run for the effects only; the run succeeds with `void` and keeps
+   * no result, as `Effect.forEach(…, { discard: true })`. Default: `false`.
+   */
+  readonly discard?: Discard | undefined
+}
+
+/**
+ * The error an operator adds to `f`'s: {@link ActionTimeoutError} when
+ * `timeout` is given, nothing otherwise.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : ActionTimeoutError
 
 /**
  * Which attempt of an action `f` runs: `1`, or `2` for the copy that
@@ -155,22 +190,22 @@ export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
  * @category operators
  */
 export const mapEffect: {
-  <A, B, E1, R1>(
+  <A, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
-  <A, E, R, B, E1, R1>(
+    options: Options<A, Timeout>
+  ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | TimeoutError<Timeout>, R | R1>
+  <A, E, R, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
     self: Stream.Stream<A, E, R>,
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ): Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
+    options: Options<A, Timeout>
+  ): Stream.Stream<B, E | E1 | TimeoutError<Timeout>, R | R1>
 } = internal.mapEffect
 
 /**
  * Runs `f` over any `Iterable` (read lazily, at most `window` ahead), up to
  * `concurrency` at once, and succeeds with the results in order (completion
- * order for `order: "none"`). Failure, timeout and interruption behave as in
- * {@link mapEffect}.
+ * order for `order: "none"`), or with `void` for `discard: true`. Failure,
+ * timeout and interruption behave as in {@link mapEffect}.
  *
  * @example
  * ```ts
@@ -190,13 +225,13 @@ export const mapEffect: {
  * @category operators
  */
 export const forEach: {
-  <A, B, E, R>(
+  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ): (self: Iterable<A>) => Effect.Effect<Array<B>, E | ActionTimeoutError, R>
-  <A, B, E, R>(
+    options: ForEachOptions<A, Timeout, Discard>
+  ): (self: Iterable<A>) => Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
+  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
     self: Iterable<A>,
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ): Effect.Effect<Array<B>, E | ActionTimeoutError, R>
+    options: ForEachOptions<A, Timeout, Discard>
+  ): Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
 } = internal.forEach

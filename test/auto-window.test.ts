@@ -16,7 +16,7 @@ const HOUR = 3_600_000
  * Runs `count` actions, action 0 taking an hour and the others none, and
  * counts the actions started while action 0 ran: what the stall held.
  */
-const heldBehindStalledHead = (count: number, options: Ordered.Options<number>) => {
+const heldBehindStalledHead = (count: number, options: Ordered.Options<number> & { readonly concurrency: number }) => {
   let startedDuringStall = 0
   const gauge = makeGauge()
   const { exit } = runVirtual(Ordered.forEach(

@@ -28,6 +28,7 @@ import {
   MISSING,
   NAN,
   NATURAL,
+  NEGATIVE,
   NON_NEGATIVE,
   NON_INTEGER,
   NULL,
@@ -74,6 +75,8 @@ interface Group {
   readonly base: unknown
   /** Whether to check that the base input is accepted (false where it runs forever, e.g. a consumer). */
   readonly baseAccepted: boolean
+  /** Other valid inputs: the documented forms, each accepted by every target. */
+  readonly valid?: ReadonlyArray<unknown>
   readonly fields: ReadonlyArray<Field>
 }
 
@@ -108,12 +111,17 @@ const orderedTargets: ReadonlyArray<Target> = [
 ]
 
 const orderedBase = { concurrency: 2 }
+/** A quantile of 1 would never hedge: refused with the rest. */
+const bad1: BadValue = { name: "one", value: 1, shown: "`1` (number)" }
 const keyed = { concurrency: 2, key: (n: number) => n % 2 }
 
-/** The fields `Ordered` and `Simulation` share (Simulation hands them to Ordered's validation). */
-const orderedFields = (base: object): ReadonlyArray<Field> => [
+/**
+ * The fields `Ordered` and `Simulation` share (Simulation hands them to
+ * Ordered's validation; its concurrency is a number only).
+ */
+const orderedFields = (base: object, concurrency: string): ReadonlyArray<Field> => [
   { path: "options", expected: "an object", values: RECORD, set: (v) => v },
-  { path: "options.concurrency", expected: "an integer ≥ 1", values: required(COUNT), set: option(base, "concurrency") },
+  { path: "options.concurrency", expected: concurrency, values: required(COUNT), set: option(base, "concurrency") },
   {
     path: "options.window",
     expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
@@ -139,11 +147,47 @@ const ordered: Group = {
   targets: orderedTargets,
   base: orderedBase,
   baseAccepted: true,
+  valid: [
+    { concurrency: 1 },
+    { concurrency: 3, window: 3 },
+    { concurrency: 3, window: Infinity },
+    { concurrency: 3, order: "none" },
+    { concurrency: 3, key: (n: number) => n, order: "key", keyConcurrency: 2 },
+    { concurrency: 3, timeout: "1 second" },
+    { concurrency: 3, window: undefined, order: undefined, key: undefined, timeout: undefined },
+    { concurrency: "unbounded", window: 1 },
+    { concurrency: "inherit" },
+    { concurrency: "inherit", window: 1 },
+    { concurrency: 3, window: "auto", maxWindow: 3 },
+    { concurrency: "unbounded", maxWindow: 10 },
+    { concurrency: 3, hedge: { after: "50 millis" } },
+    { concurrency: 3, hedge: { quantile: 0.95 } },
+    { concurrency: 3, hedge: { quantile: 0.5, minSamples: 1 } }
+  ],
   fields: [
-    ...orderedFields(orderedBase),
+    ...orderedFields(orderedBase, "an integer ≥ 1, \"unbounded\" or \"inherit\""),
     { path: "options.key", expected: "a function", values: FUNCTION, set: option(orderedBase, "key") },
     { path: "options.keyConcurrency", expected: "an integer ≥ 1", values: COUNT, set: option(keyed, "keyConcurrency") },
     { path: "options.timeout", expected: DURATION_ABOVE_ZERO, values: DURATION, set: option(orderedBase, "timeout") },
+    { path: "options.hedge", expected: "an object", values: without(RECORD, MISSING), set: option(orderedBase, "hedge") },
+    {
+      path: "options.hedge.after",
+      expected: DURATION_ABOVE_ZERO,
+      values: DURATION,
+      set: (after) => ({ concurrency: 2, hedge: { after } })
+    },
+    {
+      path: "options.hedge.quantile",
+      expected: "a number between 0 and 1 (both excluded)",
+      values: [...WRONG_TYPES, NAN, POSITIVE_INFINITY, NEGATIVE, ZERO, bad1],
+      set: (quantile) => ({ concurrency: 2, hedge: { quantile } })
+    },
+    {
+      path: "options.hedge.minSamples",
+      expected: "an integer ≥ 1",
+      values: COUNT,
+      set: (minSamples) => ({ concurrency: 2, hedge: { quantile: 0.9, minSamples } })
+    },
     {
       // What `key` returns, checked per input (input 0 is the first admitted).
       path: "options.key(input 0)",
@@ -154,6 +198,38 @@ const ordered: Group = {
   ]
 }
 
+const orderedUnbounded: Group = {
+  name: "Ordered, concurrency \"unbounded\"",
+  targets: orderedTargets,
+  base: { concurrency: "unbounded" },
+  baseAccepted: true,
+  fields: [{
+    path: "options.window",
+    expected: "an integer ≥ 1, Infinity or \"auto\"",
+    values: without(COUNT, POSITIVE_INFINITY),
+    set: option({ concurrency: "unbounded" }, "window")
+  }, {
+    path: "options.maxWindow",
+    expected: "an integer ≥ 1",
+    values: COUNT,
+    set: option({ concurrency: "unbounded" }, "maxWindow")
+  }]
+}
+
+const orderedForEach: Group = {
+  name: "Ordered.forEach",
+  targets: orderedTargets.filter((target) => target.name.startsWith("Ordered.forEach")),
+  base: orderedBase,
+  baseAccepted: true,
+  valid: [{ concurrency: 2, discard: true }, { concurrency: 2, discard: false }],
+  fields: [{
+    path: "options.discard",
+    expected: "a boolean",
+    values: [STRING, OBJECT, NULL, NUMBER],
+    set: option(orderedBase, "discard")
+  }]
+}
+
 // -------------------------------------------------------------- Sequencer
 
 const sequencerMake: Group = {
@@ -161,6 +237,12 @@ const sequencerMake: Group = {
   targets: [{ name: "Sequencer.make", channel: "defect", call: (o) => Effect.scoped(Sequencer.make(o)) }],
   base: { capacity: 4 },
   baseAccepted: true,
+  valid: [
+    { capacity: 1 },
+    { capacity: 64, start: 1, gapTimeout: "1 second", onGap: "fail", idleKeyTimeout: 60_000 },
+    { capacity: 2, maxKeys: Infinity, gapTimeout: 5, onGap: "skip" },
+    { capacity: 2, start: undefined, gapTimeout: undefined, maxKeys: undefined }
+  ],
   fields: [
     { path: "options", expected: "an object", values: RECORD, set: (v) => v },
     {
@@ -201,12 +283,18 @@ const sequencerMake: Group = {
   ]
 }
 
-/** Runs `use` on a fresh sequencer (capacity 4, start 0) whose stream is drained by a forked consumer. */
-const withSequencer = <A, E>(use: (sequencer: Sequencer.Sequencer<string>) => Effect.Effect<A, E>) =>
+/**
+ * Runs `use` on a fresh sequencer (capacity 4) whose stream is drained by a
+ * forked consumer. A refusal must leave it untouched (no key, nothing
+ * buffered): otherwise the run dies with another defect than the refusal.
+ */
+const withSequencer = <A, E>(use: (sequencer: Sequencer.Sequencer<string>) => Effect.Effect<A, E>, start = 0) =>
   Effect.scoped(Effect.gen(function*() {
-    const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
+    const sequencer = yield* Sequencer.make<string>({ capacity: 4, start })
     yield* Effect.forkScoped(Stream.runDrain(sequencer.stream))
-    return yield* use(sequencer)
+    return yield* Effect.catchAllDefect(use(sequencer), (defect) =>
+      Effect.flatMap(sequencer.stats, (stats) =>
+        Effect.die(stats.keys === 0 && stats.buffered === 0 ? defect : `half-applied: ${JSON.stringify(stats)}`)))
   }))
 
 const KEY = "a non-empty string or a number (not NaN)"
@@ -230,6 +318,15 @@ const sequencerOffers: Group = {
       set: (sequence) => ({ ...offerBase, sequence })
     }
   ]
+}
+
+const sequencerOffersAfterStart: Group = {
+  name: "Sequencer offers, start 10",
+  targets: [{ name: "offer", channel: "defect", call: (sequence) => withSequencer((s) => s.offer("k", sequence, "v"), 10) }],
+  base: 10,
+  baseAccepted: true,
+  // Below start: invalid input, not a duplicate.
+  fields: [{ path: "sequence", expected: "an integer ≥ options.start (10)", values: [below(9)], set: (sequence) => sequence }]
 }
 
 const sequencerNext: Group = {
@@ -258,7 +355,7 @@ const simulation: Group = {
   base: simulationBase,
   baseAccepted: true,
   fields: [
-    ...orderedFields(simulationBase),
+    ...orderedFields(simulationBase, "an integer ≥ 1"),
     {
       path: "options.actions",
       expected: "an integer ≥ 1",
@@ -478,8 +575,11 @@ const consumer: Group = {
 
 const groups: ReadonlyArray<Group> = [
   ordered,
+  orderedUnbounded,
+  orderedForEach,
   sequencerMake,
   sequencerOffers,
+  sequencerOffersAfterStart,
   sequencerNext,
   simulation,
   simulationWindows,
@@ -496,6 +596,11 @@ for (const group of groups) {
       if (group.baseAccepted) {
         it(`${target.name} accepts the valid base input`, async () => {
           expect(await outcome(() => target.call(group.base))).toEqual({ _tag: "Accepted" })
+        })
+      }
+      for (const input of group.valid ?? []) {
+        it(`${target.name} accepts ${JSON.stringify(input)}`, async () => {
+          expect(await outcome(() => target.call(input))).toEqual({ _tag: "Accepted" })
         })
       }
       for (const field of group.fields) {
@@ -526,6 +631,26 @@ const dependencies: ReadonlyArray<readonly [ReadonlyArray<Target>, unknown, stri
     orderedTargets,
     { concurrency: 2, keyConcurrency: 2 },
     "Expected `options.keyConcurrency` to come with `options.key`, got `2` (number) and no key"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, window: 8, maxWindow: 16 },
+    "Expected `options.maxWindow` to come with `options.window: \"auto\"`, got `16` (number) and window `8` (number)"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: { after: 5, minSamples: 3 } },
+    "Expected `options.hedge.minSamples` to come with `options.hedge.quantile`, got `3` (number) and no quantile"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: { after: 5, quantile: 0.9 } },
+    "Expected `options.hedge` to be one of { after } or { quantile, minSamples? }, not both, got `{\"after\":5,\"quantile\":0.9}` (object)"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: {} },
+    "Expected `options.hedge` to be { after: Duration } or { quantile: number, minSamples?: number }, got `{}` (object)"
   ],
   [
     sequencerMake.targets,

@@ -259,3 +259,41 @@ describe("results before a failure are not lost", () => {
       ])
     }))
 })
+
+describe("an iterable that throws", () => {
+  class IteratorBroke {
+    readonly _tag = "IteratorBroke"
+  }
+  /** Yields 0 … count - 1, then throws. */
+  function* yieldsThenThrows(count: number) {
+    for (let i = 0; i < count; i++) yield i
+    throw new IteratorBroke()
+  }
+
+  // As `for…of`: the items yielded before the throw are processed, then the error surfaces.
+  it.effect("every item yielded before the throw runs and completes, then the run dies with the error, whatever the window", () =>
+    Effect.gen(function*() {
+      for (const [concurrency, window] of [[1, 1], [1, 5], [2, 2], [2, 6], [3, 7], [4, 100], [4, Infinity]]) {
+        for (const count of [0, 1, 5, 23]) {
+          const started: Array<number> = []
+          const completed: Array<number> = []
+          const fiber = yield* Effect.fork(Ordered.forEach(
+            yieldsThenThrows(count),
+            (n) =>
+              Effect.sync(() => started.push(n)).pipe(
+                // Later items finish first: completion order is not input order.
+                Effect.zipRight(Effect.sleep(Duration.millis(100 - n))),
+                Effect.zipRight(Effect.sync(() => completed.push(n)))
+              ),
+            { concurrency, window }
+          ))
+          yield* TestClock.adjust("1 minute")
+          const exit = yield* Fiber.await(fiber)
+          const setting = { concurrency, window, count }
+          expect({ ...setting, started }).toEqual({ ...setting, started: Array.from({ length: count }, (_, i) => i) })
+          expect({ ...setting, completed: completed.length }).toEqual({ ...setting, completed: count })
+          expect(exit).toEqual(Exit.die(new IteratorBroke()))
+        }
+      }
+    }))
+})

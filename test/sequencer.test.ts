@@ -64,6 +64,15 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:1=first", "k:2=second"])
     }))
 
+  it.scoped("numbers and strings are different keys; 0 is a valid key", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
+      yield* sequencer.offer(1, 0, "number")
+      yield* sequencer.offer("1", 0, "string")
+      yield* sequencer.offer(0, 0, "zero")
+      expect(yield* sequencer.stats).toEqual({ keys: 3, buffered: 0, unread: 3 })
+    }))
+
   it.scoped("rejects a buffered duplicate and keeps the first value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })

@@ -112,9 +112,7 @@ export const processActions = (
             finished,
             ...outcome
           }))).pipe(Effect.map(Chunk.unsafeFromArray))
-      ),
-      // The status line is sent by now: a failure (e.g. an action timeout) ends the body with an error line.
-      Stream.catchAll((error) => Stream.make({ error: error.message }))
+      )
     )
   }))
 

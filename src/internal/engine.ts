@@ -727,8 +727,17 @@ const SYNC_BUDGET = 256
 
 // ----------------------------------------------------------------- sources
 
-/** Reads an `Iterable` lazily, at most what the window admits at a time. */
-export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never> => {
+/**
+ * Reads an `Iterable` lazily, at most what the window admits at a time.
+ *
+ * An iterator that throws ends the input where it threw, as `for…of` would:
+ * every item it yielded before is run and emitted, then `end` dies with what
+ * it threw.
+ */
+export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never> & {
+  /** After the run: dies with what the iterator threw, if it threw. */
+  readonly end: Effect.Effect<void>
+} => {
   if (Array.isArray(iterable)) {
     let taken = false
     return {
@@ -738,27 +747,37 @@ export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never
           taken = true
           return iterable as ReadonlyArray<A>
         }),
-      close: Effect.void
+      close: Effect.void,
+      end: Effect.void
     }
   }
   let iterator: Iterator<A> | undefined
+  let threw = false
+  let thrown: unknown
   return {
     pull: (max) =>
       Effect.sync(() => {
-        iterator ??= iterable[Symbol.iterator]()
         const out: Array<A> = []
-        const n = Math.min(max, 4096)
-        while (out.length < n) {
-          const next = iterator.next()
-          if (next.done) break
-          out.push(next.value)
+        if (threw) return undefined
+        try {
+          iterator ??= iterable[Symbol.iterator]()
+          const n = Math.min(max, 4096)
+          while (out.length < n) {
+            const next = iterator.next()
+            if (next.done) break
+            out.push(next.value)
+          }
+        } catch (error) {
+          threw = true
+          thrown = error
         }
         return out.length > 0 ? out : undefined
       }),
     // As `for…of` does on an early exit: a generator's `finally` runs.
     close: Effect.sync(() => {
-      iterator?.return?.()
-    })
+      if (!threw) iterator?.return?.()
+    }),
+    end: Effect.suspend(() => threw ? Effect.die(thrown) : Effect.void)
   }
 }
 

@@ -34,6 +34,7 @@ export const DEFAULT_MAX_WINDOW_FACTOR = 128
 
 /** @internal */
 export interface ResolvedOptions<A> {
+  /** `Infinity` for `"unbounded"`. */
   readonly concurrency: number
   /** A fixed window (`Infinity` when unbounded), or where an automatic one starts. */
   readonly window: number
@@ -50,18 +51,30 @@ export interface ResolvedOptions<A> {
 const ORDERS = ["total", "key", "none"] as const
 
 /**
+/**
  * A window: an integer ≥ `concurrency`, `Infinity` for none, or `"auto"`.
+ * With unbounded concurrency, any integer ≥ 1: the window is then the bound.
  *
  * @internal
  */
 export const checkWindow = (path: string, value: unknown, concurrency: number): number | "auto" =>
   value === Infinity || value === "auto"
     ? value
-    : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}), Infinity or "auto"`)
+    : V.integerAtLeast(
+      path,
+      value,
+      concurrency === Infinity ? 1 : concurrency,
+      atLeastConcurrency(concurrency, ", Infinity or \"auto\"")
+    )
+
+/** What a window must be at least, in words: `an integer ≥ concurrency (4)`, or `≥ 1` when it is unbounded. */
+const atLeastConcurrency = (concurrency: number, alternatives: string): string =>
+  concurrency === Infinity ? `an integer ≥ 1${alternatives}` : `an integer ≥ concurrency (${concurrency})${alternatives}`
 
 /**
  * The window options resolved: a fixed window, or an automatic one (the
- * default) with where it starts and how far it may grow.
+ * default) with where it starts and how far it may grow. Unbounded
+ * concurrency leaves the window unbounded unless `maxWindow` bounds it.
  *
  * @internal
  */
@@ -72,27 +85,48 @@ export const resolveWindow = (
 ): { readonly window: number; readonly maxWindow: number | undefined } => {
   const checked = window === undefined ? "auto" : checkWindow("options.window", window, concurrency)
   if (checked !== "auto") {
-    if (maxWindow !== undefined) throw V.comesWith("options.maxWindow", maxWindow, "options.window: \"auto\"", `window ${V.describe(window)}`)
+    if (maxWindow !== undefined) {
+      throw V.comesWith("options.maxWindow", maxWindow, "options.window: \"auto\"", `window ${V.describe(window)}`)
+    }
     return { window: checked, maxWindow: undefined }
   }
   const max = V.optionalIntegerAtLeast(
     "options.maxWindow",
     maxWindow,
-    concurrency,
-    `an integer ≥ concurrency (${concurrency})`
+    concurrency === Infinity ? 1 : concurrency,
+    atLeastConcurrency(concurrency, "")
   ) ?? concurrency * DEFAULT_MAX_WINDOW_FACTOR
-  return { window: Math.min(concurrency * DEFAULT_WINDOW_FACTOR, max), maxWindow: max }
+  const start = Math.min(concurrency * DEFAULT_WINDOW_FACTOR, max)
+  // Nowhere to grow: a fixed window.
+  return start === max ? { window: max, maxWindow: undefined } : { window: start, maxWindow: max }
+}
+
+/**
+ * `concurrency`: an integer ≥ 1, `"unbounded"` (`Infinity`), or `"inherit"`:
+ * the fiber's `Effect.withConcurrency` as `Effect.forEach` reads it
+ * (unbounded by default; a number below 2 runs one at a time). Without
+ * `inherited` (no fiber to inherit from) only an integer is accepted.
+ */
+const checkConcurrency = (value: unknown, inherited: number | "unbounded" | undefined): number => {
+  if (inherited === undefined) return V.integerAtLeast("options.concurrency", value, 1)
+  if (value === "unbounded") return Infinity
+  if (value === "inherit") return inherited === "unbounded" ? Infinity : inherited > 1 ? Math.floor(inherited) : 1
+  return V.integerAtLeast("options.concurrency", value, 1, "an integer ≥ 1, \"unbounded\" or \"inherit\"")
 }
 
 /**
  * Validates `Ordered` options once, up front; throws
  * `Cause.IllegalArgumentException` naming the option and the bad value.
+ * `inherited` is the running fiber's concurrency, for `"inherit"`.
  *
  * @internal
  */
-export const resolveOptions = <A>(options: unknown): ResolvedOptions<A> => {
+export const resolveOptions = <A>(
+  options: unknown,
+  inherited: number | "unbounded" | undefined
+): ResolvedOptions<A> => {
   const o = V.record("options", options)
-  const concurrency = V.integerAtLeast("options.concurrency", o.concurrency, 1)
+  const concurrency = checkConcurrency(o.concurrency, inherited)
   const { maxWindow, window } = resolveWindow(o.window, o.maxWindow, concurrency)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)

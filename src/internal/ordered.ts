@@ -1,11 +1,10 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import type { ActionTimeoutError } from "../errors.ts"
-import type { Options } from "../Ordered.ts"
 import { Engine, iterableSource, streamSource } from "./engine.ts"
 import { resolveOptions } from "./options.ts"
 import * as V from "./validate.ts"
@@ -17,33 +16,20 @@ import * as V from "./validate.ts"
  */
 const isDataFirst = (args: IArguments): boolean => typeof args[0] !== "function"
 
+// The signatures, with their precise error and result types, are in Ordered.ts.
+
 /** @internal */
-export const mapEffect = dual<
-  <A, B, E1, R1>(
-    f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ) => <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>,
-  <A, E, R, B, E1, R1>(
-    self: Stream.Stream<A, E, R>,
-    f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-    options: Options<A>
-  ) => Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1>
->(isDataFirst, <A, E, R, B, E1, R1>(
+export const mapEffect = dual(isDataFirst, <A, E, R, B, E1, R1>(
   self: Stream.Stream<A, E, R>,
   f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
-  options: Options<A>
-): Stream.Stream<B, E | E1 | ActionTimeoutError, R | R1> =>
+  options: unknown
+): Stream.Stream<B, unknown, R | R1> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     if (!Predicate.hasProperty(self, Stream.StreamTypeId)) throw V.invalid("self", "a Stream", self)
-    const resolved = resolveOptions<A>(options)
+    const resolved = resolveOptions<A>(options, yield* FiberRef.get(FiberRef.currentConcurrency))
     const action = V.fn<typeof f>("f", f)
     const upstream = yield* Stream.toPull(self)
-    const engine = new Engine<A, B, E | E1 | ActionTimeoutError, R | R1>(
-      streamSource(upstream),
-      action,
-      resolved,
-      "action"
-    )
+    const engine = new Engine<A, B, unknown, R | R1>(streamSource(upstream), action, resolved, "action")
     yield* engine.start
     return Stream.repeatEffectChunkOption(Effect.matchEffect(engine.pull, {
       onFailure: (error) => Effect.fail(Option.some(error)),
@@ -52,28 +38,23 @@ export const mapEffect = dual<
   })))
 
 /** @internal */
-export const forEach = dual<
-  <A, B, E, R>(
-    f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ) => (self: Iterable<A>) => Effect.Effect<Array<B>, E | ActionTimeoutError, R>,
-  <A, B, E, R>(
-    self: Iterable<A>,
-    f: (a: A, index: number) => Effect.Effect<B, E, R>,
-    options: Options<A>
-  ) => Effect.Effect<Array<B>, E | ActionTimeoutError, R>
->(isDataFirst, <A, B, E, R>(
+export const forEach = dual(isDataFirst, <A, B, E, R>(
   self: Iterable<A>,
   f: (a: A, index: number) => Effect.Effect<B, E, R>,
-  options: Options<A>
-): Effect.Effect<Array<B>, E | ActionTimeoutError, R> =>
-  Effect.scoped(Effect.suspend(() => {
+  options: unknown
+): Effect.Effect<Array<B> | void, unknown, R> =>
+  Effect.scoped(Effect.flatMap(FiberRef.get(FiberRef.currentConcurrency), (inherited) => {
     if (!Predicate.isIterable(self)) throw V.invalid("iterable", "an Iterable", self)
-    const resolved = resolveOptions<A>(options)
-    const engine = new Engine<A, B, E | ActionTimeoutError, R>(iterableSource(self), V.fn("f", f), resolved, "caller")
+    const resolved = resolveOptions<A>(options, inherited)
+    const source = iterableSource(self)
+    const engine = new Engine<A, B, unknown, R>(source, V.fn("f", f), resolved, "caller")
+    if (V.optionalBoolean("options.discard", V.record("options", options).discard)) {
+      const drain: Effect.Effect<void, unknown> = Effect.flatMap(engine.pull, (out) => out === undefined ? source.end : drain)
+      return Effect.zipRight(engine.start, drain)
+    }
     const results: Array<B> = []
-    const collect: Effect.Effect<Array<B>, E | ActionTimeoutError> = Effect.flatMap(engine.pull, (out) => {
-      if (out === undefined) return Effect.succeed(results)
+    const collect: Effect.Effect<Array<B>, unknown> = Effect.flatMap(engine.pull, (out) => {
+      if (out === undefined) return Effect.as(source.end, results)
       for (let i = 0; i < out.length; i++) results.push(out[i])
       return collect
     })

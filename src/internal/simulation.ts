@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Ordered from "../Ordered.ts"
+import * as Ordered from "../Ordered.ts"
 import type {
   ActionTrace,
   CompareOptions,
@@ -16,7 +16,6 @@ import type {
   Row,
   Workload
 } from "../Simulation.ts"
-import { mapEffect } from "./ordered.ts"
 import { checkWindow, DEFAULT_WINDOW_FACTOR, type Order, resolveOptions } from "./options.ts"
 import { deriveSeed, logNormal, mulberry32, uniformInt } from "./random.ts"
 import * as V from "./validate.ts"
@@ -81,7 +80,7 @@ const resolve = (options: unknown): Resolved => {
     order,
     key: keys === undefined ? undefined : Number,
     keyConcurrency: o.keyConcurrency
-  })
+  }, undefined)
   const latency = o.latency === undefined ? DEFAULT_LATENCY : checkLatency(o.latency)
   const failures = o.failures === undefined
     ? 0
@@ -232,7 +231,7 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window
   }
   const inputs = Stream.range(0, n - 1)
   const outputs = strategy === "effect-ordered"
-    ? mapEffect(inputs, action, options)
+    ? Ordered.mapEffect(inputs, action, options)
     : Stream.mapEffect(inputs, action, { concurrency: resolved.concurrency, unordered: resolved.order === "none" })
   const program = Stream.runForEachChunk(outputs, (chunk) =>
     Effect.map(Clock.currentTimeMillis, (now) => {

@@ -74,6 +74,11 @@ export const fn = <F extends (...args: ReadonlyArray<any>) => unknown>(path: str
   throw invalid(path, "a function", value)
 }
 
+export const optionalBoolean = (path: string, value: unknown): boolean | undefined => {
+  if (value === undefined || typeof value === "boolean") return value
+  throw invalid(path, "a boolean", value)
+}
+
 export const record = (path: string, value: unknown): Record<string, unknown> => {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>
   throw invalid(path, "an object", value)
