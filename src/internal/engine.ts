@@ -79,10 +79,14 @@ interface Worker<A, B> {
    * action's children (`children: "action"`). Built once per worker: no
    * closure is allocated per action.
    */
-  readonly settle: {
-    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
-    readonly onSuccess: (output: B) => Effect.Effect<void>
-  }
+  readonly settle: Settle<B>
+  /** With `hedge`: `settle`, after ending the other attempt when this one decides the action. */
+  settleHedged: Settle<B> | undefined
+}
+
+interface Settle<B> {
+  readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+  readonly onSuccess: (output: B) => Effect.Effect<void>
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
@@ -252,6 +256,7 @@ export class Engine<A, B, E, R> {
       fiber,
       entry: undefined,
       file,
+      settleHedged: undefined,
       settle: forkWatch === undefined
         ? {
           onFailure: (cause) => {
@@ -282,6 +287,7 @@ export class Engine<A, B, E, R> {
           }
         }
     }
+    if (this.hedges !== undefined) worker.settleHedged = this.settleHedged(worker)
     this.workers.push(worker)
     return Effect.whileLoop({
       while: () => this.hasWork(),
@@ -469,7 +475,7 @@ export class Engine<A, B, E, R> {
       })
     }
     // An interrupted worker skips these handlers: interruption is not a result.
-    const settled = Effect.matchCauseEffect(action, worker.settle)
+    const settled = Effect.matchCauseEffect(action, worker.settleHedged ?? worker.settle)
     return recruit === undefined ? settled : Effect.zipRight(recruit, settled)
   }
 
@@ -527,16 +533,44 @@ export class Engine<A, B, E, R> {
   private settleCopy(entry: Entry<A, B>, cause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> | undefined {
     const copy = entry.copy!
     copy.live--
-    if (cause !== undefined && copy.live > 0 && !this.isTimeout(entry, cause)) {
+    if (cause === undefined) return undefined
+    if (copy.live > 0) {
       copy.failure = cause
       return undefined
     }
-    if (copy.live > 0) {
-      copy.live = 0
-      for (const worker of this.workers) if (worker.entry === entry) this.retire(worker)
-    }
-    if (cause === undefined) return undefined
     return copy.failure === undefined ? cause : Cause.sequential(copy.failure, cause)
+  }
+
+  private settleHedged(worker: Worker<A, B>): Settle<B> {
+    const settle = worker.settle
+    return {
+      onFailure: (cause) => {
+        const ending = this.endRival(worker, cause)
+        return ending === undefined ? settle.onFailure(cause) : Effect.zipRight(ending, Effect.suspend(() => settle.onFailure(cause)))
+      },
+      onSuccess: (output) => {
+        const ending = this.endRival(worker, undefined)
+        return ending === undefined ? settle.onSuccess(output) : Effect.zipRight(ending, Effect.suspend(() => settle.onSuccess(output)))
+      }
+    }
+  }
+
+  /**
+   * When `worker`'s attempt decides its action (a success, or a timeout,
+   * which covers both attempts) while the other attempt is still on: ends
+   * that one first, so that the action's result is filed (and its key freed)
+   * only once the other attempt's finalizers have run. A copy still waiting
+   * for a worker is simply dropped.
+   */
+  private endRival(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined): Effect.Effect<void> | undefined {
+    const entry = worker.entry
+    const copy = entry?.copy
+    if (copy === undefined || copy.live < 2 || (cause !== undefined && !this.isTimeout(entry!, cause))) return undefined
+    copy.live--
+    for (const rival of this.workers) {
+      if (rival !== worker && rival.entry === entry) return this.retire(rival)
+    }
+    return undefined
   }
 
   private isTimeout(entry: Entry<A, B>, cause: Cause.Cause<unknown>): boolean {
@@ -545,18 +579,18 @@ export class Engine<A, B, E, R> {
   }
 
   /**
-   * Interrupts a worker running the losing attempt (its finalizers run) and
-   * frees its place once its fiber has ended, so that no more than
-   * `concurrency` actions ever run.
+   * Interrupts a worker running the losing attempt and waits for it to end
+   * (its finalizers run); its place is then free for a new worker, so that
+   * no more than `concurrency` actions ever run.
    */
-  private retire(worker: Worker<A, B>): void {
+  private retire(worker: Worker<A, B>): Effect.Effect<void> {
     worker.entry = undefined
     worker.fiber.addObserver(() => {
       this.spawned--
       this.workers.splice(this.workers.indexOf(worker), 1)
       this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
     })
-    worker.fiber.unsafeInterruptAsFork(this.interruptor!)
+    return Effect.asVoid(Fiber.interrupt(worker.fiber))
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {

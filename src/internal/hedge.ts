@@ -27,31 +27,31 @@ export type HedgePolicy =
 export const DEFAULT_MIN_SAMPLES = 100
 
 /** @internal */
-export const resolveHedge = (value: unknown): HedgePolicy | undefined => {
+export const resolveHedge = (value: unknown, path = "options.hedge"): HedgePolicy | undefined => {
   if (value === undefined) return undefined
-  const hedge = V.record("options.hedge", value)
+  const hedge = V.record(path, value)
   if (hedge.after !== undefined && hedge.quantile !== undefined) {
-    throw V.invalid("options.hedge", "one of { after } or { quantile, minSamples? }, not both", value)
+    throw V.invalid(path, "one of { after } or { quantile, minSamples? }, not both", value)
   }
   if (hedge.after !== undefined) {
     if (hedge.minSamples !== undefined) {
-      throw V.comesWith("options.hedge.minSamples", hedge.minSamples, "options.hedge.quantile")
+      throw V.comesWith(`${path}.minSamples`, hedge.minSamples, `${path}.quantile`)
     }
-    return { _tag: "After", millis: Duration.toMillis(V.positiveDuration("options.hedge.after", hedge.after)) }
+    return { _tag: "After", millis: Duration.toMillis(V.positiveDuration(`${path}.after`, hedge.after)) }
   }
   if (hedge.quantile === undefined) {
-    throw V.invalid("options.hedge", "{ after: Duration } or { quantile: number, minSamples?: number }", value)
+    throw V.invalid(path, "{ after: Duration } or { quantile: number, minSamples?: number }", value)
   }
   return {
     _tag: "Quantile",
     quantile: V.finiteNumberBetween(
-      "options.hedge.quantile",
+      `${path}.quantile`,
       hedge.quantile,
       Number.MIN_VALUE,
       1 - Number.EPSILON / 2,
       "a number between 0 and 1 (both excluded)"
     ),
-    minSamples: V.optionalIntegerAtLeast("options.hedge.minSamples", hedge.minSamples, 1) ?? DEFAULT_MIN_SAMPLES
+    minSamples: V.optionalIntegerAtLeast(`${path}.minSamples`, hedge.minSamples, 1) ?? DEFAULT_MIN_SAMPLES
   }
 }
 
