@@ -205,7 +205,9 @@ export class Engine<A, B, E, R> {
         (entry) => this.hedge(entry)
       )
       this.headWatch = watch
-      return Effect.asVoid(Effect.tap(Effect.forkIn(watch.loop, this.scope!), (fiber) => this.fibers.push(fiber)))
+      // Workers it recruits inherit its supervisor, as those recruited by a worker do.
+      const loop = this.forkWatch === undefined ? watch.loop : Effect.supervised(watch.loop, this.forkWatch)
+      return Effect.asVoid(Effect.tap(Effect.forkIn(loop, this.scope!), (fiber) => this.fibers.push(fiber)))
     })
   })
 
@@ -289,11 +291,19 @@ export class Engine<A, B, E, R> {
     }
     if (this.hedges !== undefined) worker.settleHedged = this.settleHedged(worker)
     this.workers.push(worker)
-    return Effect.whileLoop({
-      while: () => this.hasWork(),
-      body: () => this.step(worker),
-      step: constVoid
-    })
+    return Effect.zipRight(
+      Effect.whileLoop({
+        while: () => this.hasWork(),
+        body: () => this.step(worker),
+        step: constVoid
+      }),
+      // Its place is free: a hedged copy asked for later may recruit a worker again.
+      this.workerDone
+    )
+  })
+
+  private readonly workerDone = Effect.sync(() => {
+    this.spawned--
   })
 
   /**
