@@ -805,7 +805,7 @@ describe("bad input: demo CLI flags (parseArgs; npm start exits 2 with this mess
     ["keys", "an integer ≥ 1", texts],
     ["rows", "an integer ≥ 1", texts],
     ["seed", "an integer", texts.filter((t) => t !== "-1" && t !== "0")],
-    ["window", "an integer ≥ concurrency (100) or inf", [...texts.filter((t) => t !== "Infinity"), "99"]]
+    ["window", "an integer ≥ concurrency (100), inf or auto", [...texts.filter((t) => t !== "Infinity"), "99"]]
   ]
   for (const [flag, expected, values] of flags) {
     for (const text of values) {
