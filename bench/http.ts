@@ -1,17 +1,19 @@
 /**
  * HTTP benchmark of the edge example: requests/s and latency percentiles for
  * `POST /actions` with 100 actions a request, on loopback, against the Node,
- * Deno and Bun servers, load from `wrk` (Debian package: `apt-get install -y
- * wrk`). Each request places 50 fresh orders and cancels them, so every run
- * leaves the book as it found it.
+ * Deno, Bun and workerd servers, load from `wrk` (Debian package: `apt-get
+ * install -y wrk`). Each request places 50 fresh orders and cancels them, so
+ * every run leaves the book as it found it. One table per simulated action
+ * cost (`LATENCY_MS`): 0 ms measures the overhead alone, 5 ms (the servers'
+ * default) a workload that waits.
  *
- *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0] [--runtimes node,deno,bun]
+ *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0,5] [--runtimes node,deno,bun,workerd]
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type Runtime, startServer } from "../examples/edge/launch.ts"
+import { type Runtime, startServer } from "../test/edge/launch.ts"
 
 export interface HttpBenchOptions {
   readonly runtimes?: ReadonlyArray<Runtime> | undefined
@@ -19,12 +21,13 @@ export interface HttpBenchOptions {
   readonly durationSeconds?: number | undefined
   /** Open connections. Default 16. */
   readonly connections?: number | undefined
-  /** Simulated cost of each action (the servers' `LATENCY_MS`). Default 0: the overhead alone. */
-  readonly latencyMs?: number | undefined
+  /** Simulated costs of each action (the servers' `LATENCY_MS`), one table each. Default `[0, 5]`. */
+  readonly latenciesMs?: ReadonlyArray<number> | undefined
 }
 
 export interface HttpBenchRow {
   readonly runtime: Runtime
+  readonly latencyMs: number
   readonly requestsPerSecond: number
   readonly actionsPerSecond: number
   readonly p50Millis: number
@@ -67,7 +70,7 @@ const toMillis = (value: string): number => {
   return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n
 }
 
-const parseWrk = (runtime: Runtime, output: string): HttpBenchRow => {
+const parseWrk = (runtime: Runtime, latencyMs: number, output: string): HttpBenchRow => {
   const find = (pattern: RegExp) => {
     const match = pattern.exec(output)
     if (!match) throw new Error(`Could not read ${pattern} from wrk output:\n${output}`)
@@ -76,6 +79,7 @@ const parseWrk = (runtime: Runtime, output: string): HttpBenchRow => {
   const requestsPerSecond = Number(find(/Requests\/sec:\s+([\d.]+)/))
   return {
     runtime,
+    latencyMs,
     requestsPerSecond,
     actionsPerSecond: requestsPerSecond * actionsPerRequest,
     p50Millis: toMillis(find(/^\s+50%\s+(\S+)/m)),
@@ -87,7 +91,7 @@ const parseWrk = (runtime: Runtime, output: string): HttpBenchRow => {
 
 type Resolved = { readonly [K in keyof HttpBenchOptions]-?: NonNullable<HttpBenchOptions[K]> }
 
-const printRows = (rows: ReadonlyArray<HttpBenchRow>, options: Resolved) => {
+const printRows = (rows: ReadonlyArray<HttpBenchRow>, latencyMs: number, options: Resolved) => {
   const header = ["runtime", "requests/s", "actions/s", "p50", "p99", "errors"]
   const cells = rows.map((r) => [
     r.runtime,
@@ -101,20 +105,47 @@ const printRows = (rows: ReadonlyArray<HttpBenchRow>, options: Resolved) => {
   const line = (c: ReadonlyArray<string>) => `| ${c.map((x, i) => x.padEnd(widths[i])).join(" | ")} |`
   console.log(
     `\n### POST /actions, ${actionsPerRequest} actions a request, loopback, wrk -c${options.connections} ` +
-      `-d${options.durationSeconds}s, LATENCY_MS=${options.latencyMs}\n`
+      `-d${options.durationSeconds}s, LATENCY_MS=${latencyMs}\n`
   )
   console.log(line(header))
   console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`)
   for (const c of cells) console.log(line(c))
 }
 
-/** Runs the benchmark and prints a Markdown table; `[]` (and a note) when wrk is missing. */
+/** Starts `runtime`'s server with `LATENCY_MS=latencyMs`, warms it up, and measures it with wrk. */
+const measure = async (runtime: Runtime, latencyMs: number, script: string, options: Resolved): Promise<HttpBenchRow> => {
+  const server = await startServer(runtime, {
+    LATENCY_MS: String(latencyMs),
+    MAX_ACTIONS: String(actionsPerRequest)
+  })
+  try {
+    // a short warm-up (JIT, first-request layer build), then the measured run
+    execFileSync("wrk", ["-t1", "-c2", "-d2s", "-s", script, server.url], { stdio: "ignore" })
+    const output = execFileSync("wrk", [
+      `-t${Math.min(2, options.connections)}`,
+      `-c${options.connections}`,
+      `-d${options.durationSeconds}s`,
+      // count a slow response in the percentiles, not as a socket timeout (wrk's default is 2 s)
+      "--timeout",
+      "10s",
+      "--latency",
+      "-s",
+      script,
+      server.url
+    ], { encoding: "utf8" })
+    return parseWrk(runtime, latencyMs, output)
+  } finally {
+    server.stop()
+  }
+}
+
+/** Runs the benchmark and prints one Markdown table per latency; `[]` (and a note) when wrk is missing. */
 export const runHttpBench = async (options: HttpBenchOptions = {}): Promise<Array<HttpBenchRow>> => {
   const resolved: Resolved = {
-    runtimes: options.runtimes ?? ["node", "deno", "bun"],
+    runtimes: options.runtimes ?? ["node", "deno", "bun", "workerd"],
     durationSeconds: options.durationSeconds ?? 10,
     connections: options.connections ?? 16,
-    latencyMs: options.latencyMs ?? 0
+    latenciesMs: options.latenciesMs ?? [0, 5]
   }
   if (!hasWrk()) {
     console.log("\nHTTP bench skipped: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`).")
@@ -125,35 +156,15 @@ export const runHttpBench = async (options: HttpBenchOptions = {}): Promise<Arra
   writeFileSync(script, luaScript)
   const rows: Array<HttpBenchRow> = []
   try {
-    for (const runtime of resolved.runtimes) {
-      const server = await startServer(runtime, {
-        LATENCY_MS: String(resolved.latencyMs),
-        MAX_ACTIONS: String(actionsPerRequest)
-      })
-      try {
-        // a short warm-up (JIT, first-request layer build), then the measured run
-        execFileSync("wrk", ["-t1", "-c2", "-d2s", "-s", script, server.url], { stdio: "ignore" })
-        const output = execFileSync("wrk", [
-          `-t${Math.min(2, resolved.connections)}`,
-          `-c${resolved.connections}`,
-          `-d${resolved.durationSeconds}s`,
-          // count a slow response in the percentiles, not as a socket timeout (wrk's default is 2 s)
-          "--timeout",
-          "10s",
-          "--latency",
-          "-s",
-          script,
-          server.url
-        ], { encoding: "utf8" })
-        rows.push(parseWrk(runtime, output))
-      } finally {
-        server.stop()
-      }
+    for (const latencyMs of resolved.latenciesMs) {
+      const table: Array<HttpBenchRow> = []
+      for (const runtime of resolved.runtimes) table.push(await measure(runtime, latencyMs, script, resolved))
+      printRows(table, latencyMs, resolved)
+      rows.push(...table)
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  printRows(rows, resolved)
   return rows
 }
 
@@ -168,6 +179,6 @@ if (isMain) {
     runtimes: arg("runtimes")?.split(",") as Array<Runtime> | undefined,
     durationSeconds: number("duration"),
     connections: number("connections"),
-    latencyMs: number("latency-ms")
+    latenciesMs: arg("latency-ms")?.split(",").map(Number)
   })
 }

@@ -28,7 +28,7 @@ export const gc = (): void => {
 
 export const heapUsed = (): number => process.memoryUsage().heapUsed
 
-/** Prints a Markdown table, so the output pastes into the README as is. */
+/** Prints a Markdown table, so the output pastes into docs/benchmarks.md as is. */
 export const printTable = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`

@@ -41,7 +41,8 @@ export interface Checkpoint {
  * ```ts
  * import { Checkpoint } from "effect-ordered"
  *
- * Checkpoint.make(100).committed // 99
+ * console.log(Checkpoint.make(100).committed)
+ * // 99
  * ```
  *
  * @since 0.1.0
@@ -59,12 +60,12 @@ export const make: (start?: number) => Checkpoint = internal.make
  * ```ts
  * import { Checkpoint } from "effect-ordered"
  *
- * const c = Checkpoint.complete(Checkpoint.make(), 3)
- * c.committed // -1: offset 0 is still running
- * c.above // [3]
+ * const c = Checkpoint.complete(Checkpoint.make(), 3) // offset 0 is still running
+ * console.log(c.committed, c.above)
+ * // -1 [ 3 ]
  * const d = [0, 1, 2].reduce(Checkpoint.complete, c)
- * d.committed // 3
- * d.above // []
+ * console.log(d.committed, d.above)
+ * // 3 []
  * ```
  *
  * @since 0.1.0
@@ -83,8 +84,8 @@ export const complete: {
  * import { Checkpoint } from "effect-ordered"
  *
  * const c = Checkpoint.complete(Checkpoint.make(), 2)
- * Checkpoint.isCompleted(c, 2) // true
- * Checkpoint.isCompleted(c, 0) // false
+ * console.log(Checkpoint.isCompleted(c, 2), Checkpoint.isCompleted(c, 0))
+ * // true false
  * ```
  *
  * @since 0.1.0
@@ -108,7 +109,9 @@ export const isCompleted: {
  * import { Checkpoint } from "effect-ordered"
  *
  * const c = [0, 1, 3, 4, 9].reduce(Checkpoint.complete, Checkpoint.make())
- * Checkpoint.encode(c) // "1:Qw": committed 1; 3, 4 and 9 completed above
+ * // committed 1; 3, 4 and 9 completed above it
+ * console.log(Checkpoint.encode(c))
+ * // 1:Qw
  * ```
  *
  * @since 0.1.0
@@ -127,7 +130,8 @@ export const encode: (self: Checkpoint) => string = internal.encode
  * import { Checkpoint } from "effect-ordered"
  *
  * const c = Either.getOrThrow(Checkpoint.decode("1:Qw"))
- * c.above // [3, 4, 9]
+ * console.log(c.committed, c.above)
+ * // 1 [ 3, 4, 9 ]
  * ```
  *
  * @since 0.1.0
@@ -151,7 +155,8 @@ const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError",
  * import { Checkpoint } from "effect-ordered"
  *
  * const decoded = Checkpoint.decode("3:!!")
- * if (Either.isLeft(decoded)) console.log(decoded.left.reason) // the bitset after `:` is not base64url
+ * if (Either.isLeft(decoded)) console.log(decoded.left.reason)
+ * // the bitset after `:` is not base64url
  * ```
  *
  * @since 0.1.0

@@ -175,15 +175,17 @@ export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
  *
  * @example
  * ```ts
- * import { Effect, Stream } from "effect"
+ * import { Chunk, Effect, Stream } from "effect"
  * import { Ordered } from "effect-ordered"
  *
- * const program = Stream.range(1, 10).pipe(
+ * // The actions sleep 7, 4, 1, 8 and 5 ms.
+ * const program = Stream.range(1, 5).pipe(
  *   Ordered.mapEffect((n) => Effect.as(Effect.sleep(`${(n * 37) % 10} millis`), n * 2), { concurrency: 4 }),
  *   Stream.runCollect
  * )
- * // Chunk(2, 4, 6, …, 20): input order, though actions finish out of order
- * Effect.runPromise(program).then(console.log)
+ * // Input order, though the actions finish out of order:
+ * Effect.runPromise(program).then((results) => console.log(Chunk.toArray(results)))
+ * // [ 2, 4, 6, 8, 10 ]
  * ```
  *
  * @since 0.1.0
@@ -217,8 +219,8 @@ export const mapEffect: {
  *   (action, index) => Effect.as(Effect.sleep(`${30 - index * 10} millis`), `${index}: ${action}`),
  *   { concurrency: 3 }
  * )
- * // ["0: place 17", "1: cancel 17", "2: place 18"]
  * Effect.runPromise(program).then(console.log)
+ * // [ '0: place 17', '1: cancel 17', '2: place 18' ]
  * ```
  *
  * @since 0.1.0

@@ -207,12 +207,12 @@ export interface Sequencer<A> {
  *   // "cancel" (sequence 1) overtakes "place" (sequence 0); "place" is sent twice.
  *   yield* sequencer.offer("order-17", 1, "cancel")
  *   yield* sequencer.offer("order-17", 0, "place")
- *   const retry = yield* Effect.either(sequencer.offer("order-17", 0, "place"))
+ *   const retry = yield* Effect.flip(sequencer.offer("order-17", 0, "place"))
  *   const events = yield* Stream.runCollect(Stream.take(sequencer.stream, 2))
- *   return { events: Chunk.toReadonlyArray(events).map((e) => e._tag === "Released" ? e.value : "gap"), retry }
+ *   return { events: Chunk.toReadonlyArray(events).map((e) => e._tag === "Released" ? e.value : "gap"), retry: retry._tag }
  * }))
- * // { events: ["place", "cancel"], retry: Either.left(DuplicateSequenceError) }
  * Effect.runPromise(program).then(console.log)
+ * // { events: [ 'place', 'cancel' ], retry: 'DuplicateSequenceError' }
  * ```
  *
  * @since 0.1.0
@@ -228,7 +228,7 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
  *
  * @example
  * ```ts
- * import { Effect, Stream } from "effect"
+ * import { Chunk, Effect, Stream } from "effect"
  * import { Sequencer } from "effect-ordered"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -240,8 +240,9 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
  *     Stream.runCollect
  *   )
  * }))
- * // Chunk("gap 0-0", "second") after 10 ms
- * Effect.runPromise(program).then(console.log)
+ * // After 10 ms:
+ * Effect.runPromise(program).then((events) => console.log(Chunk.toArray(events)))
+ * // [ 'gap 0-0', 'second' ]
  * ```
  *
  * @since 0.1.0
@@ -258,6 +259,7 @@ export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) 
  *
  * const event: Sequencer.Event<string> = { _tag: "Gap", key: "k", from: 0, to: 2 }
  * if (Sequencer.isGap(event)) console.log(`key ${event.key} lost ${event.to - event.from + 1} actions`)
+ * // key k lost 3 actions
  * ```
  *
  * @since 0.1.0
@@ -301,9 +303,10 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
  *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
  *   const first = yield* handle(sequencer, "order-17", 0, "place")
  *   const retry = yield* handle(sequencer, "order-17", 0, "place")
- *   return [first.status, retry.status] // [202, 200]
+ *   return [first.status, retry.status]
  * }))
  * Effect.runPromise(program).then(console.log)
+ * // [ 202, 200 ]
  * ```
  *
  * @since 0.1.0
@@ -341,8 +344,8 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
  *   const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
  *   return yield* Effect.flip(sequencer.offer("k", 9, "too far ahead"))
  * }))
- * // Sequence 9 of key "k" is beyond the window: next expected is 0, capacity 4 admits up to 3
  * Effect.runPromise(program).then((error) => console.log(error.message))
+ * // Sequence 9 of key "k" is beyond the window: next expected is 0, capacity 4 admits up to 3
  * ```
  *
  * @since 0.1.0
@@ -375,8 +378,8 @@ const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
  *   const sequencer = yield* Effect.scoped(Sequencer.make<string>({ capacity: 4 })) // its scope is closed
  *   return yield* Effect.flip(sequencer.offer("k", 0, "late"))
  * })
- * // Sequencer is closed: sequence 0 of key "k" was not released
  * Effect.runPromise(program).then((error) => console.log(error.message))
+ * // Sequencer is closed: sequence 0 of key "k" was not released
  * ```
  *
  * @since 0.1.0
@@ -413,8 +416,8 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
  *   yield* sequencer.offer("k", 1, "second") // sequence 0 never comes
  *   return yield* Effect.flip(Stream.runDrain(sequencer.stream))
  * }))
- * // Key "k" gave up on sequence 0: missing for 10ms
  * Effect.runPromise(program).then((error) => console.log(error.message))
+ * // Key "k" gave up on sequence 0: missing for 10ms
  * ```
  *
  * @since 0.1.0
@@ -448,8 +451,8 @@ const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError
  *   yield* sequencer.offer("a", 0, "first key")
  *   return yield* Effect.flip(sequencer.offer("b", 0, "second key"))
  * }))
- * // Cannot start key "b" (sequence 0): 1 keys are live (maxKeys)
  * Effect.runPromise(program).then((error) => console.log(error.message))
+ * // Cannot start key "b" (sequence 0): 1 keys are live (maxKeys)
  * ```
  *
  * @since 0.1.0

@@ -32,14 +32,17 @@ const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
  *
  * @example
  * ```ts
- * import { Duration, Effect, Stream } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { ActionTimeoutError, Ordered } from "effect-ordered"
  *
+ * // Action 2 never completes.
  * const program = Stream.make(1, 2, 3).pipe(
- *   Ordered.mapEffect((n) => Effect.sleep(Duration.seconds(n)), { concurrency: 2, timeout: "1500 millis" }),
+ *   Ordered.mapEffect((n) => n === 3 ? Effect.never : Effect.succeed(n), { concurrency: 2, timeout: "100 millis" }),
  *   Stream.runCollect,
- *   Effect.catchTag("ActionTimeoutError", (e: ActionTimeoutError) => Effect.succeed(e.index))
+ *   Effect.catchTag("ActionTimeoutError", (e: ActionTimeoutError) => Effect.succeed(e.message))
  * )
+ * Effect.runPromise(program).then(console.log)
+ * // Action 2 did not complete within 100ms
  * ```
  *
  * @since 0.1.0

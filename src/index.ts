@@ -13,14 +13,16 @@
  */
 export * as Ordered from "./Ordered.ts"
 
-/**
- * The typed error of an action that ran longer than `options.timeout`
- * (carries its `index` and the `timeout`).
- *
- * @since 0.1.0
- * @category errors
- */
-export { ActionTimeoutError } from "./errors.ts"
+export {
+  /**
+   * The typed error of an action that ran longer than `options.timeout`
+   * (carries its `index` and the `timeout`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  ActionTimeoutError
+} from "./errors.ts"
 
 /**
  * Simulated runs in virtual time: what ordering costs, what the window buys,

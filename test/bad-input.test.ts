@@ -6,7 +6,7 @@
  * the defect of an effect or stream) whose message names the field path and
  * shows the value with its type. The cases are generated from one table
  * (groups of targets sharing a valid base input, and fields with the classes
- * that apply); docs/bad-input.md lists it.
+ * that apply); docs/validation.md lists it.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Logger, LogLevel, Stream } from "effect"

@@ -1,6 +1,6 @@
 /**
  * How a user tests their own pipeline's throughput and ordering with
- * `Simulation` (the README shows this file). The pipeline: an order import
+ * `Simulation` (docs/simulation.md shows this file). The pipeline: an order import
  * that calls a pricing service for each order, 50 calls at once, and applies
  * the results in input order. The service's latency is heavy-tailed (median
  * 40 ms, log-normal σ 0.8: mean ≈ 55 ms), so 50 workers can at best import

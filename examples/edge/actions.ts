@@ -38,16 +38,14 @@ export type ResultLine =
   }
   & Outcome
 
-/** Applies `action` to the book; a book error is an outcome, not a failure. */
-export const applyAction = (action: Action): Effect.Effect<Outcome, never, OrderBook> =>
-  Effect.flatMap(OrderBook, (book) => book.apply(action)).pipe(
-    Effect.either,
-    Effect.map((applied): Outcome =>
-      Either.isRight(applied)
-        ? { ok: true, order: applied.right }
-        : { ok: false, error: { _tag: applied.left._tag, message: applied.left.message } }
-    )
-  )
+const outcomeOf = (applied: Either.Either<Order, BookError>): Outcome =>
+  Either.isRight(applied)
+    ? { ok: true, order: applied.right }
+    : { ok: false, error: { _tag: applied.left._tag, message: applied.left.message } }
+
+/** Applies `actions` to the book, in order; a book error is an outcome, not a failure. */
+export const applyActions = (actions: ReadonlyArray<Action>): Effect.Effect<Array<Outcome>, never, OrderBook> =>
+  Effect.map(Effect.flatMap(OrderBook, (book) => book.applyAll(actions)), (applied) => applied.map(outcomeOf))
 
 /**
  * Parses and validates every line before anything runs, so a bad line
@@ -103,16 +101,18 @@ export const processActions = (
       ),
       // Chunk by chunk: the results released together are applied (in order) and sent together.
       Stream.mapChunksEffect((released) =>
-        Effect.forEach(released, ({ action, finished, index, line }) =>
-          Effect.map(applyAction(action), (outcome): ResultLine => ({
+        Effect.map(applyActions(Chunk.toReadonlyArray(released).map((parsed) => parsed.action)), (outcomes) =>
+          Chunk.map(released, ({ action, finished, index, line }, i): ResultLine => ({
             line,
             index,
             key: action.key,
             type: action.type,
             finished,
-            ...outcome
-          }))).pipe(Effect.map(Chunk.unsafeFromArray))
-      )
+            ...outcomes[i]
+          })))
+      ),
+      // The status line is sent by now: a failure (e.g. an action timeout) ends the body with an error line.
+      Stream.catchAll((error: Error) => Stream.make({ error: error.message }))
     )
   }))
 

@@ -7,6 +7,7 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -70,39 +71,61 @@ export class OrderExistsError extends Data.TaggedError("OrderExistsError")<{ rea
 
 export type BookError = UnknownOrderError | OrderExistsError
 
+/**
+ * What applying `action` to the key's current order does: the result (for
+ * `cancel`, the order as it was) and the key's order afterwards. The
+ * in-memory book and the Durable Object of `worker.ts` both apply with it.
+ */
+export const applyTo = (
+  current: Option.Option<Order>,
+  action: Action
+): Either.Either<readonly [result: Order, after: Option.Option<Order>], BookError> => {
+  switch (action.type) {
+    case "place": {
+      if (Option.isSome(current)) return Either.left(new OrderExistsError({ key: action.key }))
+      const order: Order = { key: action.key, ...action.payload }
+      return Either.right([order, Option.some(order)])
+    }
+    case "cancel": {
+      if (Option.isNone(current)) return Either.left(new UnknownOrderError({ key: action.key }))
+      return Either.right([current.value, Option.none()])
+    }
+    case "update": {
+      if (Option.isNone(current)) return Either.left(new UnknownOrderError({ key: action.key }))
+      const order: Order = { ...current.value, quantity: action.payload.quantity }
+      return Either.right([order, Option.some(order)])
+    }
+  }
+}
+
+/** The order book as the routes see it: apply actions, read an order. */
+export interface Book {
+  /**
+   * Applies actions one by one, in order; each result is the order as it
+   * stands afterwards (for `cancel`: as it was), or the book's refusal.
+   */
+  readonly applyAll: (actions: ReadonlyArray<Action>) => Effect.Effect<Array<Either.Either<Order, BookError>>>
+  readonly get: (key: string) => Effect.Effect<Option.Option<Order>>
+}
+
 /** The in-memory order book; one per server, shared by every request. */
 export class OrderBook extends Effect.Service<OrderBook>()("effect-ordered/examples/edge/OrderBook", {
   effect: Effect.gen(function*() {
     const orders = yield* Ref.make(HashMap.empty<string, Order>())
 
-    const modify = <A>(
-      f: (book: HashMap.HashMap<string, Order>) => readonly [Effect.Effect<A, BookError>, HashMap.HashMap<string, Order>]
-    ): Effect.Effect<A, BookError> => Effect.flatten(Ref.modify(orders, f))
-
-    /** Applies one action; the result is the order as it stands afterwards (for `cancel`: as it was). */
     const apply = (action: Action): Effect.Effect<Order, BookError> =>
-      modify((book) => {
-        const current = HashMap.get(book, action.key)
-        switch (action.type) {
-          case "place": {
-            if (Option.isSome(current)) return [Effect.fail(new OrderExistsError({ key: action.key })), book]
-            const order: Order = { key: action.key, ...action.payload }
-            return [Effect.succeed(order), HashMap.set(book, action.key, order)]
-          }
-          case "cancel": {
-            if (Option.isNone(current)) return [Effect.fail(new UnknownOrderError({ key: action.key })), book]
-            return [Effect.succeed(current.value), HashMap.remove(book, action.key)]
-          }
-          case "update": {
-            if (Option.isNone(current)) return [Effect.fail(new UnknownOrderError({ key: action.key })), book]
-            const order: Order = { ...current.value, quantity: action.payload.quantity }
-            return [Effect.succeed(order), HashMap.set(book, action.key, order)]
-          }
-        }
-      })
+      Effect.flatten(Ref.modify(orders, (book: HashMap.HashMap<string, Order>): readonly [Effect.Effect<Order, BookError>, HashMap.HashMap<string, Order>] => {
+        const applied = applyTo(HashMap.get(book, action.key), action)
+        if (Either.isLeft(applied)) return [Effect.fail(applied.left), book]
+        const [result, after] = applied.right
+        return [
+          Effect.succeed(result),
+          Option.isSome(after) ? HashMap.set(book, action.key, after.value) : HashMap.remove(book, action.key)
+        ]
+      }))
 
     const get = (key: string): Effect.Effect<Option.Option<Order>> => Effect.map(Ref.get(orders), HashMap.get(key))
 
-    return { apply, get } as const
+    return { applyAll: (actions) => Effect.forEach(actions, (action) => Effect.either(apply(action))), get } satisfies Book
   })
 }) {}

@@ -11,13 +11,13 @@ import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import { Ordered, Sequencer } from "../../src/index.ts"
-import { applyAction } from "./actions.ts"
+import { applyActions } from "./actions.ts"
 import { Action, OrderBook } from "./domain.ts"
 import { decodeJson, fail, json, readBody } from "./http.ts"
 import { Config, CostlyStep, Stats } from "./services.ts"
 
 /** The answer to one keyed request, completed by the consumer of the sequencer. */
-interface Reply {
+export interface Reply {
   readonly status: 200 | 504
   readonly body: Record<string, unknown>
 }
@@ -27,13 +27,50 @@ interface Pending {
   readonly reply: Deferred.Deferred<Reply>
 }
 
+/** The sequences given up on just before a released action, if any. */
+export interface Missing {
+  readonly from: number
+  readonly to: number
+}
+
+/**
+ * Settles one released keyed action. An action released only because the
+ * sequences before it were given up on (`missing`) is not applied: applying
+ * it out of order could be wrong (a cancel before its place), so its request
+ * gets 504. Otherwise it is applied to the book and answered 200.
+ */
+export const settleReleased = (
+  key: Sequencer.Key,
+  sequence: number,
+  action: Action,
+  missing: Missing | undefined,
+  gapTimeout: Duration.Duration
+): Effect.Effect<Reply, never, OrderBook> => {
+  if (missing !== undefined) {
+    const what = missing.from === missing.to ? `Sequence ${missing.from}` : `Sequences ${missing.from}–${missing.to}`
+    return Effect.succeed({
+      status: 504,
+      body: {
+        error: `${what} of key ${JSON.stringify(key)} did not arrive within ${
+          Duration.format(gapTimeout)
+        }: sequence ${sequence} was not applied`,
+        key,
+        sequence,
+        missing
+      }
+    })
+  }
+  return Effect.map(applyActions([action]), ([outcome]) => ({
+    status: 200,
+    body: { key, sequence, type: action.type, ...outcome }
+  }))
+}
+
 /**
  * The sequencer and its consumer: released actions go through the costly
  * step (keys concurrently, each key in sequence order), then are applied to
- * the book one at a time. An action released only because the sequences
- * before it were given up on (`Gap`) is not applied: applying it out of order
- * could be wrong (a cancel before its place), so its request gets 504. Later
- * sequences of the key apply as usual.
+ * the book one at a time (`settleReleased`); later sequences of a key apply
+ * as usual after a gap.
  */
 export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered/examples/edge/KeyedActions", {
   scoped: Effect.gen(function*() {
@@ -48,31 +85,12 @@ export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered
 
     const settle = (event: Sequencer.Event<Pending>): Effect.Effect<void> => {
       if (event._tag === "Gap") return Effect.sync(() => gaps.set(event.key, event))
-      const { action, reply } = event.value
       const gap = gaps.get(event.key)
       gaps.delete(event.key)
-      if (gap !== undefined && gap.to === event.sequence - 1) {
-        const missing = gap.from === gap.to ? `Sequence ${gap.from}` : `Sequences ${gap.from}–${gap.to}`
-        return Deferred.succeed(reply, {
-          status: 504,
-          body: {
-            error: `${missing} of key ${JSON.stringify(event.key)} did not arrive within ${
-              Duration.format(gapTimeout)
-            }: sequence ${event.sequence} was not applied`,
-            key: event.key,
-            sequence: event.sequence,
-            missing: { from: gap.from, to: gap.to }
-          }
-        })
-      }
-      return applyAction(action).pipe(
+      const missing = gap !== undefined && gap.to === event.sequence - 1 ? { from: gap.from, to: gap.to } : undefined
+      return settleReleased(event.key, event.sequence, event.value.action, missing, gapTimeout).pipe(
         Effect.provideService(OrderBook, book),
-        Effect.flatMap((outcome) =>
-          Deferred.succeed(reply, {
-            status: 200,
-            body: { key: event.key, sequence: event.sequence, type: action.type, ...outcome }
-          })
-        )
+        Effect.flatMap((reply) => Deferred.succeed(event.value.reply, reply))
       )
     }
 
@@ -91,7 +109,7 @@ export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered
     )
 
     /** Offers the action and waits until it has been applied (or given up on). */
-    const submit = (key: string, sequence: number, action: Action) =>
+    const submit = (key: string, sequence: number, action: Action): Effect.Effect<Reply, Sequencer.OfferError> =>
       Effect.gen(function*() {
         const reply = yield* Deferred.make<Reply>()
         yield* sequencer.offer(key, sequence, { action, reply })

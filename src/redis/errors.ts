@@ -24,7 +24,8 @@ const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
  * import { Redis } from "ioredis"
  * import { makeProducer, type RedisError } from "effect-ordered/redis"
  *
- * const producer = makeProducer<{ amount: number }>({ redis: new Redis(), prefix: "orders", partitions: 8 })
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
+ * const producer = makeProducer<{ amount: number }>({ redis, prefix: "orders", partitions: 8 })
  * const program = producer.publish("account-17", { amount: 5 }).pipe(
  *   Effect.catchTag("RedisError", (e: RedisError) => Effect.logError(e.message))
  * )

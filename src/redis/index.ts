@@ -37,7 +37,9 @@ export {
  * ```ts
  * import { partitionOf } from "effect-ordered/redis"
  *
- * partitionOf("account-17", 8) // the same number in every process
+ * // The same number in every process and runtime:
+ * console.log(partitionOf("account-17", 8))
+ * // 3
  * ```
  *
  * @since 0.1.0
@@ -54,7 +56,8 @@ export const partitionOf: (key: string, partitions: number) => number = redis.pa
  * ```ts
  * import { streamKey } from "effect-ordered/redis"
  *
- * streamKey("orders", 3) // "orders:{3}"
+ * console.log(streamKey("orders", 3))
+ * // orders:{3}
  * ```
  *
  * @since 0.1.0
@@ -69,7 +72,8 @@ export const streamKey: (prefix: string, partition: number) => string = redis.st
  * ```ts
  * import { deadLetterKey } from "effect-ordered/redis"
  *
- * deadLetterKey("orders", "billing") // "orders:billing:dead-letter"
+ * console.log(deadLetterKey("orders", "billing"))
+ * // orders:billing:dead-letter
  * ```
  *
  * @since 0.1.0
@@ -120,7 +124,8 @@ export interface Producer<A> {
  * import { Redis } from "ioredis"
  * import { makeProducer } from "effect-ordered/redis"
  *
- * const producer = makeProducer<{ seq: number }>({ redis: new Redis(), prefix: "orders", partitions: 8 })
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
+ * const producer = makeProducer<{ seq: number }>({ redis, prefix: "orders", partitions: 8 })
  * const program = Effect.forEach([1, 2, 3], (seq) => producer.publish("account-17", { seq }))
  * ```
  *
@@ -228,7 +233,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  * import { Redis } from "ioredis"
  * import { consume } from "effect-ordered/redis"
  *
- * const redis = new Redis()
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
  * const program = consume({
  *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
  *   concurrency: 16,

@@ -1,5 +1,5 @@
 /**
- * Starts one of the example's servers (Node, Deno or Bun) as a child process
+ * Starts one of the example's servers (Node, Deno, Bun or workerd) as a child process
  * on a free loopback port and waits until `GET /healthz` answers. Used by the
  * tests and the HTTP benchmark; the commands are those of the `serve*` scripts.
  */
@@ -18,12 +18,13 @@ export const root: string = (() => {
 
 const bin = (name: string) => join(root, "node_modules", ".bin", name)
 
-export type Runtime = "node" | "deno" | "bun"
+export type Runtime = "node" | "deno" | "bun" | "workerd"
 
 export const serverCommands: Record<Runtime, ReadonlyArray<string>> = {
   node: [process.execPath, "--import", "tsx", "examples/edge/node.ts"],
   deno: [bin("deno"), "run", "--unstable-no-legacy-abort", "--allow-net", "--allow-env", "examples/edge/deno.ts"],
-  bun: [bin("bun"), "examples/edge/bun.ts"]
+  bun: [bin("bun"), "examples/edge/bun.ts"],
+  workerd: [process.execPath, "--import", "tsx", "examples/edge/workerd.ts"]
 }
 
 /** A free TCP port on loopback (released again just before the server takes it). */
