@@ -66,14 +66,15 @@ const printSimulation = (config: Config): Simulation.Report => {
     Effect.runSync(Simulation.compare({ ...options, hedges: config.hedge === undefined ? [] : [config.hedge] }))
   )
   console.log(`\nSimulated time (virtual clock; ${rows.length - 1} runs took ${ms(realMillis)} of real time)\n`)
+  const hedged = config.hedge !== undefined
   console.log(table([
-    ["how the actions run", "makespan", "speedup", "vs unbounded", "extra actions"],
+    ["how the actions run", "makespan", "speedup", "vs unbounded", ...(hedged ? ["extra actions"] : [])],
     ...rows.map((row) => [
       rowLabel(row, options),
       ms(row.makespanMillis),
       times(row.speedup),
       times(row.vsUnbounded, 2),
-      row.hedge === undefined ? "" : `${row.hedged} (${((row.hedged / config.actions) * 100).toFixed(1)}%)`
+      ...(!hedged ? [] : [row.hedge === undefined ? "" : `${row.hedged} (${((row.hedged / config.actions) * 100).toFixed(1)}%)`])
     ])
   ]))
   console.log(
@@ -83,7 +84,7 @@ const printSimulation = (config: Config): Simulation.Report => {
       "speedup: one-at-a-time time / makespan.",
       "vs unbounded: makespan / the makespan with an unbounded window (no hedging): 1.00× is as fast as",
       "  in-order emission gets with unlimited memory; one at a time is far above it.",
-      ...(config.hedge === undefined ? [] : ["extra actions: hedged copies started (each a second run of an action)."])
+      ...(hedged ? ["extra actions: hedged copies started (each a second run of an action)."] : [])
     ].join("\n")
   )
   const report = Effect.runSync(Simulation.run(simulationOptions(config)))
