@@ -129,6 +129,27 @@ const contenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
           // drain
         }
       }
+    },
+    // The cost of observability: the first Ordered.mapEffect row has no `name` (nothing recorded).
+    {
+      name: "Ordered.mapEffect, name set, tracing off (metrics only)",
+      n: N,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(
+            Ordered.mapEffect(Stream.fromIterable(range(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
+          ).pipe(Effect.withTracerEnabled(false))
+        )
+    },
+    {
+      name: "Ordered.mapEffect, name set (metrics and a span per action, Effect's default tracer)",
+      n: N,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(
+            Ordered.mapEffect(Stream.fromIterable(range(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
+          )
+        )
     }
   ]
 }
@@ -158,7 +179,8 @@ const rates = async (list: ReadonlyArray<Contender>): Promise<Array<number>> => 
 const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Check>> => {
   const list = contenders(kind)
   const measured = await rates(list)
-  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, , pMap] = measured
+  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, , pMap, , metricsOnly, metricsAndSpans] =
+    measured
   printTable(
     `CPU cost, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds)`,
     ["operator", "elements/s", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
@@ -175,7 +197,9 @@ const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Ch
     check(`${kind}: Ordered.mapEffect ≥ 1.5× Effect.forEach`, mapEffect / effectForEach >= 1.5, ratio(mapEffect, effectForEach)),
     check(`${kind}: Ordered.mapEffect ≥ 0.8× pMapIterable`, mapEffect / pMap >= 0.8, ratio(mapEffect, pMap)),
     check(`${kind}: Ordered.forEach ≥ 1.5× Effect.forEach`, forEach / effectForEach >= 1.5, ratio(forEach, effectForEach)),
-    check(`${kind}: window auto ≥ 0.9× a fixed window`, mapEffect / fixedWindow >= 0.9, ratio(mapEffect, fixedWindow))
+    check(`${kind}: window auto ≥ 0.9× a fixed window`, mapEffect / fixedWindow >= 0.9, ratio(mapEffect, fixedWindow)),
+    check(`${kind}: name set, metrics only ≥ 0.75× no name`, metricsOnly / mapEffect >= 0.75, ratio(metricsOnly, mapEffect)),
+    check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect))
   ]
 }
 
@@ -230,12 +254,29 @@ const heapProfile = async (n: number, options: Ordered.Options<number>) => {
   return { readings, rate: n / seconds }
 }
 
+/**
+ * `Ordered.forEach` over `n` actions that each return about 1 KB: the heap
+ * retained when the last action runs, with and without `discard`.
+ */
+const resultsHeld = async (n: number, discard: boolean) => {
+  const baseline = retained()
+  let atLast = 0
+  await Effect.runPromise(Ordered.forEach(range(n), (i) => {
+    if (i === n - 1) atLast = retained() - baseline
+    return Effect.succeed("x".repeat(1000) + i)
+  }, { concurrency: CONCURRENCY, discard }))
+  return atLast
+}
+
 const memory = async (): Promise<ReadonlyArray<Check>> => {
   const N = 1_000_000
   const bounded = await stalledHead(CONCURRENCY * 3, N)
   const auto = await stalledHead("auto", N)
   const unbounded = await stalledHead(Infinity, N)
   const flowing = await heapProfile(N, { concurrency: CONCURRENCY })
+  const RESULTS = 100_000
+  const kept = await resultsHeld(RESULTS, false)
+  const discarded = await resultsHeld(RESULTS, true)
   printTable(
     `Memory, ${N.toLocaleString("en-US")} actions (concurrency ${CONCURRENCY}): heap retained after a full GC`,
     ["run", "retained heap"],
@@ -243,14 +284,17 @@ const memory = async (): Promise<ReadonlyArray<Check>> => {
       ["action 0 stalled, window 300: over the baseline", formatBytes(bounded)],
       ["action 0 stalled, window auto (default; holds its maxWindow, 12,800): over the baseline", formatBytes(auto)],
       ["action 0 stalled, window Infinity: over the baseline", formatBytes(unbounded)],
-      ["flowing, default window: growth from 10% to 50% / to 90%", growth(flowing.readings)]
+      ["flowing, default window: growth from 10% to 50% / to 90%", growth(flowing.readings)],
+      [`Ordered.forEach, ${RESULTS.toLocaleString("en-US")} results of ~1 KB, at the last action: kept`, formatBytes(kept)],
+      [`Ordered.forEach, ${RESULTS.toLocaleString("en-US")} results of ~1 KB, at the last action: discard: true`, formatBytes(discarded)]
     ]
   )
   const [first, , last] = flowing.readings
   return [
     check("memory: stalled head, window 300 retains < 5 MB", bounded < 5e6, formatBytes(bounded)),
     check("memory: stalled head, window auto retains < 20 MB", auto < 20e6, formatBytes(auto)),
-    check("memory: flat over 1M actions (90% − 10% < 2 MB)", last - first < 2e6, formatBytes(last - first))
+    check("memory: flat over 1M actions (90% − 10% < 2 MB)", last - first < 2e6, formatBytes(last - first)),
+    check("memory: discard: true keeps no results (< 5 MB retained)", discarded < 5e6, formatBytes(discarded))
   ]
 }
 

@@ -10,9 +10,8 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import type * as Either from "effect/Either"
-import type { TaggedErrorConstructor } from "./errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "./errors.ts"
 import * as internal from "./internal/checkpoint.ts"
 
 /**
@@ -144,7 +143,10 @@ const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError",
   readonly input: string
   /** What is wrong with it. */
   readonly reason: string
-}> = Data.TaggedError("CheckpointDecodeError")
+}> = TaggedErrorWithMessage(
+  "CheckpointDecodeError",
+  (e) => `Cannot decode checkpoint ${JSON.stringify(e.input)}: ${e.reason}`
+)
 
 /**
  * A string given to {@link decode} is not an encoded checkpoint.
@@ -162,8 +164,4 @@ const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError",
  * @since 0.1.0
  * @category errors
  */
-export class CheckpointDecodeError extends CheckpointDecodeErrorBase {
-  override get message(): string {
-    return `Cannot decode checkpoint ${JSON.stringify(this.input)}: ${this.reason}`
-  }
-}
+export class CheckpointDecodeError extends CheckpointDecodeErrorBase {}

@@ -102,6 +102,16 @@ export interface Options<
     | { readonly after: Duration.DurationInput }
     | { readonly quantile: number; readonly minSamples?: number | undefined }
     | undefined
+  /**
+   * Names the pipeline for observability. When set, the run records Effect
+   * metrics tagged `pipeline=<name>` — `effect_ordered_in_flight` and
+   * `effect_ordered_window` (gauges), `effect_ordered_emitted` and
+   * `effect_ordered_failures` (counters), `effect_ordered_action_duration_ms`
+   * and `effect_ordered_emit_delay_ms` (histograms) — and runs each action in
+   * a span `effect-ordered.action` with attributes `pipeline`, `index` and
+   * `key`. Without it nothing is recorded. A non-empty string.
+   */
+  readonly name?: string | undefined
 }
 
 /**

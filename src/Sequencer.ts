@@ -9,10 +9,11 @@
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { TaggedErrorConstructor } from "./errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "./errors.ts"
 import * as internal from "./internal/sequencer.ts"
 
 /**
@@ -76,7 +77,35 @@ export interface Options {
    * Default: `Infinity`.
    */
   readonly maxKeys?: number | undefined
+  /**
+   * Names the sequencer for observability. When set, it records Effect
+   * metrics tagged `pipeline=<name>`: `effect_ordered_sequencer_buffered`
+   * (gauge: values held waiting for an earlier sequence),
+   * `effect_ordered_sequencer_gaps` and `effect_ordered_sequencer_duplicates`
+   * (counters). Without it nothing is recorded. A non-empty string.
+   */
+  readonly name?: string | undefined
 }
+
+/**
+ * What the stream emits: per key, `Released` values and `Gap`s in sequence
+ * order, together covering every sequence from `start` on without overlap.
+ *
+ * - `Released`: a value released in its key's sequence order.
+ * - `Gap`: the sequences `from` to `to` (inclusive) of `key` were given up
+ *   on: none of them arrived within `gapTimeout` of a later value. They are
+ *   never released; an offer for one of them later is rejected with
+ *   {@link DuplicateSequenceError}.
+ *
+ * A `Data.TaggedEnum`: {@link Event} holds its constructors, `$is` and `$match`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event<A> = Data.TaggedEnum<{
+  Released: { readonly key: Key; readonly sequence: number; readonly value: A }
+  Gap: { readonly key: Key; readonly from: number; readonly to: number }
+}>
 
 /**
  * A value released in its key's sequence order.
@@ -84,36 +113,52 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export interface Released<A> {
-  readonly _tag: "Released"
-  readonly key: Key
-  readonly sequence: number
-  readonly value: A
-}
+export type Released<A> = Data.TaggedEnum.Value<Event<A>, "Released">
 
 /**
- * The sequences `from` to `to` (inclusive) of `key` were given up on: none of
- * them arrived within `gapTimeout` of a later value. They are never released;
- * an offer for one of them later is rejected with {@link DuplicateSequenceError}.
+ * Sequences of a key given up on (see {@link Event}).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Gap {
-  readonly _tag: "Gap"
-  readonly key: Key
-  readonly from: number
-  readonly to: number
+export type Gap = Data.TaggedEnum.Value<Event<never>, "Gap">
+
+/**
+ * The type-level definition of {@link Event} for `Data.taggedEnum`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EventDefinition extends Data.TaggedEnum.WithGenerics<1> {
+  readonly taggedEnum: Event<this["A"]>
 }
 
 /**
- * What the stream emits: per key, `Released` values and `Gap`s in sequence
- * order, together covering every sequence from `start` on without overlap.
+ * Constructors and matchers of {@link Event}.
  *
- * @since 0.1.0
- * @category models
+ * @example
+ * ```ts
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const events: ReadonlyArray<Sequencer.Event<string>> = [
+ *   Sequencer.Event.Released({ key: "k", sequence: 0, value: "place" }),
+ *   Sequencer.Event.Gap({ key: "k", from: 1, to: 2 })
+ * ]
+ * const describe = Sequencer.Event.$match({
+ *   Released: (e) => `${e.sequence}: ${e.value}`,
+ *   Gap: (e) => `lost ${e.from}-${e.to}`
+ * })
+ * console.log(events.map(describe))
+ * // [ '0: place', 'lost 1-2' ]
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
  */
-export type Event<A> = Released<A> | Gap
+export const Event: {
+  readonly Released: <A>(args: { readonly key: Key; readonly sequence: number; readonly value: A }) => Released<A>
+  readonly Gap: (args: { readonly key: Key; readonly from: number; readonly to: number }) => Gap
+} & Data.TaggedEnum.GenericMatchers<EventDefinition> = Data.taggedEnum<EventDefinition>()
 
 /**
  * Counts at one moment, e.g. for metrics.
@@ -224,7 +269,7 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
   internal.make<A>(options)
 
 /**
- * Whether an event is a released value (else it is a {@link Gap}).
+ * Whether an event is a released value (else it is a {@link Gap}): `Event.$is("Released")`.
  *
  * @example
  * ```ts
@@ -248,16 +293,16 @@ export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Sc
  * @since 0.1.0
  * @category guards
  */
-export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) => event._tag === "Released"
+export const isReleased: <A>(event: Event<A>) => event is Released<A> = Event.$is("Released")
 
 /**
- * Whether an event is a {@link Gap}.
+ * Whether an event is a {@link Gap}: `Event.$is("Gap")`.
  *
  * @example
  * ```ts
  * import { Sequencer } from "effect-ordered"
  *
- * const event: Sequencer.Event<string> = { _tag: "Gap", key: "k", from: 0, to: 2 }
+ * const event: Sequencer.Event<string> = Sequencer.Event.Gap({ key: "k", from: 0, to: 2 })
  * if (Sequencer.isGap(event)) console.log(`key ${event.key} lost ${event.to - event.from + 1} actions`)
  * // key k lost 3 actions
  * ```
@@ -265,7 +310,75 @@ export const isReleased: <A>(event: Event<A>) => event is Released<A> = (event) 
  * @since 0.1.0
  * @category guards
  */
-export const isGap: <A>(event: Event<A>) => event is Gap = (event) => event._tag === "Gap"
+export const isGap: <A>(event: Event<A>) => event is Gap = Event.$is("Gap")
+
+/**
+ * `sequencer.offer(key, sequence, value)` as a module function, data-first
+ * or data-last (as `Queue.offer(queue, a)`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, pipe, Stream } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
+ *   yield* Sequencer.offer(sequencer, "k", 1, "second")
+ *   yield* pipe(sequencer, Sequencer.offer("k", 0, "first"))
+ *   const next = yield* Sequencer.next(sequencer, "k")
+ *   const events = yield* Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2))
+ *   return { next, values: [...events].map((e) => Sequencer.isReleased(e) ? e.value : "gap") }
+ * }))
+ * Effect.runPromise(program).then(console.log)
+ * // { next: 2, values: [ 'first', 'second' ] }
+ * ```
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const offer: {
+  <A>(key: Key, sequence: number, value: A): (self: Sequencer<A>) => Effect.Effect<void, OfferError>
+  <A>(self: Sequencer<A>, key: Key, sequence: number, value: A): Effect.Effect<void, OfferError>
+} = dual(4, <A>(self: Sequencer<A>, key: Key, sequence: number, value: A) => self.offer(key, sequence, value))
+
+/**
+ * `sequencer.offerAwait(key, sequence, value)` as a module function,
+ * data-first or data-last.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const offerAwait: {
+  <A>(key: Key, sequence: number, value: A): (self: Sequencer<A>) => Effect.Effect<void, OfferError | SequenceGapError>
+  <A>(self: Sequencer<A>, key: Key, sequence: number, value: A): Effect.Effect<void, OfferError | SequenceGapError>
+} = dual(4, <A>(self: Sequencer<A>, key: Key, sequence: number, value: A) => self.offerAwait(key, sequence, value))
+
+/**
+ * `sequencer.next(key)` as a module function, data-first or data-last.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const next: {
+  (key: Key): <A>(self: Sequencer<A>) => Effect.Effect<number>
+  <A>(self: Sequencer<A>, key: Key): Effect.Effect<number>
+} = dual(2, <A>(self: Sequencer<A>, key: Key) => self.next(key))
+
+/**
+ * `sequencer.stats` as a module function.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const stats = <A>(self: Sequencer<A>): Effect.Effect<Stats> => self.stats
+
+/**
+ * `sequencer.stream` as a module function.
+ *
+ * @since 0.2.0
+ * @category module functions
+ */
+export const stream = <A>(self: Sequencer<A>): Stream.Stream<Event<A>, SequenceGapError> => self.stream
 
 const describeKey = (key: Key): string => typeof key === "string" ? JSON.stringify(key) : String(key)
 
@@ -274,7 +387,15 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
   readonly sequence: number
   /** The key's next expected sequence when the offer was refused. */
   readonly next: number
-}> = Data.TaggedError("DuplicateSequenceError")
+}> = TaggedErrorWithMessage(
+  "DuplicateSequenceError",
+  (e) => {
+    const key = describeKey(e.key)
+    return e.sequence >= e.next
+      ? `Sequence ${e.sequence} of key ${key} is already buffered`
+      : `Sequence ${e.sequence} of key ${key} was already released or given up on (next expected: ${e.next})`
+  }
+)
 
 /**
  * The offered sequence is already buffered (`sequence ≥ next`), or is behind
@@ -312,14 +433,7 @@ const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError
  * @since 0.1.0
  * @category errors
  */
-export class DuplicateSequenceError extends DuplicateSequenceErrorBase {
-  override get message(): string {
-    const key = describeKey(this.key)
-    return this.sequence >= this.next
-      ? `Sequence ${this.sequence} of key ${key} is already buffered`
-      : `Sequence ${this.sequence} of key ${key} was already released or given up on (next expected: ${this.next})`
-  }
-}
+export class DuplicateSequenceError extends DuplicateSequenceErrorBase {}
 
 const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowError", {
   readonly key: Key
@@ -328,7 +442,13 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
   readonly next: number
   /** `options.capacity`: accepted sequences are below `next + capacity`. */
   readonly capacity: number
-}> = Data.TaggedError("SequenceOutOfWindowError")
+}> = TaggedErrorWithMessage(
+  "SequenceOutOfWindowError",
+  (e) =>
+    `Sequence ${e.sequence} of key ${describeKey(e.key)} is beyond the window: next expected is ${e.next}, capacity ${e.capacity} admits up to ${
+      e.next + e.capacity - 1
+    }`
+)
 
 /**
  * The offered sequence is at or beyond `next + capacity`: too far ahead of
@@ -351,18 +471,15 @@ const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowE
  * @since 0.1.0
  * @category errors
  */
-export class SequenceOutOfWindowError extends SequenceOutOfWindowErrorBase {
-  override get message(): string {
-    return `Sequence ${this.sequence} of key ${describeKey(this.key)} is beyond the window: next expected is ${this.next}, capacity ${this.capacity} admits up to ${
-      this.next + this.capacity - 1
-    }`
-  }
-}
+export class SequenceOutOfWindowError extends SequenceOutOfWindowErrorBase {}
 
 const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
   readonly key: Key
   readonly sequence: number
-}> = Data.TaggedError("SequencerClosedError")
+}> = TaggedErrorWithMessage(
+  "SequencerClosedError",
+  (e) => `Sequencer is closed: sequence ${e.sequence} of key ${describeKey(e.key)} was not released`
+)
 
 /**
  * The sequencer no longer accepts or releases values: its scope closed, or a
@@ -385,11 +502,7 @@ const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
  * @since 0.1.0
  * @category errors
  */
-export class SequencerClosedError extends SequencerClosedErrorBase {
-  override get message(): string {
-    return `Sequencer is closed: sequence ${this.sequence} of key ${describeKey(this.key)} was not released`
-  }
-}
+export class SequencerClosedError extends SequencerClosedErrorBase {}
 
 const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
   readonly key: Key
@@ -399,7 +512,13 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
   readonly to: number
   /** `options.gapTimeout`, which a later value waited for. */
   readonly gapTimeout: Duration.Duration
-}> = Data.TaggedError("SequenceGapError")
+}> = TaggedErrorWithMessage(
+  "SequenceGapError",
+  (e) => {
+    const missing = e.from === e.to ? `sequence ${e.from}` : `sequences ${e.from} to ${e.to}`
+    return `Key ${describeKey(e.key)} gave up on ${missing}: missing for ${Duration.format(e.gapTimeout)}`
+  }
+)
 
 /**
  * `onGap: "fail"`: sequences `from` to `to` of `key` did not arrive within
@@ -423,19 +542,17 @@ const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
  * @since 0.1.0
  * @category errors
  */
-export class SequenceGapError extends SequenceGapErrorBase {
-  override get message(): string {
-    const missing = this.from === this.to ? `sequence ${this.from}` : `sequences ${this.from} to ${this.to}`
-    return `Key ${describeKey(this.key)} gave up on ${missing}: missing for ${Duration.format(this.gapTimeout)}`
-  }
-}
+export class SequenceGapError extends SequenceGapErrorBase {}
 
 const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError", {
   readonly key: Key
   readonly sequence: number
   /** `options.maxKeys`. */
   readonly maxKeys: number
-}> = Data.TaggedError("SequencerKeyLimitError")
+}> = TaggedErrorWithMessage(
+  "SequencerKeyLimitError",
+  (e) => `Cannot start key ${describeKey(e.key)} (sequence ${e.sequence}): ${e.maxKeys} keys are live (maxKeys)`
+)
 
 /**
  * An offer for a new key while `maxKeys` keys are live. Nothing changed: the
@@ -458,8 +575,4 @@ const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError
  * @since 0.1.0
  * @category errors
  */
-export class SequencerKeyLimitError extends SequencerKeyLimitErrorBase {
-  override get message(): string {
-    return `Cannot start key ${describeKey(this.key)} (sequence ${this.sequence}): ${this.maxKeys} keys are live (maxKeys)`
-  }
-}
+export class SequencerKeyLimitError extends SequencerKeyLimitErrorBase {}

@@ -19,12 +19,37 @@ export type TaggedErrorConstructor<Tag extends string, Fields> = new(
   args: Fields
 ) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<Fields>
 
+/**
+ * The base class of a `Data.TaggedError` whose `message` is computed from its
+ * fields: `const XBase: TaggedErrorConstructor<"X", Fields> =
+ * TaggedErrorWithMessage("X", (e) => …)`, then `class X extends XBase {}`.
+ * The base's explicit type keeps JSR's slow-types rule satisfied.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const TaggedErrorWithMessage = <Tag extends string, Fields>(
+  tag: Tag,
+  message: (error: Readonly<Fields>) => string
+): TaggedErrorConstructor<Tag, Fields> => {
+  const Base = Data.TaggedError(tag) as unknown as new(args: Fields) => Cause.YieldableError
+  class WithMessage extends Base {
+    override get message(): string {
+      return message(this as unknown as Readonly<Fields>)
+    }
+  }
+  return WithMessage as unknown as TaggedErrorConstructor<Tag, Fields>
+}
+
 const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
   /** Position of the action in the input, from 0. */
   readonly index: number
   /** The `timeout` option that the action exceeded. */
   readonly timeout: Duration.Duration
-}> = Data.TaggedError("ActionTimeoutError")
+}> = TaggedErrorWithMessage(
+  "ActionTimeoutError",
+  (e) => `Action ${e.index} did not complete within ${Duration.format(e.timeout)}`
+)
 
 /**
  * An action ran longer than `options.timeout`. The action was interrupted
@@ -48,8 +73,4 @@ const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
  * @since 0.1.0
  * @category errors
  */
-export class ActionTimeoutError extends ActionTimeoutErrorBase {
-  override get message(): string {
-    return `Action ${this.index} did not complete within ${Duration.format(this.timeout)}`
-  }
-}
+export class ActionTimeoutError extends ActionTimeoutErrorBase {}

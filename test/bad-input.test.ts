@@ -154,6 +154,7 @@ const ordered: Group = {
     { concurrency: 3, order: "none" },
     { concurrency: 3, key: (n: number) => n, order: "key", keyConcurrency: 2 },
     { concurrency: 3, timeout: "1 second" },
+    { concurrency: 3, name: "orders" },
     { concurrency: 3, window: undefined, order: undefined, key: undefined, timeout: undefined },
     { concurrency: "unbounded", window: 1 },
     { concurrency: "inherit" },
@@ -188,6 +189,7 @@ const ordered: Group = {
       values: COUNT,
       set: (minSamples) => ({ concurrency: 2, hedge: { quantile: 0.9, minSamples } })
     },
+    { path: "options.name", expected: "a non-empty string", values: TEXT, set: option(orderedBase, "name") },
     {
       // What `key` returns, checked per input (input 0 is the first admitted).
       path: "options.key(input 0)",
@@ -241,7 +243,8 @@ const sequencerMake: Group = {
     { capacity: 1 },
     { capacity: 64, start: 1, gapTimeout: "1 second", onGap: "fail", idleKeyTimeout: 60_000 },
     { capacity: 2, maxKeys: Infinity, gapTimeout: 5, onGap: "skip" },
-    { capacity: 2, start: undefined, gapTimeout: undefined, maxKeys: undefined }
+    { capacity: 2, start: undefined, gapTimeout: undefined, maxKeys: undefined },
+    { capacity: 2, name: "reassembly" }
   ],
   fields: [
     { path: "options", expected: "an object", values: RECORD, set: (v) => v },
@@ -279,7 +282,8 @@ const sequencerMake: Group = {
       expected: "an integer ≥ 1 or Infinity",
       values: without(COUNT, POSITIVE_INFINITY),
       set: option({ capacity: 4 }, "maxKeys")
-    }
+    },
+    { path: "options.name", expected: "a non-empty string", values: TEXT, set: option({ capacity: 4 }, "name") }
   ]
 }
 

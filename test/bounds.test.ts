@@ -5,6 +5,7 @@ import { runVirtual } from "../src/internal/virtualTime.ts"
 import { RecordingSupervisor } from "./utils/supervisor.ts"
 import { makeGauge, makeKeyedGauge } from "./utils/gauge.ts"
 import { uniformLatencies } from "./utils/latency.ts"
+import { forkObserved } from "./utils/settled.ts"
 
 describe("bounds", () => {
   it.effect("never runs more than `concurrency` actions, and reaches it when work allows", () =>
@@ -30,7 +31,7 @@ describe("bounds", () => {
       const head = yield* Deferred.make<void>()
       let pulled = 0
       let started = 0
-      const fiber = yield* Stream.range(0, 99_999).pipe(
+      const { fiber, settled } = yield* Stream.range(0, 99_999).pipe(
         Stream.rechunk(1),
         Stream.tap(() => Effect.sync(() => pulled++)),
         Ordered.mapEffect(
@@ -38,10 +39,10 @@ describe("bounds", () => {
           { concurrency: 4, window: 25 }
         ),
         Stream.runDrain,
-        Effect.fork
+        forkObserved
       )
-      // Let every fiber run until nothing more can happen without the head.
-      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      // Nothing more can happen without the head.
+      yield* settled
       expect(started).toBe(25)
       // One element more may sit in upstream's own pull, never the stream.
       expect(pulled).toBeLessThanOrEqual(26)
@@ -55,12 +56,12 @@ describe("bounds", () => {
       const head = yield* Deferred.make<void>()
       let started = 0
       // Every action has key "k": one runs (stalled), the rest wait for the key.
-      const fiber = yield* Ordered.forEach(
+      const { fiber, settled } = yield* Ordered.forEach(
         Array.from({ length: 100 }, (_, i) => i),
         (n) => Effect.zipRight(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
         { concurrency: 4, window: 10, key: () => "k" }
-      ).pipe(Effect.fork)
-      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      ).pipe(forkObserved)
+      yield* settled
       expect(started).toBe(1)
       yield* Deferred.succeed(head, undefined)
       expect(yield* Fiber.join(fiber)).toHaveLength(100)
@@ -87,7 +88,7 @@ describe("bounds", () => {
     Effect.gen(function*() {
       const stall = yield* Deferred.make<void>()
       const emitted: Array<number> = []
-      const fiber = yield* Stream.range(0, 199).pipe(
+      const { fiber, settled } = yield* Stream.range(0, 199).pipe(
         Ordered.mapEffect((n) => n === 0 ? Effect.as(Deferred.await(stall), n) : Effect.succeed(n), {
           concurrency: 4,
           window: 20,
@@ -95,9 +96,9 @@ describe("bounds", () => {
           order: "key"
         }),
         Stream.runForEach((n) => Effect.sync(() => emitted.push(n))),
-        Effect.fork
+        forkObserved
       )
-      for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+      yield* settled
       // Key 0 is stuck behind action 0; key 1 flows until key 0's waiting
       // actions fill the window: 0, 2, …, 38 (20 of them) held, 1, 3, …, 37 out.
       expect(emitted).toEqual(Array.from({ length: 19 }, (_, i) => 2 * i + 1))

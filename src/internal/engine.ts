@@ -8,9 +8,11 @@ import { constVoid } from "effect/Function"
 import type * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import { ActionTimeoutError } from "../errors.ts"
 import { AutoWindow } from "./autoWindow.ts"
 import { type ChildLifetime, ForkWatch } from "./children.ts"
+import { PipelineMetrics } from "./metrics.ts"
 import { Fifo } from "./fifo.ts"
 import { currentAttempt, HeadWatch } from "./hedge.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
@@ -36,8 +38,10 @@ interface Entry<A, B> {
   state: typeof WAITING | typeof RUNNING | typeof DONE | typeof FAILED
   output: B | undefined
   cause: Cause.Cause<unknown> | undefined
-  /** With `hedge`: when its first attempt started (Clock milliseconds). */
+  /** With `name` or `hedge`: when it started (Clock ms); with `name`: when it ended, and its span. */
   startedAt: number
+  finishedAt: number
+  span: Tracer.Span | undefined
   /** With `hedge`: set once a second copy is asked for. */
   copy: Copy | undefined
 }
@@ -69,10 +73,10 @@ interface Worker<A, B> {
   readonly fiber: Fiber.RuntimeFiber<void>
   /** The action this worker runs, if any. */
   entry: Entry<A, B> | undefined
-  /** Files the result of the action it runs. */
+  /** Files the result of the action it runs, ended at `now` (ms; read only with `name`). */
   readonly file: {
-    readonly onFailure: (cause: Cause.Cause<unknown>) => void
-    readonly onSuccess: (output: B) => void
+    readonly onFailure: (cause: Cause.Cause<unknown>, now: number) => void
+    readonly onSuccess: (output: B, now: number) => void
   }
   /**
    * Files a result that took a trip through the runtime, after ending the
@@ -161,6 +165,8 @@ export class Engine<A, B, E, R> {
   private interruptor: FiberId.FiberId | undefined
   /** With `children: "action"`: which workers' actions forked something. */
   private readonly forkWatch: ForkWatch | undefined
+  /** With `name`: what the run records. */
+  private metrics: PipelineMetrics | undefined
 
   constructor(
     private readonly source: Source<A, unknown, R>,
@@ -191,7 +197,22 @@ export class Engine<A, B, E, R> {
       })
       // Workers recruited by this one inherit its supervisor.
       : this.spawn(1, Effect.supervised(this.worker, this.forkWatch))
-    return Effect.zipRight(Scope.addFinalizer(scope, this.source.close), Effect.zipRight(this.startHeadWatch, first))
+    const name = this.options.name
+    const metered = name === undefined ? Effect.void : Effect.withFiberRuntime<void>((fiber) => {
+      const metrics = this.metrics = new PipelineMetrics(name, fiber)
+      // Runs last: the workers have stopped; the actions they were running end as interrupted.
+      return Scope.addFinalizer(scope, Effect.sync(() => {
+        for (const worker of this.workers) {
+          if (worker.entry !== undefined) metrics.interrupted(worker.entry.span, this.interruptor!)
+        }
+        metrics.close()
+      }))
+    })
+    return metered.pipe(
+      Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
+      Effect.zipRight(this.startHeadWatch),
+      Effect.zipRight(first)
+    )
   })
 
   private readonly startHeadWatch: Effect.Effect<void, never, R> = Effect.suspend(() => {
@@ -231,7 +252,7 @@ export class Engine<A, B, E, R> {
     this.onTheWay--
     this.forkWatch?.watch(fiber)
     const file = {
-      onFailure: (cause: Cause.Cause<unknown>): void => {
+      onFailure: (cause: Cause.Cause<unknown>, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
         if (entry.copy !== undefined) {
@@ -241,16 +262,38 @@ export class Engine<A, B, E, R> {
           cause = settled
         }
         this.headWatch?.record(this.headWatch.now() - entry.startedAt)
+        if (this.metrics !== undefined) {
+          this.metrics.ended(entry.startedAt, now, entry.span, cause, undefined)
+          entry.finishedAt = now
+        }
         this.fail(entry, cause)
       },
-      onSuccess: (output: B): void => {
+      onSuccess: (output: B, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
         if (entry.copy !== undefined) this.settleCopy(entry, undefined)
         this.headWatch?.record(this.headWatch.now() - entry.startedAt)
+        if (this.metrics !== undefined) {
+          this.metrics.ended(entry.startedAt, now, entry.span, undefined, output)
+          entry.finishedAt = now
+        }
         entry.state = DONE
         entry.output = output
         this.complete(entry)
+      }
+    }
+    // After a trip through the runtime the worker may stop without another
+    // step: the gauges are brought up to date here.
+    const settled = {
+      onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+        file.onFailure(cause, this.metrics?.now() ?? 0)
+        this.metrics?.flush()
+        return Effect.void
+      },
+      onSuccess: (output: B): Effect.Effect<void> => {
+        file.onSuccess(output, this.metrics?.now() ?? 0)
+        this.metrics?.flush()
+        return Effect.void
       }
     }
     const forkWatch = this.forkWatch
@@ -259,35 +302,16 @@ export class Engine<A, B, E, R> {
       entry: undefined,
       file,
       settleHedged: undefined,
-      settle: forkWatch === undefined
-        ? {
-          onFailure: (cause) => {
-            file.onFailure(cause)
-            return Effect.void
-          },
-          onSuccess: (output) => {
-            file.onSuccess(output)
-            return Effect.void
-          }
+      settle: forkWatch === undefined ? settled : {
+        onFailure: (cause) => {
+          const ending = forkWatch.endChildren(fiber)
+          return ending === undefined ? settled.onFailure(cause) : Effect.zipRight(ending, Effect.suspend(() => settled.onFailure(cause)))
+        },
+        onSuccess: (output) => {
+          const ending = forkWatch.endChildren(fiber)
+          return ending === undefined ? settled.onSuccess(output) : Effect.zipRight(ending, Effect.suspend(() => settled.onSuccess(output)))
         }
-        : {
-          onFailure: (cause) => {
-            const ending = forkWatch.endChildren(fiber)
-            if (ending === undefined) {
-              file.onFailure(cause)
-              return Effect.void
-            }
-            return Effect.zipRight(ending, Effect.sync(() => file.onFailure(cause)))
-          },
-          onSuccess: (output) => {
-            const ending = forkWatch.endChildren(fiber)
-            if (ending === undefined) {
-              file.onSuccess(output)
-              return Effect.void
-            }
-            return Effect.zipRight(ending, Effect.sync(() => file.onSuccess(output)))
-          }
-        }
+      }
     }
     if (this.hedges !== undefined) worker.settleHedged = this.settleHedged(worker)
     this.workers.push(worker)
@@ -318,6 +342,10 @@ export class Engine<A, B, E, R> {
       this.output = []
       if (this.autoWindow !== undefined) this.window = this.autoWindow.handedOver(out.length, this.admitted)
       this.admitted -= out.length
+      if (this.metrics !== undefined) {
+        this.metrics.handed(out.length)
+        this.metrics.flush()
+      }
       if (this.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
@@ -358,18 +386,28 @@ export class Engine<A, B, E, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+    const next = this.nextStep(worker)
+    this.metrics?.flush()
+    return next
+  }
+
+  private nextStep(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+    const metrics = this.metrics
+    // With `name`: one clock read per action, the end of one being the start of the next.
+    let now = metrics === undefined ? 0 : metrics.now()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const hedged = this.hedges === undefined ? undefined : this.takeCopy()
       if (hedged !== undefined) return this.runCopy(worker, hedged)
       const entry = this.take()
       if (entry === undefined) return this.idle()
-      const action = this.call(worker, entry)
+      const action = this.call(worker, entry, now)
       if (!Exit.isExit(action)) {
         if (this.headWatch !== undefined && this.isHead(entry)) this.headWatch.push(entry)
         return this.run(worker, entry, action, this.options.timeout)
       }
-      if (action._tag === "Success") worker.file.onSuccess(action.value as B)
-      else worker.file.onFailure(action.cause)
+      if (metrics !== undefined) now = metrics.now()
+      if (action._tag === "Success") worker.file.onSuccess(action.value as B, now)
+      else worker.file.onFailure(action.cause, now)
       if (!this.hasWork()) return Effect.void
     }
     return Effect.yieldNow()
@@ -420,10 +458,13 @@ export class Engine<A, B, E, R> {
       state: WAITING,
       output: undefined,
       cause: undefined,
-      startedAt: NaN,
+      startedAt: 0,
+      finishedAt: 0,
+      span: undefined,
       copy: undefined
     }
     this.admitted++
+    this.metrics?.admitted()
     this.pending?.push(entry)
     const keyOf = this.options.key
     if (keyOf === undefined) return entry
@@ -454,11 +495,17 @@ export class Engine<A, B, E, R> {
     return undefined
   }
 
-  /** Marks `entry` running on `worker` and calls `f`; a throw or a non-Effect becomes a defect. */
-  private call(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<B, unknown, R> {
+  /**
+   * Marks `entry` running on `worker` since `now` and calls `f`; a throw or a
+   * non-Effect becomes a defect.
+   */
+  private call(worker: Worker<A, B>, entry: Entry<A, B>, now: number): Effect.Effect<B, unknown, R> {
     entry.state = RUNNING
     worker.entry = entry
-    if (this.headWatch !== undefined) entry.startedAt = this.headWatch.now()
+    if (this.metrics !== undefined) {
+      entry.startedAt = now
+      entry.span = this.metrics.started(entry.index, entry.lane?.key)
+    } else if (this.headWatch !== undefined) entry.startedAt = this.headWatch.now()
     try {
       const action = this.f(entry.input, entry.index)
       return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
@@ -476,6 +523,7 @@ export class Engine<A, B, E, R> {
   ): Effect.Effect<void, never, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
+    if (entry.span !== undefined) action = Effect.withParentSpan(action, entry.span)
     if (timeout !== undefined) {
       // The timeout runs the action on a fiber of its own.
       if (this.graft !== undefined) action = this.graft(action)
@@ -707,6 +755,7 @@ export class Engine<A, B, E, R> {
       this.emitReady(ordering)
     } else {
       this.output.push(entry.output as B)
+      this.metrics?.released(entry.finishedAt, entry.finishedAt)
       this.wakeConsumer()
     }
     if (lane !== undefined && lane.running === 0 && !lane.waiting?.length && !lane.pending?.length) {
@@ -718,9 +767,12 @@ export class Engine<A, B, E, R> {
   private emitReady(queue: Fifo<Entry<A, B>>): void {
     let head = queue.peek()
     if (head === undefined || head.state < DONE) return
+    const metrics = this.metrics
+    const now = metrics?.now() ?? 0
     while (head !== undefined && head.state === DONE) {
       queue.shift()
       this.output.push(head.output as B)
+      metrics?.released(head.finishedAt, now)
       head = queue.peek()
     }
     if (head !== undefined && head.state === RUNNING && head.copy === undefined) this.headWatch?.push(head)
@@ -759,6 +811,7 @@ export class Engine<A, B, E, R> {
   private interruptWorkers(predicate: (running: Entry<A, B>) => boolean): void {
     for (const worker of this.workers) {
       if (worker.entry !== undefined && predicate(worker.entry)) {
+        this.metrics?.interrupted(worker.entry.span, this.interruptor!)
         worker.entry = undefined
         worker.fiber.unsafeInterruptAsFork(this.interruptor!)
       }

@@ -46,6 +46,8 @@ export interface ResolvedOptions<A> {
   readonly keyConcurrency: number
   readonly timeout: Duration.Duration | undefined
   readonly hedge: HedgePolicy | undefined
+  /** Tags the run's metrics and spans; none recorded without it. */
+  readonly name: string | undefined
 }
 
 const ORDERS = ["total", "key", "none"] as const
@@ -143,7 +145,8 @@ export const resolveOptions = <A>(
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
   const hedge = resolveHedge(o.hedge)
-  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout, hedge }
+  const name = V.optionalText("options.name", o.name)
+  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout, hedge, name }
 }
 
 /**

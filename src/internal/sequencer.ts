@@ -7,13 +7,15 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
   DuplicateSequenceError,
+  Event as Events,
   SequenceGapError,
   SequenceOutOfWindowError,
   SequencerClosedError,
   SequencerKeyLimitError
 } from "../Sequencer.ts"
-import type { Event, Gap, Key, OfferError, Options, Released, Sequencer, Stats } from "../Sequencer.ts"
+import type { Event, Gap, Key, OfferError, Options, Sequencer, Stats } from "../Sequencer.ts"
 import { Fifo } from "./fifo.ts"
+import { SequencerMetrics } from "./metrics.ts"
 import * as V from "./validate.ts"
 
 /**
@@ -60,21 +62,21 @@ interface Entry<A> {
   readonly arrivedAt: number
   status: typeof BUFFERED | typeof UNREAD | typeof SETTLED
   /** The `offerAwait` caller waiting for this value to be taken. */
-  waiter: Waiter | undefined
+  waiter: Waiter<A> | undefined
 }
 
 /** An `offer`/`offerAwait` caller suspended on its key, or an `offerAwait` caller waiting for release. */
-interface Waiter {
+interface Waiter<A> {
   /** `undefined` once resumed or interrupted. */
   resume: Resume | undefined
   /** Set while suspended on a full key. */
-  blockedOn: KeyState<any> | undefined
+  blockedOn: KeyState<A> | undefined
 }
 
 interface Blocked<A> {
   readonly sequence: number
   readonly value: A
-  readonly waiter: Waiter
+  readonly waiter: Waiter<A>
   readonly awaiting: boolean
 }
 
@@ -102,6 +104,7 @@ interface Resolved {
   readonly onGap: "skip" | "fail"
   readonly idleKeyTimeout: Duration.Duration | undefined
   readonly maxKeys: number
+  readonly name: string | undefined
 }
 
 const GAP_MODES = ["skip", "fail"] as const
@@ -123,7 +126,8 @@ const resolveOptions = (options: unknown): Resolved => {
   const maxKeys = o.maxKeys === undefined || o.maxKeys === Infinity
     ? Infinity
     : V.integerAtLeast("options.maxKeys", o.maxKeys, 1, "an integer ≥ 1 or Infinity")
-  return { start, capacity, gapTimeout, onGap, idleKeyTimeout, maxKeys }
+  const name = V.optionalText("options.name", o.name)
+  return { start, capacity, gapTimeout, onGap, idleKeyTimeout, maxKeys, name }
 }
 
 const checkKey = (key: unknown): Key => {
@@ -131,14 +135,6 @@ const checkKey = (key: unknown): Key => {
   throw V.invalid("key", "a non-empty string or a number (not NaN)", key)
 }
 
-const released = <A>(key: Key, sequence: number, value: A): Released<A> => ({
-  _tag: "Released",
-  key,
-  sequence,
-  value
-})
-
-const gap = (key: Key, from: number, to: number): Gap => ({ _tag: "Gap", key, from, to })
 
 /** Result of trying to place an offer: accepted, suspended on a full key, or rejected. */
 const ACCEPTED = 0
@@ -240,8 +236,11 @@ class SequencerImpl<A> implements Sequencer<A> {
   private failure: SequenceGapError | undefined
   private readonly gapTimer: Timer<Entry<A>> | undefined
   private readonly idleTimer: Timer<KeyState<A>> | undefined
+  /** With `name`: what the sequencer records. */
+  private readonly metrics: SequencerMetrics | undefined
 
   constructor(private readonly options: Resolved, private readonly clock: Clock.Clock) {
+    this.metrics = options.name === undefined ? undefined : new SequencerMetrics(options.name)
     this.gapTimer = options.gapTimeout && new Timer(Duration.toMillis(options.gapTimeout))
     this.idleTimer = options.idleKeyTimeout && new Timer(Duration.toMillis(options.idleKeyTimeout))
   }
@@ -301,7 +300,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     awaiting: boolean
   ): Effect.Effect<void, OfferError | SequenceGapError> {
     return Effect.async<void, OfferError | SequenceGapError>((resume) => {
-      const waiter: Waiter = { resume, blockedOn: undefined }
+      const waiter: Waiter<A> = { resume, blockedOn: undefined }
       const placement = this.place(key, sequence, value, awaiting ? waiter : undefined)
       if (placement === BLOCKED) {
         const state = this.keys.get(key)!
@@ -319,7 +318,7 @@ class SequencerImpl<A> implements Sequencer<A> {
   }
 
   /** An interrupted caller: forget it; an accepted value stays accepted. */
-  private abandon(waiter: Waiter): void {
+  private abandon(waiter: Waiter<A>): void {
     waiter.resume = undefined
     const state = waiter.blockedOn
     if (state !== undefined) {
@@ -333,7 +332,7 @@ class SequencerImpl<A> implements Sequencer<A> {
    * Accepts an offer (buffers or releases it), rejects it, or tells the caller
    * to suspend because its key is full or others are already suspended on it.
    */
-  private place(key: Key, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+  private place(key: Key, sequence: number, value: A, waiter: Waiter<A> | undefined): Placement {
     // Settle first: a deadline already due may stop the sequencer (onGap "fail").
     this.settleDue()
     if (this.stopped) return new SequencerClosedError({ key, sequence })
@@ -368,6 +367,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     const { capacity } = this.options
     const ring = state.ring
     if (sequence < state.next || (ring !== undefined && ring[sequence % ring.length]?.sequence === sequence)) {
+      this.metrics?.duplicate()
       return new DuplicateSequenceError({ key: state.key, sequence, next: state.next })
     }
     if (sequence >= state.next + capacity) {
@@ -376,7 +376,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     return undefined
   }
 
-  private accept(state: KeyState<A>, sequence: number, value: A, waiter: Waiter | undefined): Placement {
+  private accept(state: KeyState<A>, sequence: number, value: A, waiter: Waiter<A> | undefined): Placement {
     const rejection = this.reject(state, sequence)
     if (rejection !== undefined) return rejection
     const { capacity } = this.options
@@ -400,6 +400,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       ring[sequence % ring.length] = entry
       state.buffered++
       this.buffered++
+      this.metrics?.buffered(this.buffered)
       if (this.gapTimer !== undefined) {
         this.gapTimer.push(entry, entry.arrivedAt)
         this.gapTimer.compact(this.buffered, (e) => e.status === BUFFERED)
@@ -428,6 +429,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       if (entry === undefined) return
       ring[slot] = undefined
       this.buffered--
+      this.metrics?.buffered(this.buffered)
       this.release(state, entry)
       if (--state.buffered === 0) {
         state.ring = undefined
@@ -451,12 +453,13 @@ class SequencerImpl<A> implements Sequencer<A> {
       }
       let end = state.next + 1
       while (ring[end % ring.length] === undefined) end++
+      this.metrics?.gap()
       if (this.options.onGap === "fail") {
         return this.fail(
           new SequenceGapError({ key: state.key, from: state.next, to: end - 1, gapTimeout: this.options.gapTimeout! })
         )
       }
-      this.output.push(gap(state.key, state.next, end - 1))
+      this.output.push(Events.Gap({ key: state.key, from: state.next, to: end - 1 }))
       state.next = end
     }
     this.releaseRun(state)
@@ -528,7 +531,7 @@ class SequencerImpl<A> implements Sequencer<A> {
         continue
       }
       const state = item.state
-      events[i] = released(state.key, item.sequence, item.value)
+      events[i] = Events.Released({ key: state.key, sequence: item.sequence, value: item.value })
       item.status = SETTLED
       state.unread--
       const waiter = item.waiter
@@ -635,6 +638,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       state.blockedCount = 0
     }
     this.buffered = 0
+    this.metrics?.buffered(0)
   }
 
   private drop(entry: Entry<A>, error: OfferError | SequenceGapError): void {

@@ -69,7 +69,7 @@ export const oneOf = <const L extends ReadonlyArray<string>>(
   throw invalid(path, `one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`, value)
 }
 
-export const fn = <F extends (...args: ReadonlyArray<any>) => unknown>(path: string, value: unknown): F => {
+export const fn = <F extends (...args: ReadonlyArray<never>) => unknown>(path: string, value: unknown): F => {
   if (typeof value === "function") return value as F
   throw invalid(path, "a function", value)
 }
@@ -77,6 +77,12 @@ export const fn = <F extends (...args: ReadonlyArray<any>) => unknown>(path: str
 export const optionalBoolean = (path: string, value: unknown): boolean | undefined => {
   if (value === undefined || typeof value === "boolean") return value
   throw invalid(path, "a boolean", value)
+}
+
+/** A non-empty string, or `undefined`. */
+export const optionalText = (path: string, value: unknown): string | undefined => {
+  if (value === undefined || (typeof value === "string" && value.length > 0)) return value
+  throw invalid(path, "a non-empty string", value)
 }
 
 export const record = (path: string, value: unknown): Record<string, unknown> => {

@@ -3,15 +3,20 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import type { TaggedErrorConstructor } from "../errors.ts"
+import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "../errors.ts"
 
 const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
   /** The command or script that failed, e.g. `"XADD"` or `"fenced XACK"`. */
   readonly command: string
   /** What the client reported (connection closed, error reply, …). */
   readonly cause: unknown
-}> = Data.TaggedError("RedisError")
+}> = TaggedErrorWithMessage(
+  "RedisError",
+  (e) => {
+    const reason = e.cause instanceof Error ? e.cause.message : String(e.cause)
+    return `Redis command ${e.command} failed: ${reason}`
+  }
+)
 
 /**
  * A Redis command failed: the server replied with an error or the
@@ -34,9 +39,4 @@ const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
  * @since 0.1.0
  * @category errors
  */
-export class RedisError extends RedisErrorBase {
-  override get message(): string {
-    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Redis command ${this.command} failed: ${reason}`
-  }
-}
+export class RedisError extends RedisErrorBase {}

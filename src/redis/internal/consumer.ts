@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Ordered from "../../Ordered.ts"
 import type { ConsumeOptions, Entry } from "../index.ts"
-import { RedisError } from "../errors.ts"
+import type { RedisError } from "../errors.ts"
 import {
   ACK,
   ACTION_FIELD,

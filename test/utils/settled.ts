@@ -1,0 +1,36 @@
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import { RecordingSupervisor } from "./supervisor.ts"
+
+const nextMacrotask = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
+/**
+ * Runs `effect` under a supervisor and returns a wait for the moment nothing
+ * more can happen without outside help: every fiber it forked is suspended
+ * (parked, waiting on a Deferred or the clock) or done, twice in a row across
+ * a trip through the event loop. Polls with a deadline of `maxPolls` and fails loudly past it.
+ */
+export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_000) =>
+  Effect.gen(function*() {
+    const supervisor = new RecordingSupervisor()
+    const fiber = yield* Effect.fork(Effect.supervised(effect, supervisor))
+    const fibers = (): ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> => [fiber, ...supervisor.fibers]
+    const quiet = Effect.map(
+      Effect.forEach(fibers(), (f) => f.status),
+      (statuses) => statuses.every((status) => status._tag !== "Running")
+    )
+    const settled = Effect.gen(function*() {
+      let quietInARow = 0
+      for (let poll = 0; poll < maxPolls; poll++) {
+        quietInARow = (yield* quiet) ? quietInARow + 1 : 0
+        if (quietInARow === 2) return
+        // A macrotask: Effect's scheduler may have deferred work to a timer.
+        yield* nextMacrotask
+      }
+      return yield* Effect.dieMessage(`fibers still running after ${maxPolls} polls`)
+    })
+    return { fiber, settled }
+  })

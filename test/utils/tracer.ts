@@ -1,0 +1,58 @@
+import type * as Context from "effect/Context"
+import type * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+
+/** A span that keeps what it was told: its attributes, and the exit it ended with. */
+export class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId = "test-trace"
+  readonly sampled = true
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink>
+  status: Tracer.SpanStatus
+  exit: Exit.Exit<unknown, unknown> | undefined
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    id: number
+  ) {
+    this.spanId = `span-${id}`
+    this.links = [...links]
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+    this.exit = exit
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+  /** The name of the parent span, if it is one. */
+  get parentName(): string | undefined {
+    return Option.getOrUndefined(Option.map(this.parent, (p) => p._tag === "Span" ? p.name : p.spanId))
+  }
+}
+
+/** A tracer that records every span it makes (for `Effect.withTracer`). */
+export const makeRecordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind, spans.length)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, spans }
+}
