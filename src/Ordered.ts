@@ -144,23 +144,24 @@ export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : Acti
 /**
  * Which attempt of an action `f` runs: `1`, or `2` for the copy that
  * `hedge` started. Read it with `FiberRef.get` for logs or an idempotency
- * key; outside `Ordered` it is `1`.
+ * key; outside `Ordered` it is `1`. Below, the first attempt at "slow"
+ * hangs, and the copy started after 50 ms answers at once.
  *
  * @example
  * ```ts
  * import { Effect, FiberRef } from "effect"
  * import { Ordered } from "effect-ordered"
  *
- * const fetchPrice = (sku: string) =>
+ * const quote = (sku: string) =>
  *   Effect.gen(function*() {
  *     const attempt = yield* FiberRef.get(Ordered.currentAttempt)
- *     yield* Effect.log(`pricing ${sku}, attempt ${attempt}`)
- *     return sku.length
+ *     if (sku === "slow" && attempt === 1) yield* Effect.sleep("1 second")
+ *     return `${sku} by attempt ${attempt}`
  *   })
  *
- * const program = Ordered.forEach(["a", "bb"], fetchPrice, { concurrency: 2, hedge: { after: "200 millis" } })
- * // [1, 2]
+ * const program = Ordered.forEach(["a", "slow"], quote, { concurrency: 2, hedge: { after: "50 millis" } })
  * Effect.runPromise(program).then(console.log)
+ * // [ 'a by attempt 1', 'slow by attempt 2' ]
  * ```
  *
  * @since 0.2.0

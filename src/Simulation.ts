@@ -303,7 +303,8 @@ export const run: (options: Options) => Effect.Effect<Report> = internal.run
  * order: sequential (the sum of latencies), Effect's
  * `Stream.mapEffect({ concurrency })` (`unordered: true` for `order: "none"`;
  * it knows no keys), `Ordered.mapEffect` with each of `windows` (default: the
- * one `window`), and with `window: Infinity`.
+ * one `window`) and `hedge`, once more per policy in `hedges` (at `window`),
+ * and with `window: Infinity` and no hedging.
  *
  * @example
  * ```ts
@@ -314,7 +315,7 @@ export const run: (options: Options) => Effect.Effect<Report> = internal.run
  * for (const row of rows) console.log(row.strategy, row.window, row.makespanMillis, row.speedup.toFixed(1))
  * // sequential undefined 49394 1.0
  * // Stream.mapEffect undefined 963 51.3
- * // effect-ordered 300 552 89.5
+ * // effect-ordered auto 552 89.5
  * // unbounded Infinity 552 89.5
  * ```
  *
