@@ -1,11 +1,13 @@
 /**
  * `npm run bench:redis`: throughput of the Redis Streams consumer with 1, 2
- * and 4 consumer processes, and the duplicate rate after a `kill -9`.
+ * and 4 consumer processes, committing per action (`commit`: one Lua call
+ * per action) or per released chunk (`commitBatch`: one Lua call per chunk),
+ * side by side in one run; and the duplicate rate after a `kill -9`.
  *
  * Setup: a local `redis-server` (no persistence), 8 partitions, 200 keys,
  * each action's `process` sleeps uniform 0–5 ms (an I/O-bound action),
- * `concurrency` 16 per partition, the commit is one Lua call into an
- * idempotent sink in the same Redis. Consumers are started and balanced
+ * `concurrency` 16 per partition, the sink is an idempotent Lua script in
+ * the same Redis (fenced: it refuses a stale owner's write). Consumers are started and balanced
  * before the actions are published; the time runs from the first publish to
  * the last commit. Everything (Redis, producer, consumers) shares this
  * machine's cores: on 2 cores, more processes add parallel waiting, not CPU.
@@ -29,10 +31,12 @@ const server = await startRedis()
 const redis = new Redis(server.url, { enableAutoPipelining: true })
 const children: Array<Child> = []
 
-const run = async (name: string, consumers: number, crash: boolean) => {
+type Sink = Pick<ConsumerConfig, "commit" | "fenced">
+
+const run = async (name: string, consumers: number, sinkMode: Sink, crash: boolean) => {
   const config = (consumer: string): ConsumerConfig => ({
     url: server.url, prefix: name, partitions: P, group: "g", consumer, sink: `${name}-sink`,
-    concurrency: 16, maxLatencyMs: 5, leaseTtlMs: 3_000
+    concurrency: 16, maxLatencyMs: 5, leaseTtlMs: 3_000, ...sinkMode
   })
   const start = (consumer: string) => {
     const child = spawnConsumer(config(consumer))
@@ -62,7 +66,7 @@ const run = async (name: string, consumers: number, crash: boolean) => {
   await waitFor("every action applied", async () => (await out.stats()).applied === ACTIONS, 600_000)
   const seconds = (performance.now() - t0) / 1000
   const stats = await out.stats()
-  if (stats.gaps !== 0) throw new Error(`order violated: ${stats.gapLog.join(", ")}`)
+  if (stats.gaps !== 0) throw new Error(`order violated: ${stats.log.join(", ")}`)
   let published = 0
   for (let p = 0; p < P; p++) published += await redis.xlen(`${name}:{${p}}`)
   if (published !== ACTIONS) console.error(`${name}: ${published} entries in the streams for ${ACTIONS} publishes`)
@@ -70,27 +74,47 @@ const run = async (name: string, consumers: number, crash: boolean) => {
     // Unexpected without a crash: show who owned what when (partition taken / given up / stopped).
     for (const child of children) console.error(`--- ${child.name}\n${child.output().replace(/timestamp=\S+ /g, "")}`)
   }
+  let cpuMicros = 0
   for (const child of children.splice(0)) {
     child.process.kill("SIGTERM")
     await child.exited
+    cpuMicros += Number(/busy-cpu-us (\d+)/.exec(child.output())?.[1] ?? 0)
   }
-  return { seconds, stats }
+  return { seconds, stats, cpuPerAction: cpuMicros / ACTIONS }
 }
 
 console.log(`Redis Streams consumer: ${ACTIONS} actions, ${KEYS} keys, ${P} partitions, process 0–5 ms, concurrency 16`)
 console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} (Redis, producer and consumers share them)`)
 console.log("")
-console.log("| consumer processes | actions/s | duplicates |")
-console.log("|---:|---:|---:|")
+const modes: ReadonlyArray<{ readonly label: string; readonly sink: Sink }> = [
+  { label: "`commit`, one call per action, unfenced", sink: { commit: "each", fenced: false } },
+  { label: "`commit`, one call per action, fenced", sink: { commit: "each", fenced: true } },
+  { label: "`commitBatch`, one call per chunk, fenced", sink: { commit: "batch", fenced: true } }
+]
+console.log("| consumer processes | sink | actions/s | consumer CPU µs/action | duplicates |")
+console.log("|---:|---|---:|---:|---:|")
 try {
+  const single = new Map<string, { readonly rate: number; readonly cpuPerAction: number }>()
   for (const n of [1, 2, 4]) {
-    const { seconds, stats } = await run(`bench${n}`, n, false)
-    console.log(`| ${n} | ${Math.round(ACTIONS / seconds)} | ${stats.duplicates} |`)
+    for (const [i, mode] of modes.entries()) {
+      // Unfenced per-action commits only as the single-consumer reference.
+      if (n > 1 && i === 0) continue
+      const { cpuPerAction, seconds, stats } = await run(`bench${n}-${i}`, n, mode.sink, false)
+      const rate = Math.round(ACTIONS / seconds)
+      if (n === 1) single.set(mode.label, { rate, cpuPerAction })
+      console.log(`| ${n} | ${mode.label} | ${rate} | ${Math.round(cpuPerAction)} | ${stats.duplicates} |`)
+    }
   }
-  const { seconds, stats } = await run("crash", 3, true)
+  const [reference, , batched] = modes.map((mode) => single.get(mode.label)!)
   console.log("")
   console.log(
-    `kill -9 of 1 of 3 consumers at 40%, replacement started: ${Math.round(ACTIONS / seconds)} actions/s overall, ` +
+    `one consumer, commitBatch vs unfenced per-action commit: ${(batched.rate / reference.rate).toFixed(1)}× actions/s, ` +
+      `${(reference.cpuPerAction / batched.cpuPerAction).toFixed(1)}× less consumer CPU per action`
+  )
+  const { seconds, stats } = await run("crash", 3, modes[2].sink, true)
+  console.log("")
+  console.log(
+    `kill -9 of 1 of 3 consumers at 40% (commitBatch, fenced), replacement started: ${Math.round(ACTIONS / seconds)} actions/s overall, ` +
       `${stats.duplicates} duplicate commits (${(100 * stats.duplicates / ACTIONS).toFixed(2)}% of ${ACTIONS}), 0 lost, 0 out of order`
   )
 } finally {

@@ -45,3 +45,13 @@ export const printChecks = (checks: ReadonlyArray<Check>): boolean => {
   console.log(`\n${checks.length - failed} targets met, ${failed} missed`)
   return failed === 0
 }
+
+/** An NDJSON batch of the edge example: `size / 2` places, then their cancels, on keys `${prefix}-i` (leaves the book as it was). */
+export const placeThenCancel = (size: number, prefix: string): string => {
+  const lines: Array<string> = []
+  for (let i = 0; i < size / 2; i++) {
+    lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "place", payload: { side: "buy", price: 10, quantity: 1 } }))
+  }
+  for (let i = 0; i < size / 2; i++) lines.push(JSON.stringify({ key: `${prefix}-${i}`, type: "cancel" }))
+  return lines.join("\n")
+}

@@ -2,7 +2,8 @@
  * The demo page at `GET /`, driven in headless Chromium (playwright-core,
  * the Debian `chromium` binary). The server runs in this process on a free
  * loopback port, with costly steps gated on `Deferred`s so the order in which
- * actions finish is fixed by the test, not by timings.
+ * actions finish, and what the page shows while a batch runs, is fixed by the
+ * test, not by timings.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -18,7 +19,7 @@ import { ndjson, testConfig } from "./edge/harness.ts"
 const reversed = 8
 /** `rev-i` finishes only after `rev-(i+1)`: the batch finishes in reverse input order. */
 const done = Array.from({ length: reversed }, () => Effect.runSync(Deferred.make<void>()))
-/** `held` finishes when the test says so. */
+/** `held` finishes when the test says so (once). */
 const release = Effect.runSync(Deferred.make<void>())
 
 const step = (action: Action) => {
@@ -63,22 +64,58 @@ afterAll(async () => {
   await runtime.dispose()
 })
 
+/** The rows of the live picture, in the order shown. */
 const rows = () =>
-  page.$$eval("#results tr", (trs) =>
-    trs.map((tr) => ({
-      line: (tr as HTMLElement).dataset.line,
-      finished: (tr as HTMLElement).dataset.finished,
-      text: tr.textContent
+  page.$$eval("#rows .row:not(.head)", (lis) =>
+    lis.map((li) => ({
+      line: (li as HTMLElement).dataset.line,
+      state: (li as HTMLElement).dataset.state,
+      finished: (li as HTMLElement).dataset.finished,
+      text: li.textContent
     })))
 
+const squares = () => page.$$eval("#picture span", (spans) => spans.map((span) => (span as HTMLElement).dataset.state))
+
+const status = () => page.textContent("#status")
+
+const waitForStatus = (text: string) =>
+  page.waitForFunction((text) => document.getElementById("status")!.textContent === text, text)
+
+const generated = async (count: number) => {
+  await page.fill("#count", String(count))
+  await page.click("#generate")
+  return (await page.inputValue("#actions")).split("\n").map((line) => JSON.parse(line))
+}
+
 describe("edge demo page", () => {
-  it("generates a batch of valid actions", async () => {
+  it("generates valid batches on fresh keys, each key's orders closed by the end", async () => {
     await page.goto(url)
-    await page.fill("#count", "12")
-    await page.click("#generate")
-    const generated = (await page.inputValue("#actions")).split("\n")
-    expect(generated).toHaveLength(12)
-    expect(generated.map((line) => JSON.parse(line).type).slice(0, 3)).toEqual(["place", "update", "cancel"])
+    const first = await generated(13)
+    expect(first).toHaveLength(13)
+    expect(first.map((action) => action.type).slice(0, 3)).toEqual(["place", "update", "cancel"])
+    const byKey = new Map<string, Array<any>>()
+    for (const action of first) byKey.set(action.key, [...byKey.get(action.key) ?? [], action])
+    for (const actions of byKey.values()) {
+      expect(actions[0].type).toBe("place")
+      expect(actions.at(-1).type).toBe("cancel")
+    }
+    const second = await generated(13)
+    const firstKeys = new Set(byKey.keys())
+    expect(second.filter((action) => firstKeys.has(action.key))).toEqual([])
+  })
+
+  it("sends a generated batch twice, and both succeed", async () => {
+    await page.goto(url)
+    await generated(20)
+    for (const attempt of [1, 2]) {
+      await page.click("#send")
+      await waitForStatus("done: 20 results")
+      expect({ attempt, states: new Set((await rows()).map((row) => row.state)) }).toEqual({
+        attempt,
+        states: new Set(["emitted"])
+      })
+      expect(await page.textContent("#error")).toBe("")
+    }
   })
 
   it("shows results in input order, with the order they finished in beside them", async () => {
@@ -86,34 +123,67 @@ describe("edge demo page", () => {
     const actions = Array.from({ length: reversed }, (_, i) => ({ key: `rev-${i}`, type: "cancel" }))
     await page.fill("#actions", ndjson(actions))
     await page.click("#send")
-    await page.waitForFunction((n) => document.getElementById("status")!.textContent === `done: ${n} results`, reversed)
+    await waitForStatus(`done: ${reversed} results, ${reversed} failed`)
     const shown = await rows()
     expect(shown.map((row) => row.line)).toEqual(actions.map((_, i) => String(i + 1)))
     expect(shown.map((row) => row.finished)).toEqual(actions.map((_, i) => String(reversed - i)))
     expect(shown[0].text).toContain("rev-0")
     expect(shown[0].text).toContain(`#${reversed}`)
+    // cancelling an order that was never placed: every action applied, every one failed
+    expect(shown.map((row) => row.state)).toEqual(actions.map(() => "failed"))
   })
 
-  it("shows each result as soon as it is ready, before the batch is done", async () => {
+  it("draws the batch while it runs: emitted, running, finished and waiting", async () => {
     await page.goto(url)
     const actions = [
-      ...Array.from({ length: 5 }, (_, i) => ({ key: `early-${i}`, type: "cancel" })),
-      { key: "held", type: "cancel" }
+      { key: "early-0", type: "cancel" },
+      { key: "early-1", type: "cancel" },
+      { key: "held", type: "cancel" },
+      { key: "late-0", type: "cancel" },
+      { key: "late-1", type: "cancel" }
     ]
     await page.fill("#actions", ndjson(actions))
     await page.click("#send")
-    await page.waitForFunction(() => document.querySelectorAll("#results tr").length === 5)
-    expect(await page.textContent("#status")).toBe("sending…")
+    const live = ["failed", "failed", "running", "waiting", "waiting"]
+    await page.waitForFunction(
+      (live) => Array.from(document.querySelectorAll("#rows .row:not(.head)")).map((li) => (li as HTMLElement).dataset.state).join() === live.join(),
+      live
+    )
+    expect(await squares()).toEqual(live)
+    expect(await status()).toBe("sending…")
+    expect(await page.textContent("#n-running")).toBe("1")
+    expect(await page.textContent("#n-waiting")).toBe("2")
     await Effect.runPromise(Deferred.succeed(release, undefined))
-    await page.waitForFunction(() => document.getElementById("status")!.textContent === "done: 6 results")
-    expect((await rows()).map((row) => row.line)).toEqual(["1", "2", "3", "4", "5", "6"])
+    await waitForStatus("done: 5 results, 5 failed")
+    const shown = await rows()
+    expect(shown.map((row) => row.line)).toEqual(["1", "2", "3", "4", "5"])
+    expect(shown[2].finished).toBe("5")
+    expect(await squares()).toEqual(actions.map(() => "failed"))
+  })
+
+  it("fits a 390 px wide screen without horizontal overflow, with a batch drawn", async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    try {
+      await page.goto(url)
+      await generated(60)
+      await page.click("#send")
+      await waitForStatus("done: 60 results")
+      const widths = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth
+      }))
+      expect(widths.scroll).toBeLessThanOrEqual(widths.inner)
+      expect(await page.$eval("meta[name=viewport]", (meta) => meta.getAttribute("content"))).toContain("width=device-width")
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 })
+    }
   })
 
   it("shows a rejected batch's error", async () => {
     await page.goto(url)
     await page.fill("#actions", "{not json")
     await page.click("#send")
-    await page.waitForFunction(() => document.getElementById("status")!.textContent === "rejected: 400")
+    await waitForStatus("rejected: 400")
     expect(await page.textContent("#error")).toMatch(/^Malformed JSON: .* \(line 1\)$/)
   })
 })

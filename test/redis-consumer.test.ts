@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Schedule } from "effect"
+import { Cause, Effect, Exit, Schedule, Schema } from "effect"
 import { Redis } from "ioredis"
-import { consume, deadLetterKey, makeProducer, partitionOf, streamKey } from "../src/redis/index.ts"
+import {
+  type Committed,
+  consume,
+  deadLetterKey,
+  type Entry,
+  fencedScript,
+  makeProducer,
+  partitionOf,
+  StaleFenceError,
+  streamKey
+} from "../src/redis/index.ts"
 import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
 import { runConsumer, type Running } from "./redis/inprocess.ts"
 import { startProxy } from "./redis/proxy.ts"
@@ -21,7 +31,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const start = (...args: Parameters<typeof runConsumer<any, any, any, any>>) => {
+const start = (...args: Parameters<typeof runConsumer<any, any, any, any, any>>) => {
   const r = runConsumer(...args)
   running.push(r)
   return r
@@ -89,6 +99,14 @@ describe("consume", () => {
     expect(await message({ leaseTtl: -1 })).toContain("Expected `options.leaseTtl` to be a finite duration > 0")
     expect(await message({ redis: {} })).toContain("Expected `options.redis` to be an ioredis client")
     expect(await message({ retry: 3 })).toContain("Expected `options.retry` to be a Schedule, got `3` (number)")
+    expect(await message({ timeout: 0 })).toContain("Expected `options.timeout` to be a finite duration > 0")
+    expect(await message({ schema: {} })).toContain("Expected `options.schema` to be a Schema, got `{}` (object)")
+    expect(await message({ commit: undefined })).toContain(
+      "Expected `options.commit` to be a function, got `undefined` (undefined)"
+    )
+    expect(await message({ commitBatch: () => Effect.void })).toContain(
+      "Expected `options.commitBatch` to be undefined when `options.commit` is given (one of the two)"
+    )
   })
 
   it("rebalances: a joining consumer gets a fair share, a leaving one hands its partitions over", async () => {
@@ -198,7 +216,7 @@ describe("consume", () => {
     await waitFor("the entries dead-lettered", async () => (await redis.xlen(deadLetterKey("bad", "g"))) === 2)
     const dead = (await redis.xrange(deadLetterKey("bad", "g"), "-", "+")).map(([, f]) => Object.fromEntries(chunk2(f)))
     expect(dead).toEqual([
-      expect.objectContaining({ id, key: "k1", action: "{not json", attempts: "0" }),
+      expect.objectContaining({ id, key: "k1", action: "{not json", attempts: "0", error: expect.stringContaining("JSON") }),
       expect.objectContaining({ id: keyless, key: "", action: "{}", error: "entry has no \"k\" field (the key)" })
     ])
     await waitFor("the entry acknowledged", async () => (await outstanding(redis, "bad", "g", 1)) === 0)
@@ -274,10 +292,10 @@ describe("consume", () => {
       return {
         prefix: "cut", partitions: 1, group: "g", consumer, concurrency: 4, leaseTtl: 1500, pollInterval: 20,
         process: (a: Action) => Effect.as(Effect.sleep(latency), a.seq),
-        commit: (seq: number, _a: Action, e: { key: string }) =>
+        commit: (seq: number, _a: Action, e: Entry) =>
           Effect.suspend(() => {
             if (consumer === "a" && takenOver) commitsAfterTakeover++
-            return Effect.promise(() => applied.apply(e.key, seq))
+            return applied.applyFenced([{ key: e.key, seq }], e)
           })
       }
     }
@@ -291,13 +309,14 @@ describe("consume", () => {
     await waitFor("b owning the partition", async () => (await redis.get("cut:{0}:g:lease"))?.startsWith("b/") === true)
     takenOver = true
     // Everything `a` sent while cut off arrives now, late: its commits in flight
-    // land as duplicates, its renewal, reads and acknowledgements are refused,
-    // and it starts no new commit.
+    // are refused by the fenced sink (b's fence is higher), its renewal, reads
+    // and acknowledgements are refused, and it starts no new commit.
     proxy.resume()
     await waitFor("every action applied", async () => (await out.stats()).applied === 150)
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "cut", "g", 1)) === 0)
     const stats = await out.stats()
     expect(stats.gaps).toBe(0)
+    expect(stats.stale).toBe(0)
     expect(await out.last()).toEqual(expected)
     expect(commitsAfterTakeover).toBe(0)
     expect((await redis.get("cut:{0}:g:lease"))?.startsWith("b/")).toBe(true)
@@ -344,7 +363,7 @@ describe("consume", () => {
     let blocked = 0
     let interrupted = 0
     let committedAfterStop = 0
-    start(server.url, () => ({
+    const c = start(server.url, () => ({
       prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
       process: (a: Action) =>
         (phase === "blocking"
@@ -364,6 +383,7 @@ describe("consume", () => {
     // only while `c` holds it and has blocked actions in flight (a busy machine
     // may make `c` lose the lease on its own and start over).
     let atSteal = { read: 0, acked: 0 }
+    let warningsAtSteal = 0
     await waitFor("the lease taken from c", async () => {
       if (blocked - interrupted <= 0) return false
       const stolen = await redis.eval(
@@ -371,13 +391,20 @@ describe("consume", () => {
         1,
         lease
       )
-      if (stolen === 1) atSteal = await acked()
+      if (stolen === 1) {
+        atSteal = await acked()
+        warningsAtSteal = c.warnings().length
+      }
       return stolen === 1
     })
     await waitFor("in-flight actions interrupted", async () => interrupted > 0 && interrupted === blocked)
     phase = "lost"
-    // `c` keeps trying to take the partition: the rebalance loop sees it held.
-    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // The partition's work has ended once `c` says why it stopped; a command
+    // `c` sent before that (a late acknowledgement) reaches Redis before a
+    // PING sent after it on `c`'s own connection.
+    await waitFor("c reporting the lost lease", async () =>
+      c.warnings().slice(warningsAtSteal).some((w) => /partition 0 stopped: lease of partition 0 lost/.test(w)))
+    await c.redis.ping()
     expect(await acked()).toEqual(atSteal)
     expect(await redis.get(lease)).toBe("thief/1")
     expect(committedAfterStop).toBe(0)
@@ -387,6 +414,110 @@ describe("consume", () => {
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "lost", "g", 1)) === 0)
   })
 
+})
+
+describe("fencing", () => {
+  it("fencedScript applies a write whose fence is at least the stored one, and refuses a lower one without running it", async () => {
+    const put = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HLEN', KEYS[1])")
+    const call = (fence: number, value: string) =>
+      Effect.runPromiseExit(put(redis, { fenceKey: "fs:fence", fence, keys: ["fs:data"], args: ["k", value] }))
+    expect(await call(2, "by owner 2")).toEqual(Exit.succeed(1))
+    expect(await call(2, "owner 2 again")).toEqual(Exit.succeed(1))
+    expect(await call(1, "by stale owner 1")).toEqual(
+      Exit.fail(new StaleFenceError({ fenceKey: "fs:fence", fence: 1, current: 2 }))
+    )
+    expect(await redis.hget("fs:data", "k")).toBe("owner 2 again")
+    expect(await call(3, "by owner 3")).toEqual(Exit.succeed(1))
+    expect(await redis.get("fs:fence")).toBe("3")
+    expect(await redis.hget("fs:data", "k")).toBe("by owner 3")
+  })
+
+  it("every acquisition of a partition's lease carries a higher fence, seen by commit", async () => {
+    await publishAll("fence", 1, [{ key: "k", action: { seq: 1 } }, { key: "k", action: { seq: 2 } }])
+    const fences: Array<number> = []
+    const options = () => ({
+      prefix: "fence", partitions: 1, group: "g", consumer: "c", concurrency: 1, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.succeed(a.seq),
+      commit: (_seq: number, _a: Action, e: Entry) => Effect.sync(() => fences.push(e.fence))
+    })
+    const first = start(server.url, options)
+    await waitFor("the first action committed", async () => fences.length === 2)
+    await first.stop()
+    await publishAll("fence", 1, [{ key: "k", action: { seq: 3 } }])
+    start(server.url, options)
+    await waitFor("the next action committed", async () => fences.length === 3)
+    expect(fences[0]).toBe(fences[1])
+    expect(fences[2]).toBeGreaterThan(fences[1])
+    expect(Number(await redis.get("fence:{0}:g:fence"))).toBe(fences[2])
+  })
+})
+
+describe("consume: timeout, batches, schema", () => {
+  it("a stuck action times out, is retried, then dead-lettered; the other keys of its partition go on", async () => {
+    const actions = [{ key: "stuck", action: { seq: 1, failures: -1 } }, ...workload(60, 6).actions]
+    await publishAll("stuck", 1, actions)
+    const committed: Array<string> = []
+    let attempts = 0
+    start(server.url, () => ({
+      prefix: "stuck", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
+      timeout: "200 millis",
+      retry: Schedule.recurs(1),
+      process: (a: Action, e: Entry) =>
+        e.key === "stuck" ? Effect.zipRight(Effect.sync(() => attempts++), Effect.never) : Effect.succeed(a.seq),
+      commit: (_seq: number, _a: Action, e: Entry) => Effect.sync(() => committed.push(e.key))
+    }))
+    await waitFor("every other action committed", async () => committed.length === 60)
+    await waitFor("the stuck action dead-lettered", async () => (await redis.xlen(deadLetterKey("stuck", "g"))) === 1)
+    const [[, fields]] = await redis.xrange(deadLetterKey("stuck", "g"), "-", "+")
+    expect(Object.fromEntries(chunk2(fields))).toMatchObject({ key: "stuck", attempts: "2" })
+    expect(attempts).toBe(2)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "stuck", "g", 1)) === 0)
+  })
+
+  it("commitBatch: chunks of released results, per key in stream order, acknowledged after each chunk", async () => {
+    const P = 2
+    const { actions, expected } = workload(1_000, 20)
+    await publishAll("batch", P, actions)
+    const batches: Array<ReadonlyArray<Committed<Action, number>>> = []
+    const out = sink(redis, "batch-sink")
+    start(server.url, (client) => {
+      const applied = sink(client, "batch-sink")
+      return {
+        prefix: "batch", partitions: P, group: "g", consumer: "c", concurrency: 8, leaseTtl: 1500, pollInterval: 20,
+        process: (a: Action) => Effect.as(sleepAtMost(3), a.seq),
+        commitBatch: (committed: ReadonlyArray<Committed<Action, number>>) => {
+          batches.push(committed)
+          return applied.applyFenced(committed.map(({ entry, result }) => ({ key: entry.key, seq: result })), committed[0].entry)
+        }
+      }
+    })
+    await waitFor("every action applied", async () => (await out.stats()).applied === 1_000)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "batch", "g", P)) === 0)
+    const stats = await out.stats()
+    expect(stats.gaps).toBe(0)
+    expect(await out.last()).toEqual(expected)
+    // One partition and one fence per chunk; chunks hold several results.
+    for (const batch of batches) {
+      expect(new Set(batch.map(({ entry }) => `${entry.partition}/${entry.fence}`)).size).toBe(1)
+    }
+    expect(batches.length).toBeLessThan(1_000)
+  })
+
+  it("schema: actions are decoded on read; one that does not match is dead-lettered without reaching process", async () => {
+    const id = await redis.xadd(streamKey("schema", 0), "*", "k", "k1", "a", JSON.stringify({ seq: "one" }))
+    await publishAll("schema", 1, [{ key: "k1", action: { seq: 2 } }])
+    const processed: Array<unknown> = []
+    start(server.url, () => ({
+      prefix: "schema", partitions: 1, group: "g", consumer: "c", concurrency: 1, leaseTtl: 1500, pollInterval: 20,
+      schema: Schema.Struct({ seq: Schema.Number }),
+      process: (a: { readonly seq: number }) => Effect.sync(() => processed.push(a)),
+      commit: () => Effect.void
+    }))
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "schema", "g", 1)) === 0)
+    expect(processed).toEqual([{ seq: 2 }])
+    const dead = (await redis.xrange(deadLetterKey("schema", "g"), "-", "+")).map(([, f]) => Object.fromEntries(chunk2(f)))
+    expect(dead).toEqual([expect.objectContaining({ id, key: "k1", attempts: "0", error: expect.stringContaining("Expected number") })])
+  })
 })
 
 const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {

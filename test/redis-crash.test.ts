@@ -75,7 +75,7 @@ describe("Redis Streams consumers across processes", () => {
 
     const stats = await out.stats()
     expect(stats.gaps).toBe(0)
-    expect(stats.gapLog).toEqual([])
+    expect(stats.log).toEqual([])
     expect(await out.last()).toEqual(expected)
     expect(await redis.xlen("crash:g:dead-letter")).toBe(0)
     console.log(`crash test: ${stats.applied} applied, ${stats.duplicates} duplicates`)

@@ -6,8 +6,10 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -37,6 +39,17 @@ export type ResultLine =
     readonly finished: number
   }
   & Outcome
+
+/**
+ * `?progress=true`: lines that tell, as it happens, that an action's costly
+ * step started or finished (`finished`: its rank, from 1, within the batch),
+ * interleaved with the result lines; the demo page draws the batch from them.
+ */
+export interface ProgressLine {
+  readonly progress: "started" | "finished"
+  readonly index: number
+  readonly finished?: number
+}
 
 const outcomeOf = (applied: Either.Either<Order, BookError>): Outcome =>
   Either.isRight(applied)
@@ -73,23 +86,34 @@ export const parseActions = (body: string, maxActions: number): Effect.Effect<Ar
 /** `?order=`: how a batch is released (`Ordered` `order`). */
 const ReleaseOrder = Schema.Literal("total", "key", "none")
 
+/** `?progress=`: whether progress lines are streamed too. */
+const Progress = Schema.Literal("true", "false")
+
 /**
  * Runs a batch: the costly steps concurrently (at most `concurrency`, within
  * `window`), released in `order`, each applied to the book as it is released.
  */
 export const processActions = (
   actions: ReadonlyArray<ParsedAction>,
-  options: { readonly order: typeof ReleaseOrder.Type; readonly concurrency: number; readonly window?: number | undefined }
+  options: {
+    readonly order: typeof ReleaseOrder.Type
+    readonly concurrency: number
+    readonly window?: number | undefined
+    readonly onProgress?: ((line: ProgressLine) => Effect.Effect<void>) | undefined
+  }
 ): Stream.Stream<ResultLine | { readonly error: string }, never, CostlyStep | Stats | OrderBook> =>
   Stream.unwrap(Effect.gen(function*() {
     const stats = yield* Stats
     const step = yield* CostlyStep
     const finishedCount = yield* Ref.make(0)
+    const progress = options.onProgress ?? (() => Effect.void)
     return Stream.fromIterable(actions).pipe(
       Ordered.mapEffect(
         (parsed, index) =>
-          stats.track(step(parsed.action, index)).pipe(
+          progress({ progress: "started", index }).pipe(
+            Effect.zipRight(stats.track(step(parsed.action, index))),
             Effect.zipRight(Ref.updateAndGet(finishedCount, (n) => n + 1)),
+            Effect.tap((finished) => progress({ progress: "finished", index, finished })),
             Effect.map((finished) => ({ ...parsed, index, finished }))
           ),
         {
@@ -99,6 +123,11 @@ export const processActions = (
           key: options.order === "key" ? (parsed) => parsed.action.key : undefined
         }
       ),
+      // Timers that fire together each run their microtasks before the next one (Node, Deno), so
+      // every finished step would release its result alone: a chunk, a pass down this pipeline
+      // and a write each. Waiting one timer tick before taking the next chunk lets the results
+      // released meanwhile go out together (examples/edge/README.md, "Throughput at LATENCY_MS=5").
+      Stream.mapChunksEffect((released) => Effect.as(Effect.sleep(Duration.zero), released)),
       // Chunk by chunk: the results released together are applied (in order) and sent together.
       Stream.mapChunksEffect((released) =>
         Effect.map(applyActions(Chunk.toReadonlyArray(released).map((parsed) => parsed.action)), (outcomes) =>
@@ -125,10 +154,27 @@ export const postActions = Effect.gen(function*() {
       parameter: "order"
     })
   }
+  const progress = query.progress ?? "false"
+  if (!Schema.is(Progress)(progress)) {
+    return yield* fail(400, `Expected query parameter progress to be "true" or "false", got ${JSON.stringify(progress)}`, {
+      parameter: "progress"
+    })
+  }
   const actions = yield* parseActions(yield* readBody(config.maxBodyBytes), config.maxActions)
   const context = yield* Effect.context<CostlyStep | Stats | OrderBook>()
   const encoder = new TextEncoder()
-  const body = processActions(actions, { order, concurrency: config.concurrency, window: config.window }).pipe(
+  const events = progress === "true" ? yield* Queue.unbounded<ProgressLine>() : undefined
+  const results = processActions(actions, {
+    order,
+    concurrency: config.concurrency,
+    window: config.window,
+    onProgress: events && ((line) => Queue.offer(events, line))
+  })
+  // the batch ends with its last result; progress lines still queued by then say nothing new
+  const lines = events === undefined
+    ? results
+    : Stream.merge(results, Stream.fromQueue(events), { haltStrategy: "left" })
+  const body = lines.pipe(
     Stream.mapChunks((results) =>
       Chunk.of(encoder.encode(Chunk.join(Chunk.map(results, (result) => `${JSON.stringify(result)}\n`), "")))
     ),

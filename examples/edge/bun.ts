@@ -1,24 +1,14 @@
 /**
  * Serves the edge example on Bun: `bun run serve` (or `bun examples/edge/bun.ts`)
- * (PORT, default 8787; see `configFromEnv` for the rest).
+ * (see `listen.ts` for HOST, PORT and the timeouts, `configFromEnv` for the rest).
+ *
+ * Through Bun's `node:http`, not `Bun.serve`. `Bun.serve` (1.4.5) closes a
+ * connection when a pipelined request arrives while a streamed or async
+ * response is still open (1 of 60 pipelined batches answered), and has no
+ * header or request timeout setting; Bun's `node:http` answers every
+ * pipelined request and enforces Node's timeouts. Measured in
+ * `bench/bun-pipelining.ts`; see examples/edge/README.md, "Bun pipelining".
  */
-import { configFromEnv, makeWebHandler } from "./app.ts"
+import { serveWithNodeHttp } from "./node-server.ts"
 
-/** The part of the `Bun` global used here (the project type-checks with Node's types). */
-interface BunGlobal {
-  serve(options: {
-    readonly port: number
-    readonly idleTimeout?: number
-    readonly fetch: (request: Request) => Promise<Response>
-  }): { readonly url: URL }
-}
-const { Bun } = globalThis as unknown as { Bun: BunGlobal }
-
-const { handler } = makeWebHandler(configFromEnv("bun", process.env))
-const server = Bun.serve({
-  port: Number(process.env.PORT ?? 8787),
-  // A batch may stream nothing for a while (a slow action at its head): don't cut idle connections.
-  idleTimeout: 0,
-  fetch: handler
-})
-console.log(`Listening on ${server.url}`)
+serveWithNodeHttp("bun", process.env)

@@ -1,7 +1,8 @@
 /**
  * The edge example as a `deno serve` module: `deno serve --allow-env
- * examples/edge/deno-serve.ts` (one isolate; `deno task serve` is the same
- * server through `Deno.serve`).
+ * examples/edge/deno-serve.ts` (one isolate, served by `Deno.serve`: no header
+ * or request timeouts; `deno task serve` serves the same app through
+ * `node:http`, with them).
  *
  * `deno serve --parallel` is refused: it runs one isolate per thread, each
  * with its own order book and `Sequencer`, so a batch's orders and a key's

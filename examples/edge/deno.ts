@@ -1,22 +1,11 @@
 /**
  * Serves the edge example on Deno: `deno task serve`
- * (PORT, default 8787; see `configFromEnv` for the rest).
+ * (see `listen.ts` for HOST, PORT and the timeouts, `configFromEnv` for the rest).
+ *
+ * Through Deno's `node:http`, not `Deno.serve`: `Deno.serve` has no header or
+ * request timeout (a slowloris connection stays open for good), Deno's
+ * `node:http` enforces Node's `headersTimeout` and `requestTimeout`.
  */
-import { configFromEnv, makeWebHandler } from "./app.ts"
+import { serveWithNodeHttp } from "./node-server.ts"
 
-/** The part of the `Deno` global used here (the project type-checks with Node's types). */
-interface DenoGlobal {
-  readonly env: { toObject(): Record<string, string> }
-  serve(
-    options: { readonly port: number; readonly onListen?: (address: { hostname: string; port: number }) => void },
-    handler: (request: Request) => Promise<Response>
-  ): unknown
-}
-const { Deno } = globalThis as unknown as { Deno: DenoGlobal }
-
-const env = Deno.env.toObject()
-const { handler } = makeWebHandler(configFromEnv("deno", env))
-Deno.serve({
-  port: Number(env.PORT ?? 8787),
-  onListen: ({ hostname, port }) => console.log(`Listening on http://${hostname}:${port}`)
-}, handler)
+serveWithNodeHttp("deno", process.env)

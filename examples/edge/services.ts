@@ -38,6 +38,21 @@ export const defaultConfig: EdgeConfig = {
   gapTimeoutMs: 2000
 }
 
+/** The integer in `env[name]`, `undefined` when unset or empty; throws (stopping the server at startup) when below `min` or not an integer. */
+export const envInteger = (
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  min: number
+): number | undefined => {
+  const raw = env[name]
+  if (raw === undefined || raw === "") return undefined
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new Error(`Expected env ${name} to be an integer ≥ ${min}, got ${JSON.stringify(raw)}`)
+  }
+  return value
+}
+
 /**
  * Reads the configuration from environment variables (`CONCURRENCY`,
  * `WINDOW`, `LATENCY_MS`, `MAX_BODY_BYTES`, `MAX_ACTIONS`,
@@ -45,15 +60,7 @@ export const defaultConfig: EdgeConfig = {
  * default, a malformed one stops the server at startup.
  */
 export const configFromEnv = (runtime: string, env: Readonly<Record<string, string | undefined>>): EdgeConfig => {
-  const int = (name: string, min: number): number | undefined => {
-    const raw = env[name]
-    if (raw === undefined || raw === "") return undefined
-    const value = Number(raw)
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new Error(`Expected env ${name} to be an integer ≥ ${min}, got ${JSON.stringify(raw)}`)
-    }
-    return value
-  }
+  const int = (name: string, min: number) => envInteger(env, name, min)
   const concurrency = int("CONCURRENCY", 1) ?? defaultConfig.concurrency
   return {
     runtime,

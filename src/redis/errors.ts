@@ -40,3 +40,36 @@ const RedisErrorBase: TaggedErrorConstructor<"RedisError", {
  * @category errors
  */
 export class RedisError extends RedisErrorBase {}
+
+const StaleFenceErrorBase: TaggedErrorConstructor<"StaleFenceError", {
+  /** The key holding the highest fence the sink has seen. */
+  readonly fenceKey: string
+  /** The fence the refused write carried (`entry.fence`). */
+  readonly fence: number
+  /** The higher fence the sink had already seen: a newer owner's. */
+  readonly current: number
+}> = TaggedErrorWithMessage(
+  "StaleFenceError",
+  (e) => `write with fence ${e.fence} refused: ${e.fenceKey} has seen fence ${e.current}`
+)
+
+/**
+ * A fenced sink write was refused, and nothing of it applied: it carried a
+ * fencing token below one the sink has already seen, so it comes from a
+ * consumer whose lease of the partition was taken over. Returned by the
+ * scripts of `fencedScript`. As the failure of a `commit`, it stops the
+ * partition's work on that (stale) consumer.
+ *
+ * @example
+ * ```ts
+ * import { StaleFenceError } from "effect-ordered/redis"
+ *
+ * const error = new StaleFenceError({ fenceKey: "balances:fence:{3}", fence: 6, current: 7 })
+ * console.log(error.message)
+ * // write with fence 6 refused: balances:fence:{3} has seen fence 7
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StaleFenceError extends StaleFenceErrorBase {}

@@ -5,18 +5,22 @@
  * each partition's entries concurrently with `Ordered.mapEffect` in key
  * order, commit per key in order and acknowledge (`XACK`) an entry only after
  * its commit succeeded. Delivery is at-least-once with per-key order: make
- * the commit idempotent.
+ * the commit idempotent, and fence it with `entry.fence` (`fencedScript`) so
+ * that a consumer that lost its lease cannot write after the next owner.
  *
  * Client: ioredis (a peer dependency; pass your own `Redis` instance).
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import type { Redis } from "ioredis"
-import type { RedisError } from "./errors.ts"
+import type { RedisError, StaleFenceError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
+import * as fence from "./internal/fence.ts"
 import * as producer from "./internal/producer.ts"
 import * as redis from "./internal/redis.ts"
 
@@ -24,7 +28,11 @@ export {
   /**
    * @since 0.1.0
    */
-  RedisError
+  RedisError,
+  /**
+   * @since 0.1.0
+   */
+  StaleFenceError
 } from "./errors.ts"
 
 /**
@@ -147,13 +155,33 @@ export interface Entry {
   readonly id: string
   /** The key it was published with. */
   readonly key: string
+  /**
+   * The fencing token of the lease under which it was read: a number that
+   * grows with every acquisition of the partition's lease, by any consumer.
+   * A sink that stores the highest fence it has seen and refuses writes
+   * carrying a lower one never applies a write of a consumer whose lease
+   * was taken over (see `fencedScript`).
+   */
+  readonly fence: number
+}
+
+/**
+ * A processed action, as handed to `commitBatch`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Committed<A, B> {
+  readonly result: B
+  readonly action: A
+  readonly entry: Entry
 }
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
+export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** The client; all commands are non-blocking, one connection is enough. */
   readonly redis: Redis
   /** As given to the producer. */
@@ -176,10 +204,34 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
    * earlier action of the key was committed. The entry is acknowledged only
    * after it succeeds. May be called again for an action after a crash or a
    * lost lease: make it idempotent (e.g. apply only if the action's sequence
-   * number is above the last applied). A failure stops the partition's work;
-   * its unacknowledged entries are processed again when it is taken again.
+   * number is above the last applied), and fence it with `entry.fence` so
+   * that a consumer that lost its lease cannot write (`fencedScript`). A
+   * failure stops the partition's work; its unacknowledged entries are
+   * processed again when it is taken again. Give `commit` or `commitBatch`.
    */
-  readonly commit: (result: B, action: A, entry: Entry) => Effect.Effect<void, E2, R2>
+  readonly commit?: ((result: B, action: A, entry: Entry) => Effect.Effect<void, E2, R2>) | undefined
+  /**
+   * Instead of `commit`: applies a chunk of released results at once (one
+   * round trip), in stream order per key (keys interleaved), all of one
+   * partition and one fence. Chunks are what was released while the
+   * previous chunk was being applied, so they grow with the load. The
+   * chunk's entries are acknowledged together after it succeeds. Same
+   * idempotence and fencing advice as `commit`.
+   */
+  readonly commitBatch?: ((committed: ReadonlyArray<Committed<A, B>>) => Effect.Effect<void, E2, R2>) | undefined
+  /**
+   * Decodes each entry's JSON action (on read): an action that does not
+   * match is poison (dead-lettered, or its key halted), `process` never
+   * sees it. Default: the parsed JSON as is.
+   */
+  readonly schema?: Schema.Schema<A, I> | undefined
+  /**
+   * Each `process` attempt is interrupted after this long and counts as a
+   * failed attempt (a `Cause.TimeoutException`): it is retried with `retry`,
+   * then handled by `poison`, so a stuck action holds up only its own key.
+   * Default: none.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
   /** At most this many `process` calls at once, per partition. An integer ≥ 1. */
   readonly concurrency: number
   /** Reorder window per partition (see `Ordered.Options.window`). Default: `3 × concurrency`. */
@@ -197,10 +249,10 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
   /** Pause between reads that found nothing new. Default: 100 milliseconds. */
   readonly pollInterval?: Duration.DurationInput | undefined
   /**
-   * Retries of a failed `process`. Default: up to 4 retries, exponential
+   * Retries of a failed or timed-out `process`. Default: up to 4 retries, exponential
    * from 100 milliseconds. Defects and interruptions are not retried.
    */
-  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1>, never> | undefined
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | Cause.TimeoutException, never> | undefined
   /**
    * What happens to an action whose `process` still fails after `retry`,
    * dies, or whose entry has no key or no valid JSON action. `"dead-letter"` (default): append it
@@ -219,8 +271,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  * entries (first the pending entries of its previous owner, by
  * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
  * key order, commits per key in order, and acknowledges each entry after its
- * commit. Reads and acknowledgements are fenced by the lease in Redis.
- * Redis failures are logged and retried. Giving a partition up (to a new
+ * commit (or, with `commitBatch`, a released chunk at a time). Reads and
+ * acknowledgements are fenced by the lease in Redis; every lease acquisition
+ * carries a fencing token (`entry.fence`) for the sink, and the lease
+ * deadline is checked before each commit. Redis failures are logged (with
+ * why the partition stopped) and retried. Giving a partition up (to a new
  * consumer, or on interruption) is a hand-over: reading stops, what was read
  * is processed, committed and acknowledged (for at most `leaseTtl`, then the
  * rest is interrupted), the lease is deleted; on interruption the consumer
@@ -252,6 +307,67 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2> {
  * @since 0.1.0
  * @category consumer
  */
-export const consume: <A, B, E1, R1, E2, R2>(
-  options: ConsumeOptions<A, B, E1, R1, E2, R2>
+export const consume: <A, B, E1, R1, E2, R2, I = unknown>(
+  options: ConsumeOptions<A, B, E1, R1, E2, R2, I>
 ) => Effect.Effect<never, never, R1 | R2> = consumer.consume
+
+/**
+ * The fence of a fenced sink write.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FencedScriptCall {
+  /**
+   * Where the sink keeps the highest fence it has seen: one key per
+   * partition is enough (fences grow per partition), e.g.
+   * `` `balances:fence:{${entry.partition}}` ``. In Redis Cluster it must share
+   * a slot with the script's keys.
+   */
+  readonly fenceKey: string
+  /** `entry.fence` of what is being committed. */
+  readonly fence: number
+  /** The script's own keys: `KEYS[1]…` in its body. */
+  readonly keys?: ReadonlyArray<string> | undefined
+  /** The script's own arguments: `ARGV[1]…` in its body. */
+  readonly args?: ReadonlyArray<string | number> | undefined
+}
+
+/**
+ * Makes a fenced sink write out of a Lua script: the script runs only if
+ * `fence` is at least the highest fence stored at `fenceKey` (which it then
+ * raises), atomically with the check; otherwise nothing is applied and the
+ * call fails with `StaleFenceError`. A consumer paused or cut off past its
+ * lease can then never overwrite what the partition's next owner committed.
+ * The body sees only its own `KEYS` and `ARGV`; its return value is the
+ * call's result. Scripts are sent by SHA (`EVALSHA`), with a fallback to `EVAL`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redis } from "ioredis"
+ * import { consume, fencedScript } from "effect-ordered/redis"
+ *
+ * // Sets a key's balance, refusing a stale owner's write.
+ * const setBalance = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])")
+ * const redis = new Redis({ lazyConnect: true }) // connects on its first command
+ * const program = consume({
+ *   redis, prefix: "orders", partitions: 8, group: "billing", consumer: `billing-${process.pid}`,
+ *   concurrency: 16,
+ *   process: (action: { balance: number }) => Effect.succeed(action.balance),
+ *   commit: (balance, _action, entry) =>
+ *     Effect.asVoid(setBalance(redis, {
+ *       fenceKey: `balances:fence:{${entry.partition}}`,
+ *       fence: entry.fence,
+ *       keys: ["balances"],
+ *       args: [entry.key, balance]
+ *     }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category sinks
+ */
+export const fencedScript: (
+  lua: string
+) => (redis: Redis, call: FencedScriptCall) => Effect.Effect<unknown, RedisError | StaleFenceError> = fence.fencedScript

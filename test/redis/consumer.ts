@@ -5,13 +5,14 @@
  * or SIGINT stops it gracefully (leases released, group left). Imports
  * single Effect modules only: child start-up time is test time.
  */
+import { writeSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
-import { consume } from "../../src/redis/index.ts"
+import { type Committed, consume, type Entry } from "../../src/redis/index.ts"
 import { type Action, sink } from "./sink.ts"
 
 export interface ConsumerConfig {
@@ -24,11 +25,18 @@ export interface ConsumerConfig {
   readonly concurrency: number
   readonly maxLatencyMs: number
   readonly leaseTtlMs: number
+  /** `"each"`: `commit`, one sink call per action; `"batch"`: `commitBatch`, one per released chunk. */
+  readonly commit?: "each" | "batch"
+  /** Commits go through the fenced sink script (refused when stale). */
+  readonly fenced?: boolean
 }
 
 const config: ConsumerConfig = JSON.parse(process.argv[2])
 const redis = new Redis(config.url)
 const applied = sink(redis, config.sink)
+
+/** CPU time used from the first action on (start-up, compilation and idle waiting before it left out). */
+let busySince: NodeJS.CpuUsage | undefined
 
 const fiber = Effect.runFork(
   consume({
@@ -40,8 +48,26 @@ const fiber = Effect.runFork(
     concurrency: config.concurrency,
     leaseTtl: config.leaseTtlMs,
     pollInterval: "20 millis",
-    process: (action: Action) => Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq),
-    commit: (seq, _action, entry) => Effect.promise(() => applied.apply(entry.key, seq))
+    process: (action: Action) =>
+      Effect.suspend(() => {
+        busySince ??= process.cpuUsage()
+        return Effect.as(Effect.sleep(Math.random() * config.maxLatencyMs), action.seq)
+      }),
+    ...(config.commit === "batch"
+      ? {
+        commitBatch: (committed: ReadonlyArray<Committed<Action, number>>) => {
+          const writes = committed.map(({ entry, result }) => ({ key: entry.key, seq: result }))
+          return config.fenced
+            ? applied.applyFenced(writes, committed[0].entry)
+            : Effect.promise(() => applied.applyUnfenced(writes))
+        }
+      }
+      : {
+        commit: (seq: number, _action: Action, entry: Entry) =>
+          config.fenced
+            ? applied.applyFenced([{ key: entry.key, seq }], entry)
+            : Effect.promise(() => applied.apply(entry.key, seq))
+      })
   }).pipe(
     Effect.ensuring(Effect.promise(() => redis.quit())),
     Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Info)
@@ -51,4 +77,11 @@ const fiber = Effect.runFork(
 const stop = () => Effect.runFork(Fiber.interrupt(fiber))
 process.once("SIGTERM", stop)
 process.once("SIGINT", stop)
-fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0))
+fiber.addObserver((exit) => {
+  // For the benchmark: written synchronously, the process exits right after.
+  if (busySince !== undefined) {
+    const { system, user } = process.cpuUsage(busySince)
+    writeSync(1, `busy-cpu-us ${user + system}\n`)
+  }
+  process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0)
+})

@@ -9,23 +9,34 @@ import { type ConsumeOptions, consume } from "../../src/redis/index.ts"
 export interface Running {
   readonly redis: Redis
   readonly fiber: Fiber.RuntimeFiber<never>
+  /** What the consumer logged at warning level and above (why partitions stopped). */
+  readonly warnings: () => ReadonlyArray<string>
   /** Graceful stop: interrupts the consumer (its leases are released) and closes its client. */
   readonly stop: () => Promise<void>
 }
 
-export const runConsumer = <A, B, E1, E2>(
+export const runConsumer = <A, B, E1, E2, I = unknown>(
   url: string,
-  options: (redis: Redis) => Omit<ConsumeOptions<A, B, E1, never, E2, never>, "redis">
+  options: (redis: Redis) => Omit<ConsumeOptions<A, B, E1, never, E2, never, I>, "redis">
 ): Running => {
   const redis = new Redis(url)
   // Connection errors are expected (the restart test); the consumer logs and retries.
   redis.on("error", () => undefined)
+  const warnings: Array<string> = []
+  const recorder = Logger.make(({ message }) => {
+    warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+  })
   const fiber = Effect.runFork(
-    consume({ redis, ...options(redis) }).pipe(Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Error))
+    consume({ redis, ...options(redis) }).pipe(
+      // Recorded, and printed too when debugging.
+      Effect.provide(process.env.CONSUMER_DEBUG ? Logger.add(recorder) : Logger.replace(Logger.defaultLogger, recorder)),
+      Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Warning)
+    )
   )
   return {
     redis,
     fiber,
+    warnings: () => warnings,
     stop: async () => {
       await Effect.runPromise(Fiber.interrupt(fiber))
       redis.disconnect()

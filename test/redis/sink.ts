@@ -1,25 +1,45 @@
 /**
- * The idempotent sink the Redis tests commit into: per key, the last applied
- * sequence number. A commit of `last + 1` applies; one at or below `last` is
- * a duplicate (counted, ignored); one above `last + 1` means an action of the
- * key was skipped or committed out of order (counted as a gap and recorded,
- * the test fails on it).
+ * The idempotent sink the Redis tests and the benchmark commit into: per
+ * key, the last applied sequence number. A commit of `last + 1` applies; one
+ * at or below `last` is a duplicate (counted, ignored); one above `last + 1`
+ * means an action of the key was skipped or committed out of order (counted
+ * as a gap and recorded, the test fails on it).
+ *
+ * Each write carries the fence it was made under (0: none). Per key, the
+ * sink remembers the highest fence that reached it: a write with a lower
+ * one is a stale owner's write landing after the new owner's (counted as
+ * `stale` and recorded). `applyFenced` guards the same script with
+ * `fencedScript`, so such a write is refused before it reaches the body.
  */
+import * as Effect from "effect/Effect"
 import type { Redis } from "ioredis"
+import { type Entry, fencedScript, type RedisError, type StaleFenceError } from "../../src/redis/index.ts"
 
-const APPLY = `local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local seq = tonumber(ARGV[2])
-if seq == last + 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], seq)
-  redis.call('HINCRBY', KEYS[2], 'applied', 1)
-  return 1
-elseif seq <= last then
-  redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
-  return 0
+// KEYS: last, stats, log, fences. ARGV: fence, then key, seq pairs. One call applies a whole batch.
+const APPLY = `local fence = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local key, seq = ARGV[i], tonumber(ARGV[i + 1])
+  local seen = tonumber(redis.call('HGET', KEYS[4], key) or '0')
+  if fence < seen then
+    redis.call('HINCRBY', KEYS[2], 'stale', 1)
+    redis.call('RPUSH', KEYS[3], key .. ': fence ' .. fence .. ' after ' .. seen)
+  elseif fence > seen then
+    redis.call('HSET', KEYS[4], key, fence)
+  end
+  local last = tonumber(redis.call('HGET', KEYS[1], key) or '0')
+  if seq == last + 1 then
+    redis.call('HSET', KEYS[1], key, seq)
+    redis.call('HINCRBY', KEYS[2], 'applied', 1)
+  elseif seq <= last then
+    redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
+  else
+    redis.call('HINCRBY', KEYS[2], 'gaps', 1)
+    redis.call('RPUSH', KEYS[3], key .. ': ' .. last .. ' -> ' .. seq)
+  end
 end
-redis.call('HINCRBY', KEYS[2], 'gaps', 1)
-redis.call('RPUSH', KEYS[3], ARGV[1] .. ': ' .. last .. ' -> ' .. seq)
-return -1`
+return 1`
+
+const fencedApply = fencedScript(APPLY)
 
 export interface Action {
   readonly seq: number
@@ -28,16 +48,40 @@ export interface Action {
 }
 
 export const sink = (redis: Redis, name: string) => {
-  const keys = [`${name}:last`, `${name}:stats`, `${name}:gaps`]
+  const keys = [`${name}:last`, `${name}:stats`, `${name}:log`, `${name}:fences`]
+  const pairs = (writes: ReadonlyArray<{ readonly key: string; readonly seq: number }>) =>
+    writes.flatMap(({ key, seq }) => [key, seq])
+  const applyUnfenced = (writes: ReadonlyArray<{ readonly key: string; readonly seq: number }>): Promise<unknown> =>
+    redis.eval(APPLY, 4, ...keys, 0, ...pairs(writes))
   return {
-    apply: (key: string, seq: number): Promise<unknown> => redis.eval(APPLY, 3, ...keys, key, seq),
+    /** Unfenced writes in one script call. */
+    applyUnfenced,
+    /** One unfenced write. */
+    apply: (key: string, seq: number): Promise<unknown> => applyUnfenced([{ key, seq }]),
+    /** Writes of one partition made under `entry.fence`, in one fenced script call; refused if stale. */
+    applyFenced: (
+      writes: ReadonlyArray<{ readonly key: string; readonly seq: number }>,
+      entry: Entry
+    ): Effect.Effect<void, StaleFenceError | RedisError> =>
+      Effect.asVoid(fencedApply(redis, {
+        fenceKey: `${name}:fence:{${entry.partition}}`,
+        fence: entry.fence,
+        keys,
+        args: [entry.fence, ...pairs(writes)]
+      })).pipe(
+        Effect.tapErrorTag("StaleFenceError", () => Effect.promise(() => redis.hincrby(keys[1], "refused", 1)))
+      ),
     stats: async () => {
       const stats = await redis.hgetall(keys[1])
       return {
         applied: Number(stats.applied ?? 0),
         duplicates: Number(stats.duplicates ?? 0),
         gaps: Number(stats.gaps ?? 0),
-        gapLog: await redis.lrange(keys[2], 0, 20)
+        /** Writes that reached the sink with a fence below one the key had seen. */
+        stale: Number(stats.stale ?? 0),
+        /** Fenced writes refused as stale. */
+        refused: Number(stats.refused ?? 0),
+        log: await redis.lrange(keys[2], 0, 20)
       }
     },
     last: async (): Promise<Record<string, number>> =>

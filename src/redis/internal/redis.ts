@@ -33,6 +33,9 @@ export const partitionOf = (key: string, partitions: number): number => {
 export const streamKey = (prefix: string, partition: number): string => `${prefix}:{${partition}}`
 export const leaseKey = (prefix: string, group: string, partition: number): string =>
   `${prefix}:{${partition}}:${group}:lease`
+/** The partition's fence counter: incremented by every lease acquisition, never reset. */
+export const fenceKey = (prefix: string, group: string, partition: number): string =>
+  `${prefix}:{${partition}}:${group}:fence`
 export const membersKey = (prefix: string, group: string): string => `${prefix}:${group}:consumers`
 export const deadLetterKey = (prefix: string, group: string): string => `${prefix}:${group}:dead-letter`
 
@@ -40,13 +43,13 @@ export const deadLetterKey = (prefix: string, group: string): string => `${prefi
 export const KEY_FIELD = "k"
 export const ACTION_FIELD = "a"
 
-interface Script {
+export interface Script {
   readonly name: string
   readonly lua: string
   readonly sha: string
 }
 
-const script = (name: string, lua: string): Script => ({
+export const script = (name: string, lua: string): Script => ({
   name,
   lua,
   sha: createHash("sha1").update(lua).digest("hex")
@@ -69,6 +72,17 @@ export const runScript = (
       throw error
     }
   })
+
+/**
+ * KEYS: lease, fence counter. ARGV: token, ttl ms. Takes the lease if it is
+ * free and returns the partition's next fencing token (≥ 1, it only grows),
+ * or 0 if the lease is held.
+ */
+export const TAKE: Script = script(
+  "take lease",
+  `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('INCR', KEYS[2]) end
+return 0`
+)
 
 /** KEYS: lease. ARGV: token, ttl ms. 1 if renewed, 0 if the lease is not ours. */
 export const RENEW: Script = script(

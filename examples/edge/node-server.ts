@@ -1,0 +1,48 @@
+/**
+ * The example served by `node:http` through `@effect/platform-node`, with the
+ * timeouts of `listen.ts`. Node runs it (`node.ts`), and so do Deno
+ * (`deno.ts`) and Bun (`bun.ts`): `Deno.serve` and `Bun.serve` have no header
+ * or request timeout setting, their `node:http` enforces Node's.
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Layer from "effect/Layer"
+import { createServer, IncomingMessage } from "node:http"
+import { app, configFromEnv, layer } from "./app.ts"
+import { listenConfigFromEnv } from "./listen.ts"
+
+/**
+ * A request whose body the handler stops reading early (a body over
+ * `MAX_BODY_BYTES`) is drained, not destroyed: destroying it resets the
+ * socket, and a reset discards the 413 the client has not read yet. The rest
+ * of the body is read and dropped while the response goes out; the request
+ * timeout bounds how long that may take.
+ */
+class DrainingIncomingMessage extends IncomingMessage {
+  override destroy(error?: Error): this {
+    if (error !== undefined || this.complete || this.socket.destroyed) return super.destroy(error)
+    this.resume()
+    return this
+  }
+}
+
+/** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
+export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
+  const listen = listenConfigFromEnv(env)
+  const server = () =>
+    createServer({
+      IncomingMessage: DrainingIncomingMessage,
+      headersTimeout: listen.headersTimeoutMs,
+      requestTimeout: listen.requestTimeoutMs,
+      keepAliveTimeout: listen.keepAliveTimeoutMs,
+      // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
+      connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
+    })
+  const Server = HttpServer.serve(app).pipe(
+    HttpServer.withLogAddress,
+    Layer.provide(layer(configFromEnv(runtime, env))),
+    Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host }))
+  )
+  NodeRuntime.runMain(Layer.launch(Server))
+}
