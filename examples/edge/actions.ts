@@ -139,9 +139,7 @@ export const processActions = (
             finished,
             ...outcomes[i]
           })))
-      ),
-      // The status line is sent by now: a failure (e.g. an action timeout) ends the body with an error line.
-      Stream.catchAll((error: Error) => Stream.make({ error: error.message }))
+      )
     )
   }))
 
