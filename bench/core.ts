@@ -78,6 +78,16 @@ const contenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
       run: (n) => Effect.runPromise(Ordered.forEach(range(n), effectOf, { concurrency: CONCURRENCY }))
     },
     {
+      name: "Ordered.mapEffect, fixed window 300 (default: auto)",
+      n: N,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(
+            Ordered.mapEffect(Stream.fromIterable(range(n)), effectOf, { concurrency: CONCURRENCY, window: 3 * CONCURRENCY })
+          )
+        )
+    },
+    {
       name: "design sketch: Effect.forEach + Ref window + Queue",
       n: N,
       run: (n) => Effect.runPromise(sketch(n, effectOf))
@@ -169,7 +179,8 @@ const rates = async (list: ReadonlyArray<Contender>): Promise<Array<number>> => 
 const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Check>> => {
   const list = contenders(kind)
   const measured = await rates(list)
-  const [mapEffect, forEach, , streamMapEffect, effectForEach, , pMap, , metricsOnly, metricsAndSpans] = measured
+  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, , pMap, , metricsOnly, metricsAndSpans] =
+    measured
   printTable(
     `CPU cost, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds)`,
     ["operator", "elements/s", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
@@ -186,6 +197,7 @@ const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Ch
     check(`${kind}: Ordered.mapEffect ≥ 1.5× Effect.forEach`, mapEffect / effectForEach >= 1.5, ratio(mapEffect, effectForEach)),
     check(`${kind}: Ordered.mapEffect ≥ 0.8× pMapIterable`, mapEffect / pMap >= 0.8, ratio(mapEffect, pMap)),
     check(`${kind}: Ordered.forEach ≥ 1.5× Effect.forEach`, forEach / effectForEach >= 1.5, ratio(forEach, effectForEach)),
+    check(`${kind}: window auto ≥ 0.9× a fixed window`, mapEffect / fixedWindow >= 0.9, ratio(mapEffect, fixedWindow)),
     check(`${kind}: name set, metrics only ≥ 0.75× no name`, metricsOnly / mapEffect >= 0.75, ratio(metricsOnly, mapEffect)),
     check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect))
   ]
@@ -201,11 +213,11 @@ const retained = (): number => {
  * 1,000,000 actions where action 0 waits until every action the window lets
  * start has started: the heap retained while stalled.
  */
-const stalledHead = async (window: number, n: number) => {
+const stalledHead = async (window: number | "auto", n: number) => {
   const baseline = retained()
   let atStall = 0
   let started = 0
-  const canStart = Math.min(n, window)
+  const canStart = Math.min(n, window === "auto" ? 128 * CONCURRENCY : window)
   const program = Effect.gen(function*() {
     const head = yield* Deferred.make<void>()
     yield* Stream.range(0, n - 1).pipe(
@@ -259,6 +271,7 @@ const resultsHeld = async (n: number, discard: boolean) => {
 const memory = async (): Promise<ReadonlyArray<Check>> => {
   const N = 1_000_000
   const bounded = await stalledHead(CONCURRENCY * 3, N)
+  const auto = await stalledHead("auto", N)
   const unbounded = await stalledHead(Infinity, N)
   const flowing = await heapProfile(N, { concurrency: CONCURRENCY })
   const RESULTS = 100_000
@@ -268,7 +281,8 @@ const memory = async (): Promise<ReadonlyArray<Check>> => {
     `Memory, ${N.toLocaleString("en-US")} actions (concurrency ${CONCURRENCY}): heap retained after a full GC`,
     ["run", "retained heap"],
     [
-      ["action 0 stalled, window 300 (default): over the baseline", formatBytes(bounded)],
+      ["action 0 stalled, window 300: over the baseline", formatBytes(bounded)],
+      ["action 0 stalled, window auto (default; holds its maxWindow, 12,800): over the baseline", formatBytes(auto)],
       ["action 0 stalled, window Infinity: over the baseline", formatBytes(unbounded)],
       ["flowing, default window: growth from 10% to 50% / to 90%", growth(flowing.readings)],
       [`Ordered.forEach, ${RESULTS.toLocaleString("en-US")} results of ~1 KB, at the last action: kept`, formatBytes(kept)],
@@ -277,7 +291,8 @@ const memory = async (): Promise<ReadonlyArray<Check>> => {
   )
   const [first, , last] = flowing.readings
   return [
-    check("memory: stalled head, default window retains < 5 MB", bounded < 5e6, formatBytes(bounded)),
+    check("memory: stalled head, window 300 retains < 5 MB", bounded < 5e6, formatBytes(bounded)),
+    check("memory: stalled head, window auto retains < 20 MB", auto < 20e6, formatBytes(auto)),
     check("memory: flat over 1M actions (90% − 10% < 2 MB)", last - first < 2e6, formatBytes(last - first)),
     check("memory: discard: true keeps no results (< 5 MB retained)", discarded < 5e6, formatBytes(discarded))
   ]

@@ -1,81 +1,195 @@
 /**
  * Simulated time (the package's discrete-event `Simulation`): makespans of
  * the reference workload — 1000 actions, latency uniform in 0–99 ms from a
- * seeded generator, concurrency 100 — and of a heavy-tailed variant, and the
- * measurement behind the default `window`.
+ * seeded generator, concurrency 100 — and of a heavy-tailed variant; the
+ * measurement behind the default `window` ("auto", and the fixed window it
+ * starts from) and its `maxWindow`; and what hedging the head buys.
  */
 import { Effect } from "effect"
+import { rowLabel } from "../examples/demo/labels.ts"
 import { Simulation } from "../src/index.ts"
+import { DEFAULT_MAX_WINDOW_FACTOR, DEFAULT_WINDOW_FACTOR } from "../src/internal/options.ts"
 import { check, type Check, formatMillis, printTable, ratio } from "./table.ts"
 
 const ACTIONS = 1000
 const CONCURRENCY = 100
 const SEED = 42
+const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1)
+const UNIFORM = Simulation.Latency.uniform(0, 100)
+const LOG_NORMAL = Simulation.Latency.logNormal(20, 1.2)
+const P95 = { quantile: 0.95 }
 
-const compare = (latency: Simulation.Latency, seed: number, windowFactors: ReadonlyArray<number>) =>
-  Effect.runSync(Simulation.compare({
+const workloadTable = (name: string, latency: Simulation.Latency, windowFactors: ReadonlyArray<number>) => {
+  const options: Simulation.CompareOptions = {
     actions: ACTIONS,
     concurrency: CONCURRENCY,
     latency,
-    seed,
-    windows: windowFactors.map((k) => k * CONCURRENCY)
-  }))
-
-const workloadTable = (name: string, latency: Simulation.Latency, windowFactors: ReadonlyArray<number>) => {
-  const rows = compare(latency, SEED, windowFactors)
+    seed: SEED,
+    windows: [...windowFactors.map((k) => k * CONCURRENCY), "auto"],
+    hedges: [P95]
+  }
+  const rows = Effect.runSync(Simulation.compare(options))
   printTable(
     `Simulated time, ${name}: ${ACTIONS} actions, concurrency ${CONCURRENCY}, seed ${SEED}`,
-    ["pipeline", "makespan", "vs unbounded window", "speedup vs sequential"],
-    rows.map((row) => [row.name, formatMillis(row.makespanMillis), ratio(row.vsUnbounded, 1), ratio(row.speedup, 1)])
+    ["pipeline", "makespan", "vs unbounded window", "speedup vs sequential", "extra actions (hedged)"],
+    rows.map((row) => [
+      rowLabel(row, options),
+      formatMillis(row.makespanMillis),
+      ratio(row.vsUnbounded, 1),
+      ratio(row.speedup, 1),
+      row.hedge === undefined ? "" : `${row.hedged}`
+    ])
   )
   const of = (strategy: Simulation.Row["strategy"], window?: number) =>
     rows.find((row) => row.strategy === strategy && (window === undefined || row.window === window))!
-  return { ordered: of("effect-ordered", 3 * CONCURRENCY), stream: of("Stream.mapEffect") }
+  return { ordered: of("effect-ordered", DEFAULT_WINDOW_FACTOR * CONCURRENCY), stream: of("Stream.mapEffect") }
 }
 
 /** Makespan / unbounded makespan over many seeds, for window = k × concurrency. */
 const windowChoice = () => {
-  const seeds = Array.from({ length: 50 }, (_, i) => i + 1)
   const factors = [1, 2, 3, 4]
-  const perSeed = seeds.map((seed) => compare(Simulation.Latency.uniform(0, 100), seed, factors))
+  const perSeed = SEEDS.map((seed) =>
+    Effect.runSync(Simulation.compare({
+      actions: ACTIONS,
+      concurrency: CONCURRENCY,
+      latency: UNIFORM,
+      seed,
+      windows: factors.map((k) => k * CONCURRENCY)
+    }))
+  )
   const rows = factors.map((k) => {
     const ratios = perSeed.map((rows) => rows.find((row) => row.window === k * CONCURRENCY)!.vsUnbounded)
     const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length
     return { k, mean, worst: Math.max(...ratios), within: ratios.filter((r) => r <= 1.02).length }
   })
   printTable(
-    `Choosing the default window: makespan vs unbounded window, uniform 0–99 ms, ${seeds.length} seeds`,
+    `Choosing the fixed window (auto starts there): makespan vs unbounded window, uniform 0–99 ms, ${SEEDS.length} seeds`,
     ["window", "mean", "worst", "seeds within 2%"],
     rows.map((r) => [
       `${r.k} × concurrency`,
       `+${((r.mean - 1) * 100).toFixed(1)}%`,
       `+${((r.worst - 1) * 100).toFixed(1)}%`,
-      `${r.within}/${seeds.length}`
+      `${r.within}/${SEEDS.length}`
     ])
   )
-  return { rows, seeds: seeds.length }
+  return rows.find((r) => r.within === SEEDS.length)?.k
+}
+
+interface AutoRow {
+  readonly name: string
+  /** Worst makespan / unbounded makespan over the seeds. */
+  readonly worst: number
+  readonly peakBuffered: number
+  readonly maxWindow: number
+}
+
+/** `window: "auto"` over seeds 1–20: worst ratio to the unbounded window, and the most results it held. */
+const autoWindow = (): ReadonlyArray<AutoRow> => {
+  const cases = [
+    ["uniform 0–99 ms", UNIFORM, ACTIONS, DEFAULT_MAX_WINDOW_FACTOR],
+    ["log-normal (20 ms, σ 1.2)", LOG_NORMAL, ACTIONS, DEFAULT_MAX_WINDOW_FACTOR],
+    ["log-normal (20 ms, σ 1.2)", LOG_NORMAL, 10_000, DEFAULT_MAX_WINDOW_FACTOR],
+    ["log-normal (20 ms, σ 1.2), maxWindow 64×", LOG_NORMAL, 10_000, 64]
+  ] as const
+  const rows = cases.map(([name, latency, actions, factor]): AutoRow => {
+    const reports = SEEDS.map((seed) =>
+      Effect.runSync(Simulation.run({
+        actions,
+        concurrency: CONCURRENCY,
+        latency,
+        seed,
+        window: "auto",
+        maxWindow: factor * CONCURRENCY
+      }))
+    )
+    return {
+      name: `${name}, ${actions.toLocaleString("en-US")} actions`,
+      worst: Math.max(...reports.map((r) => r.makespanMillis / r.unboundedMillis)),
+      peakBuffered: Math.max(...reports.map((r) => r.peakBuffered)),
+      maxWindow: factor * CONCURRENCY
+    }
+  })
+  printTable(
+    `window: "auto" vs an unbounded window, concurrency ${CONCURRENCY}, seeds 1–${SEEDS.length}`,
+    ["workload", "worst makespan vs unbounded", "most results held", "maxWindow"],
+    rows.map((r) => [r.name, `+${((r.worst - 1) * 100).toFixed(1)}%`, `${r.peakBuffered}`, `${r.maxWindow}`])
+  )
+  return rows
+}
+
+/** What a head stalled for an hour holds with `window: "auto"` (the default): at most `maxWindow`. */
+const stalledHead = () => {
+  const report = Effect.runSync(Simulation.run({
+    actions: 20_000,
+    concurrency: CONCURRENCY,
+    latency: (i) => (i === 0 ? "1 hour" : 10)
+  }))
+  return report.peakBuffered
+}
+
+interface HedgeRow {
+  readonly name: string
+  /** Worst hedged / unhedged makespan over the seeds. */
+  readonly worst: number
+  /** Most hedged copies, as a share of the actions. */
+  readonly extra: number
+}
+
+const HEDGE_SEEDS = SEEDS.slice(0, 5)
+
+/** `hedge: { quantile: 0.95 }` against no hedging, same window, 10,000 actions. */
+const hedging = (): ReadonlyArray<HedgeRow> => {
+  const actions = 10_000
+  const cases = [
+    ["log-normal (20 ms, σ 1.2), window auto (default)", LOG_NORMAL, "auto"],
+    ["log-normal (20 ms, σ 1.2), window 300", LOG_NORMAL, 3 * CONCURRENCY],
+    ["uniform 0–99 ms, window auto (default)", UNIFORM, "auto"]
+  ] as const
+  const rows = cases.map(([name, latency, window]): HedgeRow => {
+    const perSeed = HEDGE_SEEDS.map((seed) => {
+      const options = { actions, concurrency: CONCURRENCY, latency, seed, window }
+      const plain = Effect.runSync(Simulation.run(options))
+      const hedged = Effect.runSync(Simulation.run({ ...options, hedge: P95 }))
+      return { ratio: hedged.makespanMillis / plain.makespanMillis, extra: hedged.hedged / actions }
+    })
+    return { name, worst: Math.max(...perSeed.map((s) => s.ratio)), extra: Math.max(...perSeed.map((s) => s.extra)) }
+  })
+  printTable(
+    `hedge: { quantile: 0.95 } vs no hedging: ${actions.toLocaleString("en-US")} actions, concurrency ${CONCURRENCY}, seeds 1–${HEDGE_SEEDS.length}`,
+    ["workload", "worst makespan, hedged / unhedged", "most extra actions"],
+    rows.map((r) => [r.name, ratio(r.worst, 1), `${(r.extra * 100).toFixed(1)}%`])
+  )
+  return rows
 }
 
 export const runSimulatedBench = async (): Promise<ReadonlyArray<Check>> => {
   const started = performance.now()
-  const reference = workloadTable("latency uniform 0–99 ms", Simulation.Latency.uniform(0, 100), [1, 2, 3])
-  // Heavy tails: one slow action holds many finished ones; a larger window buys it back.
-  workloadTable("latency log-normal (median 20 ms, sigma 1.2)", Simulation.Latency.logNormal(20, 1.2), [3, 10, 30])
-  const choice = windowChoice()
+  const reference = workloadTable("latency uniform 0–99 ms", UNIFORM, [1, 2, 3])
+  // Heavy tails: one slow action holds many finished ones; a larger window buys it back, hedging cuts the tail.
+  workloadTable("latency log-normal (median 20 ms, sigma 1.2)", LOG_NORMAL, [3, 10, 30])
+  const smallestAllWithin = windowChoice()
+  const [uniform, logNormal1k, logNormal10k] = autoWindow()
+  const held = stalledHead()
+  printTable(
+    "window auto (default), action 0 stalled for an hour, 20,000 actions of 10 ms",
+    ["results held behind it", "maxWindow"],
+    [[`${held}`, `${DEFAULT_MAX_WINDOW_FACTOR * CONCURRENCY}`]]
+  )
+  const [hedgedLogNormal, hedgedLogNormal300, hedgedUniform] = hedging()
   // The clock jumps from one wake-up to the next: simulated actions cost their fibers' work, not their sleeps.
   const bigStarted = performance.now()
-  const big = Effect.runSync(Simulation.run({ actions: 100_000, concurrency: CONCURRENCY, seed: SEED }))
+  const big = Effect.runSync(Simulation.run({ actions: 100_000, concurrency: CONCURRENCY, seed: SEED, window: 300 }))
   const bigSeconds = (performance.now() - bigStarted) / 1000
   printTable(
     "Simulation.run, 100,000 actions (uniform 0–99 ms, concurrency 100): real time it takes",
-    ["simulated makespan", "real time (two virtual runs: default and unbounded window)"],
+    ["simulated makespan", "real time (two virtual runs: window 300 and unbounded)"],
     [[formatMillis(big.makespanMillis), `${bigSeconds.toFixed(1)} s`]]
   )
   console.log(`\n(simulated-time section took ${((performance.now() - started) / 1000).toFixed(1)} s of real time)`)
-  const smallestAllWithin = choice.rows.find((r) => r.within === choice.seeds)
+  const maxWindow = DEFAULT_MAX_WINDOW_FACTOR * CONCURRENCY
   return [
     check(
-      "simulated: default window within 2% of unbounded",
+      "simulated: window 300 within 2% of unbounded",
       reference.ordered.vsUnbounded <= 1.02,
       ratio(reference.ordered.vsUnbounded, 1)
     ),
@@ -86,9 +200,35 @@ export const runSimulatedBench = async (): Promise<ReadonlyArray<Check>> => {
     ),
     check("simulated: 100,000 actions simulate in under 20 s of real time", bigSeconds < 20, `${bigSeconds.toFixed(1)} s`),
     check(
-      "simulated: default window (3×) is the smallest multiple within 2% on every seed",
-      smallestAllWithin?.k === 3,
-      `${smallestAllWithin?.k}×`
-    )
+      `simulated: ${DEFAULT_WINDOW_FACTOR}× (the fixed window auto starts from) is the smallest multiple within 2% on every seed`,
+      smallestAllWithin === DEFAULT_WINDOW_FACTOR,
+      `${smallestAllWithin}×`
+    ),
+    check("auto: uniform, within 2% of unbounded on seeds 1–20", uniform.worst <= 1.02, ratio(uniform.worst, 1)),
+    check("auto: log-normal 1,000 actions, within 5% on seeds 1–20", logNormal1k.worst <= 1.05, ratio(logNormal1k.worst, 1)),
+    check("auto: log-normal 10,000 actions, within 5% on seeds 1–20", logNormal10k.worst <= 1.05, ratio(logNormal10k.worst, 1)),
+    check(
+      "auto: peak buffered never above maxWindow",
+      [uniform, logNormal1k, logNormal10k].every((r) => r.peakBuffered <= r.maxWindow),
+      `${Math.max(uniform.peakBuffered, logNormal1k.peakBuffered, logNormal10k.peakBuffered)} ≤ ${maxWindow}`
+    ),
+    check("auto: a stalled head holds at most maxWindow", held <= maxWindow, `${held} ≤ ${maxWindow}`),
+    check(
+      "hedge p95: log-normal, window 300: makespan ≤ 0.6× unhedged",
+      hedgedLogNormal300.worst <= 0.6,
+      ratio(hedgedLogNormal300.worst, 1)
+    ),
+    check(
+      "hedge p95: log-normal, window auto (default): makespan ≤ 0.6× unhedged",
+      hedgedLogNormal.worst <= 0.6,
+      ratio(hedgedLogNormal.worst, 1)
+    ),
+    check(
+      "hedge p95: log-normal, ≤ 5% extra actions",
+      Math.max(hedgedLogNormal.extra, hedgedLogNormal300.extra) <= 0.05,
+      `${(Math.max(hedgedLogNormal.extra, hedgedLogNormal300.extra) * 100).toFixed(1)}%`
+    ),
+    check("hedge p95: uniform, makespan ≤ 1.01× unhedged", hedgedUniform.worst <= 1.01, ratio(hedgedUniform.worst, 1)),
+    check("hedge p95: uniform, ≤ 5% extra actions", hedgedUniform.extra <= 0.05, `${(hedgedUniform.extra * 100).toFixed(1)}%`)
   ]
 }

@@ -10,15 +10,17 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
 import type * as Stream from "effect/Stream"
 import type { ActionTimeoutError } from "./errors.ts"
+import * as hedge from "./internal/hedge.ts"
 import * as internal from "./internal/ordered.ts"
 
 /**
  * Options shared by every `Ordered` operator. Invalid options make the
  * stream or effect die with `Cause.IllegalArgumentException` whose message
  * names the option and the bad value, e.g.
- * `` Expected `options.window` to be an integer ≥ concurrency (100) or Infinity, got `50` (number) ``.
+ * `` Expected `options.window` to be an integer ≥ concurrency (100), Infinity or "auto", got `50` (number) ``.
  *
  * @since 0.1.0
  * @category models
@@ -37,12 +39,22 @@ export interface Options<
    * At most this many actions taken from upstream and not yet emitted
    * downstream: running, finished and waiting for an earlier one, or waiting
    * for their key. An integer ≥ `concurrency` (≥ 1 when concurrency is
-   * unbounded), or `Infinity` (no bound: memory then grows with a stalled
-   * head). Default: `3 × concurrency` (unbounded when concurrency is), the
-   * smallest multiple that keeps the reference workload within 2% of the
-   * unbounded window.
+   * unbounded), `Infinity` (no bound: memory then grows with a stalled
+   * head), or `"auto"` (the default): the window starts at
+   * `3 × concurrency`, grows while workers sit idle because it is full and
+   * the consumer waits for the next result in order, shrinks back when its
+   * occupancy stays well below its size, and never exceeds `maxWindow`. A
+   * full window in front of a slow consumer does not grow it. With unbounded
+   * concurrency the default is no bound.
    */
-  readonly window?: number | undefined
+  readonly window?: number | "auto" | undefined
+  /**
+   * With `window: "auto"`: the most the window grows to, so that what a
+   * stalled head holds stays bounded. An integer ≥ `concurrency`. Default:
+   * `128 × concurrency`, measured to keep heavy-tailed latency within 5% of
+   * the unbounded window (docs/ordered.md, "Choosing the window").
+   */
+  readonly maxWindow?: number | undefined
   /**
    * Emission order. `"total"` (default): input order. `"key"`: input order
    * within each key, keys independent (needs `key`). `"none"`: completion
@@ -63,9 +75,33 @@ export interface Options<
   /**
    * Per action: an action still running after this long is interrupted and
    * fails with {@link ActionTimeoutError}, which then joins the error type.
-   * Measured on Effect's `Clock`. Default: none.
+   * Measured on Effect's `Clock`. Default: none. With `hedge`, it covers
+   * both attempts: measured from the first attempt's start.
    */
   readonly timeout?: Timeout | undefined
+  /**
+   * For idempotent actions only: when the action at the head of the order
+   * (the lowest index not yet emitted; per key under `order: "key"`; any
+   * action under `order: "none"`) has run longer than a threshold, a second
+   * copy of it starts. The copy takes a worker like any action (never more
+   * than `concurrency` in all) and goes before new actions. The first
+   * attempt to succeed wins and the other is interrupted (its finalizers
+   * run); the action fails only if both fail (with both causes), or at
+   * `timeout`. At most one copy per action. `f` reads which attempt it runs
+   * from {@link currentAttempt}.
+   *
+   * - `{ after }`: the threshold is this duration.
+   * - `{ quantile, minSamples }`: the threshold is this quantile (0 < q < 1)
+   *   of the durations of the actions completed so far in this run, read to
+   *   within 2%; nothing is hedged before `minSamples` (default 100) have
+   *   completed. `{ quantile: 0.95 }` hedges about the slowest 5% of heads.
+   *
+   * Default: no hedging.
+   */
+  readonly hedge?:
+    | { readonly after: Duration.DurationInput }
+    | { readonly quantile: number; readonly minSamples?: number | undefined }
+    | undefined
   /**
    * Names the pipeline for observability. When set, the run records Effect
    * metrics tagged `pipeline=<name>` — `effect_ordered_in_flight` and
@@ -104,6 +140,34 @@ export interface ForEachOptions<
  * @category models
  */
 export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : ActionTimeoutError
+
+/**
+ * Which attempt of an action `f` runs: `1`, or `2` for the copy that
+ * `hedge` started. Read it with `FiberRef.get` for logs or an idempotency
+ * key; outside `Ordered` it is `1`. Below, the first attempt at "slow"
+ * hangs, and the copy started after 50 ms answers at once.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { Ordered } from "effect-ordered"
+ *
+ * const quote = (sku: string) =>
+ *   Effect.gen(function*() {
+ *     const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+ *     if (sku === "slow" && attempt === 1) yield* Effect.sleep("1 second")
+ *     return `${sku} by attempt ${attempt}`
+ *   })
+ *
+ * const program = Ordered.forEach(["a", "slow"], quote, { concurrency: 2, hedge: { after: "50 millis" } })
+ * Effect.runPromise(program).then(console.log)
+ * // [ 'a by attempt 1', 'slow by attempt 2' ]
+ * ```
+ *
+ * @since 0.2.0
+ * @category hedging
+ */
+export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
 
 /**
  * Maps each element of a stream with an effectful `f`, running up to

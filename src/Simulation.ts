@@ -13,6 +13,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Ordered from "./Ordered.ts"
 import * as internal from "./internal/simulation.ts"
 
 /**
@@ -85,8 +86,10 @@ export interface Options {
   readonly actions: number
   /** As `Ordered`'s `concurrency`: at most this many actions run at once. An integer ≥ 1. */
   readonly concurrency: number
-  /** As `Ordered`'s `window`. Default: `3 × concurrency`. */
-  readonly window?: number | undefined
+  /** As `Ordered`'s `window`. Default: `"auto"`. */
+  readonly window?: number | "auto" | undefined
+  /** As `Ordered`'s `maxWindow` (only with `window: "auto"`). Default: `128 × concurrency`. */
+  readonly maxWindow?: number | undefined
   /** As `Ordered`'s `order`. Default: `"total"`; `"key"` needs `keys`. */
   readonly order?: "total" | "key" | "none" | undefined
   /**
@@ -109,6 +112,13 @@ export interface Options {
   readonly failures?: number | undefined
   /** Seeds latencies, keys and failures. An integer. Default: 1. */
   readonly seed?: number | undefined
+  /**
+   * As `Ordered`'s `hedge`. A hedged copy draws its own latency from the
+   * model (as a retry of a slow call usually runs at the normal speed;
+   * `fixed` and function models give it the action's own), and fails if the
+   * action fails. Default: no hedging.
+   */
+  readonly hedge?: Ordered.Options<number>["hedge"]
 }
 
 /**
@@ -121,6 +131,8 @@ export interface Options {
 export interface Workload {
   /** Action `i` sleeps `latencyMillis[i]` milliseconds. */
   readonly latencyMillis: ReadonlyArray<number>
+  /** A hedged copy of action `i` sleeps `hedgeLatencyMillis[i]` milliseconds. */
+  readonly hedgeLatencyMillis: ReadonlyArray<number>
   /** Action `i`'s key, when `keys` is given. */
   readonly keys: ReadonlyArray<number> | undefined
   /** Whether action `i` fails once its latency has passed. */
@@ -144,6 +156,10 @@ export interface ActionTrace {
   /** When it was emitted downstream; `undefined` if it never was. */
   readonly emitMillis: number | undefined
   readonly failed: boolean
+  /** When a hedged copy of it started; `undefined` if none did. */
+  readonly hedgeStartMillis: number | undefined
+  /** Whether the hedged copy finished first (`finishMillis` is then the copy's). */
+  readonly hedgeWon: boolean
 }
 
 /**
@@ -161,7 +177,7 @@ export interface Report {
   readonly makespanMillis: number
   /** Emitted actions per simulated second (`Infinity` if the makespan is 0). */
   readonly throughput: number
-  /** Most actions running at the same time. */
+  /** Most actions running at the same time, hedged copies included. */
   readonly peakInFlight: number
   /** Most actions finished at the same time but not yet emitted because an earlier one was still running. */
   readonly peakBuffered: number
@@ -175,12 +191,16 @@ export interface Report {
   readonly orderHeld: boolean
   /** Sum of all latencies: one action at a time. */
   readonly sequentialMillis: number
-  /** Makespan of the same workload with `window: Infinity`: the floor that a bigger window approaches. */
+  /** Makespan of the same workload with `window: Infinity` and no hedging: the floor that a bigger window approaches. */
   readonly unboundedMillis: number
   /** The action whose failure ended the run; `undefined` if the run succeeded. */
   readonly failedAt: number | undefined
   /** Actions that had started and were interrupted because a failure ended the run. */
   readonly interrupted: number
+  /** Hedged copies started: the extra actions that hedging cost. */
+  readonly hedged: number
+  /** Hedged copies that finished before the first attempt. */
+  readonly hedgeWins: number
   /** Every action, by index. */
   readonly timeline: ReadonlyArray<ActionTrace>
 }
@@ -193,10 +213,16 @@ export interface Report {
  */
 export interface CompareOptions extends Options {
   /**
-   * One `effect-ordered` row per window (integers ≥ `concurrency`, or
-   * `Infinity`), all on the same workload. Default: `[window]`.
+   * One `effect-ordered` row per window (integers ≥ `concurrency`,
+   * `Infinity` or `"auto"`), each with `hedge`, all on the same workload.
+   * Default: `[window]`.
    */
-  readonly windows?: ReadonlyArray<number> | undefined
+  readonly windows?: ReadonlyArray<number | "auto"> | undefined
+  /**
+   * One more `effect-ordered` row per hedging policy (as `Ordered`'s
+   * `hedge`), at `window`. Default: none.
+   */
+  readonly hedges?: ReadonlyArray<NonNullable<Ordered.Options<number>["hedge"]>> | undefined
 }
 
 /**
@@ -206,17 +232,25 @@ export interface CompareOptions extends Options {
  * @category models
  */
 export interface Row {
-  /** `"sequential"`, `"Stream.mapEffect"`, `"effect-ordered"` (a given window) or `"unbounded"` (window `Infinity`). */
+  /**
+   * `"sequential"` (the sum of latencies), `"Stream.mapEffect"`,
+   * `"effect-ordered"` (a given window and hedging) or `"unbounded"`
+   * (window `Infinity`, no hedging: the reference).
+   */
   readonly strategy: "sequential" | "Stream.mapEffect" | "effect-ordered" | "unbounded"
-  /** A label for tables, e.g. `effect-ordered (window 300, default)`. */
-  readonly name: string
   /** The window of an `effect-ordered` or `unbounded` row; `undefined` for the others. */
-  readonly window: number | undefined
+  readonly window: number | "auto" | undefined
+  /** The hedging policy of an `effect-ordered` row; `undefined` when it hedges nothing. */
+  readonly hedge: Ordered.Options<number>["hedge"]
   readonly makespanMillis: number
   /** `sequentialMillis / makespanMillis`. */
   readonly speedup: number
   /** `makespanMillis / unboundedMillis`: 1 is as fast as ordering with unlimited memory allows. */
   readonly vsUnbounded: number
+  /** Hedged copies started (0 for rows that hedge nothing). */
+  readonly hedged: number
+  /** Hedged copies that finished first. */
+  readonly hedgeWins: number
 }
 
 /**
@@ -269,7 +303,8 @@ export const run: (options: Options) => Effect.Effect<Report> = internal.run
  * order: sequential (the sum of latencies), Effect's
  * `Stream.mapEffect({ concurrency })` (`unordered: true` for `order: "none"`;
  * it knows no keys), `Ordered.mapEffect` with each of `windows` (default: the
- * one `window`), and with `window: Infinity`.
+ * one `window`) and `hedge`, once more per policy in `hedges` (at `window`),
+ * and with `window: Infinity` and no hedging.
  *
  * @example
  * ```ts
@@ -280,7 +315,7 @@ export const run: (options: Options) => Effect.Effect<Report> = internal.run
  * for (const row of rows) console.log(row.strategy, row.window, row.makespanMillis, row.speedup.toFixed(1))
  * // sequential undefined 49394 1.0
  * // Stream.mapEffect undefined 963 51.3
- * // effect-ordered 300 552 89.5
+ * // effect-ordered auto 552 89.5
  * // unbounded Infinity 552 89.5
  * ```
  *

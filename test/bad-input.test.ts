@@ -28,6 +28,7 @@ import {
   MISSING,
   NAN,
   NATURAL,
+  NEGATIVE,
   NON_NEGATIVE,
   NON_INTEGER,
   NULL,
@@ -110,6 +111,8 @@ const orderedTargets: ReadonlyArray<Target> = [
 ]
 
 const orderedBase = { concurrency: 2 }
+/** A quantile of 1 would never hedge: refused with the rest. */
+const bad1: BadValue = { name: "one", value: 1, shown: "`1` (number)" }
 const keyed = { concurrency: 2, key: (n: number) => n % 2 }
 
 /**
@@ -121,9 +124,15 @@ const orderedFields = (base: object, concurrency: string): ReadonlyArray<Field> 
   { path: "options.concurrency", expected: concurrency, values: required(COUNT), set: option(base, "concurrency") },
   {
     path: "options.window",
-    expected: "an integer ≥ concurrency (2) or Infinity",
+    expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
     values: [...without(COUNT, POSITIVE_INFINITY), below(1)],
     set: option(base, "window")
+  },
+  {
+    path: "options.maxWindow",
+    expected: "an integer ≥ concurrency (2)",
+    values: [...COUNT, below(1)],
+    set: option(base, "maxWindow")
   },
   {
     path: "options.order",
@@ -149,13 +158,37 @@ const ordered: Group = {
     { concurrency: 3, window: undefined, order: undefined, key: undefined, timeout: undefined },
     { concurrency: "unbounded", window: 1 },
     { concurrency: "inherit" },
-    { concurrency: "inherit", window: 1 }
+    { concurrency: "inherit", window: 1 },
+    { concurrency: 3, window: "auto", maxWindow: 3 },
+    { concurrency: "unbounded", maxWindow: 10 },
+    { concurrency: 3, hedge: { after: "50 millis" } },
+    { concurrency: 3, hedge: { quantile: 0.95 } },
+    { concurrency: 3, hedge: { quantile: 0.5, minSamples: 1 } }
   ],
   fields: [
     ...orderedFields(orderedBase, "an integer ≥ 1, \"unbounded\" or \"inherit\""),
     { path: "options.key", expected: "a function", values: FUNCTION, set: option(orderedBase, "key") },
     { path: "options.keyConcurrency", expected: "an integer ≥ 1", values: COUNT, set: option(keyed, "keyConcurrency") },
     { path: "options.timeout", expected: DURATION_ABOVE_ZERO, values: DURATION, set: option(orderedBase, "timeout") },
+    { path: "options.hedge", expected: "an object", values: without(RECORD, MISSING), set: option(orderedBase, "hedge") },
+    {
+      path: "options.hedge.after",
+      expected: DURATION_ABOVE_ZERO,
+      values: DURATION,
+      set: (after) => ({ concurrency: 2, hedge: { after } })
+    },
+    {
+      path: "options.hedge.quantile",
+      expected: "a number between 0 and 1 (both excluded)",
+      values: [...WRONG_TYPES, NAN, POSITIVE_INFINITY, NEGATIVE, ZERO, bad1],
+      set: (quantile) => ({ concurrency: 2, hedge: { quantile } })
+    },
+    {
+      path: "options.hedge.minSamples",
+      expected: "an integer ≥ 1",
+      values: COUNT,
+      set: (minSamples) => ({ concurrency: 2, hedge: { quantile: 0.9, minSamples } })
+    },
     { path: "options.name", expected: "a non-empty string", values: TEXT, set: option(orderedBase, "name") },
     {
       // What `key` returns, checked per input (input 0 is the first admitted).
@@ -174,9 +207,14 @@ const orderedUnbounded: Group = {
   baseAccepted: true,
   fields: [{
     path: "options.window",
-    expected: "an integer ≥ 1 or Infinity",
+    expected: "an integer ≥ 1, Infinity or \"auto\"",
     values: without(COUNT, POSITIVE_INFINITY),
     set: option({ concurrency: "unbounded" }, "window")
+  }, {
+    path: "options.maxWindow",
+    expected: "an integer ≥ 1",
+    values: COUNT,
+    set: option({ concurrency: "unbounded" }, "maxWindow")
   }]
 }
 
@@ -413,7 +451,7 @@ const simulationWindows: Group = {
     },
     {
       path: "options.windows[1]",
-      expected: "an integer ≥ concurrency (2) or Infinity",
+      expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
       values: [...without(COUNT, POSITIVE_INFINITY), below(1)],
       set: (window) => ({ ...simulationBase, windows: [2, window] })
     }
@@ -599,6 +637,26 @@ const dependencies: ReadonlyArray<readonly [ReadonlyArray<Target>, unknown, stri
     "Expected `options.keyConcurrency` to come with `options.key`, got `2` (number) and no key"
   ],
   [
+    orderedTargets,
+    { concurrency: 2, window: 8, maxWindow: 16 },
+    "Expected `options.maxWindow` to come with `options.window: \"auto\"`, got `16` (number) and window `8` (number)"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: { after: 5, minSamples: 3 } },
+    "Expected `options.hedge.minSamples` to come with `options.hedge.quantile`, got `3` (number) and no quantile"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: { after: 5, quantile: 0.9 } },
+    "Expected `options.hedge` to be one of { after } or { quantile, minSamples? }, not both, got `{\"after\":5,\"quantile\":0.9}` (object)"
+  ],
+  [
+    orderedTargets,
+    { concurrency: 2, hedge: {} },
+    "Expected `options.hedge` to be { after: Duration } or { quantile: number, minSamples?: number }, got `{}` (object)"
+  ],
+  [
     sequencerMake.targets,
     { capacity: 4, onGap: "skip" },
     "Expected `options.onGap` to come with `options.gapTimeout`, got `\"skip\"` (string) and no gapTimeout"
@@ -751,7 +809,7 @@ describe("bad input: demo CLI flags (parseArgs; npm start exits 2 with this mess
     ["keys", "an integer ≥ 1", texts],
     ["rows", "an integer ≥ 1", texts],
     ["seed", "an integer", texts.filter((t) => t !== "-1" && t !== "0")],
-    ["window", "an integer ≥ concurrency (100) or inf", [...texts.filter((t) => t !== "Infinity"), "99"]]
+    ["window", "an integer ≥ concurrency (100), inf or auto", [...texts.filter((t) => t !== "Infinity"), "99"]]
   ]
   for (const [flag, expected, values] of flags) {
     for (const text of values) {

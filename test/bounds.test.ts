@@ -51,21 +51,6 @@ describe("bounds", () => {
       expect(started).toBe(100_000)
     }))
 
-  it.effect("the default window is 3 × concurrency", () =>
-    Effect.gen(function*() {
-      const head = yield* Deferred.make<void>()
-      let started = 0
-      const { fiber, settled } = yield* Ordered.forEach(
-        Array.from({ length: 1000 }, (_, i) => i),
-        (n) => Effect.zipRight(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
-        { concurrency: 7 }
-      ).pipe(forkObserved)
-      yield* settled
-      expect(started).toBe(21)
-      yield* Deferred.succeed(head, undefined)
-      expect(yield* Fiber.join(fiber)).toHaveLength(1000)
-    }))
-
   it.effect("actions waiting for their key count against the window", () =>
     Effect.gen(function*() {
       const head = yield* Deferred.make<void>()

@@ -126,6 +126,8 @@ describe("demo flags", () => {
 
   const bad: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
     [["--bogus"], "Unknown flag: --bogus"],
+    [["--hedge", "p0"], "--hedge"],
+    [["--hedge", "fast"], "--hedge"],
     [["stray"], "Unexpected argument: stray"],
     [["--actions", "0"], "--actions"],
     [["--actions"], "Missing value for --actions"],
@@ -148,21 +150,24 @@ describe("demo flags", () => {
 })
 
 describe("npm start", () => {
-  it.effect("exits 2 naming an unknown flag, with the usage on stderr", () =>
+  it.effect("exits 2 with one line naming an unknown flag, and a guess for a typo", () =>
     Effect.gen(function*() {
       const result = yield* demo("--bogus")
       expect(result.status).toBe(2)
-      expect(result.stderr).toContain("Unknown flag: --bogus")
-      expect(result.stderr).toContain("Usage:")
+      expect(result.stderr).toBe("Unknown flag: --bogus; --help lists the flags\n")
       expect(result.stdout).toBe("")
+      const typo = yield* demo("--windw", "auto")
+      expect(typo.status).toBe(2)
+      expect(typo.stderr).toBe("Unknown flag: --windw (did you mean --window?); --help lists the flags\n")
     }))
 
   it.effect("exits 2 naming a flag with a bad value", () =>
     Effect.gen(function*() {
       const result = yield* demo("--latency", "uniform:0")
       expect(result.status).toBe(2)
-      expect(result.stderr).toContain("Invalid value for --latency")
-      expect(result.stderr).toContain("Usage:")
+      expect(result.stderr.trimEnd().split("\n")).toEqual([
+        "Invalid value for --latency: expected uniform:MIN:MAX or lognormal:MEDIAN:SIGMA, got \"uniform:0\""
+      ])
     }))
 
   it.effect("prints the comparison and the real run, and writes both charts", () =>
@@ -172,14 +177,22 @@ describe("npm start", () => {
         const result = yield* demo("--actions", "120", "--concurrency", "10", "--rows", "40", "--out", out)
         expect(result.stderr).toBe("")
         expect(result.status).toBe(0)
-        for (const row of ["sequential", "Stream.mapEffect (concurrency 10)", "effect-ordered (window 30, default)"]) {
+        for (
+          const row of [
+            "one at a time (sum of latencies)",
+            "Stream.mapEffect (concurrency 10)",
+            "effect-ordered, window auto",
+            "vs unbounded: makespan / the makespan with an unbounded window"
+          ]
+        ) {
           expect(result.stdout).toContain(row)
         }
         expect(result.stdout).toMatch(/order\s+held: 120 of 120 results, input order/)
         const timeline = parseXml(readFileSync(join(out, "timeline.svg"), "utf8"))
         expect(withClass(timeline, "g", "action")).toHaveLength(40)
         const window = parseXml(readFileSync(join(out, "window.svg"), "utf8"))
-        expect(withClass(window, "rect", "bar")).toHaveLength(12)
+        // the reference latencies (the default is one of them), a bar per window and auto
+        expect(withClass(window, "rect", "bar")).toHaveLength(2 * 7)
       } finally {
         rmSync(out, { recursive: true, force: true })
       }

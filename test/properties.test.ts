@@ -1,27 +1,39 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, FiberRef, Option, Stream } from "effect"
 import { Ordered } from "../src/index.ts"
 import { runVirtual } from "../src/internal/virtualTime.ts"
+import { makeActionProbe } from "./utils/gauge.ts"
+import { hedgeOption } from "./utils/hedge.ts"
 
 /**
  * Properties over random workloads, run in virtual time (deterministic and
  * fast): ordering, exactly-once emission and every bound, in all three orders,
- * with and without keys, with and without failures.
+ * with and without keys, with and without failures, with a fixed, unbounded
+ * or automatic window, with and without hedging (a hedged copy draws its own
+ * latency; a failing action fails on both attempts).
  */
 
 interface Workload {
   readonly latencies: ReadonlyArray<number>
+  /** A hedged copy's latency. */
+  readonly copyLatencies: ReadonlyArray<number>
   readonly failing: ReadonlySet<number>
   readonly keys: number
   readonly concurrency: number
   readonly window: number
   readonly order: "total" | "key" | "none"
   readonly keyConcurrency: number
+  /** `window: "auto"` with `maxWindow` = `window`. */
+  readonly auto: boolean
+  readonly hedge: Ordered.Options<number>["hedge"]
 }
 
 const workload = (withFailures: boolean): fc.Arbitrary<Workload> =>
   fc.record({
     latencies: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 0, maxLength: 80 }),
+    copyLatencies: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 80, maxLength: 80 }),
+    auto: fc.boolean(),
+    hedge: hedgeOption,
     failing: withFailures ? fc.uniqueArray(fc.integer({ min: 0, max: 79 }), { maxLength: 3 }) : fc.constant([]),
     keys: fc.integer({ min: 0, max: 5 }),
     concurrency: fc.integer({ min: 1, max: 8 }),
@@ -34,16 +46,23 @@ const workload = (withFailures: boolean): fc.Arbitrary<Workload> =>
     // key order needs a key; 0 keys means "no key option"
     keys: order === "key" ? Math.max(keys, 1) : keys,
     order,
+    // An automatic window needs a finite bound.
+    auto: rest.auto && windowExtra !== Infinity,
     window: rest.concurrency + windowExtra
   }))
+
+const options = (w: Workload): Ordered.Options<number> => ({
+  concurrency: w.concurrency,
+  ...(w.auto ? { window: "auto", maxWindow: w.window } : { window: w.window }),
+  order: w.order,
+  hedge: w.hedge,
+  ...(w.keys > 0 ? { key: keyOf(w), keyConcurrency: w.keyConcurrency } : {})
+})
 
 const keyOf = (w: Workload) => (n: number) => n % w.keys
 
 const run = (w: Workload) => {
-  let running = 0
-  let peakRunning = 0
-  const runningPerKey = new Map<number, number>()
-  let peakPerKey = 0
+  const probe = makeActionProbe(w.keys > 0 ? keyOf(w) : () => 0)
   let pulled = 0
   let emittedCount = 0
   let peakTaken = 0
@@ -54,35 +73,17 @@ const run = (w: Workload) => {
     Stream.tap(() => Effect.sync(() => pulled++)),
     Ordered.mapEffect(
       (n, index) =>
-        Effect.acquireUseRelease(
-          Effect.sync(() => {
+        probe.track(
+          n,
+          Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) => {
             expect(index).toBe(n)
-            running++
-            peakRunning = Math.max(peakRunning, running)
-            if (w.keys > 0) {
-              const k = keyOf(w)(n)
-              const r = (runningPerKey.get(k) ?? 0) + 1
-              runningPerKey.set(k, r)
-              peakPerKey = Math.max(peakPerKey, r)
-            }
-          }),
-          () =>
-            Effect.zipRight(
-              Effect.sleep(Duration.millis(w.latencies[n])),
+            return Effect.zipRight(
+              Effect.sleep(Duration.millis((attempt === 1 ? w.latencies : w.copyLatencies)[n])),
               w.failing.has(n) ? Effect.fail(n) : Effect.succeed(n)
-            ),
-          () =>
-            Effect.sync(() => {
-              running--
-              if (w.keys > 0) runningPerKey.set(keyOf(w)(n), runningPerKey.get(keyOf(w)(n))! - 1)
-            })
+            )
+          })
         ),
-      {
-        concurrency: w.concurrency,
-        window: w.window,
-        order: w.order,
-        ...(w.keys > 0 ? { key: keyOf(w), keyConcurrency: w.keyConcurrency } : {})
-      }
+      options(w)
     ),
     Stream.runForEach((n) =>
       Effect.sync(() => {
@@ -94,7 +95,19 @@ const run = (w: Workload) => {
     )
   )
   const { exit } = runVirtual(program)
-  return { exit, emitted, peakRunning, peakPerKey, peakTaken, running }
+  for (const [n, attempts] of probe.started) {
+    // at most one hedged copy, each attempt ended once
+    expect(attempts).toBeLessThanOrEqual(w.hedge === undefined ? 1 : 2)
+    expect(probe.finalized.get(n)).toBe(attempts)
+  }
+  return {
+    exit,
+    emitted,
+    peakRunning: probe.peak(),
+    peakPerKey: probe.peakPerKey(),
+    peakTaken,
+    running: probe.current()
+  }
 }
 
 const byKey = (w: Workload, xs: ReadonlyArray<number>) => {
@@ -161,16 +174,10 @@ describe("properties", () => {
   it("forEach agrees with mapEffect on the same workload", () => {
     fc.assert(
       fc.property(workload(false), (w) => {
-        const options = {
-          concurrency: w.concurrency,
-          window: w.window,
-          order: w.order,
-          ...(w.keys > 0 ? { key: keyOf(w), keyConcurrency: w.keyConcurrency } : {})
-        }
         const f = (n: number) => Effect.as(Effect.sleep(Duration.millis(w.latencies[n])), n)
         const inputs = w.latencies.map((_, i) => i)
-        const viaForEach = runVirtual(Ordered.forEach(inputs, f, options))
-        const viaStream = runVirtual(Stream.runCollect(Ordered.mapEffect(Stream.fromIterable(inputs), f, options)))
+        const viaForEach = runVirtual(Ordered.forEach(inputs, f, options(w)))
+        const viaStream = runVirtual(Stream.runCollect(Ordered.mapEffect(Stream.fromIterable(inputs), f, options(w))))
         expect(Exit.map(viaForEach.exit, (xs) => xs)).toEqual(Exit.map(viaStream.exit, Chunk.toArray))
         expect(viaForEach.elapsedMillis).toBe(viaStream.elapsedMillis)
       }),

@@ -235,7 +235,7 @@ describe("options", () => {
   const cases: ReadonlyArray<readonly [unknown, string]> = [
     [{ ...base, actions: 0 }, "Expected `options.actions` to be an integer ≥ 1, got `0` (number)"],
     [{ ...base, concurrency: 1.5 }, "Expected `options.concurrency` to be an integer ≥ 1, got `1.5` (number)"],
-    [{ ...base, window: 1 }, "Expected `options.window` to be an integer ≥ concurrency (2) or Infinity, got `1` (number)"],
+    [{ ...base, window: 1 }, "Expected `options.window` to be an integer ≥ concurrency (2), Infinity or \"auto\", got `1` (number)"],
     [{ ...base, order: "key" }, "Expected `options.keys` to be an integer ≥ 1 when `options.order` is \"key\", got `undefined` (undefined)"],
     [{ ...base, failures: 2 }, "Expected `options.failures` to be a probability between 0 and 1, got `2` (number)"],
     [{ ...base, seed: "x" }, "Expected `options.seed` to be an integer, got `\"x\"` (string)"],
@@ -256,7 +256,7 @@ describe("options", () => {
   it.effect("rejects a window below concurrency in compare's windows", () =>
     Effect.gen(function*() {
       expect(yield* defectMessage(Simulation.compare({ ...base, windows: [2, 1] }))).toBe(
-        "Expected `options.windows[1]` to be an integer ≥ concurrency (2) or Infinity, got `1` (number)"
+        "Expected `options.windows[1]` to be an integer ≥ concurrency (2), Infinity or \"auto\", got `1` (number)"
       )
     }))
 })

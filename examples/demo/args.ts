@@ -1,7 +1,8 @@
 /**
  * The demo's command line: flags → a `Config`, or a `UsageError` naming the
- * flag at fault (main prints it with the usage and exits 2).
+ * flag at fault in one line (main prints it and exits 2).
  */
+import type { Ordered } from "../../src/index.ts"
 import { Simulation } from "../../src/index.ts"
 
 export const USAGE = `Usage: npm start -- [flags]     (also: deno task start, bun examples/demo/main.ts)
@@ -13,7 +14,11 @@ Stream.mapEffect, runs it for real, and draws two SVG charts.
 Flags:
   --actions N          actions to run (default 1000)
   --concurrency N      actions running at once (default 100)
-  --window N|inf       reorder window, ≥ concurrency (default 3 × concurrency)
+  --window N|inf|auto  reorder window: ≥ concurrency, unbounded, or sized by
+                       itself (default auto)
+  --hedge pQ|MS        hedge the head of the order: a second copy once it has
+                       run longer than the Q-th percentile of the durations
+                       seen so far (p95), or than MS milliseconds (default off)
   --order O            total | key | none (default total)
   --keys N             give each action one of N keys (needed by --order key)
   --latency SPEC       uniform:MIN:MAX (whole ms in [MIN, MAX)) or
@@ -28,7 +33,10 @@ export interface Config {
   readonly actions: number
   readonly concurrency: number
   /** `undefined`: the library's default. */
-  readonly window: number | undefined
+  readonly window: number | "auto" | undefined
+  readonly hedge: NonNullable<Ordered.Options<number>["hedge"]> | undefined
+  /** How the hedge flag reads, e.g. `p95`. */
+  readonly hedgeLabel: string | undefined
   readonly order: "total" | "key" | "none"
   readonly keys: number | undefined
   readonly latency: Simulation.Latency
@@ -41,7 +49,40 @@ export interface Config {
 
 export class UsageError extends Error {}
 
-const VALUED = ["actions", "concurrency", "window", "order", "keys", "latency", "seed", "rows", "out"] as const
+const VALUED = ["actions", "concurrency", "window", "hedge", "order", "keys", "latency", "seed", "rows", "out"] as const
+const SWITCHES = ["no-real", "help"] as const
+
+/** Edits (insert, delete, substitute) that turn `a` into `b`. */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}
+
+/** `Unknown flag: --windw (did you mean --window?)`, when a flag is close enough to guess. */
+const unknownFlag = (arg: string): UsageError => {
+  const name = arg.replace(/^-+/, "").split("=")[0]
+  const [nearest] = [...VALUED, ...SWITCHES]
+    .map((flag) => [flag, distance(name, flag)] as const)
+    .sort((a, b) => a[1] - b[1])
+  const guess = nearest[1] <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean --${nearest[0]}?)` : ""
+  return new UsageError(`Unknown flag: ${arg}${guess}; --help lists the flags`)
+}
+
+const parseHedge = (text: string): { hedge: NonNullable<Config["hedge"]>; label: string } => {
+  const percentile = /^p(\d{1,2}(?:\.\d+)?)$/.exec(text)
+  if (percentile !== null && Number(percentile[1]) > 0) {
+    return { hedge: { quantile: Number(percentile[1]) / 100 }, label: text }
+  }
+  if (/^\d+(?:\.\d+)?$/.test(text) && Number(text) > 0) return { hedge: { after: Number(text) }, label: `${text} ms` }
+  throw new UsageError(`Invalid value for --hedge: expected pQ (a percentile, e.g. p95) or milliseconds > 0, got "${text}"`)
+}
 type Valued = typeof VALUED[number]
 
 const integer = (flag: string, text: string, min: number, expected = `an integer ≥ ${min}`): number => {
@@ -92,7 +133,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg)
     const name = match?.[1] as Valued | undefined
     if (match === null || !VALUED.includes(name!)) {
-      throw new UsageError(arg.startsWith("-") ? `Unknown flag: ${arg}` : `Unexpected argument: ${arg}`)
+      throw arg.startsWith("-") ? unknownFlag(arg) : new UsageError(`Unexpected argument: ${arg}; --help lists the flags`)
     }
     let value = match[2]
     if (value === undefined) {
@@ -109,7 +150,11 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     ? undefined
     : windowText === "inf" || windowText === "Infinity"
     ? Infinity
-    : integer("window", windowText, concurrency, `an integer ≥ concurrency (${concurrency}) or inf`)
+    : windowText === "auto"
+    ? "auto"
+    : integer("window", windowText, concurrency, `an integer ≥ concurrency (${concurrency}), inf or auto`)
+  const hedgeText = get("hedge")
+  const hedge = hedgeText === undefined ? undefined : parseHedge(hedgeText)
   const order = get("order") ?? "total"
   if (order !== "total" && order !== "key" && order !== "none") {
     throw new UsageError(`Invalid value for --order: expected total, key or none, got "${order}"`)
@@ -124,6 +169,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     window,
     order,
     keys,
+    hedge: hedge?.hedge,
+    hedgeLabel: hedge?.label,
     latency,
     latencyLabel: label,
     seed: integer("seed", get("seed") ?? "1", Number.MIN_SAFE_INTEGER, "an integer"),

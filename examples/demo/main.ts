@@ -1,7 +1,8 @@
 /**
  * `npm start`: the reference experiment — 1000 actions of 0–99 ms at
  * concurrency 100 — in simulated time (sequential vs Stream.mapEffect vs
- * effect-ordered), then for real, then as two SVG charts. `--help` for flags.
+ * effect-ordered), then for real, then as two SVG charts. `--help` for
+ * flags; examples/demo/README.md explains the output.
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -9,11 +10,13 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import { Ordered, Simulation } from "../../src/index.ts"
+import { DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
 import { type Config, parseArgs, USAGE, UsageError } from "./args.ts"
+import { rowLabel, windowLabel } from "./labels.ts"
 import { timelineSvg, windowSvg } from "./svg.ts"
 
-const WINDOW_FACTORS = [1, 2, 3, 4, 8, Infinity]
-const DEFAULT_FACTOR = 3
+/** The window chart's fixed windows, as multiples of concurrency; an `auto` bar follows them. */
+const WINDOW_FACTORS = [1, 2, DEFAULT_WINDOW_FACTOR, 8, 32, Infinity]
 /** The window chart simulates at most this many actions per bar, to stay quick. */
 const WINDOW_CHART_ACTIONS = 10_000
 
@@ -34,10 +37,12 @@ const simulationOptions = (config: Config): Simulation.Options => ({
   order: config.order,
   keys: config.keys,
   latency: config.latency,
-  seed: config.seed
+  seed: config.seed,
+  hedge: config.hedge
 })
 
-const windowOf = (config: Config): number => config.window ?? config.concurrency * DEFAULT_FACTOR
+const windowOf = (config: Config): string =>
+  config.window === undefined ? "auto (default)" : windowLabel(config.window, config.concurrency)
 
 const elapsed = <A>(f: () => A): [A, number] => {
   const start = performance.now()
@@ -55,17 +60,39 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>, left = false): string
 
 /** Prints the comparison and the effect-ordered run's details; returns that run's report. */
 const printSimulation = (config: Config): Simulation.Report => {
-  const [rows, realMillis] = elapsed(() => Effect.runSync(Simulation.compare(simulationOptions(config))))
+  // Without hedging, then (with --hedge) the same window hedged: one row each.
+  const options = { ...simulationOptions(config), hedge: undefined }
+  const [rows, realMillis] = elapsed(() =>
+    Effect.runSync(Simulation.compare({ ...options, hedges: config.hedge === undefined ? [] : [config.hedge] }))
+  )
   console.log(`\nSimulated time (virtual clock; ${rows.length - 1} runs took ${ms(realMillis)} of real time)\n`)
+  const hedged = config.hedge !== undefined
   console.log(table([
-    ["strategy", "makespan", "speedup", "vs unbounded"],
-    ...rows.map((row) => [row.name, ms(row.makespanMillis), times(row.speedup), times(row.vsUnbounded, 2)])
+    ["how the actions run", "makespan", "speedup", "vs unbounded", ...(hedged ? ["extra actions"] : [])],
+    ...rows.map((row) => [
+      rowLabel(row, options),
+      ms(row.makespanMillis),
+      times(row.speedup),
+      times(row.vsUnbounded, 2),
+      ...(!hedged ? [] : [row.hedge === undefined ? "" : `${row.hedged} (${((row.hedged / config.actions) * 100).toFixed(1)}%)`])
+    ])
   ]))
+  console.log(
+    [
+      "",
+      "makespan: simulated time from the first start to the last result emitted, in input order.",
+      "speedup: one-at-a-time time / makespan.",
+      "vs unbounded: makespan / the makespan with an unbounded window (no hedging): 1.00× is as fast as",
+      "  in-order emission gets with unlimited memory; one at a time is far above it.",
+      ...(hedged ? ["extra actions: hedged copies started (each a second run of an action)."] : [])
+    ].join("\n")
+  )
   const report = Effect.runSync(Simulation.run(simulationOptions(config)))
   console.log(
-    `\neffect-ordered: at most ${report.peakInFlight} running and ${report.peakBuffered} finished waiting for an ` +
-      `earlier action; finish → emit p50 ${ms(report.emissionDelay.p50)}, p99 ${ms(report.emissionDelay.p99)}, ` +
-      `max ${ms(report.emissionDelay.max)}`
+    `\neffect-ordered${config.hedge === undefined ? "" : `, hedge ${config.hedgeLabel}`}: at most ${report.peakInFlight} ` +
+      `running and ${report.peakBuffered} finished waiting for an earlier action; finish → emit p50 ` +
+      `${ms(report.emissionDelay.p50)}, p99 ${ms(report.emissionDelay.p99)}, max ${ms(report.emissionDelay.max)}` +
+      (config.hedge === undefined ? "" : `; ${report.hedged} hedged copies, ${report.hedgeWins} finished first`)
   )
   return report
 }
@@ -119,7 +146,8 @@ const runReal = async (config: Config, simulatedMillis: number): Promise<void> =
       concurrency: config.concurrency,
       window: config.window,
       order: config.order,
-      key: keys === undefined ? undefined : (i: number) => keys[i]
+      key: keys === undefined ? undefined : (i: number) => keys[i],
+      hedge: config.hedge
     }),
     Stream.runForEachChunk((chunk) =>
       Effect.sync(() => {
@@ -155,9 +183,11 @@ const writeTimeline = (config: Config, report: Simulation.Report): string => {
     file,
     timelineSvg({
       title: `effect-ordered timeline: first ${shown.length} of ${config.actions} actions`,
-      subtitle: `concurrency ${config.concurrency}, window ${windowOf(config)}, order ${config.order}, latency ${
-        config.latencyLabel
-      }, seed ${config.seed}; simulated: makespan ${ms(report.makespanMillis)}`,
+      subtitle: `concurrency ${config.concurrency}, window ${windowOf(config)}${
+        config.hedge === undefined ? "" : `, hedge ${config.hedgeLabel}`
+      }, order ${config.order}, latency ${config.latencyLabel}, seed ${config.seed}; simulated: makespan ${
+        ms(report.makespanMillis)
+      }`,
       timeline: shown,
       makespanMillis: report.makespanMillis
     })
@@ -165,17 +195,28 @@ const writeTimeline = (config: Config, report: Simulation.Report): string => {
   return file
 }
 
-const writeWindowChart = (config: Config): string => {
-  const actions = Math.min(config.actions, WINDOW_CHART_ACTIONS)
-  const models: ReadonlyArray<readonly [string, Simulation.Latency]> = [
+/** The user's latency model, then the reference ones it is not. */
+const chartModels = (config: Config): ReadonlyArray<readonly [string, Simulation.Latency]> => {
+  const references: ReadonlyArray<readonly [string, Simulation.Latency]> = [
     ["uniform 0–99 ms", Simulation.Latency.uniform(0, 100)],
     ["heavy-tailed: log-normal, median 20 ms, σ 1.2", Simulation.Latency.logNormal(20, 1.2)]
   ]
-  const panels = models.map(([label, latency]) => {
-    const base = { ...simulationOptions(config), actions, latency }
+  const same = (a: Simulation.Latency, b: Simulation.Latency) => JSON.stringify(a) === JSON.stringify(b)
+  return references.some(([, latency]) => same(latency, config.latency))
+    ? references
+    : [[`yours: ${config.latencyLabel}`, config.latency], ...references]
+}
+
+const writeWindowChart = (config: Config): string => {
+  const actions = Math.min(config.actions, WINDOW_CHART_ACTIONS)
+  const windows = [...WINDOW_FACTORS.map((factor) => factor * config.concurrency), "auto" as const]
+  const panels = chartModels(config).map(([label, latency]) => {
     const rows = Effect.runSync(Simulation.compare({
-      ...base,
-      windows: WINDOW_FACTORS.map((factor) => factor * config.concurrency)
+      ...simulationOptions(config),
+      hedge: undefined,
+      actions,
+      latency,
+      windows
     }))
     return {
       label,
@@ -190,10 +231,10 @@ const writeWindowChart = (config: Config): string => {
       title: "Makespan against window size",
       subtitle: `${actions} actions, concurrency ${config.concurrency}, order ${config.order}, seed ${config.seed}; ` +
         `simulated; lower is better`,
-      windows: WINDOW_FACTORS.map((f) =>
-        f === Infinity ? "unbounded" : `${f}× (${f * config.concurrency})`
+      windows: windows.map((window) =>
+        window === "auto" ? "auto" : window === Infinity ? "∞" : `${window / config.concurrency}×`
       ),
-      defaultIndex: WINDOW_FACTORS.indexOf(DEFAULT_FACTOR),
+      defaultIndex: windows.indexOf("auto"),
       panels
     })
   )
@@ -206,7 +247,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     config = parseArgs(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`${error.message}\n\n${USAGE}\n`)
+    process.stderr.write(`${error.message}\n`)
     process.exit(2)
   }
   if (config === undefined) {
@@ -215,14 +256,23 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   console.log(
     `effect-ordered demo: ${config.actions} actions, latency ${config.latencyLabel}, concurrency ${config.concurrency}, ` +
-      `window ${windowOf(config)}${config.window === undefined ? " (default)" : ""}, order ${config.order}` +
+      `window ${windowOf(config)}${config.hedge === undefined ? "" : `, hedge ${config.hedgeLabel}`}, order ${config.order}` +
       `${config.keys === undefined ? "" : `, ${config.keys} keys`}, seed ${config.seed}`
   )
   const report = printSimulation(config)
   if (config.real) await runReal(config, report.makespanMillis)
   mkdirSync(config.out, { recursive: true })
-  const files = [writeTimeline(config, report), writeWindowChart(config)]
-  console.log(`\nWrote ${files.join(" and ")}`)
+  const [timeline, window] = [writeTimeline(config, report), writeWindowChart(config)]
+  console.log(
+    [
+      "",
+      `Wrote ${timeline}: one row per action in input order (the first ${Math.min(config.rows, config.actions)}),`,
+      "  blue while it runs, orange while it waits, finished, for an earlier action to be emitted" +
+        (config.hedge === undefined ? "." : ", green for a hedged copy."),
+      `Wrote ${window}: makespan of this workload against the window (× concurrency and auto), for`,
+      "  your latency model and the reference ones; the dashed line is Stream.mapEffect."
+    ].join("\n")
+  )
 }
 
 await main(process.argv.slice(2))

@@ -7,6 +7,7 @@ const FONT = `font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Aria
 const RUN_COLOUR = "#2f6db5"
 const WAIT_COLOUR = "#f0a030"
 const FAIL_COLOUR = "#c62828"
+const HEDGE_COLOUR = "#2e9d4f"
 const STREAM_COLOUR = "#c62828"
 const GRID_COLOUR = "#e4e4e4"
 const TEXT_COLOUR = "#222"
@@ -64,8 +65,9 @@ export interface TimelineInput {
 }
 
 /**
- * One row per action, in input order: its run (start → finish) and its wait
- * for earlier actions (finish → emit), on a labelled time axis.
+ * One row per action, in input order: its run (start → finish), its hedged
+ * copy if one started, and its wait for earlier actions (finish → emit), on
+ * a labelled time axis.
  */
 export const timelineSvg = (input: TimelineInput): string => {
   const rows = input.timeline
@@ -84,9 +86,11 @@ export const timelineSvg = (input: TimelineInput): string => {
   body.push(text(left, 28, input.title, `font-size="18" font-weight="600"`))
   body.push(text(left, 50, input.subtitle, `fill="#555"`))
   const hasFailure = rows.some((r) => r.failed)
+  const hasHedge = rows.some((r) => r.hedgeStartMillis !== undefined)
   body.push(legend(left, 76, [
     [RUN_COLOUR, "running (the action's latency)"],
     [WAIT_COLOUR, "finished, waiting for an earlier action to be emitted"],
+    ...(hasHedge ? [[HEDGE_COLOUR, "hedged copy"] as const] : []),
     ...(hasFailure ? [[FAIL_COLOUR, "failed"] as const] : [])
   ]))
   for (const t of axis) {
@@ -115,6 +119,15 @@ export const timelineSvg = (input: TimelineInput): string => {
           row.failed ? FAIL_COLOUR : RUN_COLOUR
         }"/>`
       )
+      if (row.hedgeStartMillis !== undefined) {
+        // The copy runs beside the first attempt until one of them finishes: the lower half of the row.
+        const half = Math.max(1, Math.floor(barHeight / 2))
+        parts.push(
+          `<rect class="hedge" x="${num(x(row.hedgeStartMillis))}" y="${num(top + i * rowHeight + barHeight - half)}" width="${
+            num(Math.max(1, (finish - row.hedgeStartMillis) * scale))
+          }" height="${half}" fill="${HEDGE_COLOUR}"/>`
+        )
+      }
       if (row.finishMillis !== undefined && row.emitMillis !== undefined && row.emitMillis > row.finishMillis) {
         parts.push(
           `<rect x="${num(x(row.finishMillis))}" y="${y}" width="${num((row.emitMillis - row.finishMillis) * scale)}" height="${barHeight}" fill="${WAIT_COLOUR}"/>`

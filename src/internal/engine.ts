@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -9,9 +10,11 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import { ActionTimeoutError } from "../errors.ts"
+import { AutoWindow } from "./autoWindow.ts"
 import { type ChildLifetime, ForkWatch } from "./children.ts"
 import { PipelineMetrics } from "./metrics.ts"
 import { Fifo } from "./fifo.ts"
+import { currentAttempt, HeadWatch } from "./hedge.ts"
 import { checkKey, type Key, type ResolvedOptions } from "./options.ts"
 import * as V from "./validate.ts"
 
@@ -35,10 +38,21 @@ interface Entry<A, B> {
   state: typeof WAITING | typeof RUNNING | typeof DONE | typeof FAILED
   output: B | undefined
   cause: Cause.Cause<unknown> | undefined
-  /** With `name`: when it started and ended (ms), and its span. */
+  /** With `name` or `hedge`: when it started (Clock ms); with `name`: when it ended, and its span. */
   startedAt: number
   finishedAt: number
   span: Tracer.Span | undefined
+  /** With `hedge`: set once a second copy is asked for. */
+  copy: Copy | undefined
+}
+
+/** The hedged copy of an action, and what its first failure left. */
+interface Copy {
+  started: boolean
+  /** Attempts of the action running now, or about to (the copy, while queued). */
+  live: number
+  /** The first attempt to fail, while the other may still succeed. */
+  failure: Cause.Cause<unknown> | undefined
 }
 
 interface Lane<A, B> {
@@ -69,10 +83,14 @@ interface Worker<A, B> {
    * action's children (`children: "action"`). Built once per worker: no
    * closure is allocated per action.
    */
-  readonly settle: {
-    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
-    readonly onSuccess: (output: B) => Effect.Effect<void>
-  }
+  readonly settle: Settle<B>
+  /** With `hedge`: `settle`, after ending the other attempt when this one decides the action. */
+  settleHedged: Settle<B> | undefined
+}
+
+interface Settle<B> {
+  readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
+  readonly onSuccess: (output: B) => Effect.Effect<void>
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
@@ -99,7 +117,13 @@ type Resume = (effect: Effect.Effect<void>) => void
  * key run at once, started in input order.
  *
  * Window: `admitted` counts actions taken from upstream and not yet handed to
- * the consumer; nothing is admitted while it equals `window`.
+ * the consumer; nothing is admitted while it equals `window`. With
+ * `window: "auto"`, an `AutoWindow` moves that bound as the run goes.
+ *
+ * Hedging: a `HeadWatch` fiber asks for a copy of a head that runs too long;
+ * the copy waits in `hedges` for a worker, ahead of new actions. The first
+ * attempt to succeed files the result, and the worker of the other is
+ * interrupted and retired (a new one is recruited in its place).
  *
  * @internal
  */
@@ -111,11 +135,16 @@ export class Engine<A, B, E, R> {
   private nextIndex = 0
   /** Taken from upstream, not yet handed to the consumer: bounded by `window`. */
   private admitted = 0
+  private window: number
+  private readonly autoWindow: AutoWindow | undefined
   /** False once a failure is known: nothing more is taken from upstream. */
   private admitting = true
   /** Only actions before this index may still start (total order after a failure). */
   private startLimit = Infinity
   private readonly runnable = new Fifo<Entry<A, B>>()
+  /** With `hedge`: actions whose copy waits for a worker. */
+  private readonly hedges: Fifo<Entry<A, B>> | undefined
+  private headWatch: HeadWatch<Entry<A, B>, R> | undefined
   private readonly lanes = new Map<Key, Lane<A, B>>()
   /** `order: "total"`: every admitted action not yet emitted, in input order. */
   private readonly pending: Fifo<Entry<A, B>> | undefined
@@ -146,7 +175,10 @@ export class Engine<A, B, E, R> {
     children: ChildLifetime
   ) {
     this.pending = options.order === "total" ? new Fifo(Math.min(options.window, 1024)) : undefined
+    this.window = options.window
+    this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
     this.forkWatch = children === "action" ? new ForkWatch() : undefined
+    this.hedges = options.hedge === undefined ? undefined : new Fifo()
   }
 
   /**
@@ -178,8 +210,26 @@ export class Engine<A, B, E, R> {
     })
     return metered.pipe(
       Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
+      Effect.zipRight(this.startHeadWatch),
       Effect.zipRight(first)
     )
+  })
+
+  private readonly startHeadWatch: Effect.Effect<void, never, R> = Effect.suspend(() => {
+    const policy = this.options.hedge
+    if (policy === undefined) return Effect.void
+    return Effect.clockWith((clock) => {
+      const watch = new HeadWatch<Entry<A, B>, R>(
+        policy,
+        clock,
+        (entry) => entry.state === RUNNING && entry.copy === undefined && entry.index < this.startLimit,
+        (entry) => this.hedge(entry)
+      )
+      this.headWatch = watch
+      // Workers it recruits inherit its supervisor, as those recruited by a worker do.
+      const loop = this.forkWatch === undefined ? watch.loop : Effect.supervised(watch.loop, this.forkWatch)
+      return Effect.asVoid(Effect.tap(Effect.forkIn(loop, this.scope!), (fiber) => this.fibers.push(fiber)))
+    })
   })
 
   /**
@@ -205,6 +255,13 @@ export class Engine<A, B, E, R> {
       onFailure: (cause: Cause.Cause<unknown>, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        if (entry.copy !== undefined) {
+          const settled = this.settleCopy(entry, cause)
+          // The other attempt may still succeed.
+          if (settled === undefined) return
+          cause = settled
+        }
+        this.headWatch?.record(this.headWatch.now() - entry.startedAt)
         if (this.metrics !== undefined) {
           this.metrics.ended(entry.startedAt, now, entry.span, cause, undefined)
           entry.finishedAt = now
@@ -214,6 +271,8 @@ export class Engine<A, B, E, R> {
       onSuccess: (output: B, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        if (entry.copy !== undefined) this.settleCopy(entry, undefined)
+        this.headWatch?.record(this.headWatch.now() - entry.startedAt)
         if (this.metrics !== undefined) {
           this.metrics.ended(entry.startedAt, now, entry.span, undefined, output)
           entry.finishedAt = now
@@ -242,6 +301,7 @@ export class Engine<A, B, E, R> {
       fiber,
       entry: undefined,
       file,
+      settleHedged: undefined,
       settle: forkWatch === undefined ? settled : {
         onFailure: (cause) => {
           const ending = forkWatch.endChildren(fiber)
@@ -253,12 +313,21 @@ export class Engine<A, B, E, R> {
         }
       }
     }
+    if (this.hedges !== undefined) worker.settleHedged = this.settleHedged(worker)
     this.workers.push(worker)
-    return Effect.whileLoop({
-      while: () => this.hasWork(),
-      body: () => this.step(worker),
-      step: constVoid
-    })
+    return Effect.zipRight(
+      Effect.whileLoop({
+        while: () => this.hasWork(),
+        body: () => this.step(worker),
+        step: constVoid
+      }),
+      // Its place is free: a hedged copy asked for later may recruit a worker again.
+      this.workerDone
+    )
+  })
+
+  private readonly workerDone = Effect.sync(() => {
+    this.spawned--
   })
 
   /**
@@ -271,6 +340,7 @@ export class Engine<A, B, E, R> {
     const out = this.output
     if (out.length > 0) {
       this.output = []
+      if (this.autoWindow !== undefined) this.window = this.autoWindow.handedOver(out.length, this.admitted)
       this.admitted -= out.length
       if (this.metrics !== undefined) {
         this.metrics.handed(out.length)
@@ -287,6 +357,7 @@ export class Engine<A, B, E, R> {
     return Effect.zipRight(
       Effect.async<void>((resume) => {
         this.consumer = resume
+        if (this.growWindow(this.parked.length + this.options.concurrency - this.spawned)) this.wakeForWork()
         return Effect.sync(() => {
           this.consumer = undefined
         })
@@ -303,7 +374,7 @@ export class Engine<A, B, E, R> {
 
   /** Whether a worker still has a reason to loop. */
   private hasWork(): boolean {
-    return this.runnable.length > 0 ||
+    return this.runnable.length > 0 || (this.hedges !== undefined && this.hedges.length > 0) ||
       (this.admitting && !(this.upstreamDone && this.inputOffset >= this.input.length))
   }
 
@@ -325,10 +396,15 @@ export class Engine<A, B, E, R> {
     // With `name`: one clock read per action, the end of one being the start of the next.
     let now = metrics === undefined ? 0 : metrics.now()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
+      const hedged = this.hedges === undefined ? undefined : this.takeCopy()
+      if (hedged !== undefined) return this.runCopy(worker, hedged)
       const entry = this.take()
       if (entry === undefined) return this.idle()
       const action = this.call(worker, entry, now)
-      if (!Exit.isExit(action)) return this.run(worker, entry, action)
+      if (!Exit.isExit(action)) {
+        if (this.headWatch !== undefined && this.isHead(entry)) this.headWatch.push(entry)
+        return this.run(worker, entry, action, this.options.timeout)
+      }
       if (metrics !== undefined) now = metrics.now()
       if (action._tag === "Success") worker.file.onSuccess(action.value as B, now)
       else worker.file.onFailure(action.cause, now)
@@ -337,13 +413,28 @@ export class Engine<A, B, E, R> {
     return Effect.yieldNow()
   }
 
-  /** Nothing to start: pull upstream if it is this worker's turn, else park. */
+  /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
   private idle(): Effect.Effect<void, never, R> {
     if (
       this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
-      this.admitted < this.options.window
+      this.admitted < this.window
     ) return this.pullUpstream()
+    if (this.growWindow(1 + this.parked.length + this.options.concurrency - this.spawned)) return Effect.void
     return this.park
+  }
+
+  /**
+   * `window: "auto"`: room for `idle` more workers when the full window keeps
+   * them from input while the consumer waits for the next result in order.
+   */
+  private growWindow(idle: number): boolean {
+    const auto = this.autoWindow
+    if (
+      auto === undefined || idle <= 0 || this.consumer === undefined || !this.admitting ||
+      this.admitted < this.window || !auto.canGrow || (this.upstreamDone && this.inputOffset >= this.input.length)
+    ) return false
+    this.window = auto.grow(idle)
+    return true
   }
 
   /** The next action to start: one freed by its key, else the next admitted. */
@@ -351,7 +442,7 @@ export class Engine<A, B, E, R> {
     let entry = this.runnable.shift()
     while (entry !== undefined && entry.index >= this.startLimit) entry = this.runnable.shift()
     if (entry !== undefined) return entry
-    while (this.admitting && this.admitted < this.options.window && this.inputOffset < this.input.length) {
+    while (this.admitting && this.admitted < this.window && this.inputOffset < this.input.length) {
       const admitted = this.admit(this.input[this.inputOffset++])
       if (admitted !== undefined) return admitted
     }
@@ -369,7 +460,8 @@ export class Engine<A, B, E, R> {
       cause: undefined,
       startedAt: 0,
       finishedAt: 0,
-      span: undefined
+      span: undefined,
+      copy: undefined
     }
     this.admitted++
     this.metrics?.admitted()
@@ -413,7 +505,7 @@ export class Engine<A, B, E, R> {
     if (this.metrics !== undefined) {
       entry.startedAt = now
       entry.span = this.metrics.started(entry.index, entry.lane?.key)
-    }
+    } else if (this.headWatch !== undefined) entry.startedAt = this.headWatch.now()
     try {
       const action = this.f(entry.input, entry.index)
       return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
@@ -422,28 +514,146 @@ export class Engine<A, B, E, R> {
     }
   }
 
-  /** Runs an action that has yet to complete, under `timeout` if one is set. */
-  private run(worker: Worker<A, B>, entry: Entry<A, B>, action: Effect.Effect<B, unknown, R>): Effect.Effect<void, never, R> {
+  /** Runs an action that has yet to complete, under `timeout` if one is given. */
+  private run(
+    worker: Worker<A, B>,
+    entry: Entry<A, B>,
+    action: Effect.Effect<B, unknown, R>,
+    timeout: Duration.Duration | undefined
+  ): Effect.Effect<void, never, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
     if (entry.span !== undefined) action = Effect.withParentSpan(action, entry.span)
-    const timeout = this.options.timeout
     if (timeout !== undefined) {
       // The timeout runs the action on a fiber of its own.
       if (this.graft !== undefined) action = this.graft(action)
       action = Effect.timeoutFail(action, {
         duration: timeout,
-        onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout })
+        onTimeout: () => new ActionTimeoutError({ index: entry.index, timeout: this.options.timeout! })
       })
     }
     // An interrupted worker skips these handlers: interruption is not a result.
-    const settled = Effect.matchCauseEffect(action, worker.settle)
+    const settled = Effect.matchCauseEffect(action, worker.settleHedged ?? worker.settle)
     return recruit === undefined ? settled : Effect.zipRight(recruit, settled)
+  }
+
+  // ---------------------------------------------------------------- hedging
+
+  /** Whether `entry` is the lowest index not yet emitted (of its key, under `order: "key"`). */
+  private isHead(entry: Entry<A, B>): boolean {
+    const queue = this.pending ?? entry.lane?.pending
+    // Without a queue, an action leaves as it completes: nothing waits behind it but itself.
+    return queue === undefined || queue.peek() === entry
+  }
+
+  /** `HeadWatch` found `entry` overdue: its copy waits for a worker, ahead of new actions. */
+  private hedge(entry: Entry<A, B>): Effect.Effect<void, never, R> {
+    entry.copy = { started: false, live: 2, failure: undefined }
+    this.hedges!.push(entry)
+    return this.recruit() ?? Effect.void
+  }
+
+  /** The next copy to start, skipping actions settled (or cut off by a failure) meanwhile. */
+  private takeCopy(): Entry<A, B> | undefined {
+    const hedges = this.hedges!
+    let entry = hedges.shift()
+    while (entry !== undefined && (entry.state !== RUNNING || entry.index >= this.startLimit)) entry = hedges.shift()
+    return entry
+  }
+
+  /** Starts the copy of `entry` as attempt 2, under what is left of the first attempt's `timeout`. */
+  private runCopy(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
+    entry.copy!.started = true
+    worker.entry = entry
+    let action: Effect.Effect<B, unknown, R>
+    try {
+      const made = this.f(entry.input, entry.index)
+      action = Effect.isEffect(made)
+        ? Effect.locally(made, currentAttempt, 2)
+        : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", made))
+    } catch (defect) {
+      action = Effect.die(defect)
+    }
+    const timeout = this.options.timeout
+    const left = timeout === undefined
+      ? undefined
+      : Duration.millis(Math.max(0, Duration.toMillis(timeout) - (this.headWatch!.now() - entry.startedAt)))
+    return this.run(worker, entry, action, left)
+  }
+
+  /**
+   * One attempt of a hedged action settled, with `cause` if it failed.
+   * Success, or a timeout (which covers both attempts), ends the other
+   * attempt. A failure while the other may still succeed is kept, and leaves
+   * the action running (returns `undefined`); the action's failure is
+   * returned once it is final: both causes when both attempts failed.
+   */
+  private settleCopy(entry: Entry<A, B>, cause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> | undefined {
+    const copy = entry.copy!
+    copy.live--
+    if (cause === undefined) return undefined
+    if (copy.live > 0) {
+      copy.failure = cause
+      return undefined
+    }
+    return copy.failure === undefined ? cause : Cause.sequential(copy.failure, cause)
+  }
+
+  private settleHedged(worker: Worker<A, B>): Settle<B> {
+    const settle = worker.settle
+    return {
+      onFailure: (cause) => {
+        const ending = this.endRival(worker, cause)
+        return ending === undefined ? settle.onFailure(cause) : Effect.zipRight(ending, Effect.suspend(() => settle.onFailure(cause)))
+      },
+      onSuccess: (output) => {
+        const ending = this.endRival(worker, undefined)
+        return ending === undefined ? settle.onSuccess(output) : Effect.zipRight(ending, Effect.suspend(() => settle.onSuccess(output)))
+      }
+    }
+  }
+
+  /**
+   * When `worker`'s attempt decides its action (a success, or a timeout,
+   * which covers both attempts) while the other attempt is still on: ends
+   * that one first, so that the action's result is filed (and its key freed)
+   * only once the other attempt's finalizers have run. A copy still waiting
+   * for a worker is simply dropped.
+   */
+  private endRival(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined): Effect.Effect<void> | undefined {
+    const entry = worker.entry
+    const copy = entry?.copy
+    if (copy === undefined || copy.live < 2 || (cause !== undefined && !this.isTimeout(entry!, cause))) return undefined
+    copy.live--
+    for (const rival of this.workers) {
+      if (rival !== worker && rival.entry === entry) return this.retire(rival)
+    }
+    return undefined
+  }
+
+  private isTimeout(entry: Entry<A, B>, cause: Cause.Cause<unknown>): boolean {
+    const failure = Cause.failureOption(cause)
+    return failure._tag === "Some" && failure.value instanceof ActionTimeoutError && failure.value.index === entry.index
+  }
+
+  /**
+   * Interrupts a worker running the losing attempt and waits for it to end
+   * (its finalizers run); its place is then free for a new worker, so that
+   * no more than `concurrency` actions ever run.
+   */
+  private retire(worker: Worker<A, B>): Effect.Effect<void> {
+    worker.entry = undefined
+    worker.fiber.addObserver(() => {
+      this.spawned--
+      this.workers.splice(this.workers.indexOf(worker), 1)
+      this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
+    })
+    return Effect.asVoid(Fiber.interrupt(worker.fiber))
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
     this.pulling = true
-    return Effect.matchCause(this.source.pull(this.options.window - this.admitted), {
+    return Effect.matchCause(this.source.pull(this.window - this.admitted), {
       onFailure: (cause) => {
         this.pulling = false
         // After an action's failure (total order) that failure comes first:
@@ -484,11 +694,12 @@ export class Engine<A, B, E, R> {
    * what the window admits of the buffered input (or one worker to pull).
    */
   private startableWork(): number {
-    if (!this.admitting) return this.runnable.length
-    const room = this.options.window - this.admitted
+    const ready = this.runnable.length + (this.hedges?.length ?? 0)
+    if (!this.admitting) return ready
+    const room = this.window - this.admitted
     const buffered = this.input.length - this.inputOffset
     const more = this.upstreamDone || this.pulling ? buffered : Math.max(buffered, 1)
-    return this.runnable.length + Math.min(room, more)
+    return ready + Math.min(room, more)
   }
 
   /** Wakes parked workers for the work no worker on its way will take; returns how much is left. */
@@ -564,6 +775,7 @@ export class Engine<A, B, E, R> {
       metrics?.released(head.finishedAt, now)
       head = queue.peek()
     }
+    if (head !== undefined && head.state === RUNNING && head.copy === undefined) this.headWatch?.push(head)
     if (head !== undefined && head.state === FAILED) this.terminal = head.cause
     this.wakeConsumer()
   }

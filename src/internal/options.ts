@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
+import { type HedgePolicy, resolveHedge } from "./hedge.ts"
 import * as V from "./validate.ts"
 
 /** @internal */
@@ -9,26 +10,42 @@ export type Order = "total" | "key" | "none"
 export type Key = string | number
 
 /**
- * The default `window` is this multiple of `concurrency`: the smallest that
- * brings the reference workload (1000 actions, latency uniform in 0–99 ms,
- * concurrency 100) within 2% of the unbounded-window makespan in simulated
- * time. `npm run bench` prints the measurement (see docs/ordered.md, "Choosing window").
+ * A fixed window's default, and where `window: "auto"` starts: this multiple
+ * of `concurrency`, the smallest that brings the reference workload (1000
+ * actions, latency uniform in 0–99 ms, concurrency 100) within 2% of the
+ * unbounded-window makespan in simulated time. `npm run bench` prints the
+ * measurement (docs/ordered.md, "Choosing the window").
  *
  * @internal
  */
 export const DEFAULT_WINDOW_FACTOR = 3
 
+/**
+ * `window: "auto"` grows to at most this multiple of `concurrency` unless
+ * `maxWindow` says otherwise: the smallest power of two that keeps a
+ * heavy-tailed workload (log-normal, median 20 ms, σ 1.2; 10,000 actions,
+ * concurrency 100) within 5% of the unbounded makespan on each of seeds
+ * 1–20 (64× misses one seed by 31%). `npm run bench` prints the measurement
+ * (docs/ordered.md, "Choosing the window").
+ *
+ * @internal
+ */
+export const DEFAULT_MAX_WINDOW_FACTOR = 128
+
 /** @internal */
 export interface ResolvedOptions<A> {
   /** `Infinity` for `"unbounded"`. */
   readonly concurrency: number
-  /** `Infinity` when unbounded. */
+  /** A fixed window (`Infinity` when unbounded), or where an automatic one starts. */
   readonly window: number
+  /** `window: "auto"`: the most it grows to; `undefined` for a fixed window. */
+  readonly maxWindow: number | undefined
   readonly order: Order
   readonly key: ((a: A) => Key) | undefined
   /** `Infinity` when there is no `key`. */
   readonly keyConcurrency: number
   readonly timeout: Duration.Duration | undefined
+  readonly hedge: HedgePolicy | undefined
   /** Tags the run's metrics and spans; none recorded without it. */
   readonly name: string | undefined
 }
@@ -36,17 +53,55 @@ export interface ResolvedOptions<A> {
 const ORDERS = ["total", "key", "none"] as const
 
 /**
- * A window: an integer ≥ `concurrency`, or `Infinity` for none. With
- * unbounded concurrency, any integer ≥ 1: the window is then the bound.
+/**
+ * A window: an integer ≥ `concurrency`, `Infinity` for none, or `"auto"`.
+ * With unbounded concurrency, any integer ≥ 1: the window is then the bound.
  *
  * @internal
  */
-export const checkWindow = (path: string, value: unknown, concurrency: number): number =>
-  value === Infinity
-    ? Infinity
-    : concurrency === Infinity
-    ? V.integerAtLeast(path, value, 1, "an integer ≥ 1 or Infinity")
-    : V.integerAtLeast(path, value, concurrency, `an integer ≥ concurrency (${concurrency}) or Infinity`)
+export const checkWindow = (path: string, value: unknown, concurrency: number): number | "auto" =>
+  value === Infinity || value === "auto"
+    ? value
+    : V.integerAtLeast(
+      path,
+      value,
+      concurrency === Infinity ? 1 : concurrency,
+      atLeastConcurrency(concurrency, ", Infinity or \"auto\"")
+    )
+
+/** What a window must be at least, in words: `an integer ≥ concurrency (4)`, or `≥ 1` when it is unbounded. */
+const atLeastConcurrency = (concurrency: number, alternatives: string): string =>
+  concurrency === Infinity ? `an integer ≥ 1${alternatives}` : `an integer ≥ concurrency (${concurrency})${alternatives}`
+
+/**
+ * The window options resolved: a fixed window, or an automatic one (the
+ * default) with where it starts and how far it may grow. Unbounded
+ * concurrency leaves the window unbounded unless `maxWindow` bounds it.
+ *
+ * @internal
+ */
+export const resolveWindow = (
+  window: unknown,
+  maxWindow: unknown,
+  concurrency: number
+): { readonly window: number; readonly maxWindow: number | undefined } => {
+  const checked = window === undefined ? "auto" : checkWindow("options.window", window, concurrency)
+  if (checked !== "auto") {
+    if (maxWindow !== undefined) {
+      throw V.comesWith("options.maxWindow", maxWindow, "options.window: \"auto\"", `window ${V.describe(window)}`)
+    }
+    return { window: checked, maxWindow: undefined }
+  }
+  const max = V.optionalIntegerAtLeast(
+    "options.maxWindow",
+    maxWindow,
+    concurrency === Infinity ? 1 : concurrency,
+    atLeastConcurrency(concurrency, "")
+  ) ?? concurrency * DEFAULT_MAX_WINDOW_FACTOR
+  const start = Math.min(concurrency * DEFAULT_WINDOW_FACTOR, max)
+  // Nowhere to grow: a fixed window.
+  return start === max ? { window: max, maxWindow: undefined } : { window: start, maxWindow: max }
+}
 
 /**
  * `concurrency`: an integer ≥ 1, `"unbounded"` (`Infinity`), or `"inherit"`:
@@ -74,9 +129,7 @@ export const resolveOptions = <A>(
 ): ResolvedOptions<A> => {
   const o = V.record("options", options)
   const concurrency = checkConcurrency(o.concurrency, inherited)
-  const window = o.window === undefined
-    ? concurrency * DEFAULT_WINDOW_FACTOR
-    : checkWindow("options.window", o.window, concurrency)
+  const { maxWindow, window } = resolveWindow(o.window, o.maxWindow, concurrency)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
   if (order === "key" && key === undefined) {
@@ -91,8 +144,9 @@ export const resolveOptions = <A>(
     ? Infinity
     : V.optionalIntegerAtLeast("options.keyConcurrency", o.keyConcurrency, 1) ?? 1
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
+  const hedge = resolveHedge(o.hedge)
   const name = V.optionalText("options.name", o.name)
-  return { concurrency, window, order, key, keyConcurrency, timeout, name }
+  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout, hedge, name }
 }
 
 /**

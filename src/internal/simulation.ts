@@ -4,6 +4,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Ordered from "../Ordered.ts"
@@ -16,7 +17,8 @@ import type {
   Row,
   Workload
 } from "../Simulation.ts"
-import { checkWindow, DEFAULT_WINDOW_FACTOR, type Order, resolveOptions } from "./options.ts"
+import { currentAttempt, resolveHedge } from "./hedge.ts"
+import { checkWindow, type Order, resolveOptions } from "./options.ts"
 import { deriveSeed, logNormal, mulberry32, uniformInt } from "./random.ts"
 import * as V from "./validate.ts"
 import { runVirtual } from "./virtualTime.ts"
@@ -47,17 +49,21 @@ const ORDERS = ["total", "key", "none"] as const
 const LATENCY_STREAM = 1
 const KEY_STREAM = 2
 const FAILURE_STREAM = 3
+const HEDGE_STREAM = 4
 
 interface Resolved {
   readonly actions: number
   readonly concurrency: number
-  readonly window: number
+  readonly window: number | "auto"
+  readonly maxWindow: number | undefined
   readonly order: Order
   readonly keys: number | undefined
   readonly keyConcurrency: number | undefined
   readonly latency: LatencyModel
   readonly failures: number
   readonly seed: number
+  /** As given: `Ordered` checked it. */
+  readonly hedge: Ordered.Options<number>["hedge"]
 }
 
 const resolve = (options: unknown): Resolved => {
@@ -75,9 +81,11 @@ const resolve = (options: unknown): Resolved => {
   const ordered = resolveOptions<number>({
     concurrency: o.concurrency,
     window: o.window,
+    maxWindow: o.maxWindow,
     order,
     key: keys === undefined ? undefined : Number,
-    keyConcurrency: o.keyConcurrency
+    keyConcurrency: o.keyConcurrency,
+    hedge: o.hedge
   }, undefined)
   const latency = o.latency === undefined ? DEFAULT_LATENCY : checkLatency(o.latency)
   const failures = o.failures === undefined
@@ -89,13 +97,15 @@ const resolve = (options: unknown): Resolved => {
   return {
     actions,
     concurrency: ordered.concurrency,
-    window: ordered.window,
+    window: ordered.maxWindow === undefined ? ordered.window : "auto",
+    maxWindow: ordered.maxWindow,
     order,
     keys,
     keyConcurrency: keys === undefined ? undefined : ordered.keyConcurrency,
     latency,
     failures,
-    seed
+    seed,
+    hedge: o.hedge as Ordered.Options<number>["hedge"]
   }
 }
 
@@ -129,7 +139,8 @@ const checkLatency = (value: unknown): LatencyModel => {
   }
 }
 
-const drawLatencies = (resolved: Resolved): Array<number> => {
+/** One latency per action from the model; `stream` picks independent draws (a hedged copy's are its own). */
+const drawLatencies = (resolved: Resolved, stream: number): Array<number> => {
   const { actions, latency, seed } = resolved
   const out = new Array<number>(actions)
   if (typeof latency === "function") {
@@ -138,7 +149,7 @@ const drawLatencies = (resolved: Resolved): Array<number> => {
     }
     return out
   }
-  const random = mulberry32(deriveSeed(seed, LATENCY_STREAM))
+  const random = mulberry32(deriveSeed(seed, stream))
   switch (latency._tag) {
     case "Uniform":
       for (let i = 0; i < actions; i++) out[i] = uniformInt(random, latency.min, latency.max)
@@ -173,7 +184,16 @@ const draw = (resolved: Resolved): Workload => {
   const fails = new Array<boolean>(actions)
   const random = mulberry32(deriveSeed(seed, FAILURE_STREAM))
   for (let i = 0; i < actions; i++) fails[i] = failures > 0 && random() < failures
-  return { latencyMillis: drawLatencies(resolved), keys: keyOf, fails }
+  const latencyMillis = drawLatencies(resolved, LATENCY_STREAM)
+  return {
+    latencyMillis,
+    // A fixed model or a function gives an action the same latency on every attempt.
+    hedgeLatencyMillis: typeof resolved.latency === "function" || resolved.latency._tag === "Fixed"
+      ? latencyMillis
+      : drawLatencies(resolved, HEDGE_STREAM),
+    keys: keyOf,
+    fails
+  }
 }
 
 /** @internal */
@@ -193,37 +213,54 @@ interface Trace {
   readonly start: Float64Array
   readonly finish: Float64Array
   readonly emit: Float64Array
+  /** When a hedged copy started (`NaN`: none did). */
+  readonly hedgeStart: Float64Array
+  /** 1 where the hedged copy finished first. */
+  readonly hedgeWon: Uint8Array
   /** Indices in the order they were emitted. */
   readonly emitted: Array<number>
   readonly failedAt: number | undefined
   readonly makespanMillis: number
 }
 
-const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window: number): Trace => {
+/** How one run is set up: the window, and hedging or not. */
+interface Setup {
+  readonly window: number | "auto"
+  readonly hedge: Resolved["hedge"]
+}
+
+const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup: Setup): Trace => {
   const n = work.latencyMillis.length
   const start = new Float64Array(n).fill(NaN)
   const finish = new Float64Array(n).fill(NaN)
   const emit = new Float64Array(n).fill(NaN)
+  const hedgeStart = new Float64Array(n).fill(NaN)
+  const hedgeWon = new Uint8Array(n)
   const emitted: Array<number> = []
   const action = (i: number): Effect.Effect<number, SimulatedFailure> =>
-    Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => {
-        start[i] = now
-        return Effect.sleep(work.latencyMillis[i])
-      }),
-      Effect.zipRight(Clock.currentTimeMillis),
-      Effect.flatMap((now) => {
-        finish[i] = now
-        return work.fails[i] ? Effect.fail(new SimulatedFailure(i)) : Effect.succeed(i)
-      })
-    )
+    Effect.flatMap(FiberRef.get(currentAttempt), (attempt) =>
+      Clock.currentTimeMillis.pipe(
+        Effect.flatMap((now) => {
+          ;(attempt === 1 ? start : hedgeStart)[i] = now
+          return Effect.sleep((attempt === 1 ? work.latencyMillis : work.hedgeLatencyMillis)[i])
+        }),
+        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.flatMap((now) => {
+          // The attempt that finishes first; the other is interrupted at once.
+          finish[i] = now
+          if (attempt === 2) hedgeWon[i] = 1
+          return work.fails[i] ? Effect.fail(new SimulatedFailure(i)) : Effect.succeed(i)
+        })
+      ))
   const keys = work.keys
   const options: Ordered.Options<number> = {
     concurrency: resolved.concurrency,
-    window,
+    window: setup.window,
+    maxWindow: setup.window === "auto" ? resolved.maxWindow : undefined,
     order: resolved.order,
     key: keys === undefined ? undefined : (i) => keys[i],
-    keyConcurrency: resolved.keyConcurrency
+    keyConcurrency: resolved.keyConcurrency,
+    hedge: setup.hedge
   }
   const inputs = Stream.range(0, n - 1)
   const outputs = strategy === "effect-ordered"
@@ -243,7 +280,7 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, window
     if (Option.isNone(failure)) throw Cause.squash(exit.cause)
     failedAt = failure.value.index
   }
-  return { start, finish, emit, emitted, failedAt, makespanMillis: elapsedMillis }
+  return { start, finish, emit, hedgeStart, hedgeWon, emitted, failedAt, makespanMillis: elapsedMillis }
 }
 
 // ------------------------------------------------------------------ reports
@@ -305,13 +342,17 @@ const orderHeld = (trace: Trace, work: Workload, order: Order): boolean => {
 const sum = (values: ReadonlyArray<number>): number => values.reduce((a, b) => a + b, 0)
 
 const report = (work: Workload, resolved: Resolved, trace: Trace, unboundedMillis: number): Report => {
-  const { emit, finish, start } = trace
+  const { emit, finish, hedgeStart, hedgeWon, start } = trace
   const n = work.latencyMillis.length
   const delays = trace.emitted.map((i) => emit[i] - finish[i]).sort((a, b) => a - b)
   const timeline: Array<ActionTrace> = new Array(n)
   let interrupted = 0
+  let hedged = 0
+  let hedgeWins = 0
   for (let i = 0; i < n; i++) {
     if (!Number.isNaN(start[i]) && Number.isNaN(finish[i])) interrupted++
+    if (!Number.isNaN(hedgeStart[i])) hedged++
+    hedgeWins += hedgeWon[i]
     timeline[i] = {
       index: i,
       key: work.keys?.[i],
@@ -319,15 +360,27 @@ const report = (work: Workload, resolved: Resolved, trace: Trace, unboundedMilli
       startMillis: Number.isNaN(start[i]) ? undefined : start[i],
       finishMillis: Number.isNaN(finish[i]) ? undefined : finish[i],
       emitMillis: Number.isNaN(emit[i]) ? undefined : emit[i],
-      failed: work.fails[i] && !Number.isNaN(finish[i])
+      failed: work.fails[i] && !Number.isNaN(finish[i]),
+      hedgeStartMillis: Number.isNaN(hedgeStart[i]) ? undefined : hedgeStart[i],
+      hedgeWon: hedgeWon[i] === 1
     }
+  }
+  // Every attempt runs until the action finishes: the first attempt, and the copy if one started.
+  const attemptStarts = new Float64Array(n + hedged)
+  const attemptEnds = new Float64Array(n + hedged)
+  attemptStarts.set(start)
+  attemptEnds.set(finish)
+  for (let i = 0, at = n; i < n; i++) {
+    if (Number.isNaN(hedgeStart[i])) continue
+    attemptStarts[at] = hedgeStart[i]
+    attemptEnds[at++] = finish[i]
   }
   return {
     actions: n,
     emitted: trace.emitted.length,
     makespanMillis: trace.makespanMillis,
     throughput: trace.makespanMillis === 0 ? Infinity : trace.emitted.length / (trace.makespanMillis / 1000),
-    peakInFlight: peakOverlap(start, finish, trace.makespanMillis),
+    peakInFlight: peakOverlap(attemptStarts, attemptEnds, trace.makespanMillis),
     peakBuffered: peakOverlap(finish, emit, trace.makespanMillis),
     emissionDelay: {
       p50: percentile(delays, 0.5),
@@ -339,19 +392,24 @@ const report = (work: Workload, resolved: Resolved, trace: Trace, unboundedMilli
     unboundedMillis,
     failedAt: trace.failedAt,
     interrupted,
+    hedged,
+    hedgeWins,
     timeline
   }
 }
+
+/** The reference every run is measured against: no bound on the window, no hedging. */
+const UNBOUNDED: Setup = { window: Infinity, hedge: undefined }
 
 /** @internal */
 export const run = (options: Options): Effect.Effect<Report> =>
   Effect.sync(() => {
     const resolved = resolve(options)
     const work = draw(resolved)
-    const trace = traceRun(work, resolved, "effect-ordered", resolved.window)
-    const unboundedMillis = resolved.window === Infinity
+    const trace = traceRun(work, resolved, "effect-ordered", resolved)
+    const unboundedMillis = resolved.window === Infinity && resolved.hedge === undefined
       ? trace.makespanMillis
-      : traceRun(work, resolved, "effect-ordered", Infinity).makespanMillis
+      : traceRun(work, resolved, "effect-ordered", UNBOUNDED).makespanMillis
     return report(work, resolved, trace, unboundedMillis)
   })
 
@@ -362,41 +420,48 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
     const windows = options.windows === undefined
       ? [resolved.window]
       : checkWindows(options.windows, resolved.concurrency)
+    const hedges = options.hedges === undefined ? [] : checkHedges(options.hedges)
     const work = draw(resolved)
     const sequentialMillis = sum(work.latencyMillis)
-    const unboundedMillis = traceRun(work, resolved, "effect-ordered", Infinity).makespanMillis
-    const row = (strategy: Row["strategy"], name: string, window: number | undefined, makespanMillis: number): Row => ({
+    const unbounded = report(work, resolved, traceRun(work, resolved, "effect-ordered", UNBOUNDED), NaN)
+    const row = (strategy: Row["strategy"], setup: Setup | undefined, measured: Pick<Report, "makespanMillis" | "hedged" | "hedgeWins">): Row => ({
       strategy,
-      name,
-      window,
-      makespanMillis,
-      speedup: sequentialMillis / makespanMillis,
-      vsUnbounded: makespanMillis / unboundedMillis
+      window: setup?.window,
+      hedge: setup?.hedge,
+      makespanMillis: measured.makespanMillis,
+      speedup: sequentialMillis / measured.makespanMillis,
+      vsUnbounded: measured.makespanMillis / unbounded.makespanMillis,
+      hedged: measured.hedged,
+      hedgeWins: measured.hedgeWins
     })
-    const defaultWindow = resolved.concurrency * DEFAULT_WINDOW_FACTOR
-    return [
-      row("sequential", "sequential", undefined, sequentialMillis),
+    const ordered = (setup: Setup) =>
       row(
-        "Stream.mapEffect",
-        `Stream.mapEffect (concurrency ${resolved.concurrency}${
-          resolved.order === "none" ? ", unordered" : resolved.keys !== undefined ? ", ignores keys" : ""
-        })`,
-        undefined,
-        traceRun(work, resolved, "Stream.mapEffect", Infinity).makespanMillis
-      ),
-      ...windows.map((window) =>
-        row(
-          "effect-ordered",
-          `effect-ordered (window ${window}${window === defaultWindow ? ", default" : ""})`,
-          window,
-          window === Infinity ? unboundedMillis : traceRun(work, resolved, "effect-ordered", window).makespanMillis
-        )
-      ),
-      row("unbounded", "effect-ordered (unbounded window)", Infinity, unboundedMillis)
+        "effect-ordered",
+        setup,
+        setup.window === Infinity && setup.hedge === undefined
+          ? unbounded
+          : report(work, resolved, traceRun(work, resolved, "effect-ordered", setup), NaN)
+      )
+    const stream = traceRun(work, resolved, "Stream.mapEffect", UNBOUNDED).makespanMillis
+    return [
+      row("sequential", undefined, { makespanMillis: sequentialMillis, hedged: 0, hedgeWins: 0 }),
+      row("Stream.mapEffect", undefined, { makespanMillis: stream, hedged: 0, hedgeWins: 0 }),
+      ...windows.map((window) => ordered({ window, hedge: resolved.hedge })),
+      ...hedges.map((hedge) => ordered({ window: resolved.window, hedge })),
+      row("unbounded", UNBOUNDED, unbounded)
     ]
   })
 
-const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number> => {
+const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number | "auto"> => {
   if (!Array.isArray(value) || value.length === 0) throw V.invalid("options.windows", "a non-empty array", value)
   return value.map((window, i) => checkWindow(`options.windows[${i}]`, window, concurrency))
+}
+
+const checkHedges = (value: unknown): ReadonlyArray<NonNullable<Resolved["hedge"]>> => {
+  if (!Array.isArray(value)) throw V.invalid("options.hedges", "an array", value)
+  return value.map((hedge, i) => {
+    const path = `options.hedges[${i}]`
+    if (resolveHedge(hedge, path) === undefined) throw V.invalid(path, "an object", hedge)
+    return hedge
+  })
 }

@@ -53,8 +53,12 @@ export const integerAtLeast = (path: string, value: unknown, min: number, expect
   throw invalid(path, expected ?? `an integer ≥ ${min}`, value)
 }
 
-export const optionalIntegerAtLeast = (path: string, value: unknown, min: number): number | undefined =>
-  value === undefined ? undefined : integerAtLeast(path, value, min)
+export const optionalIntegerAtLeast = (
+  path: string,
+  value: unknown,
+  min: number,
+  expected?: string
+): number | undefined => value === undefined ? undefined : integerAtLeast(path, value, min, expected)
 
 export const oneOf = <const L extends ReadonlyArray<string>>(
   path: string,
@@ -136,11 +140,17 @@ export const integerBetween = (path: string, value: unknown, min: number, max: n
 /**
  * An option that only means something beside another: refused when its
  * companion is missing, e.g. `` Expected `options.onGap` to come with
- * `options.gapTimeout`, got `"fail"` (string) and no gapTimeout ``.
+ * `options.gapTimeout`, got `"fail"` (string) and no gapTimeout ``, or has
+ * a value that leaves it meaningless (`instead` says what was there).
  */
-export const comesWith = (path: string, value: unknown, companion: string): Cause.IllegalArgumentException =>
+export const comesWith = (
+  path: string,
+  value: unknown,
+  companion: string,
+  instead = `no ${companion.split(".").pop()}`
+): Cause.IllegalArgumentException =>
   new Cause.IllegalArgumentException(
-    `Expected \`${path}\` to come with \`${companion}\`, got ${describe(value)} and no ${companion.split(".").pop()}`
+    `Expected \`${path}\` to come with \`${companion}\`, got ${describe(value)} and ${instead}`
   )
 
 /** A key of `Ordered` or `Sequencer`: a non-empty string or a number that is not NaN. */

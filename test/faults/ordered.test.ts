@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, FastCheck as fc, FiberRef, Option, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { makeActionProbe } from "../utils/gauge.ts"
+import { hedgeOption } from "../utils/hedge.ts"
 import { RecordingSupervisor } from "../utils/supervisor.ts"
 
 /**
@@ -10,11 +12,13 @@ import { RecordingSupervisor } from "../utils/supervisor.ts"
  * random latencies, typed failures, defects, timeouts that fire at the same
  * instant as completions, an upstream that fails mid-way, a consumer that is
  * interrupted, stops early or is slow — in all three orders, with and without
- * keys. For every run:
+ * keys, with a fixed or automatic window, with and without hedging (a
+ * hedged copy draws its own latency, and fails or dies as its action does).
+ * For every run:
  * - what was emitted is a prefix of the expected output (total order), a
  *   prefix per key (key order), or a subset (no order) — never twice;
- * - every action that started either completed or was interrupted, and ran
- *   its finalizer exactly once;
+ * - every attempt that started either completed or was interrupted, and ran
+ *   its finalizer exactly once; at most one hedged copy per action;
  * - no fiber forked under the run is still running afterwards;
  * - concurrency, keyConcurrency and window were never exceeded (the window
  *   counts what was taken from upstream and not yet handed downstream; a
@@ -25,6 +29,9 @@ type Outcome = "ok" | "fail" | "die"
 
 interface Scenario {
   readonly latencies: ReadonlyArray<number>
+  readonly copyLatencies: ReadonlyArray<number>
+  readonly auto: boolean
+  readonly hedge: Ordered.Options<number>["hedge"]
   readonly outcomes: ReadonlyArray<Outcome>
   readonly concurrency: number
   readonly windowExtra: number
@@ -45,6 +52,9 @@ interface Scenario {
 const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 0, max: 50 }).chain((n) =>
   fc.record({
     latencies: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: n, maxLength: n }),
+    copyLatencies: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: n, maxLength: n }),
+    auto: fc.boolean(),
+    hedge: hedgeOption,
     outcomes: fc.array(fc.constantFrom<Outcome>("ok", "ok", "ok", "ok", "ok", "ok", "fail", "die"), {
       minLength: n,
       maxLength: n
@@ -74,46 +84,25 @@ const runScenario = (s: Scenario) => {
   const n = s.latencies.length
   const keyOf = (i: number) => i % Math.max(1, s.keys)
   const window = s.concurrency + s.windowExtra
-  const started = new Map<number, number>()
-  const finalized = new Map<number, number>()
-  const completed = new Set<number>()
-  const interrupted = new Set<number>()
+  const probe = makeActionProbe(keyOf)
   const emitted: Array<number> = []
-  let running = 0
-  let peakRunning = 0
-  const runningPerKey = new Map<number, number>()
-  let peakPerKey = 0
   let pulled = 0
   let handedOver = 0
   let peakTaken = 0
 
   const action = (i: number): Effect.Effect<number, Rejected> =>
-    Effect.sync(() => {
-      started.set(i, (started.get(i) ?? 0) + 1)
-      peakRunning = Math.max(peakRunning, ++running)
-      const k = keyOf(i)
-      runningPerKey.set(k, (runningPerKey.get(k) ?? 0) + 1)
-      peakPerKey = Math.max(peakPerKey, runningPerKey.get(k)!)
-    }).pipe(
-      Effect.zipRight(Effect.sleep(Duration.millis(s.latencies[i]))),
-      Effect.zipRight(
-        s.outcomes[i] === "ok"
-          ? Effect.succeed(i)
-          : s.outcomes[i] === "fail"
-          ? Effect.fail(new Rejected(i))
-          : Effect.die(new Error(`defect in ${i}`))
-      ),
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          if (Exit.isInterrupted(exit)) interrupted.add(i)
-          else completed.add(i)
-        })
-      ),
-      Effect.ensuring(Effect.sync(() => {
-        finalized.set(i, (finalized.get(i) ?? 0) + 1)
-        running--
-        runningPerKey.set(keyOf(i), runningPerKey.get(keyOf(i))! - 1)
-      }))
+    probe.track(
+      i,
+      Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) =>
+        Effect.sleep(Duration.millis((attempt === 1 ? s.latencies : s.copyLatencies)[i])).pipe(
+          Effect.zipRight(
+            s.outcomes[i] === "ok"
+              ? Effect.succeed(i)
+              : s.outcomes[i] === "fail"
+              ? Effect.fail(new Rejected(i))
+              : Effect.die(new Error(`defect in ${i}`))
+          )
+        ))
     )
 
   const upstream = s.upstreamFailsAfter === undefined
@@ -126,7 +115,8 @@ const runScenario = (s: Scenario) => {
     Stream.tap(() => Effect.sync(() => (peakTaken = Math.max(peakTaken, ++pulled - handedOver)))),
     Ordered.mapEffect(action, {
       concurrency: s.concurrency,
-      window,
+      ...(s.auto ? { window: "auto", maxWindow: window } : { window }),
+      hedge: s.hedge,
       order: s.order,
       ...(s.keys > 0 ? { key: keyOf, keyConcurrency: s.keyConcurrency } : {}),
       ...(s.timeout !== undefined ? { timeout: s.timeout } : {})
@@ -148,12 +138,7 @@ const runScenario = (s: Scenario) => {
   return {
     exit,
     emitted,
-    started,
-    finalized,
-    completed,
-    interrupted,
-    peakRunning,
-    peakPerKey,
+    probe,
     peakTaken,
     stillRunning,
     window,
@@ -190,22 +175,23 @@ describe("fault injection: Ordered.mapEffect", () => {
           }
         }
 
-        // every started action completed or was interrupted, and was finalized exactly once
-        for (const [i, times] of r.started) {
-          expect(times).toBe(1)
-          expect(r.finalized.get(i)).toBe(1)
-          expect(r.completed.has(i) !== r.interrupted.has(i)).toBe(true)
+        // every started attempt completed or was interrupted, and was finalized exactly once
+        const { completed, finalized, interrupted, started } = r.probe
+        for (const [i, attempts] of started) {
+          expect(attempts).toBeLessThanOrEqual(s.hedge === undefined ? 1 : 2)
+          expect(finalized.get(i)).toBe(attempts)
+          expect((completed.get(i) ?? 0) + (interrupted.get(i) ?? 0)).toBe(attempts)
         }
-        expect(r.finalized.size).toBe(r.started.size)
+        expect(finalized.size).toBe(started.size)
         expect(r.stillRunning).toBe(0)
 
         // bounds
-        expect(r.peakRunning).toBeLessThanOrEqual(s.concurrency)
-        if (s.keys > 0) expect(r.peakPerKey).toBeLessThanOrEqual(s.keyConcurrency)
+        expect(r.probe.peak()).toBeLessThanOrEqual(s.concurrency)
+        if (s.keys > 0) expect(r.probe.peakPerKey()).toBeLessThanOrEqual(s.keyConcurrency)
         expect(r.peakTaken).toBeLessThanOrEqual(r.window + 1)
 
-        // the outcome, where the scenario determines it
-        if (s.consumer._tag === "drain" && s.upstreamFailsAfter === undefined) {
+        // the outcome, where the scenario determines it (a hedged copy may beat a timeout)
+        if (s.consumer._tag === "drain" && s.upstreamFailsAfter === undefined && (s.hedge === undefined || s.timeout === undefined)) {
           const indices = Array.from({ length: n }, (_, i) => i)
           const firstCertain = indices.find((i) => certainlyFails(s, i)) ?? n
           if (Exit.isSuccess(r.exit)) {

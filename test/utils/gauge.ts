@@ -1,3 +1,4 @@
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 
 /**
@@ -43,5 +44,67 @@ export const makeKeyedGauge = () => {
   return {
     track: <A, E, R>(key: string | number, effect: Effect.Effect<A, E, R>) => of(key).track(effect),
     peak: () => Math.max(0, ...[...gauges.values()].map((g) => g.peak()))
+  }
+}
+
+/**
+ * Watches an operator's actions by index: in flight overall (every attempt,
+ * hedged copies included) and per key (distinct actions: a hedged copy runs
+ * beside its action, not as another action of the key), with peaks; how many
+ * attempts of each index started, and how each ended (finalized once, as a
+ * completion or an interruption).
+ */
+export interface ActionProbe {
+  readonly track: <A, E, R>(index: number, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  readonly current: () => number
+  readonly peak: () => number
+  readonly peakPerKey: () => number
+  readonly started: ReadonlyMap<number, number>
+  readonly finalized: ReadonlyMap<number, number>
+  readonly completed: ReadonlyMap<number, number>
+  readonly interrupted: ReadonlyMap<number, number>
+}
+
+export const makeActionProbe = (keyOf: (index: number) => string | number): ActionProbe => {
+  const total = makeGauge()
+  const attemptsRunning = new Map<number, number>()
+  const actionsOfKey = new Map<string | number, number>()
+  let peakPerKey = 0
+  const started = new Map<number, number>()
+  const finalized = new Map<number, number>()
+  const completed = new Map<number, number>()
+  const interrupted = new Map<number, number>()
+  const bump = (map: Map<number, number>, index: number, by = 1) => map.set(index, (map.get(index) ?? 0) + by)
+  const bumpKey = (index: number, by: number) => {
+    const key = keyOf(index)
+    const now = (actionsOfKey.get(key) ?? 0) + by
+    actionsOfKey.set(key, now)
+    if (now > peakPerKey) peakPerKey = now
+  }
+  return {
+    track: (index, effect) =>
+      total.track(
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            bump(started, index)
+            if (bump(attemptsRunning, index).get(index) === 1) bumpKey(index, 1)
+          }),
+          () =>
+            Effect.onExit(effect, (exit) =>
+              Effect.sync(() => bump(exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause) ? interrupted : completed, index))),
+          () =>
+            Effect.sync(() => {
+              bump(finalized, index)
+              if (bump(attemptsRunning, index, -1).get(index) === 0) bumpKey(index, -1)
+            })
+        )
+      ),
+    current: total.current,
+    peak: total.peak,
+    peakPerKey: () => peakPerKey,
+    started,
+    finalized,
+    completed,
+    interrupted
   }
 }

@@ -367,7 +367,8 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
         if (!payload.restart) Deferred.unsafeDone(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
       })
 
-      const eachBatch = async ({ batch, resolveOffset }: EachBatchPayload) => {
+      // Takes a fetched batch into the partition's queue; KafkaJS awaits nothing more of it.
+      const takeBatch = ({ batch, resolveOffset }: EachBatchPayload): void => {
         const run = runs.get(batch.partition)
         if (run === undefined || !run.taking) return
         for (const message of batch.messages) {
@@ -395,7 +396,11 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
         Effect.forEach([...runs.values()], drain, { concurrency: "unbounded", discard: true })
       )
       yield* call("subscribe", () => consumer.subscribe({ topics: [o.topic], fromBeginning: true }))
-      yield* call("run", () => consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch }))
+      yield* call("run", () => consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => Promise.resolve(takeBatch(payload))
+      }))
       return yield* Deferred.await(crashed)
     })).pipe(Effect.annotateLogs({ consumer: o.consumer }))
   })
