@@ -4,14 +4,22 @@
  * `process` (so what is measured is the consumer's own work): consumer CPU
  * µs per action, server CPU µs per action, Redis commands and bytes per
  * action, Kafka log bytes per action. 20,000 actions over 8 partitions.
+ * First, without a transport: the partition worker alone with ~800 actions
+ * in flight (8 partitions × `concurrency` 100, `process` sleeping 0–20 ms),
+ * against `Ordered.forEach` and `Effect.forEach` under the same load, to
+ * split the consumer's cost between the engine, the worker and Effect.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
 import { Kafka, logLevel } from "kafkajs"
+import * as Worker from "../src/internal/partitionWorker.ts"
 import { consume as consumeKafka } from "../src/kafka/index.ts"
+import * as Ordered from "../src/Ordered.ts"
 import { consume as consumeRedis, makeProducer } from "../src/redis/index.ts"
 import { startKafka } from "../test/kafka/broker.ts"
 import { load, producerOptions, workload } from "../test/kafka/sink.ts"
@@ -37,6 +45,34 @@ const rows: Array<Array<string>> = []
 const report = (row: Array<string>) => {
   rows.push(row)
   console.log(row.join(" | "))
+}
+
+// No transport: CPU per action with ~800 actions in flight, each sleeping 0–20 ms.
+{
+  const sleeping = <A>(value: A) => Effect.as(Effect.sleep(Math.random() * 20), value)
+  const records = Array.from({ length: P }, (_, p) =>
+    Array.from({ length: N / P }, (_, i) => ({ position: i, key: `k${p + P * (i % 125)}`, value: `{"seq":${i}}` })))
+  const measure = async (step: string, partition: (p: number) => Effect.Effect<unknown>) => {
+    await Effect.runPromise(partition(0)) // warm-up, not measured
+    const cpu0 = cpu()
+    await Effect.runPromise(Effect.forEach(records.keys(), partition, { concurrency: "unbounded", discard: true }))
+    report(["none", step, perAction(cpu() - cpu0), "–", "–", "–"])
+  }
+  await measure("Effect.forEach + Effect.sleep, 8 × concurrency 100, 0–20 ms", (p) =>
+    Effect.forEach(records[p], (record) => sleeping(record.position), { concurrency: 100, discard: true }))
+  await measure("Ordered.forEach, same load", (p) =>
+    Ordered.forEach(records[p], (record) => sleeping(record.position), {
+      concurrency: 100, window: 300, order: "key", key: (record) => record.key, discard: true
+    }))
+  await measure("partition worker (no transport), same load", (p) =>
+    Worker.run(Stream.fromIterable(records[p]).pipe(Stream.rechunk(500)), {
+      concurrency: 100, window: 300, order: "key",
+      decode: (record) => Effect.try(() => JSON.parse(record.value) as { seq: number }),
+      process: (action) => sleeping(action.seq),
+      retry: Schedule.recurs(4), timeout: undefined, poison: "dead-letter",
+      commit: { _tag: "each", commit: () => Effect.void },
+      deadLetter: () => Effect.void, beforeCommit: Effect.void, acknowledge: () => Effect.void
+    }))
 }
 
 // Redis Streams: INFO gives the server's CPU, commands and bytes.
@@ -137,6 +173,6 @@ const report = (row: Array<string>) => {
   }
 }
 
-printTable(`Per-action costs, ${N} actions, ${P} partitions, instant process`, [
+printTable(`Per-action costs, ${N} actions, ${P} partitions, instant process unless said`, [
   "transport", "step", "client CPU µs/action", "server CPU µs/action", "commands/action", "bytes/action"
 ], rows)
