@@ -351,11 +351,12 @@ describe("effect-ordered/kafka consumers across processes", () => {
     expect(stats.gaps).toEqual([])
     expect(stats.last).toEqual(expected)
     // The bound: what the victim finished after its last offset commit (commits every 100 ms; its
-    // last 2 seconds of sink commits cover a starved machine's lag) plus, per partition, one window
-    // (48) of work in flight when its owner changed.
+    // last 3 seconds of sink commits cover a starved machine's lag: with 2 s, one run on a loaded
+    // machine came within 4 of it) plus, per partition, one window (48) of work in flight when its
+    // owner changed.
     const lines = readSink(sink)
     const kill = lines.find((l) => "mark" in l)!.at
-    const victimLast = lines.filter((l) => "consumer" in l && l.consumer === "k2" && l.at > kill - 2000).length
+    const victimLast = lines.filter((l) => "consumer" in l && l.consumer === "k2" && l.at > kill - 3000).length
     expect(stats.duplicates).toBeLessThanOrEqual(victimLast + P * 48)
     console.log(`kill -9: ${stats.applied} applied, ${stats.duplicates} duplicates (bound ${victimLast + P * 48})`)
   })
