@@ -78,9 +78,9 @@ describe("the XML check", () => {
 })
 
 describe("demo SVG", () => {
-  it.effect("timeline.svg parses as XML and has one row per action shown", () =>
+  it.effect("timeline.svg parses as XML and has one row per action shown, and a marker per hedged copy", () =>
     Effect.gen(function*() {
-      const report = yield* Simulation.run({ actions: 120, concurrency: 10, failures: 0.01, seed: 2 })
+      const report = yield* Simulation.run({ actions: 120, concurrency: 10, failures: 0.01, seed: 2, hedge: { after: 60 } })
       const shown = report.timeline.slice(0, 37)
       const elements = parseXml(timelineSvg({
         title: "A <title> & more",
@@ -90,6 +90,11 @@ describe("demo SVG", () => {
       }))
       const rows = withClass(elements, "g", "action")
       expect(rows.map((row) => Number(row.attributes["data-index"]))).toEqual(shown.map((a) => a.index))
+      const hedged = shown.filter((a) => a.hedgeStartMillis !== undefined).length
+      expect(hedged).toBeGreaterThan(0)
+      // and one in the legend
+      expect(withClass(elements, "path", "hedge-marker")).toHaveLength(hedged + 1)
+      expect(withClass(elements, "rect", "hedge")).toHaveLength(hedged)
     }))
 
   it("window.svg parses as XML with a bar per window in each panel", () => {
