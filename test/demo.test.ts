@@ -1,13 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs, UsageError } from "../examples/demo/args.ts"
+import { replay } from "../examples/demo/replay.ts"
 import { timelineSvg, windowSvg } from "../examples/demo/svg.ts"
-import { Simulation } from "../src/index.ts"
+import { Ordered, Simulation } from "../src/index.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -72,9 +78,9 @@ describe("the XML check", () => {
 })
 
 describe("demo SVG", () => {
-  it.effect("timeline.svg parses as XML and has one row per action shown", () =>
+  it.effect("timeline.svg parses as XML and has one row per action shown, and a marker per hedged copy", () =>
     Effect.gen(function*() {
-      const report = yield* Simulation.run({ actions: 120, concurrency: 10, failures: 0.01, seed: 2 })
+      const report = yield* Simulation.run({ actions: 120, concurrency: 10, failures: 0.01, seed: 2, hedge: { after: 60 } })
       const shown = report.timeline.slice(0, 37)
       const elements = parseXml(timelineSvg({
         title: "A <title> & more",
@@ -84,6 +90,11 @@ describe("demo SVG", () => {
       }))
       const rows = withClass(elements, "g", "action")
       expect(rows.map((row) => Number(row.attributes["data-index"]))).toEqual(shown.map((a) => a.index))
+      const hedged = shown.filter((a) => a.hedgeStartMillis !== undefined).length
+      expect(hedged).toBeGreaterThan(0)
+      // and one in the legend
+      expect(withClass(elements, "path", "hedge-marker")).toHaveLength(hedged + 1)
+      expect(withClass(elements, "rect", "hedge")).toHaveLength(hedged)
     }))
 
   it("window.svg parses as XML with a bar per window in each panel", () => {
@@ -100,6 +111,42 @@ describe("demo SVG", () => {
     expect(withClass(elements, "g", "panel")).toHaveLength(2)
     expect(withClass(elements, "rect", "bar")).toHaveLength(6)
   })
+})
+
+describe("the real run's actions", () => {
+  it.effect("a hedged copy sleeps its own latency, not the first attempt's", () =>
+    Effect.gen(function*() {
+      const replayed = replay({ latencyMillis: [1000, 5], hedgeLatencyMillis: [40, 5], keys: undefined, fails: [false, false] })
+      const fiber = yield* Effect.fork(Ordered.forEach([0, 1], replayed.action, { concurrency: 2, hedge: { after: 100 } }))
+      // The copy of 0 starts at 100 ms and finishes 40 ms later; the first attempt would take 1000 ms.
+      yield* TestClock.adjust(139)
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      expect(replayed.hedged()).toBe(1)
+      expect(replayed.hedgeWins()).toBe(0)
+      yield* TestClock.adjust(1)
+      expect(yield* Fiber.poll(fiber)).toEqual(Option.some(Exit.succeed([0, 1])))
+      expect(replayed.hedgeWins()).toBe(1)
+    }))
+
+  it.effect("replays a simulated workload in the simulated makespan, with the same copies", () =>
+    Effect.gen(function*() {
+      const options: Simulation.Options = {
+        actions: 300,
+        concurrency: 20,
+        latency: Simulation.Latency.logNormal(20, 1.2),
+        seed: 3,
+        hedge: { quantile: 0.9 }
+      }
+      const simulated = yield* Simulation.run(options)
+      const replayed = replay(Simulation.workload(options))
+      const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
+      const fiber = yield* Effect.fork(Effect.zipRight(run, Clock.currentTimeMillis))
+      yield* TestClock.adjust("1 minute")
+      // Finished when the simulation says: the copies won the same races on the same clock.
+      expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)
+      expect(simulated.hedgeWins).toBeGreaterThan(0)
+      expect([replayed.hedged(), replayed.hedgeWins()]).toEqual([simulated.hedged, simulated.hedgeWins])
+    }))
 })
 
 describe("demo flags", () => {
@@ -174,7 +221,7 @@ describe("npm start", () => {
     Effect.gen(function*() {
       const out = mkdtempSync(join(tmpdir(), "effect-ordered-demo-"))
       try {
-        const result = yield* demo("--actions", "120", "--concurrency", "10", "--rows", "40", "--out", out)
+        const result = yield* demo("--actions", "120", "--concurrency", "10", "--hedge", "60", "--rows", "40", "--out", out)
         expect(result.stderr).toBe("")
         expect(result.status).toBe(0)
         for (
@@ -182,12 +229,16 @@ describe("npm start", () => {
             "one at a time (sum of latencies)",
             "Stream.mapEffect (concurrency 10)",
             "effect-ordered, window auto",
+            "effect-ordered, window auto, hedge after 60 ms",
             "vs unbounded: makespan / the makespan with an unbounded window"
           ]
         ) {
           expect(result.stdout).toContain(row)
         }
-        expect(result.stdout).toMatch(/order\s+held: 120 of 120 results, input order/)
+        // the real run beside the simulated one
+        expect(result.stdout).toMatch(/\n\s+real\s+simulated\nmakespan\s+[\d,]+ ms\s+[\d,]+ ms\n/)
+        expect(result.stdout).toMatch(/\nhedged copies\s+\d+\s+\d+\n/)
+        expect(result.stdout).toMatch(/\nresults emitted\s+120 of 120\s+120 of 120\norder \(input order\)\s+held\s+held\n/)
         const timeline = parseXml(readFileSync(join(out, "timeline.svg"), "utf8"))
         expect(withClass(timeline, "g", "action")).toHaveLength(40)
         const window = parseXml(readFileSync(join(out, "window.svg"), "utf8"))
@@ -212,7 +263,7 @@ describe("npm start", () => {
           expect(result.stderr).toBe("")
           expect(result.status).toBe(0)
           expect(result.stdout).toContain(`default clock, ${runtime.toLowerCase()} `)
-          expect(result.stdout).toMatch(/order\s+held: 60 of 60 results/)
+          expect(result.stdout).toMatch(/\nresults emitted\s+60 of 60\s+60 of 60\norder \(input order\)\s+held\s+held\n/)
           expect(withClass(parseXml(readFileSync(join(out, "timeline.svg"), "utf8")), "g", "action")).toHaveLength(60)
         } finally {
           rmSync(out, { recursive: true, force: true })

@@ -13,6 +13,7 @@ import { Ordered, Simulation } from "../../src/index.ts"
 import { DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
 import { type Config, parseArgs, USAGE, UsageError } from "./args.ts"
 import { rowLabel, windowLabel } from "./labels.ts"
+import { replay } from "./replay.ts"
 import { timelineSvg, windowSvg } from "./svg.ts"
 
 /** The window chart's fixed windows, as multiples of concurrency; an `auto` bar follows them. */
@@ -133,16 +134,19 @@ const progressBar = (total: number): { update: (done: number) => void; end: () =
   }
 }
 
-/** The same workload for real: real `Effect.sleep` on the default runtime's clock. */
-const runReal = async (config: Config, simulatedMillis: number): Promise<void> => {
+/**
+ * The same workload for real, on the default runtime's clock (a hedged copy
+ * sleeping its own draw, as in simulation), printed beside the simulated run.
+ */
+const runReal = async (config: Config, simulated: Simulation.Report): Promise<void> => {
   const work = Simulation.workload(simulationOptions(config))
   const keys = work.keys
-  const sequentialMillis = work.latencyMillis.reduce((a, b) => a + b, 0)
-  console.log(`\nReal time (Effect.sleep on the default clock, ${runtime()})\n`)
+  const replayed = replay(work)
+  console.log(`\nReal time (Effect.sleep on the default clock, ${runtime()}), beside the simulated run\n`)
   const emitted: Array<number> = []
   const progress = progressBar(config.actions)
   const pipeline = Stream.range(0, config.actions - 1).pipe(
-    Ordered.mapEffect((i) => Effect.as(Effect.sleep(work.latencyMillis[i]), i), {
+    Ordered.mapEffect(replayed.action, {
       concurrency: config.concurrency,
       window: config.window,
       order: config.order,
@@ -166,12 +170,19 @@ const runReal = async (config: Config, simulatedMillis: number): Promise<void> =
     : config.order === "key"
     ? "input order within each key"
     : "each exactly once"
+  console.log(table([
+    ["", "real", "simulated"],
+    ["makespan", ms(wallMillis), ms(simulated.makespanMillis)],
+    ["speedup", times(simulated.sequentialMillis / wallMillis), times(simulated.sequentialMillis / simulated.makespanMillis)],
+    ...(config.hedge === undefined ? [] : [
+      ["hedged copies", `${replayed.hedged()}`, `${simulated.hedged}`],
+      ["copies that finished first", `${replayed.hedgeWins()}`, `${simulated.hedgeWins}`]
+    ]),
+    ["results emitted", `${emitted.length} of ${config.actions}`, `${simulated.emitted} of ${simulated.actions}`],
+    [`order (${orderLabel})`, held ? "held" : "BROKEN", simulated.orderHeld ? "held" : "BROKEN"]
+  ]))
   console.log(
-    table([
-      ["wall time", `${ms(wallMillis)} (simulated: ${ms(simulatedMillis)})`],
-      ["speedup", `${times(sequentialMillis / wallMillis)} over the sequential estimate (${ms(sequentialMillis)})`],
-      ["order", `${held ? "held" : "BROKEN"}: ${emitted.length} of ${config.actions} results, ${orderLabel}`]
-    ], true)
+    `\nmakespan: for real, the wall time of the run. speedup: one at a time (${ms(simulated.sequentialMillis)}) / makespan.`
   )
   if (!held) process.exitCode = 1
 }
@@ -260,7 +271,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       `${config.keys === undefined ? "" : `, ${config.keys} keys`}, seed ${config.seed}`
   )
   const report = printSimulation(config)
-  if (config.real) await runReal(config, report.makespanMillis)
+  if (config.real) await runReal(config, report)
   mkdirSync(config.out, { recursive: true })
   const [timeline, window] = [writeTimeline(config, report), writeWindowChart(config)]
   console.log(
@@ -268,7 +279,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       "",
       `Wrote ${timeline}: one row per action in input order (the first ${Math.min(config.rows, config.actions)}),`,
       "  blue while it runs, orange while it waits, finished, for an earlier action to be emitted" +
-        (config.hedge === undefined ? "." : ", green for a hedged copy."),
+        (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts."),
       `Wrote ${window}: makespan of this workload against the window (× concurrency and auto), for`,
       "  your latency model and the reference ones; the dashed line is Stream.mapEffect."
     ].join("\n")

@@ -1,5 +1,9 @@
 /**
- * Hand-written SVG charts for the demo: no dependency, opens in any browser.
+ * Hand-written SVG charts for the demo: no dependency. They keep to what
+ * every renderer draws alike (browsers, librsvg, ImageMagick's own): no
+ * rotated text, no transforms, every rectangle's position spelled out, and
+ * `stroke="none"` stated on the root (ImageMagick's renderer otherwise
+ * outlines every shape in black).
  */
 import type { Simulation } from "../../src/index.ts"
 
@@ -34,22 +38,32 @@ const ticks = (max: number, count: number): Array<number> => {
 const svg = (width: number, height: number, title: string, body: Array<string>): string =>
   [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="13" fill="${TEXT_COLOUR}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="13" fill="${TEXT_COLOUR}" stroke="none">`,
     `<title>${escape(title)}</title>`,
-    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#fff"/>`,
     ...body,
     `</svg>`,
     ``
   ].join("\n")
 
-const legend = (x: number, y: number, items: ReadonlyArray<readonly [colour: string, label: string, dashed?: boolean]>) => {
+/** A right-pointing triangle centred on (x, y), outlined in white so that it stands out on any bar. */
+const marker = (x: number, y: number, colour: string): string =>
+  `<path class="hedge-marker" d="M${num(x - 4)} ${num(y - 6)}L${num(x + 5)} ${num(y)}L${num(x - 4)} ${
+    num(y + 6)
+  }Z" fill="${colour}" stroke="#fff" stroke-width="1"/>`
+
+type LegendItem = readonly [colour: string, label: string, swatch?: "dashed" | "marker"]
+
+const legend = (x: number, y: number, items: ReadonlyArray<LegendItem>) => {
   const out: Array<string> = []
   let at = x
-  for (const [colour, label, dashed] of items) {
+  for (const [colour, label, swatch] of items) {
     out.push(
-      dashed
-        ? `<line x1="${at}" y1="${y - 4}" x2="${at + 22}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5" stroke-dasharray="6 3"/>`
-        : `<rect x="${at}" y="${y - 11}" width="22" height="12" fill="${colour}"/>`
+      swatch === "dashed"
+        ? `<line class="swatch" x1="${at}" y1="${y - 4}" x2="${at + 22}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5" stroke-dasharray="6 3"/>`
+        : swatch === "marker"
+        ? `<rect class="swatch" x="${at + 4}" y="${y - 7}" width="18" height="4" fill="${colour}"/>${marker(at + 4, y - 5, colour)}`
+        : `<rect class="swatch" x="${at}" y="${y - 11}" width="22" height="12" fill="${colour}"/>`
     )
     out.push(text(at + 28, y, label))
     at += 28 + label.length * 7.2 + 26
@@ -66,14 +80,15 @@ export interface TimelineInput {
 
 /**
  * One row per action, in input order: its run (start → finish), its hedged
- * copy if one started, and its wait for earlier actions (finish → emit), on
- * a labelled time axis.
+ * copy if one started (from the copy's start to the finish, with a marker
+ * where it starts), and its wait for earlier actions (finish → emit), on a
+ * labelled time axis.
  */
 export const timelineSvg = (input: TimelineInput): string => {
   const rows = input.timeline
   const rowHeight = Math.max(3, Math.min(14, Math.floor(720 / rows.length)))
   const left = 78
-  const top = 92
+  const top = 108
   const plotWidth = 1000
   const plotHeight = rows.length * rowHeight
   const width = left + plotWidth + 30
@@ -89,8 +104,8 @@ export const timelineSvg = (input: TimelineInput): string => {
   const hasHedge = rows.some((r) => r.hedgeStartMillis !== undefined)
   body.push(legend(left, 76, [
     [RUN_COLOUR, "running (the action's latency)"],
-    [WAIT_COLOUR, "finished, waiting for an earlier action to be emitted"],
-    ...(hasHedge ? [[HEDGE_COLOUR, "hedged copy"] as const] : []),
+    [WAIT_COLOUR, "finished, waiting for an earlier action"],
+    ...(hasHedge ? [[HEDGE_COLOUR, "hedged copy, from the marker", "marker"] as const] : []),
     ...(hasFailure ? [[FAIL_COLOUR, "failed"] as const] : [])
   ]))
   for (const t of axis) {
@@ -104,40 +119,35 @@ export const timelineSvg = (input: TimelineInput): string => {
   for (let i = 0; i < rows.length; i += yStep) {
     body.push(text(left - 8, top + i * rowHeight + rowHeight, `${rows[i].index}`, `text-anchor="end" font-size="11"`))
   }
-  body.push(
-    text(18, top + plotHeight / 2, "action (input order)", `text-anchor="middle" transform="rotate(-90 18 ${num(top + plotHeight / 2)})"`)
-  )
+  // Above the row numbers rather than rotated: not every renderer rotates text about a point.
+  body.push(text(8, top - 8, "action (input order)"))
   const barHeight = Math.max(2, rowHeight - 1)
+  const bar = (from: number, to: number, y: number, fill: string, attributes = "") =>
+    `<rect ${attributes}x="${num(x(from))}" y="${num(y)}" width="${num(Math.max(1, (to - from) * scale))}" height="${barHeight}" fill="${fill}"/>`
+  const markers: Array<string> = []
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]
-    const y = num(top + i * rowHeight)
+    const y = top + i * rowHeight
     const parts: Array<string> = []
     if (row.startMillis !== undefined) {
       const finish = row.finishMillis ?? input.makespanMillis
-      parts.push(
-        `<rect x="${num(x(row.startMillis))}" y="${y}" width="${num(Math.max(1, (finish - row.startMillis) * scale))}" height="${barHeight}" fill="${
-          row.failed ? FAIL_COLOUR : RUN_COLOUR
-        }"/>`
-      )
+      const copyFrom = row.hedgeStartMillis ?? finish
+      parts.push(bar(row.startMillis, copyFrom, y, row.failed ? FAIL_COLOUR : RUN_COLOUR))
       if (row.hedgeStartMillis !== undefined) {
-        // The copy runs beside the first attempt until one of them finishes: the lower half of the row.
-        const half = Math.max(1, Math.floor(barHeight / 2))
-        parts.push(
-          `<rect class="hedge" x="${num(x(row.hedgeStartMillis))}" y="${num(top + i * rowHeight + barHeight - half)}" width="${
-            num(Math.max(1, (finish - row.hedgeStartMillis) * scale))
-          }" height="${half}" fill="${HEDGE_COLOUR}"/>`
-        )
+        // The copy runs beside the first attempt until one of them finishes.
+        parts.push(bar(row.hedgeStartMillis, finish, y, HEDGE_COLOUR, `class="hedge" `))
+        markers.push(marker(x(row.hedgeStartMillis), y + barHeight / 2, HEDGE_COLOUR))
       }
       if (row.finishMillis !== undefined && row.emitMillis !== undefined && row.emitMillis > row.finishMillis) {
-        parts.push(
-          `<rect x="${num(x(row.finishMillis))}" y="${y}" width="${num((row.emitMillis - row.finishMillis) * scale)}" height="${barHeight}" fill="${WAIT_COLOUR}"/>`
-        )
+        parts.push(bar(row.finishMillis, row.emitMillis, y, WAIT_COLOUR))
       }
     }
     body.push(`<g class="action" data-index="${row.index}">${parts.join("")}</g>`)
   }
   body.push(
-    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#999"/>`
+    `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#999"/>`,
+    // Over every row, so that a neighbour's bar never hides one.
+    ...markers
   )
   return svg(width, height, input.title, body)
 }
@@ -167,7 +177,7 @@ export const windowSvg = (input: WindowInput): string => {
   const panelWidth = 480
   const panelHeight = 340
   const left = 80
-  const top = 118
+  const top = 140
   const gap = 90
   const width = left + input.panels.length * panelWidth + (input.panels.length - 1) * gap + 30
   const height = top + panelHeight + 80
@@ -177,7 +187,7 @@ export const windowSvg = (input: WindowInput): string => {
   body.push(legend(left, 80, [
     [RUN_COLOUR, "effect-ordered, by window"],
     ["#1b3f6e", "default window"],
-    [STREAM_COLOUR, "Stream.mapEffect (no window)", true]
+    [STREAM_COLOUR, "Stream.mapEffect (no window)", "dashed"]
   ]))
   input.panels.forEach((panel, p) => {
     const x0 = left + p * (panelWidth + gap)
@@ -185,16 +195,15 @@ export const windowSvg = (input: WindowInput): string => {
     const axis = ticks(max * 1.08, 6)
     const y = (ms: number) => top + panelHeight - (ms / axis[axis.length - 1]) * panelHeight
     body.push(`<g class="panel">`)
-    body.push(text(x0 + panelWidth / 2, top - 12, panel.label, `text-anchor="middle" font-size="15" font-weight="600"`))
+    body.push(text(x0 + panelWidth / 2, top - 32, panel.label, `text-anchor="middle" font-size="15" font-weight="600"`))
     for (const t of axis) {
       body.push(
         `<line x1="${x0}" y1="${num(y(t))}" x2="${x0 + panelWidth}" y2="${num(y(t))}" stroke="${GRID_COLOUR}"/>`,
         text(x0 - 8, y(t) + 4, `${t}`, `text-anchor="end" font-size="12"`)
       )
     }
-    body.push(
-      text(x0 - 58, top + panelHeight / 2, "makespan (simulated ms)", `text-anchor="middle" transform="rotate(-90 ${x0 - 58} ${top + panelHeight / 2})"`)
-    )
+    // Above the axis rather than rotated: not every renderer rotates text about a point.
+    body.push(text(x0 - 56, top - 10, "makespan (simulated ms)"))
     const slot = panelWidth / panel.ordered.length
     const barWidth = slot * 0.6
     panel.ordered.forEach((ms, i) => {
