@@ -89,12 +89,15 @@ export const sink = (redis: Redis, name: string) => {
   }
 }
 
-/** `count` actions over `keys` keys in a random interleaving; per key, `seq` counts from 1. */
-export const workload = (count: number, keys: number) => {
+/**
+ * `count` actions over `keys` keys in an interleaving drawn from `random`
+ * (seeded in the Redis tests, see fixture.ts); per key, `seq` counts from 1.
+ */
+export const workload = (count: number, keys: number, random: () => number = Math.random) => {
   const seqs = new Map<string, number>()
   const actions: Array<{ key: string; action: Action }> = []
   for (let i = 0; i < count; i++) {
-    const key = `key-${Math.floor(Math.random() * keys)}`
+    const key = `key-${Math.floor(random() * keys)}`
     const seq = (seqs.get(key) ?? 0) + 1
     seqs.set(key, seq)
     actions.push({ key, action: { seq } })
