@@ -18,7 +18,7 @@ import * as V from "./validate.ts"
  */
 
 /** Retries of a failed `process` when none are given: up to 4, exponential from 100 milliseconds. */
-export const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
+const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
   Schedule.exponential("100 millis"),
   Schedule.recurs(4)
 )
@@ -85,7 +85,7 @@ const payloadDecoder = <A>(schema: unknown): (payload: string) => Effect.Effect<
   return (payload) => Effect.flatMap(parse(payload), decode)
 }
 
-/** `options.order` of a transport that offers one: `"key"` by default. */
+/** `options.order` of a transport that offers one (Kafka): `"key"` by default. */
 export const resolveOrder = (order: unknown): OrderBy =>
   order === undefined ? "key" : V.oneOf("options.order", order, ORDERS)
 

@@ -57,7 +57,7 @@ export const sink = (redis: Redis, name: string) => {
   const pairs = (writes: ReadonlyArray<{ readonly key: string; readonly seq: number }>) =>
     writes.flatMap(({ key, seq }) => [key, seq])
   const applyUnfenced = (writes: ReadonlyArray<{ readonly key: string; readonly seq: number }>): Promise<unknown> =>
-    redis.eval(APPLY, 4, ...keys, 0, ...pairs(writes))
+    redis.eval(APPLY, keys.length, ...keys, 0, ...pairs(writes))
   return {
     /** Unfenced writes in one script call. */
     applyUnfenced,
