@@ -118,7 +118,10 @@ export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
  * the worker bounds attempts itself (no engine timeout, no hedging).
  */
 const engineOptions = (
-  o: Pick<WorkerOptions<WorkerRecord, unknown, unknown, unknown, unknown, unknown, unknown>, "concurrency" | "window" | "maxWindow" | "order">
+  o: Pick<
+    WorkerOptions<WorkerRecord, unknown, unknown, unknown, unknown, unknown, unknown>,
+    "concurrency" | "window" | "maxWindow" | "order"
+  >
 ): ResolvedOptions<WorkerRecord> => ({
   concurrency: o.concurrency,
   window: o.window,
