@@ -313,6 +313,53 @@ describe("consume", () => {
     await proxy.close()
   })
 
+  it("a commit held on the wire past the lease lands late: refused, no key's last write moves back", async () => {
+    const proxy = await startProxy(server.port)
+    // Enough work that `a` is still busy when the test holds its next commit (≥ 1.5 s at this pace).
+    const { actions, expected } = workload(300, 5, random)
+    await publishAll("late", 1, actions)
+    const out = sink(redis, "late-sink")
+    // Set, `a`'s next commit cuts it off from Redis first: the write waits in the proxy.
+    let holdNext = false
+    let held = false
+    const options = (consumer: string) => (client: Redis) => {
+      const applied = sink(client, "late-sink")
+      return {
+        prefix: "late", partitions: 1, group: "g", consumer, concurrency: 2, leaseTtl: 1500, pollInterval: 20,
+        process: (a: Action) => Effect.as(Effect.sleep(10), a.seq),
+        commit: (seq: number, _a: Action, e: Entry) =>
+          Effect.suspend(() => {
+            if (holdNext) {
+              holdNext = false
+              held = true
+              proxy.pause()
+            }
+            return applied.applyFenced([{ key: e.key, seq }], e)
+          })
+      }
+    }
+    const a = start(proxy.url, options("a"))
+    await waitFor("a committing", async () => (await out.stats()).applied >= 10)
+    // Every key's last write (fence, seq), sampled from here to the end.
+    const sampler = out.sampleWrites(10)
+    holdNext = true
+    await waitFor("a's commit held", async () => held)
+    await waitFor("a's lease expired in Redis", async () => (await redis.get("late:{0}:g:lease")) === null)
+    start(server.url, options("b"))
+    await waitFor("every action applied by b", async () => (await out.stats()).applied === 300)
+    // a's held commit (and everything else it sent) reaches Redis now, after
+    // b's commits; a PING on a's connection answers after it.
+    proxy.resume()
+    await a.redis.ping()
+    expect((await sampler.stop()).backwards).toEqual([])
+    const stats = await out.stats()
+    expect(stats.stale).toBe(0)
+    expect(stats.gaps).toBe(0)
+    expect(await out.last()).toEqual(expected)
+    await a.stop()
+    await proxy.close()
+  })
+
   it("entries delivered behind the worker's back (a read resent after a reconnect) are not skipped", async () => {
     const proxy = await startProxy(server.port)
     const out = sink(redis, "stray-sink")
