@@ -29,6 +29,26 @@ const publishAll = (prefix: string, partitions: number, actions: ReadonlyArray<{
 
 const sleepAtMost = (ms: number) => Effect.sleep(random() * ms)
 
+/**
+ * A consumer of the one partition of `prefix` that commits into the fenced
+ * test sink `${prefix}-sink` through its own client; `onCommit` runs as each
+ * commit is made, before its write is sent.
+ */
+const fencedSinkOptions =
+  (prefix: string, consumer: string, concurrency: number, latencyMs: number, onCommit: () => void) =>
+  (client: Redis) => {
+    const applied = sink(client, `${prefix}-sink`)
+    return {
+      prefix, partitions: 1, group: "g", consumer, concurrency, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.as(Effect.sleep(latencyMs), a.seq),
+      commit: (seq: number, _a: Action, e: Entry) =>
+        Effect.suspend(() => {
+          onCommit()
+          return applied.applyFenced([{ key: e.key, seq }], e)
+        })
+    }
+  }
+
 describe("partitioning", () => {
   it("partitionOf is FNV-1a (32 bits) modulo the partition count", () => {
     // Published FNV-1a test vectors: "a" → 0xe40c292c, "foobar" → 0xbf9cf968.
@@ -276,18 +296,10 @@ describe("consume", () => {
     const out = sink(redis, "cut-sink")
     let takenOver = false
     let commitsAfterTakeover = 0
-    const options = (consumer: string, latency: number) => (client: Redis) => {
-      const applied = sink(client, "cut-sink")
-      return {
-        prefix: "cut", partitions: 1, group: "g", consumer, concurrency: 4, leaseTtl: 1500, pollInterval: 20,
-        process: (a: Action) => Effect.as(Effect.sleep(latency), a.seq),
-        commit: (seq: number, _a: Action, e: Entry) =>
-          Effect.suspend(() => {
-            if (consumer === "a" && takenOver) commitsAfterTakeover++
-            return applied.applyFenced([{ key: e.key, seq }], e)
-          })
-      }
-    }
+    const options = (consumer: string, latency: number) =>
+      fencedSinkOptions("cut", consumer, 4, latency, () => {
+        if (consumer === "a" && takenOver) commitsAfterTakeover++
+      })
     // `a` talks to Redis through a proxy that will hold its traffic.
     const a = start(proxy.url, options("a", 20))
     await waitFor("a committing", async () => (await out.stats()).applied >= 10)
@@ -322,22 +334,14 @@ describe("consume", () => {
     // Set, `a`'s next commit cuts it off from Redis first: the write waits in the proxy.
     let holdNext = false
     let held = false
-    const options = (consumer: string) => (client: Redis) => {
-      const applied = sink(client, "late-sink")
-      return {
-        prefix: "late", partitions: 1, group: "g", consumer, concurrency: 2, leaseTtl: 1500, pollInterval: 20,
-        process: (a: Action) => Effect.as(Effect.sleep(10), a.seq),
-        commit: (seq: number, _a: Action, e: Entry) =>
-          Effect.suspend(() => {
-            if (holdNext) {
-              holdNext = false
-              held = true
-              proxy.pause()
-            }
-            return applied.applyFenced([{ key: e.key, seq }], e)
-          })
-      }
-    }
+    const options = (consumer: string) =>
+      fencedSinkOptions("late", consumer, 2, 10, () => {
+        if (holdNext) {
+          holdNext = false
+          held = true
+          proxy.pause()
+        }
+      })
     const a = start(proxy.url, options("a"))
     await waitFor("a committing", async () => (await out.stats()).applied >= 10)
     // Every key's last write (fence, seq), sampled from here to the end.
