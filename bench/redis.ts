@@ -18,7 +18,8 @@ import { Redis } from "ioredis"
 import { makeProducer } from "../src/redis/index.ts"
 import { type Child, countBy, leaseHolders, spawnConsumer } from "../test/redis/children.ts"
 import type { ConsumerConfig } from "../test/redis/consumer.ts"
-import { startRedis, waitFor } from "../test/redis/server.ts"
+import { startRedis } from "../test/redis/server.ts"
+import { waitFor } from "../test/utils/waitFor.ts"
 import { type Action, sink, workload } from "../test/redis/sink.ts"
 
 const P = 8

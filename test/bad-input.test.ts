@@ -558,11 +558,20 @@ const consumer: Group = {
       set: consumeOption(key)
     })),
     {
+      // As Ordered's window, but always bounded: a stream may be longer than memory.
       path: "options.window",
-      expected: "an integer ≥ concurrency (2)",
+      expected: "an integer ≥ concurrency (2) or \"auto\"",
       values: [...COUNT, below(1)],
       set: consumeOption("window")
     },
+    {
+      path: "options.maxWindow",
+      expected: "an integer ≥ concurrency (2)",
+      values: [...COUNT, below(1)],
+      set: consumeOption("maxWindow")
+    },
+    { path: "options.schema", expected: "a Schema", values: [...WRONG_TYPES, NUMBER], set: consumeOption("schema") },
+    { path: "options.timeout", expected: DURATION_ABOVE_ZERO, values: DURATION, set: consumeOption("timeout") },
     { path: "options.batchSize", expected: "an integer ≥ 1", values: COUNT, set: consumeOption("batchSize") },
     { path: "options.leaseTtl", expected: DURATION_ABOVE_ZERO, values: DURATION, set: consumeOption("leaseTtl") },
     { path: "options.pollInterval", expected: DURATION_ABOVE_ZERO, values: DURATION, set: consumeOption("pollInterval") },
@@ -998,27 +1007,42 @@ describe("regressions: defects this table found in Ordered, fixed", () => {
 
 })
 
-describe("defects found", () => {
-  // src/redis/internal/redis.ts: the exported helpers do not validate: partitionOf("a", 0) is NaN,
-  // partitionOf(5, 4) hashes nothing, streamKey("", 1.5) is ":{1.5}".
-  it.skip("redis partitionOf / streamKey / deadLetterKey refuse bad arguments", async () => {
+describe("regressions: defects this table found in the Redis helpers, fixed", () => {
+  it("redis partitionOf / streamKey / deadLetterKey refuse bad arguments", async () => {
     const { deadLetterKey, partitionOf, streamKey } = await import("../src/redis/index.ts")
     expect(await outcome(() => partitionOf("a", 0))).toEqual(refusal("thrown", "partitions", "an integer ≥ 1", ZERO))
-    expect(await outcome(() => partitionOf(5 as any, 4))).toEqual(refusal("thrown", "key", "a non-empty string", NUMBER))
+    expect(await outcome(() => partitionOf(NUMBER.value as any, 4))).toEqual(refusal("thrown", "key", "a non-empty string", NUMBER))
     expect(await outcome(() => streamKey("", 1))).toEqual(refusal("thrown", "prefix", "a non-empty string", EMPTY))
     expect(await outcome(() => streamKey("p", 1.5))).toEqual(refusal("thrown", "partition", "an integer ≥ 0", NON_INTEGER))
     expect(await outcome(() => deadLetterKey("p", ""))).toEqual(refusal("thrown", "group", "a non-empty string", EMPTY))
   })
 
-  // src/redis/internal/producer.ts: `JSON.stringify(action)` is unchecked: undefined or a
-  // function becomes a missing payload (sent to Redis; dead-lettered by consumers), a BigInt
-  // or a cycle dies with a TypeError.
-  it.skip("redis publish refuses an action JSON cannot encode", async () => {
+  it("redis publish refuses an action JSON cannot encode, naming `action` and the value", async () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
-    for (const action of [undefined, () => 1, 1n, cyclic]) {
-      const result = await outcome(() => makeProducer(producerBase).publish("k", action))
-      expect(result._tag === "IllegalArgument" && result.message).toContain("`action`")
+    const refused = [
+      [undefined, "a value JSON can encode", "`undefined` (undefined)"],
+      [() => 1, "a value JSON can encode", "`[Function]` (function)"],
+      [1n, "a value JSON can encode (Do not know how to serialize a BigInt)", "`1n` (bigint)"]
+    ] as const
+    for (const [action, expected, shown] of refused) {
+      expect(await outcome(() => makeProducer(producerBase).publish("k", action))).toEqual({
+        _tag: "IllegalArgument",
+        channel: "defect",
+        message: `Expected \`action\` to be ${expected}, got ${shown}`
+      })
     }
+    const result = await outcome(() => makeProducer(producerBase).publish("k", cyclic))
+    expect(result._tag === "IllegalArgument" && result.message).toMatch(
+      /^Expected `action` to be a value JSON can encode \(Converting circular structure to JSON[^]*\), got `\[object Object\]` \(object\)$/
+    )
+  })
+
+  it("redis consume refuses maxWindow beside a fixed window", async () => {
+    expect(await outcome(() => consume({ ...consumeBase, window: 8, maxWindow: 16 } as any))).toEqual({
+      _tag: "IllegalArgument",
+      channel: "defect",
+      message: "Expected `options.maxWindow` to come with `options.window: \"auto\"`, got `16` (number) and window `8` (number)"
+    })
   })
 })

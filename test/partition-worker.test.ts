@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, FastCheck as fc, Fiber, Schedule, Stream, TestClock, TestContext } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Schedule, Stream, TestClock, TestContext } from "effect"
 import { Checkpoint } from "../src/index.ts"
 import * as Worker from "../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "./utils/gauge.ts"
@@ -273,5 +273,35 @@ describe("partition worker", () => {
           { numRuns: 30 }
         )
       )
+    }))
+  it.effect("maxWindow: an automatic window grows past its start while one key's records fill it; a fixed one does not", () =>
+    Effect.gen(function*() {
+      // 20 records of a key whose first takes 1 s, then 20 instant records of other keys.
+      const slow = Array.from({ length: 20 }, (_, i) => ({ key: "slow", action: { seq: i + 1, latency: i === 0 ? 1000 : 0 } }))
+      const others = Array.from({ length: 20 }, (_, i) => ({ key: `k${i % 4}`, action: { seq: Math.floor(i / 4) + 1, latency: 1 } }))
+      const commitTimes = (maxWindow: number | undefined) =>
+        Effect.gen(function*() {
+          const times: Array<number> = []
+          const start = yield* Clock.currentTimeMillis
+          const { exit } = yield* runWorker(log([...slow, ...others]), {
+            window: 12,
+            maxWindow,
+            commit: {
+              _tag: "each",
+              commit: ({ record }) =>
+                Effect.map(Clock.currentTimeMillis, (now) => void (record.key !== "slow" && times.push(now - start)))
+            }
+          })
+          expect(Exit.isSuccess(exit)).toBe(true)
+          return times
+        })
+      // Fixed at 12: the window holds only slow records until the first ends.
+      const fixed = yield* commitTimes(undefined)
+      expect(fixed).toHaveLength(20)
+      expect(Math.min(...fixed)).toBeGreaterThanOrEqual(1000)
+      // Automatic, up to 40: the others run and commit while the slow head is in flight.
+      const auto = yield* commitTimes(40)
+      expect(auto).toHaveLength(20)
+      expect(Math.max(...auto)).toBeLessThan(1000)
     }))
 })

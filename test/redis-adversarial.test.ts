@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Redis } from "ioredis"
 import { makeProducer } from "../src/redis/index.ts"
-import { type Child, countBy, leaseHolders, outstanding, spawnConsumer } from "./redis/children.ts"
+import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
 import type { ConsumerConfig } from "./redis/consumer.ts"
-import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
+import { random, redis, server, spawn, spawned, useRedis } from "./redis/fixture.ts"
 import { type Action, sink, workload } from "./redis/sink.ts"
+import { waitFor } from "./utils/waitFor.ts"
 
 /**
  * Consumer processes treated badly: stopped (SIGSTOP) past their lease and
@@ -13,22 +13,7 @@ import { type Action, sink, workload } from "./redis/sink.ts"
  * one: it refuses a write whose fence is below one it has seen, and counts
  * a stale write that reached it anyway.
  */
-let server: RedisServer
-let redis: Redis
-const children: Array<Child> = []
-beforeAll(async () => {
-  server = await startRedis()
-  redis = new Redis(server.url, { enableAutoPipelining: true })
-})
-afterAll(async () => {
-  for (const child of children) {
-    child.process.kill("SIGCONT")
-    child.process.kill("SIGKILL")
-  }
-  await Promise.all(children.map((child) => child.exited))
-  redis?.disconnect()
-  await server?.stop()
-})
+useRedis()
 
 /** `P` partitions: a multiple of the consumer count, so that balanced means every consumer owns some. */
 const scenario = (name: string, P: number, config: Partial<ConsumerConfig>) => {
@@ -36,16 +21,12 @@ const scenario = (name: string, P: number, config: Partial<ConsumerConfig>) => {
     url: server.url, prefix: name, partitions: P, group: "g", sink: `${name}-sink`,
     concurrency: 16, maxLatencyMs: 4, leaseTtlMs: 1000, fenced: true, ...config
   }
-  const start = (consumer: string) => {
-    const child = spawnConsumer({ ...base, consumer })
-    children.push(child)
-    return child
-  }
+  const start = (consumer: string) => spawn({ ...base, consumer })
   const out = sink(redis, `${name}-sink`)
   const holders = () => leaseHolders(redis, name, "g", P)
   const explain = (what: string, condition: () => Promise<boolean>, timeoutMs?: number) =>
     waitFor(what, condition, timeoutMs).catch(async (e) => {
-      const logs = children.map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
+      const logs = spawned().map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
       throw new Error(`${e.message}\n${JSON.stringify(await out.stats())}\n${logs}`)
     })
   const balanced = (consumers: number) =>
@@ -54,7 +35,7 @@ const scenario = (name: string, P: number, config: Partial<ConsumerConfig>) => {
       return Object.keys(counts).length === consumers && Object.values(counts).every((n) => n === P / consumers)
     })
   const publish = async (count: number, keys: number) => {
-    const { actions, expected } = workload(count, keys)
+    const { actions, expected } = workload(count, keys, random)
     const producer = makeProducer<Action>({ redis, prefix: name, partitions: P })
     await Effect.runPromise(
       Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 64, discard: true })
@@ -76,12 +57,15 @@ const scenario = (name: string, P: number, config: Partial<ConsumerConfig>) => {
 }
 
 describe("Redis Streams consumers treated badly", () => {
-  it("a consumer paused past its lease and continued: no write of the stale owner is applied", async () => {
+  it("a consumer paused past its lease and continued: no write of the stale owner is applied, no key's commit moves back", async () => {
     // Slow actions, many in flight: when the paused consumer resumes, timers of
     // actions it started long ago fire at once and release results to commit.
     const s = scenario("pause", 6, { maxLatencyMs: 300 })
     const [, victim] = [s.start("p1"), s.start("p2"), s.start("p3")]
     await s.balanced(3)
+    // Every key's last write, sampled throughout: it never moves back (a late
+    // commit of the paused owner refused, not landing over the new owner's).
+    const sampler = s.out.sampleWrites(20)
     const expected = await s.publish(800, 40)
     await s.explain("some actions applied", async () => (await s.out.stats()).applied >= 100)
     const owned = (await s.holders()).flatMap((h, p) => (h === "p2" ? [p] : []))
@@ -96,8 +80,14 @@ describe("Redis Streams consumers treated badly", () => {
     await s.explain("the new owners committing", async () => (await s.out.stats()).applied >= atTakeover + 50)
     victim.process.kill("SIGCONT")
     const stats = await s.settled(800, expected)
+    const writes = await sampler.stop()
+    expect(writes.backwards).toEqual([])
+    expect(writes.samples).toBeGreaterThan(10)
     await s.explain("p2 reporting why it stopped", async () => /partition \d stopped: lease of partition/.test(victim.output()))
-    console.log(`pause test: ${stats.applied} applied, ${stats.duplicates} duplicates, ${stats.refused} stale writes refused`)
+    console.log(
+      `pause test: ${stats.applied} applied, ${stats.duplicates} duplicates, ${stats.refused} stale writes refused, ` +
+        `${writes.samples} samples of the keys' last writes`
+    )
   }, 90_000)
 
   it("kill -9 in a loop, batched commits: every action applied once in order, nothing lost", async () => {

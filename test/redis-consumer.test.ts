@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Schedule, Schema } from "effect"
-import { Redis } from "ioredis"
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Deferred, Effect, Exit, Schedule, Schema } from "effect"
+import type { Redis } from "ioredis"
 import {
   type Committed,
   consume,
@@ -12,30 +12,13 @@ import {
   StaleFenceError,
   streamKey
 } from "../src/redis/index.ts"
-import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
-import { runConsumer, type Running } from "./redis/inprocess.ts"
+import { waitFor } from "./utils/waitFor.ts"
+import { chunk2, countBy, leaseHolders, outstanding } from "./redis/children.ts"
+import { random, redis, run as start, server, useRedis } from "./redis/fixture.ts"
 import { startProxy } from "./redis/proxy.ts"
-import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
 import { type Action, sink, workload } from "./redis/sink.ts"
 
-let server: RedisServer
-let redis: Redis
-const running: Array<Running> = []
-beforeAll(async () => {
-  server = await startRedis()
-  redis = new Redis(server.url, { enableAutoPipelining: true })
-})
-afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop()))
-  redis?.disconnect()
-  await server?.stop()
-})
-
-const start = (...args: Parameters<typeof runConsumer<any, any, any, any, any>>) => {
-  const r = runConsumer(...args)
-  running.push(r)
-  return r
-}
+useRedis()
 
 const publishAll = (prefix: string, partitions: number, actions: ReadonlyArray<{ key: string; action: Action }>) => {
   const producer = makeProducer<Action>({ redis, prefix, partitions })
@@ -44,14 +27,33 @@ const publishAll = (prefix: string, partitions: number, actions: ReadonlyArray<{
   )
 }
 
-const sleepAtMost = (ms: number) => Effect.sleep(Math.random() * ms)
+const sleepAtMost = (ms: number) => Effect.sleep(random() * ms)
+
+/**
+ * A consumer of the one partition of `prefix` that commits into the fenced
+ * test sink `${prefix}-sink` through its own client; `onCommit` runs as each
+ * commit is made, before its write is sent.
+ */
+const fencedSinkOptions =
+  (prefix: string, consumer: string, concurrency: number, latencyMs: number, onCommit: () => void) =>
+  (client: Redis) => {
+    const applied = sink(client, `${prefix}-sink`)
+    return {
+      prefix, partitions: 1, group: "g", consumer, concurrency, leaseTtl: 1500, pollInterval: 20,
+      process: (a: Action) => Effect.as(Effect.sleep(latencyMs), a.seq),
+      commit: (seq: number, _a: Action, e: Entry) =>
+        Effect.suspend(() => {
+          onCommit()
+          return applied.applyFenced([{ key: e.key, seq }], e)
+        })
+    }
+  }
 
 describe("partitioning", () => {
   it("partitionOf is FNV-1a (32 bits) modulo the partition count", () => {
     // Published FNV-1a test vectors: "a" → 0xe40c292c, "foobar" → 0xbf9cf968.
     expect(partitionOf("a", 1_000)).toBe(0xe40c292c % 1_000)
     expect(partitionOf("foobar", 7)).toBe(0xbf9cf968 % 7)
-    expect(partitionOf("", 5)).toBe(0x811c9dc5 % 5)
   })
 
   it("publish appends the key and the JSON action to the key's partition stream, trimmed with maxLen", async () => {
@@ -91,7 +93,14 @@ describe("consume", () => {
     }
     expect(await message({ concurrency: 0 })).toContain("Expected `options.concurrency` to be an integer ≥ 1, got `0` (number)")
     expect(await message({ window: 2, concurrency: 4 })).toContain(
-      "Expected `options.window` to be an integer ≥ concurrency (4), got `2` (number)"
+      "Expected `options.window` to be an integer ≥ concurrency (4) or \"auto\", got `2` (number)"
+    )
+    // Always bounded: the stream may be longer than memory.
+    expect(await message({ window: Infinity })).toContain(
+      "Expected `options.window` to be an integer ≥ concurrency (1) or \"auto\", got `Infinity` (number)"
+    )
+    expect(await message({ window: "auto", maxWindow: 0 })).toContain(
+      "Expected `options.maxWindow` to be an integer ≥ concurrency (1), got `0` (number)"
     )
     expect(await message({ poison: "drop" })).toContain(
       "Expected `options.poison` to be one of \"dead-letter\", \"halt-key\", got `\"drop\"` (string)"
@@ -124,7 +133,7 @@ describe("consume", () => {
       const c = await holders()
       return c.a === 3 && c.b === 3
     })
-    const { actions, expected } = workload(3_000, 60)
+    const { actions, expected } = workload(3_000, 60, random)
     await publishAll("rb", P, actions)
 
     start(server.url, options("c"))
@@ -282,23 +291,15 @@ describe("consume", () => {
 
   it("a consumer cut off from Redis: taken over once its lease expires, its late commands refused, order kept", async () => {
     const proxy = await startProxy(server.port)
-    const { actions, expected } = workload(150, 10)
+    const { actions, expected } = workload(150, 10, random)
     await publishAll("cut", 1, actions)
     const out = sink(redis, "cut-sink")
     let takenOver = false
     let commitsAfterTakeover = 0
-    const options = (consumer: string, latency: number) => (client: Redis) => {
-      const applied = sink(client, "cut-sink")
-      return {
-        prefix: "cut", partitions: 1, group: "g", consumer, concurrency: 4, leaseTtl: 1500, pollInterval: 20,
-        process: (a: Action) => Effect.as(Effect.sleep(latency), a.seq),
-        commit: (seq: number, _a: Action, e: Entry) =>
-          Effect.suspend(() => {
-            if (consumer === "a" && takenOver) commitsAfterTakeover++
-            return applied.applyFenced([{ key: e.key, seq }], e)
-          })
-      }
-    }
+    const options = (consumer: string, latency: number) =>
+      fencedSinkOptions("cut", consumer, 4, latency, () => {
+        if (consumer === "a" && takenOver) commitsAfterTakeover++
+      })
     // `a` talks to Redis through a proxy that will hold its traffic.
     const a = start(proxy.url, options("a", 20))
     await waitFor("a committing", async () => (await out.stats()).applied >= 10)
@@ -320,6 +321,45 @@ describe("consume", () => {
     expect(await out.last()).toEqual(expected)
     expect(commitsAfterTakeover).toBe(0)
     expect((await redis.get("cut:{0}:g:lease"))?.startsWith("b/")).toBe(true)
+    await a.stop()
+    await proxy.close()
+  })
+
+  it("a commit held on the wire past the lease lands late: refused, no key's last write moves back", async () => {
+    const proxy = await startProxy(server.port)
+    // Enough work that `a` is still busy when the test holds its next commit (≥ 1.5 s at this pace).
+    const { actions, expected } = workload(300, 5, random)
+    await publishAll("late", 1, actions)
+    const out = sink(redis, "late-sink")
+    // Set, `a`'s next commit cuts it off from Redis first: the write waits in the proxy.
+    let holdNext = false
+    let held = false
+    const options = (consumer: string) =>
+      fencedSinkOptions("late", consumer, 2, 10, () => {
+        if (holdNext) {
+          holdNext = false
+          held = true
+          proxy.pause()
+        }
+      })
+    const a = start(proxy.url, options("a"))
+    await waitFor("a committing", async () => (await out.stats()).applied >= 10)
+    // Every key's last write (fence, seq), sampled from here to the end.
+    const sampler = out.sampleWrites(10)
+    holdNext = true
+    await waitFor("a's commit held", async () => held)
+    await waitFor("a's lease expired in Redis", async () => (await redis.get("late:{0}:g:lease")) === null)
+    start(server.url, options("b"))
+    await waitFor("every action applied by b", async () => (await out.stats()).applied === 300)
+    // a's held commit (and everything else it sent) reaches Redis now, after
+    // b's commits; a PING on a's connection answers after it.
+    proxy.resume()
+    await a.redis.ping()
+    expect((await sampler.stop()).backwards).toEqual([])
+    const stats = await out.stats()
+    expect(stats.stale).toBe(0)
+    expect(stats.gaps).toBe(0)
+    expect(await out.last()).toEqual(expected)
     await a.stop()
     await proxy.close()
   })
@@ -355,7 +395,7 @@ describe("consume", () => {
 
   it("a lost lease stops the partition: in-flight work interrupted, nothing read or acknowledged after", async () => {
     const lease = "lost:{0}:g:lease"
-    const { actions } = workload(200, 20)
+    const { actions } = workload(200, 20, random)
     await publishAll("lost", 1, actions)
     // "blocking": actions started from then on run until interrupted, so that
     // work is certainly in flight when the lease is lost, however busy the machine.
@@ -416,6 +456,44 @@ describe("consume", () => {
 
 })
 
+describe("window", () => {
+  it("\"auto\" (the default, or given with maxWindow) grows past its start while one key's entries fill it", async () => {
+    // 30 entries of a key whose first action is stuck, then 100 of other keys,
+    // concurrency 2: a fixed window of 3 × 2 holds only stuck entries, so the
+    // others could not start before the stuck action ends. "auto" grows up to
+    // maxWindow (40 here; 128 × 2 by default) and lets them through.
+    const stuck = Array.from({ length: 30 }, (_, i) => ({ key: "stuck", action: { seq: i + 1 } }))
+    const others = Array.from({ length: 100 }, (_, i) => ({ key: `k${i % 10}`, action: { seq: Math.floor(i / 10) + 1 } }))
+    const release = Effect.runSync(Deferred.make<void>())
+    const runAuto = async (prefix: string, window: { readonly window?: "auto"; readonly maxWindow?: number }) => {
+      await publishAll(prefix, 1, [...stuck, ...others])
+      const committed: Array<string> = []
+      start(server.url, () => ({
+        prefix, partitions: 1, group: "g", consumer: "c", concurrency: 2, leaseTtl: 5_000, pollInterval: 20, ...window,
+        process: (a: Action, e: Entry) =>
+          e.key === "stuck" && a.seq === 1 ? Effect.as(Deferred.await(release), a.seq) : Effect.succeed(a.seq),
+        commit: (seq: number, _a: Action, e: Entry) => Effect.sync(() => committed.push(`${e.key}#${seq}`))
+      }))
+      return committed
+    }
+    const given = await runAuto("auto", { window: "auto", maxWindow: 40 })
+    const byDefault = await runAuto("auto-default", {})
+    for (const committed of [given, byDefault]) {
+      await waitFor("every other key's actions committed while the stuck one runs", async () => committed.length === 100, 15_000)
+      expect(committed.filter((c) => c.startsWith("stuck"))).toEqual([])
+    }
+    Effect.runSync(Deferred.succeed(release, undefined))
+    for (const [prefix, committed] of [["auto", given], ["auto-default", byDefault]] as const) {
+      await waitFor("everything committed", async () => committed.length === 130)
+      // Per key in stream order.
+      const seqs = (key: string) => committed.filter((c) => c.startsWith(`${key}#`)).map((c) => Number(c.split("#")[1]))
+      expect(seqs("stuck")).toEqual(stuck.map(({ action }) => action.seq))
+      expect(seqs("k3")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      await waitFor("every entry acknowledged", async () => (await outstanding(redis, prefix, "g", 1)) === 0)
+    }
+  })
+})
+
 describe("fencing", () => {
   it("fencedScript applies a write whose fence is at least the stored one, and refuses a lower one without running it", async () => {
     const put = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HLEN', KEYS[1])")
@@ -454,7 +532,7 @@ describe("fencing", () => {
 
 describe("consume: timeout, batches, schema", () => {
   it("a stuck action times out, is retried, then dead-lettered; the other keys of its partition go on", async () => {
-    const actions = [{ key: "stuck", action: { seq: 1, failures: -1 } }, ...workload(60, 6).actions]
+    const actions = [{ key: "stuck", action: { seq: 1, failures: -1 } }, ...workload(60, 6, random).actions]
     await publishAll("stuck", 1, actions)
     const committed: Array<string> = []
     let attempts = 0
@@ -476,7 +554,7 @@ describe("consume: timeout, batches, schema", () => {
 
   it("commitBatch: chunks of released results, per key in stream order, acknowledged after each chunk", async () => {
     const P = 2
-    const { actions, expected } = workload(1_000, 20)
+    const { actions, expected } = workload(1_000, 20, random)
     await publishAll("batch", P, actions)
     const batches: Array<ReadonlyArray<Committed<Action, number>>> = []
     const out = sink(redis, "batch-sink")
@@ -519,9 +597,3 @@ describe("consume: timeout, batches, schema", () => {
     expect(dead).toEqual([expect.objectContaining({ id, key: "k1", attempts: "0", error: expect.stringContaining("Expected number") })])
   })
 })
-
-const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {
-  const out: Array<[string | number, string | number]> = []
-  for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i], list[i + 1]])
-  return out
-}

@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Redis } from "ioredis"
 import { makeProducer } from "../src/redis/index.ts"
-import { type Child, countBy, leaseHolders, outstanding, spawnConsumer } from "./redis/children.ts"
+import { countBy, leaseHolders, outstanding } from "./redis/children.ts"
 import type { ConsumerConfig } from "./redis/consumer.ts"
-import { type RedisServer, startRedis, waitFor } from "./redis/server.ts"
+import { random, redis, server, spawn, spawned, useRedis } from "./redis/fixture.ts"
 import { type Action, sink, workload } from "./redis/sink.ts"
+import { waitFor } from "./utils/waitFor.ts"
 
-let server: RedisServer
-let redis: Redis
-const children: Array<Child> = []
-beforeAll(async () => {
-  server = await startRedis()
-  redis = new Redis(server.url, { enableAutoPipelining: true })
-})
-afterAll(async () => {
-  for (const child of children) child.process.kill("SIGKILL")
-  await Promise.all(children.map((child) => child.exited))
-  redis?.disconnect()
-  await server?.stop()
-})
+useRedis()
 
 const P = 8
 
@@ -35,14 +23,10 @@ describe("Redis Streams consumers across processes", () => {
       maxLatencyMs: 4,
       leaseTtlMs: 1500
     }
-    const start = (name: string) => {
-      const child = spawnConsumer({ ...base, consumer: name })
-      children.push(child)
-      return child
-    }
+    const start = (name: string) => spawn({ ...base, consumer: name })
     const holders = () => leaseHolders(redis, "crash", "g", P)
     const out = sink(redis, "crash-sink")
-    const diagnostics = () => children.map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")
+    const diagnostics = () => spawned().map((c) => `--- ${c.name}\n${c.output().slice(-3000)}`).join("\n")
     const waitOrExplain = (what: string, condition: () => Promise<boolean>, timeoutMs?: number) =>
       waitFor(what, condition, timeoutMs).catch(async (e) => {
         throw new Error(`${e.message}\n${JSON.stringify(await out.stats())}\n${diagnostics()}`)
@@ -56,7 +40,7 @@ describe("Redis Streams consumers across processes", () => {
         Object.values(counts).reduce((a, b) => a + b) === P
     })
 
-    const { actions, expected } = workload(10_000, 200)
+    const { actions, expected } = workload(10_000, 200, random)
     const producer = makeProducer<Action>({ redis, prefix: "crash", partitions: P })
     await Effect.runPromise(
       Effect.forEach(actions, ({ action, key }) => producer.publish(key, action), { concurrency: 64, discard: true })

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { Engine, streamSource } from "./engine.ts"
-import { resolveOptions } from "./options.ts"
+import type { ResolvedOptions } from "./options.ts"
 
 /**
  * The transport-neutral partition worker: what a log consumer (Redis
@@ -72,8 +72,14 @@ export type PoisonPolicy = "dead-letter" | "halt-key"
 export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
   /** At most this many `process` calls at once. */
   readonly concurrency: number
-  /** Records admitted at once (in flight plus finished and waiting for release), ≥ `concurrency`. */
+  /**
+   * Records admitted at once (in flight plus finished and waiting for
+   * release), ≥ `concurrency`: a fixed window, or with `maxWindow` where an
+   * automatic one starts (`window: "auto"` as the core resolves it).
+   */
   readonly window: number
+  /** An automatic window grows up to this; `undefined` for a fixed window. */
+  readonly maxWindow?: number | undefined
   readonly order: OrderBy
   /** Turns a record into an action; a failure makes the record poison without an attempt. */
   readonly decode: (record: Rec) => Effect.Effect<A, unknown>
@@ -107,16 +113,28 @@ export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
   readonly acknowledge: (finished: ReadonlyArray<Rec>) => Effect.Effect<void, E2, R2>
 }
 
-const orderedOptions = (order: OrderBy, concurrency: number, window: number) => {
-  switch (order) {
-    case "key":
-      return { concurrency, window, order: "key", key: (record: WorkerRecord) => record.key } as const
-    case "partition":
-      return { concurrency, window, order: "total" } as const
-    case "none":
-      return { concurrency, window, order: "none" } as const
-  }
-}
+/**
+ * The engine's options, built directly: the transport validated them, and
+ * the worker bounds attempts itself (no engine timeout, no hedging).
+ */
+const engineOptions = (
+  o: Pick<
+    WorkerOptions<WorkerRecord, unknown, unknown, unknown, unknown, unknown, unknown>,
+    "concurrency" | "window" | "maxWindow" | "order"
+  >
+): ResolvedOptions<WorkerRecord> => ({
+  concurrency: o.concurrency,
+  window: o.window,
+  maxWindow: o.maxWindow,
+  order: o.order === "partition" ? "total" : o.order,
+  key: o.order === "key" ? recordKey : undefined,
+  keyConcurrency: o.order === "key" ? 1 : Infinity,
+  timeout: undefined,
+  hedge: undefined,
+  name: undefined
+})
+
+const recordKey = (record: WorkerRecord): string => record.key
 
 /**
  * Runs the worker over `records` until they end and everything read was
@@ -142,7 +160,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     const engine = new Engine<Rec, Outcome<Rec, A, B>, E0, R0 | R1>(
       streamSource(upstream),
       handle(options, halting),
-      resolveOptions(orderedOptions(options.order, options.concurrency, options.window), undefined),
+      engineOptions(options),
       "action"
     )
     yield* engine.start

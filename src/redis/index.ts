@@ -2,8 +2,9 @@
  * `effect-ordered/redis`: scale per-key ordered processing out over Redis
  * Streams. Producers append actions to `P` partition streams by key hash;
  * consumers in a group share the partitions through leases in Redis, process
- * each partition's entries concurrently with `Ordered.mapEffect` in key
- * order, commit per key in order and acknowledge (`XACK`) an entry only after
+ * each partition's entries concurrently in key order (the ordering engine
+ * of `Ordered`, driven by the partition worker every transport shares),
+ * commit per key in order and acknowledge (`XACK`) an entry only after
  * its commit succeeded. Delivery is at-least-once with per-key order: make
  * the commit idempotent, and fence it with `entry.fence` (`fencedScript`) so
  * that a consumer that lost its lease cannot write after the next owner.
@@ -39,7 +40,9 @@ export {
  * Where an action goes: `partitionOf(key, partitions)` is the 32-bit FNV-1a
  * hash of the key's UTF-16 code units, modulo `partitions`. Stable across
  * processes, runtimes and versions of this package; changing `partitions`
- * moves keys (drain the streams first).
+ * moves keys (drain the streams first). Throws
+ * `Cause.IllegalArgumentException` unless `key` is a non-empty string and
+ * `partitions` an integer ≥ 1.
  *
  * @example
  * ```ts
@@ -53,12 +56,13 @@ export {
  * @since 0.1.0
  * @category partitioning
  */
-export const partitionOf: (key: string, partitions: number) => number = redis.partitionOf
+export const partitionOf: (key: string, partitions: number) => number = redis.checkedPartitionOf
 
 /**
  * The Redis key of a partition's stream: `` `${prefix}:{${partition}}` ``
  * (the braces are a Redis Cluster hash tag: a partition's stream and its
- * leases live in one slot).
+ * leases live in one slot). Throws `Cause.IllegalArgumentException` unless
+ * `prefix` is a non-empty string and `partition` an integer ≥ 0.
  *
  * @example
  * ```ts
@@ -71,10 +75,11 @@ export const partitionOf: (key: string, partitions: number) => number = redis.pa
  * @since 0.1.0
  * @category partitioning
  */
-export const streamKey: (prefix: string, partition: number) => string = redis.streamKey
+export const streamKey: (prefix: string, partition: number) => string = redis.checkedStreamKey
 
 /**
  * The default dead-letter stream of a group: `` `${prefix}:${group}:dead-letter` ``.
+ * Throws `Cause.IllegalArgumentException` unless both are non-empty strings.
  *
  * @example
  * ```ts
@@ -87,7 +92,7 @@ export const streamKey: (prefix: string, partition: number) => string = redis.st
  * @since 0.1.0
  * @category partitioning
  */
-export const deadLetterKey: (prefix: string, group: string) => string = redis.deadLetterKey
+export const deadLetterKey: (prefix: string, group: string) => string = redis.checkedDeadLetterKey
 
 /**
  * @since 0.1.0
@@ -114,7 +119,7 @@ export interface ProducerOptions {
  */
 export interface Producer<A> {
   /**
-   * Appends `action` (JSON-serialized) for `key` (a non-empty string) to
+   * Appends `action` (JSON-encoded) for `key` (a non-empty string) to
    * partition `partitionOf(key, P)`; succeeds with the entry's stream ID.
    */
   readonly publish: (key: string, action: A) => Effect.Effect<string, RedisError>
@@ -124,7 +129,8 @@ export interface Producer<A> {
 
 /**
  * Makes a producer. Throws `Cause.IllegalArgumentException` for invalid
- * options; `publish` dies with it for an invalid key.
+ * options; `publish` dies with it for an invalid key or an action JSON
+ * cannot encode (`undefined`, a function, a BigInt, a cycle).
  *
  * @example
  * ```ts
@@ -234,9 +240,19 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   readonly timeout?: Duration.DurationInput | undefined
   /** At most this many `process` calls at once, per partition. An integer ≥ 1. */
   readonly concurrency: number
-  /** Reorder window per partition (see `Ordered.Options.window`). Default: `3 × concurrency`. */
-  readonly window?: number | undefined
-  /** Entries read per `XREADGROUP` / `XAUTOCLAIM`. An integer ≥ 1. Default: `window`. */
+  /**
+   * Reorder window per partition: entries taken at once (in flight, plus
+   * finished and waiting for an earlier entry of their key). `"auto"`
+   * (default): starts at `3 × concurrency` and grows, up to `maxWindow`,
+   * while a key's entries fill it and workers sit idle, then shrinks back,
+   * as `Ordered`'s `"auto"` does. Or a fixed window: an integer ≥
+   * `concurrency`. Always bounded (`Infinity` is refused): a stream may be
+   * longer than memory.
+   */
+  readonly window?: number | "auto" | undefined
+  /** With `window: "auto"`: the most it grows to, an integer ≥ `concurrency`. Default: `128 × concurrency`. */
+  readonly maxWindow?: number | undefined
+  /** Entries read per `XREADGROUP` / `XAUTOCLAIM`. An integer ≥ 1. Default: the window's starting size. */
   readonly batchSize?: number | undefined
   /**
    * Partition lease and consumer heartbeat time-to-live. Leases are renewed
@@ -269,8 +285,8 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * Runs a consumer until interrupted: keeps `ceil(P / live consumers)`
  * partitions (leases in Redis, renewed), processes each owned partition's
  * entries (first the pending entries of its previous owner, by
- * `XAUTOCLAIM`, then new ones by `XREADGROUP`) with `Ordered.mapEffect` in
- * key order, commits per key in order, and acknowledges each entry after its
+ * `XAUTOCLAIM`, then new ones by `XREADGROUP`) concurrently in key order
+ * (`window`), commits per key in order, and acknowledges each entry after its
  * commit (or, with `commitBatch`, a released chunk at a time). Reads and
  * acknowledgements are fenced by the lease in Redis; every lease acquisition
  * carries a fencing token (`entry.fence`) for the sink, and the lease

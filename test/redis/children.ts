@@ -38,7 +38,8 @@ export const outstanding = async (redis: Redis, prefix: string, group: string, p
   return total
 }
 
-const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {
+/** `[a, 1, b, 2]` as `[[a, 1], [b, 2]]`: a Redis reply of fields and values. */
+export const chunk2 = (list: ReadonlyArray<string | number>): Array<[string | number, string | number]> => {
   const out: Array<[string | number, string | number]> = []
   for (let i = 0; i + 1 < list.length; i += 2) out.push([list[i], list[i + 1]])
   return out

@@ -78,16 +78,5 @@ export const startRedis = async (options: { readonly persistent?: boolean } = {}
   }
 }
 
-/** Polls `condition` (every 50 ms, at most `timeoutMs`): the tests wait on state, never on time. */
-export const waitFor = async (
-  what: string,
-  condition: () => Promise<boolean>,
-  timeoutMs = 45_000
-): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await condition().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+// Kafka's tests and benchmark import it from here; the one helper is test/utils/waitFor.ts.
+export { waitFor } from "../utils/waitFor.ts"

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Worker from "../../internal/partitionWorker.ts"
+import { errorText, recordKey } from "../../internal/transportOptions.ts"
 import type { Entry } from "../index.ts"
 import { RedisError } from "../errors.ts"
 import * as Lease from "./lease.ts"
@@ -38,15 +39,6 @@ export interface StreamRecord extends Worker.WorkerRecord {
   readonly payload: string | undefined
 }
 
-export const errorText = (error: unknown): string => {
-  if (error instanceof Error) return error.message
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
-  }
-}
-
 /** Parses `[id, [field, value, …]]` replies; skips entries deleted from the stream (nil). */
 const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRecord> => {
   const out: Array<StreamRecord> = []
@@ -60,7 +52,7 @@ const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRec
       else if (fields[i] === ACTION_FIELD) payload = fields[i + 1]
     }
     const entry: Entry = { partition: lease.partition, id, key: key ?? "", fence: lease.fence }
-    out.push({ position: id, key: key ? key : `\u0000${id}`, entry, payload })
+    out.push({ position: id, key: recordKey(key, id), entry, payload })
   }
   return Chunk.unsafeFromArray(out)
 }
@@ -117,14 +109,12 @@ const reads = <A, B, E1, R1, E2, R2>(
   return Stream.concat(pending, fresh)
 }
 
-/** The entry's action: JSON, then the schema if there is one. Any failure makes it poison. */
+/** The entry's action: JSON, then the schema if there is one. Any failure (a missing field too) makes it poison. */
 const decode = <A, B, E1, R1, E2, R2>(o: Resolved<A, B, E1, R1, E2, R2>) => (record: StreamRecord) =>
   Effect.suspend(() => {
     if (record.entry.key === "") return Effect.fail(new Error(`entry has no "${KEY_FIELD}" field (the key)`))
     if (record.payload === undefined) return Effect.fail(new Error(`entry has no "${ACTION_FIELD}" field`))
-    const payload = record.payload
-    // The parser's own error (its message names the position) goes to the dead letter.
-    return Effect.flatMap(Effect.try({ try: () => JSON.parse(payload) as unknown, catch: (error) => error }), o.decode)
+    return o.decodePayload(record.payload)
   })
 
 const deadLetter = <A, B, E1, R1, E2, R2>(o: Resolved<A, B, E1, R1, E2, R2>) =>
@@ -170,6 +160,7 @@ export const work = <A, B, E1, R1, E2, R2>(
       {
         concurrency: o.concurrency,
         window: o.window,
+        maxWindow: o.maxWindow,
         order: "key",
         decode: decode(o),
         process: (action, record) => o.process(action, record.entry),

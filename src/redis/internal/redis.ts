@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
 import type { Redis } from "ioredis"
+import { text } from "../../internal/transportOptions.ts"
+import * as V from "../../internal/validate.ts"
 import { RedisError } from "../errors.ts"
 
 /**
@@ -38,6 +40,14 @@ export const fenceKey = (prefix: string, group: string, partition: number): stri
   `${prefix}:{${partition}}:${group}:fence`
 export const membersKey = (prefix: string, group: string): string => `${prefix}:${group}:consumers`
 export const deadLetterKey = (prefix: string, group: string): string => `${prefix}:${group}:dead-letter`
+
+/** `partitionOf`, `streamKey` and `deadLetterKey` as the entry point exports them: their arguments checked. */
+export const checkedPartitionOf = (key: string, partitions: number): number =>
+  partitionOf(text("key", key), V.integerAtLeast("partitions", partitions, 1))
+export const checkedStreamKey = (prefix: string, partition: number): string =>
+  streamKey(text("prefix", prefix), V.integerAtLeast("partition", partition, 0))
+export const checkedDeadLetterKey = (prefix: string, group: string): string =>
+  deadLetterKey(text("prefix", prefix), text("group", group))
 
 /** Field names of a stream entry written by `publish`. */
 export const KEY_FIELD = "k"

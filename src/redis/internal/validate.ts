@@ -4,11 +4,6 @@ import * as V from "../../internal/validate.ts"
 /** The core's validation helpers plus the ones only this entry point needs. @internal */
 export * from "../../internal/validate.ts"
 
-export const nonEmptyString = (path: string, value: unknown): string => {
-  if (typeof value === "string" && value.length > 0) return value
-  throw V.invalid(path, "a non-empty string", value)
-}
-
 /** Anything that looks like an ioredis client (duck-typed: ioredis may be loaded twice). */
 export const client = (path: string, value: unknown): Redis => {
   if (typeof value === "object" && value !== null && typeof (value as Redis).evalsha === "function") return value as Redis
