@@ -67,6 +67,12 @@ const calls: ReadonlyArray<() => unknown> = [
       process: noop,
       commit: noop
     }),
+  () => Redis.partitionOf("k", 0),
+  () =>
+    Redis.makeProducer({ redis: { evalsha: noop, xadd: noop } as never, prefix: "p", partitions: 1 }).publish(
+      "k",
+      undefined
+    ),
   () =>
     Redis.consume({
       redis: { evalsha: noop } as never,
