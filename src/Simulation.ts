@@ -97,9 +97,9 @@ export interface Server {
  * @category constructors
  */
 export const Latency: {
-  readonly uniform: (min: number, max: number) => Latency
-  readonly logNormal: (median: number, sigma: number) => Latency
-  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Latency
+  readonly uniform: (min: number, max: number) => Exclude<Latency, Server>
+  readonly logNormal: (median: number, sigma: number) => Exclude<Latency, Server>
+  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Exclude<Latency, Server>
   readonly server: (options: {
     readonly capacity: number
     readonly latency?: Exclude<Latency, Server> | undefined

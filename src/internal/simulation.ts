@@ -45,9 +45,9 @@ import { runVirtual } from "./virtualTime.ts"
 
 /** @internal */
 export const Latency = {
-  uniform: (min: number, max: number): LatencyModel => ({ _tag: "Uniform", min, max }),
-  logNormal: (median: number, sigma: number): LatencyModel => ({ _tag: "LogNormal", median, sigma }),
-  fixed: (durations: ReadonlyArray<Duration.DurationInput>): LatencyModel => ({ _tag: "Fixed", durations }),
+  uniform: (min: number, max: number): Exclude<LatencyModel, Server> => ({ _tag: "Uniform", min, max }),
+  logNormal: (median: number, sigma: number): Exclude<LatencyModel, Server> => ({ _tag: "LogNormal", median, sigma }),
+  fixed: (durations: ReadonlyArray<Duration.DurationInput>): Exclude<LatencyModel, Server> => ({ _tag: "Fixed", durations }),
   server: (options: {
     readonly capacity: number
     readonly latency?: Exclude<LatencyModel, Server> | undefined
