@@ -103,11 +103,14 @@ const resolve = (options: unknown): Resolved => {
   if (keys === undefined && o.keyConcurrency !== undefined) {
     throw V.comesWith("options.keyConcurrency", o.keyConcurrency, "options.keys")
   }
+  // `compare`'s "auto" rows take maxConcurrency and minConcurrency beside a fixed concurrency.
+  const autoRows = Array.isArray(o.concurrencies) && o.concurrencies.includes("auto") && o.concurrency !== "auto"
+  if (autoRows) resolveConcurrency({ ...o, concurrency: "auto" }, undefined)
   // Concurrency, window, order, keyConcurrency and hedge mean what they mean to Ordered: it checks them, once.
   const ordered = resolveOptions<number>({
     concurrency: o.concurrency,
-    maxConcurrency: o.maxConcurrency,
-    minConcurrency: o.minConcurrency,
+    maxConcurrency: autoRows ? undefined : o.maxConcurrency,
+    minConcurrency: autoRows ? undefined : o.minConcurrency,
     window: o.window,
     maxWindow: o.maxWindow,
     order,
