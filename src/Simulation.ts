@@ -50,7 +50,7 @@ export type Latency =
  * action's observed latency includes its wait. `capacityChanges` change the
  * capacity at given times (simulated ms from the start), in any order.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  */
 export interface Server {
