@@ -1,6 +1,22 @@
 /**
  * `concurrency: "auto"`: how many actions may run at once, found from the
- * actions' own latency (start to finish of each attempt).
+ * actions' own latency (start to finish of each attempt, never the wait for
+ * order). The engine reads `limit` where it would read `concurrency` and
+ * reports each attempt's start and end; nothing here knows the engine.
+ *
+ * - Slow start (TCP; BBR's startup): from 20, one more per completion while
+ *   the limit is in use, until a group of completions shows the median
+ *   latency rising; the limit is then set by Little's law (throughput ×
+ *   unloaded latency), since the samples lag the limit.
+ * - Steady rounds (Netflix concurrency-limits' Gradient2): each round reads
+ *   the median latency of a cohort of attempts; near the unloaded median the
+ *   limit grows (faster each unloaded round), above it the limit is cut to
+ *   `limit × TOLERANCE × unloaded / median`.
+ * - The unloaded median is re-measured by running a round at half the limit
+ *   (Envoy's periodic minimum-RTT re-measurement, with a median: with a
+ *   log-normal service time, minimums are noise).
+ *
+ * docs/concurrency.md explains the behaviour and the measurements.
  *
  * @internal
  */
