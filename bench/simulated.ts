@@ -162,6 +162,99 @@ const hedging = (): ReadonlyArray<HedgeRow> => {
   return rows
 }
 
+// ------------------------------------------------------- concurrency: "auto"
+
+const AUTO_SEEDS = SEEDS.slice(0, 10)
+const SERVICE = Simulation.Latency.logNormal(20, 0.5)
+
+/** Time-weighted mean of the attempts in flight over `[from, to)`, from a report's timeline. */
+const inFlightBetween = (report: Simulation.Report, from: number, to: number): number => {
+  let busy = 0
+  for (const action of report.timeline) {
+    if (action.startMillis === undefined) continue
+    const end = action.finishMillis ?? report.makespanMillis
+    busy += Math.max(0, Math.min(to, end) - Math.max(from, action.startMillis))
+  }
+  return busy / (to - from)
+}
+
+interface CapacityRow {
+  readonly capacity: number
+  /** Worst auto / fixed-at-capacity throughput over the seeds. */
+  readonly throughput: number
+  /** Worst auto / fixed-at-capacity observed-latency p99 over the seeds. */
+  readonly p99: number
+  readonly meanLimit: number
+}
+
+/**
+ * `concurrency: "auto"` against a downstream that serves `capacity` at once
+ * (log-normal service, median 20 ms, σ 0.5), next to a fixed concurrency
+ * equal to that capacity: the best fixed choice. Window `Infinity` in both,
+ * so that only the concurrency differs.
+ */
+const autoConcurrency = () => {
+  const actions = 8000
+  const rows = [20, 40, 100].map((capacity): CapacityRow => {
+    const perSeed = AUTO_SEEDS.map((seed) => {
+      const options = { actions, seed, window: Infinity, latency: Simulation.Latency.server({ capacity, latency: SERVICE }) }
+      const auto = Effect.runSync(Simulation.run({ ...options, concurrency: "auto", maxConcurrency: 400 }))
+      const fixed = Effect.runSync(Simulation.run({ ...options, concurrency: capacity }))
+      return { auto, fixed }
+    })
+    return {
+      capacity,
+      throughput: Math.min(...perSeed.map((s) => s.auto.throughput / s.fixed.throughput)),
+      p99: Math.max(...perSeed.map((s) => s.auto.latency.p99 / s.fixed.latency.p99)),
+      meanLimit: perSeed.reduce((total, s) => total + s.auto.concurrencyLimit!.mean, 0) / perSeed.length
+    }
+  })
+  // Capacity 80, 20 from 2 s, 80 again from 5 s.
+  const changing = AUTO_SEEDS.map((seed) => {
+    const report = Effect.runSync(Simulation.run({
+      actions: 20_000,
+      seed,
+      window: Infinity,
+      concurrency: "auto",
+      maxConcurrency: 400,
+      latency: Simulation.Latency.server({
+        capacity: 80,
+        latency: SERVICE,
+        capacityChanges: [{ atMillis: 2000, capacity: 20 }, { atMillis: 5000, capacity: 80 }]
+      })
+    }))
+    const back = report.concurrencyLimit!.changes.find((c) => c.atMillis >= 5000 && c.limit >= 0.9 * 80)
+    return { inFlight: inFlightBetween(report, 3000, 5000), backMillis: back === undefined ? Infinity : back.atMillis - 5000 }
+  })
+  const unlimited = AUTO_SEEDS.map((seed) => {
+    const options = { actions: 20_000, seed, window: Infinity, latency: SERVICE }
+    const auto = Effect.runSync(Simulation.run({ ...options, concurrency: "auto", maxConcurrency: 200 }))
+    const fixed = Effect.runSync(Simulation.run({ ...options, concurrency: 200 }))
+    return auto.throughput / fixed.throughput
+  })
+  const once = { actions: 2000, seed: 7, concurrency: "auto", latency: Simulation.Latency.server({ capacity: 30, latency: SERVICE }) } as const
+  const deterministic = JSON.stringify(Effect.runSync(Simulation.run(once))) === JSON.stringify(Effect.runSync(Simulation.run(once)))
+  const inFlight = Math.max(...changing.map((c) => c.inFlight))
+  const back = Math.max(...changing.map((c) => c.backMillis))
+  const unlimitedWorst = Math.min(...unlimited)
+  printTable(
+    `concurrency: "auto" (maxConcurrency 400) vs fixed concurrency = the downstream's capacity: ${actions.toLocaleString("en-US")} actions, service log-normal (20 ms, σ 0.5), seeds 1–${AUTO_SEEDS.length}`,
+    ["downstream capacity", "worst throughput, auto / fixed", "worst latency p99, auto / fixed", "mean limit"],
+    rows.map((r) => [`${r.capacity}`, ratio(r.throughput, 1), ratio(r.p99, 1), r.meanLimit.toFixed(1)])
+  )
+  printTable(
+    `concurrency: "auto", capacity 80 → 20 at 2 s → 80 at 5 s (20,000 actions), and no capacity limit (20,000 actions, maxConcurrency 200), seeds 1–${AUTO_SEEDS.length}`,
+    ["measure", "worst over seeds"],
+    [
+      ["in flight, mean over 3–5 s (capacity 20)", inFlight.toFixed(1)],
+      ["limit back to ≥ 72 after 5 s", `${back.toFixed(0)} ms`],
+      ["no capacity limit: throughput, auto / fixed 200", ratio(unlimitedWorst, 1)],
+      ["same seed, same report", `${deterministic}`]
+    ]
+  )
+  return { rows, inFlight, back, unlimitedWorst, deterministic }
+}
+
 export const runSimulatedBench = async (): Promise<ReadonlyArray<Check>> => {
   const started = performance.now()
   const reference = workloadTable("latency uniform 0–99 ms", UNIFORM, [1, 2, 3])
@@ -176,6 +269,7 @@ export const runSimulatedBench = async (): Promise<ReadonlyArray<Check>> => {
     [[`${held}`, `${DEFAULT_MAX_WINDOW_FACTOR * CONCURRENCY}`]]
   )
   const [hedgedLogNormal, hedgedLogNormal300, hedgedUniform] = hedging()
+  const auto = autoConcurrency()
   // The clock jumps from one wake-up to the next: simulated actions cost their fibers' work, not their sleeps.
   const bigStarted = performance.now()
   const big = Effect.runSync(Simulation.run({ actions: 100_000, concurrency: CONCURRENCY, seed: SEED, window: 300 }))
@@ -229,6 +323,22 @@ export const runSimulatedBench = async (): Promise<ReadonlyArray<Check>> => {
       `${(Math.max(hedgedLogNormal.extra, hedgedLogNormal300.extra) * 100).toFixed(1)}%`
     ),
     check("hedge p95: uniform, makespan ≤ 1.01× unhedged", hedgedUniform.worst <= 1.01, ratio(hedgedUniform.worst, 1)),
-    check("hedge p95: uniform, ≤ 5% extra actions", hedgedUniform.extra <= 0.05, `${(hedgedUniform.extra * 100).toFixed(1)}%`)
+    check("hedge p95: uniform, ≤ 5% extra actions", hedgedUniform.extra <= 0.05, `${(hedgedUniform.extra * 100).toFixed(1)}%`),
+    ...auto.rows.flatMap((r) => [
+      check(
+        `concurrency auto, capacity ${r.capacity}: throughput ≥ 0.9× fixed ${r.capacity}`,
+        r.throughput >= 0.9,
+        ratio(r.throughput, 1)
+      ),
+      check(`concurrency auto, capacity ${r.capacity}: latency p99 ≤ 1.5× fixed ${r.capacity}`, r.p99 <= 1.5, ratio(r.p99, 1))
+    ]),
+    check("concurrency auto, capacity 80 → 20: in flight ≤ 40 from 1 s after", auto.inFlight <= 40, auto.inFlight.toFixed(1)),
+    check("concurrency auto, capacity back to 80: limit ≥ 72 within 2 s", auto.back <= 2000, `${auto.back.toFixed(0)} ms`),
+    check(
+      "concurrency auto, no capacity limit: throughput ≥ 0.9× fixed 200",
+      auto.unlimitedWorst >= 0.9,
+      ratio(auto.unlimitedWorst, 1)
+    ),
+    check("concurrency auto: same seed, same report", auto.deterministic, `${auto.deterministic}`)
   ]
 }

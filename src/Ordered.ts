@@ -31,10 +31,25 @@ export interface Options<
 > {
   /**
    * At most this many actions run at once: an integer ≥ 1, `"unbounded"`,
-   * or `"inherit"` to follow `Effect.withConcurrency` as `Effect.forEach`
-   * does (unbounded unless set; a number below 2 runs one at a time).
+   * `"inherit"` to follow `Effect.withConcurrency` as `Effect.forEach` does
+   * (unbounded unless set; a number below 2 runs one at a time), or
+   * `"auto"`: a limit between `minConcurrency` and `maxConcurrency` that
+   * starts at 20, grows while the actions' own latency stays near what the
+   * downstream gives unloaded, and backs off when it rises (requests queue
+   * downstream) or an attempt times out. Hedged copies count against it;
+   * with a `key` it bounds all keys together (docs/concurrency.md).
    */
-  readonly concurrency: number | "unbounded" | "inherit"
+  readonly concurrency: number | "auto" | "unbounded" | "inherit"
+  /**
+   * With `concurrency: "auto"`: the most actions that ever run at once. An
+   * integer ≥ 1. Default: 1000. The window's bounds are measured against it.
+   */
+  readonly maxConcurrency?: number | undefined
+  /**
+   * With `concurrency: "auto"`: the limit never falls below this. An integer
+   * from 1 to `maxConcurrency`. Default: 1.
+   */
+  readonly minConcurrency?: number | undefined
   /**
    * At most this many actions taken from upstream and not yet emitted
    * downstream: running, finished and waiting for an earlier one, or waiting
@@ -109,7 +124,8 @@ export interface Options<
    * `effect_ordered_failures` (counters), `effect_ordered_action_duration_ms`
    * and `effect_ordered_emit_delay_ms` (histograms) — and runs each action in
    * a span `effect-ordered.action` with attributes `pipeline`, `index` and
-   * `key`. Without it nothing is recorded. A non-empty string.
+   * `key`. With `concurrency: "auto"`, also `effect_ordered_concurrency_limit`
+   * (a gauge: the limit now). Without it nothing is recorded. A non-empty string.
    */
   readonly name?: string | undefined
 }

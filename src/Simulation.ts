@@ -41,7 +41,25 @@ export type Latency =
     readonly _tag: "Fixed"
     readonly durations: ReadonlyArray<Duration.DurationInput>
   }
+  | Server
   | ((index: number) => Duration.DurationInput)
+
+/**
+ * A downstream with a capacity: at most `capacity` actions are served at
+ * once, each for a draw of `latency`; the others wait in FIFO order, and an
+ * action's observed latency includes its wait. `capacityChanges` change the
+ * capacity at given times (simulated ms from the start), in any order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Server {
+  readonly _tag: "Server"
+  readonly capacity: number
+  /** How long serving one action takes (not itself a server). */
+  readonly latency: Exclude<Latency, Server>
+  readonly capacityChanges: ReadonlyArray<{ readonly atMillis: number; readonly capacity: number }>
+}
 
 /**
  * Constructors of {@link Latency} models. Their arguments are checked when a
@@ -54,6 +72,11 @@ export type Latency =
  *   for a number (e.g. `sigma` 1000) is rejected like an invalid option.
  * - `fixed(durations)`: action `i` takes `durations[i % durations.length]`
  *   (a non-empty list of durations ≥ 0, cycled).
+ * - `server({ capacity, latency, capacityChanges })`: a downstream that
+ *   serves at most `capacity` actions at once (an integer ≥ 1), each for a
+ *   draw of `latency` (default `uniform(0, 100)`), the others queueing FIFO;
+ *   `capacityChanges` (default none) set a new capacity at `atMillis` (a
+ *   finite number ≥ 0). What `concurrency: "auto"` is for.
  *
  * @example
  * ```ts
@@ -62,15 +85,26 @@ export type Latency =
  * Simulation.Latency.uniform(0, 100)   // 0–99 ms
  * Simulation.Latency.logNormal(20, 1.2) // median 20 ms, long tail
  * Simulation.Latency.fixed([50, 10])    // 50, 10, 50, 10, …
+ * // 40 at a time, median 20 ms each; 10 at a time from 2 s on:
+ * Simulation.Latency.server({
+ *   capacity: 40,
+ *   latency: Simulation.Latency.logNormal(20, 0.5),
+ *   capacityChanges: [{ atMillis: 2000, capacity: 10 }]
+ * })
  * ```
  *
  * @since 0.1.0
  * @category constructors
  */
 export const Latency: {
-  readonly uniform: (min: number, max: number) => Latency
-  readonly logNormal: (median: number, sigma: number) => Latency
-  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Latency
+  readonly uniform: (min: number, max: number) => Exclude<Latency, Server>
+  readonly logNormal: (median: number, sigma: number) => Exclude<Latency, Server>
+  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Exclude<Latency, Server>
+  readonly server: (options: {
+    readonly capacity: number
+    readonly latency?: Exclude<Latency, Server> | undefined
+    readonly capacityChanges?: ReadonlyArray<{ readonly atMillis: number; readonly capacity: number }> | undefined
+  }) => Latency
 } = internal.Latency
 
 /**
@@ -84,11 +118,18 @@ export const Latency: {
 export interface Options {
   /** How many actions to run. An integer from 1 to 2^32 - 1 (JavaScript's largest array). */
   readonly actions: number
-  /** As `Ordered`'s `concurrency`: at most this many actions run at once. An integer ≥ 1. */
-  readonly concurrency: number
+  /**
+   * As `Ordered`'s `concurrency`: at most this many actions run at once. An
+   * integer ≥ 1, or `"auto"` (with `maxConcurrency`, `minConcurrency`).
+   */
+  readonly concurrency: number | "auto"
+  /** As `Ordered`'s `maxConcurrency` (only with `concurrency: "auto"`). Default: 1000. */
+  readonly maxConcurrency?: number | undefined
+  /** As `Ordered`'s `minConcurrency` (only with `concurrency: "auto"`). Default: 1. */
+  readonly minConcurrency?: number | undefined
   /** As `Ordered`'s `window`. Default: `"auto"`. */
   readonly window?: number | "auto" | undefined
-  /** As `Ordered`'s `maxWindow` (only with `window: "auto"`). Default: `128 × concurrency`. */
+  /** As `Ordered`'s `maxWindow` (only with `window: "auto"`). Default: `128 × concurrency` (`maxConcurrency` for `"auto"`). */
   readonly maxWindow?: number | undefined
   /** As `Ordered`'s `order`. Default: `"total"`; `"key"` needs `keys`. */
   readonly order?: "total" | "key" | "none" | undefined
@@ -129,7 +170,7 @@ export interface Options {
  * @category models
  */
 export interface Workload {
-  /** Action `i` sleeps `latencyMillis[i]` milliseconds. */
+  /** Action `i` sleeps `latencyMillis[i]` milliseconds (with `Latency.server`: once served). */
   readonly latencyMillis: ReadonlyArray<number>
   /** A hedged copy of action `i` sleeps `hedgeLatencyMillis[i]` milliseconds. */
   readonly hedgeLatencyMillis: ReadonlyArray<number>
@@ -148,8 +189,9 @@ export interface Workload {
 export interface ActionTrace {
   readonly index: number
   readonly key: number | undefined
+  /** Its drawn latency (with `Latency.server`: how long it is served, its wait not included). */
   readonly latencyMillis: number
-  /** When a worker started it; `undefined` if it never started. */
+  /** When a worker started it (before any wait for a server); `undefined` if it never started. */
   readonly startMillis: number | undefined
   /** When it finished (succeeded or failed); `undefined` if it never did (interrupted or never started). */
   readonly finishMillis: number | undefined
@@ -201,6 +243,27 @@ export interface Report {
   readonly hedged: number
   /** Hedged copies that finished before the first attempt. */
   readonly hedgeWins: number
+  /**
+   * The actions' observed latency, start to finish (a server's queueing
+   * included), over the actions that finished: what `concurrency: "auto"`
+   * watches.
+   */
+  readonly latency: {
+    readonly p50: number
+    readonly p99: number
+    readonly max: number
+  }
+  /**
+   * With `concurrency: "auto"`: the limit over the run (`mean` weighted by
+   * time up to the makespan, `max`, `final`, and every change); `undefined`
+   * for a fixed concurrency.
+   */
+  readonly concurrencyLimit: {
+    readonly mean: number
+    readonly max: number
+    readonly final: number
+    readonly changes: ReadonlyArray<{ readonly atMillis: number; readonly limit: number }>
+  } | undefined
   /** Every action, by index. */
   readonly timeline: ReadonlyArray<ActionTrace>
 }
@@ -223,6 +286,12 @@ export interface CompareOptions extends Options {
    * `hedge`), at `window`. Default: none.
    */
   readonly hedges?: ReadonlyArray<NonNullable<Ordered.Options<number>["hedge"]>> | undefined
+  /**
+   * One more `effect-ordered` row per concurrency (integers ≥ 1 or
+   * `"auto"`, with `maxConcurrency` / `minConcurrency`), at `window` with
+   * `hedge`. Default: none.
+   */
+  readonly concurrencies?: ReadonlyArray<number | "auto"> | undefined
 }
 
 /**
@@ -242,6 +311,10 @@ export interface Row {
   readonly window: number | "auto" | undefined
   /** The hedging policy of an `effect-ordered` row; `undefined` when it hedges nothing. */
   readonly hedge: Ordered.Options<number>["hedge"]
+  /** The concurrency of a row that ran actions (`maxConcurrency` for `Stream.mapEffect` under `"auto"`); `undefined` for sequential. */
+  readonly concurrency: number | "auto" | undefined
+  /** The actions' observed latency p99, start to finish (0 for sequential). */
+  readonly latencyP99Millis: number
   readonly makespanMillis: number
   /** `sequentialMillis / makespanMillis`. */
   readonly speedup: number
@@ -304,7 +377,9 @@ export const run: (options: Options) => Effect.Effect<Report> = internal.run
  * `Stream.mapEffect({ concurrency })` (`unordered: true` for `order: "none"`;
  * it knows no keys), `Ordered.mapEffect` with each of `windows` (default: the
  * one `window`) and `hedge`, once more per policy in `hedges` (at `window`),
- * and with `window: Infinity` and no hedging.
+ * once more per concurrency in `concurrencies` (at `window`), and with
+ * `window: Infinity` and no hedging. `Stream.mapEffect` runs at
+ * `maxConcurrency` when `concurrency` is `"auto"`.
  *
  * @example
  * ```ts

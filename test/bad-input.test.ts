@@ -117,7 +117,7 @@ const keyed = { concurrency: 2, key: (n: number) => n % 2 }
 
 /**
  * The fields `Ordered` and `Simulation` share (Simulation hands them to
- * Ordered's validation; its concurrency is a number only).
+ * Ordered's validation; its concurrency is a number or "auto").
  */
 const orderedFields = (base: object, concurrency: string): ReadonlyArray<Field> => [
   { path: "options", expected: "an object", values: RECORD, set: (v) => v },
@@ -166,7 +166,7 @@ const ordered: Group = {
     { concurrency: 3, hedge: { quantile: 0.5, minSamples: 1 } }
   ],
   fields: [
-    ...orderedFields(orderedBase, "an integer ≥ 1, \"unbounded\" or \"inherit\""),
+    ...orderedFields(orderedBase, "an integer ≥ 1, \"auto\", \"unbounded\" or \"inherit\""),
     { path: "options.key", expected: "a function", values: FUNCTION, set: option(orderedBase, "key") },
     { path: "options.keyConcurrency", expected: "an integer ≥ 1", values: COUNT, set: option(keyed, "keyConcurrency") },
     { path: "options.timeout", expected: DURATION_ABOVE_ZERO, values: DURATION, set: option(orderedBase, "timeout") },
@@ -359,7 +359,7 @@ const simulation: Group = {
   base: simulationBase,
   baseAccepted: true,
   fields: [
-    ...orderedFields(simulationBase, "an integer ≥ 1"),
+    ...orderedFields(simulationBase, "an integer ≥ 1 or \"auto\""),
     {
       path: "options.actions",
       expected: "an integer ≥ 1",

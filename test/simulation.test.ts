@@ -234,7 +234,7 @@ describe("options", () => {
   const base = { actions: 10, concurrency: 2 }
   const cases: ReadonlyArray<readonly [unknown, string]> = [
     [{ ...base, actions: 0 }, "Expected `options.actions` to be an integer ≥ 1, got `0` (number)"],
-    [{ ...base, concurrency: 1.5 }, "Expected `options.concurrency` to be an integer ≥ 1, got `1.5` (number)"],
+    [{ ...base, concurrency: 1.5 }, "Expected `options.concurrency` to be an integer ≥ 1 or \"auto\", got `1.5` (number)"],
     [{ ...base, window: 1 }, "Expected `options.window` to be an integer ≥ concurrency (2), Infinity or \"auto\", got `1` (number)"],
     [{ ...base, order: "key" }, "Expected `options.keys` to be an integer ≥ 1 when `options.order` is \"key\", got `undefined` (undefined)"],
     [{ ...base, failures: 2 }, "Expected `options.failures` to be a probability between 0 and 1, got `2` (number)"],

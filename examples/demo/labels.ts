@@ -10,12 +10,14 @@ import { DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
 export const hedgeLabel = (hedge: NonNullable<Ordered.Options<number>["hedge"]>): string =>
   "quantile" in hedge ? `p${Math.round(hedge.quantile * 1000) / 10}` : `after ${String(hedge.after)} ms`
 
-/** `3× (300)`, `unbounded` or `auto`: a window as a multiple of concurrency. */
-export const windowLabel = (window: number | "auto", concurrency: number): string =>
+/** `3× (300)`, `unbounded` or `auto`: a window as a multiple of concurrency (as is under `concurrency: "auto"`). */
+export const windowLabel = (window: number | "auto", concurrency: number | "auto"): string =>
   window === "auto"
     ? "auto"
     : window === Infinity
     ? "unbounded"
+    : concurrency === "auto"
+    ? `${window}`
     : `${window / concurrency}× (${window})${window === DEFAULT_WINDOW_FACTOR * concurrency ? ", auto's start" : ""}`
 
 /**
@@ -33,7 +35,9 @@ export const rowLabel = (row: Simulation.Row, options: Simulation.Options): stri
     case "unbounded":
       return "effect-ordered, window unbounded"
     case "effect-ordered":
-      return `effect-ordered, window ${windowLabel(row.window!, options.concurrency)}${
+      return `effect-ordered, ${
+        row.concurrency === options.concurrency ? "" : `concurrency ${row.concurrency}, `
+      }window ${windowLabel(row.window!, row.concurrency!)}${
         row.hedge === undefined ? "" : `, hedge ${hedgeLabel(row.hedge)}`
       }`
   }

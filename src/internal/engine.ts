@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +13,7 @@ import type * as Tracer from "effect/Tracer"
 import { ActionTimeoutError } from "../errors.ts"
 import { AutoWindow } from "./autoWindow.ts"
 import { type ChildLifetime, ForkWatch } from "./children.ts"
+import { ConcurrencyLimit } from "./concurrencyLimit.ts"
 import { PipelineMetrics } from "./metrics.ts"
 import { Fifo } from "./fifo.ts"
 import { currentAttempt, HeadWatch } from "./hedge.ts"
@@ -86,6 +88,8 @@ interface Worker<A, B> {
   readonly settle: Settle<B>
   /** With `hedge`: `settle`, after ending the other attempt when this one decides the action. */
   settleHedged: Settle<B> | undefined
+  /** With `concurrency: "auto"`: when the attempt it runs started (Clock ms). */
+  startedAt: number
 }
 
 interface Settle<B> {
@@ -167,6 +171,9 @@ export class Engine<A, B, E, R> {
   private readonly forkWatch: ForkWatch | undefined
   /** With `name`: what the run records. */
   private metrics: PipelineMetrics | undefined
+  /** With `concurrency: "auto"`: how many attempts may run now (see "concurrency: auto" below). */
+  private readonly limiter: ConcurrencyLimit | undefined
+  private clock: Clock.Clock | undefined
 
   constructor(
     private readonly source: Source<A, unknown, R>,
@@ -179,6 +186,7 @@ export class Engine<A, B, E, R> {
     this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
     this.forkWatch = children === "action" ? new ForkWatch() : undefined
     this.hedges = options.hedge === undefined ? undefined : new Fifo()
+    this.limiter = options.limit === undefined ? undefined : new ConcurrencyLimit(options.limit)
   }
 
   /**
@@ -199,7 +207,7 @@ export class Engine<A, B, E, R> {
       : this.spawn(1, Effect.supervised(this.worker, this.forkWatch))
     const name = this.options.name
     const metered = name === undefined ? Effect.void : Effect.withFiberRuntime<void>((fiber) => {
-      const metrics = this.metrics = new PipelineMetrics(name, fiber)
+      const metrics = this.metrics = new PipelineMetrics(name, fiber, this.limiter)
       // Runs last: the workers have stopped; the actions they were running end as interrupted.
       return Scope.addFinalizer(scope, Effect.sync(() => {
         for (const worker of this.workers) {
@@ -209,6 +217,7 @@ export class Engine<A, B, E, R> {
       }))
     })
     return metered.pipe(
+      Effect.zipRight(this.startLimiter),
       Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
       Effect.zipRight(this.startHeadWatch),
       Effect.zipRight(first)
@@ -255,6 +264,7 @@ export class Engine<A, B, E, R> {
       onFailure: (cause: Cause.Cause<unknown>, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        if (this.limiter !== undefined) this.limitDropped(worker, entry, cause)
         if (entry.copy !== undefined) {
           const settled = this.settleCopy(entry, cause)
           // The other attempt may still succeed.
@@ -271,6 +281,7 @@ export class Engine<A, B, E, R> {
       onSuccess: (output: B, now: number): void => {
         const entry = worker.entry!
         worker.entry = undefined
+        this.limiter?.finished(worker.startedAt, this.clock!.unsafeCurrentTimeMillis())
         if (entry.copy !== undefined) this.settleCopy(entry, undefined)
         this.headWatch?.record(this.headWatch.now() - entry.startedAt)
         if (this.metrics !== undefined) {
@@ -302,6 +313,7 @@ export class Engine<A, B, E, R> {
       entry: undefined,
       file,
       settleHedged: undefined,
+      startedAt: 0,
       settle: forkWatch === undefined ? settled : {
         onFailure: (cause) => {
           const ending = forkWatch.endChildren(fiber)
@@ -317,7 +329,7 @@ export class Engine<A, B, E, R> {
     this.workers.push(worker)
     return Effect.zipRight(
       Effect.whileLoop({
-        while: () => this.hasWork(),
+        while: () => this.hasWork() && !this.overLimit(),
         body: () => this.step(worker),
         step: constVoid
       }),
@@ -328,6 +340,8 @@ export class Engine<A, B, E, R> {
 
   private readonly workerDone = Effect.sync(() => {
     this.spawned--
+    // A worker that left over the limit hands the work it was woken for to another.
+    if (this.limiter !== undefined) this.wakeForWork()
   })
 
   /**
@@ -357,7 +371,7 @@ export class Engine<A, B, E, R> {
     return Effect.zipRight(
       Effect.async<void>((resume) => {
         this.consumer = resume
-        if (this.growWindow(this.parked.length + this.options.concurrency - this.spawned)) this.wakeForWork()
+        if (this.growWindow(this.parked.length + this.concurrency() - this.spawned)) this.wakeForWork()
         return Effect.sync(() => {
           this.consumer = undefined
         })
@@ -419,7 +433,7 @@ export class Engine<A, B, E, R> {
       this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
       this.admitted < this.window
     ) return this.pullUpstream()
-    if (this.growWindow(1 + this.parked.length + this.options.concurrency - this.spawned)) return Effect.void
+    if (this.growWindow(1 + this.parked.length + this.concurrency() - this.spawned)) return Effect.void
     return this.park
   }
 
@@ -506,6 +520,7 @@ export class Engine<A, B, E, R> {
       entry.startedAt = now
       entry.span = this.metrics.started(entry.index, entry.lane?.key)
     } else if (this.headWatch !== undefined) entry.startedAt = this.headWatch.now()
+    if (this.limiter !== undefined) this.limitStarted(worker)
     try {
       const action = this.f(entry.input, entry.index)
       return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${entry.index})`, "an Effect", action))
@@ -565,6 +580,7 @@ export class Engine<A, B, E, R> {
   private runCopy(worker: Worker<A, B>, entry: Entry<A, B>): Effect.Effect<void, never, R> {
     entry.copy!.started = true
     worker.entry = entry
+    if (this.limiter !== undefined) this.limitStarted(worker)
     let action: Effect.Effect<B, unknown, R>
     try {
       const made = this.f(entry.input, entry.index)
@@ -643,12 +659,45 @@ export class Engine<A, B, E, R> {
    */
   private retire(worker: Worker<A, B>): Effect.Effect<void> {
     worker.entry = undefined
+    this.limiter?.dropped(worker.startedAt, this.clock!.unsafeCurrentTimeMillis(), false)
     worker.fiber.addObserver(() => {
       this.spawned--
       this.workers.splice(this.workers.indexOf(worker), 1)
       this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
     })
     return Effect.asVoid(Fiber.interrupt(worker.fiber))
+  }
+
+  // ------------------------------------------------- concurrency: "auto"
+  // The limiter (concurrencyLimit.ts) decides; the engine reads `limit` where
+  // it would read `concurrency`, and tells it when each attempt starts and ends.
+
+  /** How many workers may run: `concurrency`, or the limit of `concurrency: "auto"` now. */
+  private concurrency(): number {
+    return this.limiter === undefined ? this.options.concurrency : this.limiter.limit
+  }
+
+  /** Whether a worker must leave, the limit having fallen below the workers there are. */
+  private overLimit(): boolean {
+    return this.limiter !== undefined && this.spawned > this.limiter.limit
+  }
+
+  private readonly startLimiter: Effect.Effect<void> = Effect.suspend(() =>
+    this.limiter === undefined ? Effect.void : Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        this.clock = clock
+      })
+    )
+  )
+
+  private limitStarted(worker: Worker<A, B>): void {
+    worker.startedAt = this.clock!.unsafeCurrentTimeMillis()
+    this.limiter!.started(worker.startedAt)
+  }
+
+  /** A failed attempt: a timeout is an overload, which backs the limit off; another failure is not. */
+  private limitDropped(worker: Worker<A, B>, entry: Entry<A, B>, cause: Cause.Cause<unknown>): void {
+    this.limiter!.dropped(worker.startedAt, this.clock!.unsafeCurrentTimeMillis(), this.isTimeout(entry, cause))
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
@@ -719,7 +768,7 @@ export class Engine<A, B, E, R> {
    * `concurrency` were forked.
    */
   private recruit(): Effect.Effect<void, never, R> | undefined {
-    const count = Math.min(this.wakeForWork(), this.options.concurrency - this.spawned)
+    const count = Math.min(this.wakeForWork(), this.concurrency() - this.spawned)
     return count > 0 ? this.spawn(count) : undefined
   }
 

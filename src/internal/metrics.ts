@@ -28,6 +28,10 @@ export const window = Metric.gauge("effect_ordered_window", {
   description: "Actions taken from upstream and not yet emitted"
 })
 /** @internal */
+export const concurrencyLimit = Metric.gauge("effect_ordered_concurrency_limit", {
+  description: "With concurrency: \"auto\": how many actions may run at once now"
+})
+/** @internal */
 export const emitted = Metric.counter("effect_ordered_emitted", {
   description: "Results handed downstream",
   incremental: true
@@ -90,8 +94,14 @@ export class PipelineMetrics {
   private readonly tracer: Tracer.Tracer | undefined
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
+  private reportedLimit = 0
 
-  constructor(readonly name: string, fiber: Fiber.RuntimeFiber<unknown, unknown>) {
+  /** `limiter`: with `concurrency: "auto"`, its `limit` is reported at each flush. */
+  constructor(
+    readonly name: string,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    private readonly limiter: { readonly limit: number } | undefined
+  ) {
     this.tags = pipelineTags(name)
     this.clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     this.tracer = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined
@@ -163,6 +173,10 @@ export class PipelineMetrics {
       window.unsafeModify(this.taken - this.reportedTaken, this.tags)
       this.reportedTaken = this.taken
     }
+    if (this.limiter !== undefined && this.limiter.limit !== this.reportedLimit) {
+      concurrencyLimit.unsafeModify(this.limiter.limit - this.reportedLimit, this.tags)
+      this.reportedLimit = this.limiter.limit
+    }
   }
 
   /** The run is over: what it still counted leaves the gauges. */
@@ -170,6 +184,7 @@ export class PipelineMetrics {
     this.running = 0
     this.taken = 0
     this.flush()
+    if (this.reportedLimit !== 0) concurrencyLimit.unsafeModify(-this.reportedLimit, this.tags)
   }
 
   private nanos(): bigint {

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
+import type { LimitOptions } from "./concurrencyLimit.ts"
 import { type HedgePolicy, resolveHedge } from "./hedge.ts"
 import * as V from "./validate.ts"
 
@@ -34,8 +35,10 @@ export const DEFAULT_MAX_WINDOW_FACTOR = 128
 
 /** @internal */
 export interface ResolvedOptions<A> {
-  /** `Infinity` for `"unbounded"`. */
+  /** `Infinity` for `"unbounded"`; `maxConcurrency` for `"auto"`. */
   readonly concurrency: number
+  /** `concurrency: "auto"`: the bounds of the limit; `undefined` for a fixed concurrency. */
+  readonly limit: LimitOptions | undefined
   /** A fixed window (`Infinity` when unbounded), or where an automatic one starts. */
   readonly window: number
   /** `window: "auto"`: the most it grows to; `undefined` for a fixed window. */
@@ -104,16 +107,50 @@ export const resolveWindow = (
 }
 
 /**
- * `concurrency`: an integer ≥ 1, `"unbounded"` (`Infinity`), or `"inherit"`:
- * the fiber's `Effect.withConcurrency` as `Effect.forEach` reads it
- * (unbounded by default; a number below 2 runs one at a time). Without
- * `inherited` (no fiber to inherit from) only an integer is accepted.
+ * `concurrency`: an integer ≥ 1, `"auto"`, `"unbounded"` (`Infinity`), or
+ * `"inherit"`: the fiber's `Effect.withConcurrency` as `Effect.forEach` reads
+ * it (unbounded by default; a number below 2 runs one at a time). Without
+ * `inherited` (no fiber to inherit from) only an integer or `"auto"` is accepted.
  */
-const checkConcurrency = (value: unknown, inherited: number | "unbounded" | undefined): number => {
-  if (inherited === undefined) return V.integerAtLeast("options.concurrency", value, 1)
+const checkConcurrency = (value: unknown, inherited: number | "unbounded" | undefined): number | "auto" => {
+  if (value === "auto") return value
+  if (inherited === undefined) return V.integerAtLeast("options.concurrency", value, 1, "an integer ≥ 1 or \"auto\"")
   if (value === "unbounded") return Infinity
   if (value === "inherit") return inherited === "unbounded" ? Infinity : inherited > 1 ? Math.floor(inherited) : 1
-  return V.integerAtLeast("options.concurrency", value, 1, "an integer ≥ 1, \"unbounded\" or \"inherit\"")
+  return V.integerAtLeast("options.concurrency", value, 1, "an integer ≥ 1, \"auto\", \"unbounded\" or \"inherit\"")
+}
+
+/**
+ * `concurrency: "auto"`: the most the limit grows to when `maxConcurrency`
+ * is not given. A bound on what the downstream may ever see at once, not a
+ * target: the limit starts at 20 and grows only while latency allows.
+ *
+ * @internal
+ */
+export const DEFAULT_MAX_CONCURRENCY = 1000
+
+/**
+ * `concurrency` with `maxConcurrency` and `minConcurrency`: a fixed bound, or
+ * `"auto"` with the bounds of its limit (`concurrency` is then the most).
+ *
+ * @internal
+ */
+export const resolveConcurrency = (
+  o: Record<string, unknown>,
+  inherited: number | "unbounded" | undefined
+): { readonly concurrency: number; readonly limit: LimitOptions | undefined } => {
+  const concurrency = checkConcurrency(o.concurrency, inherited)
+  if (concurrency !== "auto") {
+    for (const bound of ["maxConcurrency", "minConcurrency"] as const) {
+      if (o[bound] !== undefined) {
+        throw V.comesWith(`options.${bound}`, o[bound], "options.concurrency: \"auto\"", `concurrency ${V.describe(o.concurrency)}`)
+      }
+    }
+    return { concurrency, limit: undefined }
+  }
+  const max = V.optionalIntegerAtLeast("options.maxConcurrency", o.maxConcurrency, 1) ?? DEFAULT_MAX_CONCURRENCY
+  const min = o.minConcurrency === undefined ? 1 : V.integerBetween("options.minConcurrency", o.minConcurrency, 1, max)
+  return { concurrency: max, limit: { min, max } }
 }
 
 /**
@@ -128,7 +165,7 @@ export const resolveOptions = <A>(
   inherited: number | "unbounded" | undefined
 ): ResolvedOptions<A> => {
   const o = V.record("options", options)
-  const concurrency = checkConcurrency(o.concurrency, inherited)
+  const { concurrency, limit } = resolveConcurrency(o, inherited)
   const { maxWindow, window } = resolveWindow(o.window, o.maxWindow, concurrency)
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
@@ -146,7 +183,7 @@ export const resolveOptions = <A>(
   const timeout = V.optionalPositiveDuration("options.timeout", o.timeout)
   const hedge = resolveHedge(o.hedge)
   const name = V.optionalText("options.name", o.name)
-  return { concurrency, window, maxWindow, order, key, keyConcurrency, timeout, hedge, name }
+  return { concurrency, limit, window, maxWindow, order, key, keyConcurrency, timeout, hedge, name }
 }
 
 /**

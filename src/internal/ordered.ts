@@ -4,9 +4,10 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Engine, iterableSource, streamSource } from "./engine.ts"
-import { resolveOptions } from "./options.ts"
+import { type ResolvedOptions, resolveOptions } from "./options.ts"
 import * as V from "./validate.ts"
 
 /**
@@ -27,15 +28,35 @@ export const mapEffect = dual(isDataFirst, <A, E, R, B, E1, R1>(
   Stream.unwrapScoped(Effect.gen(function*() {
     if (!Predicate.hasProperty(self, Stream.StreamTypeId)) throw V.invalid("self", "a Stream", self)
     const resolved = resolveOptions<A>(options, yield* FiberRef.get(FiberRef.currentConcurrency))
-    const action = V.fn<typeof f>("f", f)
+    return yield* runStream(self, V.fn<typeof f>("f", f), resolved)
+  })))
+
+/**
+ * `mapEffect` with options already resolved: for `Simulation`, which
+ * resolves its options once and varies them per row.
+ *
+ * @internal
+ */
+export const mapEffectResolved = <A, E, R, B, E1, R1>(
+  self: Stream.Stream<A, E, R>,
+  f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
+  resolved: ResolvedOptions<A>
+): Stream.Stream<B, unknown, R | R1> => Stream.unwrapScoped(runStream(self, f, resolved))
+
+const runStream = <A, E, R, B, E1, R1>(
+  self: Stream.Stream<A, E, R>,
+  f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
+  resolved: ResolvedOptions<A>
+): Effect.Effect<Stream.Stream<B, unknown>, never, Scope.Scope | R | R1> =>
+  Effect.gen(function*() {
     const upstream = yield* Stream.toPull(self)
-    const engine = new Engine<A, B, unknown, R | R1>(streamSource(upstream), action, resolved, "action")
+    const engine = new Engine<A, B, unknown, R | R1>(streamSource(upstream), f, resolved, "action")
     yield* engine.start
     return Stream.repeatEffectChunkOption(Effect.matchEffect(engine.pull, {
       onFailure: (error) => Effect.fail(Option.some(error)),
       onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(out))
     }))
-  })))
+  })
 
 /** @internal */
 export const forEach = dual(isDataFirst, <A, B, E, R>(

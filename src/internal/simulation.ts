@@ -5,9 +5,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as Ordered from "../Ordered.ts"
+import type * as Ordered from "../Ordered.ts"
 import type {
   ActionTrace,
   CompareOptions,
@@ -15,10 +16,20 @@ import type {
   Options,
   Report,
   Row,
+  Server,
   Workload
 } from "../Simulation.ts"
+import { Fifo } from "./fifo.ts"
 import { currentAttempt, resolveHedge } from "./hedge.ts"
-import { checkWindow, type Order, resolveOptions } from "./options.ts"
+import { mapEffectResolved } from "./ordered.ts"
+import {
+  checkWindow,
+  type Order,
+  resolveConcurrency,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveWindow
+} from "./options.ts"
 import { deriveSeed, logNormal, mulberry32, uniformInt } from "./random.ts"
 import * as V from "./validate.ts"
 import { runVirtual } from "./virtualTime.ts"
@@ -34,12 +45,22 @@ import { runVirtual } from "./virtualTime.ts"
 
 /** @internal */
 export const Latency = {
-  uniform: (min: number, max: number): LatencyModel => ({ _tag: "Uniform", min, max }),
-  logNormal: (median: number, sigma: number): LatencyModel => ({ _tag: "LogNormal", median, sigma }),
-  fixed: (durations: ReadonlyArray<Duration.DurationInput>): LatencyModel => ({ _tag: "Fixed", durations })
+  uniform: (min: number, max: number): Exclude<LatencyModel, Server> => ({ _tag: "Uniform", min, max }),
+  logNormal: (median: number, sigma: number): Exclude<LatencyModel, Server> => ({ _tag: "LogNormal", median, sigma }),
+  fixed: (durations: ReadonlyArray<Duration.DurationInput>): Exclude<LatencyModel, Server> => ({ _tag: "Fixed", durations }),
+  server: (options: {
+    readonly capacity: number
+    readonly latency?: Exclude<LatencyModel, Server> | undefined
+    readonly capacityChanges?: ReadonlyArray<{ readonly atMillis: number; readonly capacity: number }> | undefined
+  }): LatencyModel => ({
+    _tag: "Server",
+    capacity: options.capacity,
+    latency: options.latency ?? DEFAULT_LATENCY,
+    capacityChanges: options.capacityChanges ?? []
+  })
 }
 
-const DEFAULT_LATENCY: LatencyModel = Latency.uniform(0, 100)
+const DEFAULT_LATENCY: Exclude<LatencyModel, Server> = { _tag: "Uniform", min: 0, max: 100 }
 const DEFAULT_SEED = 1
 /** The workload and the trace are arrays indexed by action: JavaScript caps them at 2^32 - 1. */
 const MAX_ACTIONS = 2 ** 32 - 1
@@ -53,17 +74,22 @@ const HEDGE_STREAM = 4
 
 interface Resolved {
   readonly actions: number
-  readonly concurrency: number
+  /** `Ordered`'s options, resolved once: every run starts from them. */
+  readonly ordered: ResolvedOptions<number>
+  /** As given, checked: each row resolves its own window and concurrency from them. */
   readonly window: number | "auto"
   readonly maxWindow: number | undefined
+  readonly concurrency: number | "auto"
+  readonly maxConcurrency: number | undefined
+  readonly minConcurrency: number | undefined
+  readonly hedge: Ordered.Options<number>["hedge"]
   readonly order: Order
   readonly keys: number | undefined
-  readonly keyConcurrency: number | undefined
-  readonly latency: LatencyModel
+  /** How long serving an action takes, and the server, if any, that serves it. */
+  readonly latency: Exclude<LatencyModel, Server>
+  readonly server: Server | undefined
   readonly failures: number
   readonly seed: number
-  /** As given: `Ordered` checked it. */
-  readonly hedge: Ordered.Options<number>["hedge"]
 }
 
 const resolve = (options: unknown): Resolved => {
@@ -77,9 +103,14 @@ const resolve = (options: unknown): Resolved => {
   if (keys === undefined && o.keyConcurrency !== undefined) {
     throw V.comesWith("options.keyConcurrency", o.keyConcurrency, "options.keys")
   }
-  // Concurrency, window, order and keyConcurrency mean what they mean to Ordered: let it check them.
+  // `compare`'s "auto" rows take maxConcurrency and minConcurrency beside a fixed concurrency.
+  const autoRows = Array.isArray(o.concurrencies) && o.concurrencies.includes("auto") && o.concurrency !== "auto"
+  if (autoRows) resolveConcurrency({ ...o, concurrency: "auto" }, undefined)
+  // Concurrency, window, order, keyConcurrency and hedge mean what they mean to Ordered: it checks them, once.
   const ordered = resolveOptions<number>({
     concurrency: o.concurrency,
+    maxConcurrency: autoRows ? undefined : o.maxConcurrency,
+    minConcurrency: autoRows ? undefined : o.minConcurrency,
     window: o.window,
     maxWindow: o.maxWindow,
     order,
@@ -87,7 +118,7 @@ const resolve = (options: unknown): Resolved => {
     keyConcurrency: o.keyConcurrency,
     hedge: o.hedge
   }, undefined)
-  const latency = o.latency === undefined ? DEFAULT_LATENCY : checkLatency(o.latency)
+  const model = o.latency === undefined ? DEFAULT_LATENCY : checkLatency(o.latency)
   const failures = o.failures === undefined
     ? 0
     : V.finiteNumberBetween("options.failures", o.failures, 0, 1, "a probability between 0 and 1")
@@ -96,47 +127,66 @@ const resolve = (options: unknown): Resolved => {
     : V.integerAtLeast("options.seed", o.seed, Number.MIN_SAFE_INTEGER, "an integer")
   return {
     actions,
-    concurrency: ordered.concurrency,
-    window: ordered.maxWindow === undefined ? ordered.window : "auto",
-    maxWindow: ordered.maxWindow,
+    ordered,
+    window: o.window === undefined ? "auto" : o.window as number | "auto",
+    maxWindow: o.maxWindow as number | undefined,
+    concurrency: o.concurrency as number | "auto",
+    maxConcurrency: o.maxConcurrency as number | undefined,
+    minConcurrency: o.minConcurrency as number | undefined,
+    hedge: o.hedge as Ordered.Options<number>["hedge"],
     order,
     keys,
-    keyConcurrency: keys === undefined ? undefined : ordered.keyConcurrency,
-    latency,
+    latency: typeof model !== "function" && model._tag === "Server" ? model.latency : model,
+    server: typeof model !== "function" && model._tag === "Server" ? model : undefined,
     failures,
-    seed,
-    hedge: o.hedge as Ordered.Options<number>["hedge"]
+    seed
   }
 }
 
-const checkLatency = (value: unknown): LatencyModel => {
+const checkLatency = (value: unknown, path = "options.latency"): LatencyModel => {
   if (typeof value === "function") return value as LatencyModel
-  const latency = V.record("options.latency", value)
+  const latency = V.record(path, value)
   switch (latency._tag) {
     case "Uniform": {
-      const min = V.integerAtLeast("options.latency.min", latency.min, 0)
-      V.integerAtLeast("options.latency.max", latency.max, min + 1, `an integer > min (${min})`)
+      const min = V.integerAtLeast(`${path}.min`, latency.min, 0)
+      V.integerAtLeast(`${path}.max`, latency.max, min + 1, `an integer > min (${min})`)
       return value as LatencyModel
     }
     case "LogNormal":
-      V.finiteNumberBetween("options.latency.median", latency.median, Number.MIN_VALUE, Infinity, "a finite number > 0")
-      V.finiteNumberBetween("options.latency.sigma", latency.sigma, 0, Infinity, "a finite number ≥ 0")
+      V.finiteNumberBetween(`${path}.median`, latency.median, Number.MIN_VALUE, Infinity, "a finite number > 0")
+      V.finiteNumberBetween(`${path}.sigma`, latency.sigma, 0, Infinity, "a finite number ≥ 0")
       return value as LatencyModel
     case "Fixed": {
       const durations = latency.durations
       if (!Array.isArray(durations) || durations.length === 0) {
-        throw V.invalid("options.latency.durations", "a non-empty array of durations", durations)
+        throw V.invalid(`${path}.durations`, "a non-empty array of durations", durations)
       }
-      durations.forEach((d, i) => V.nonNegativeDuration(`options.latency.durations[${i}]`, d))
+      durations.forEach((d, i) => V.nonNegativeDuration(`${path}.durations[${i}]`, d))
       return value as LatencyModel
     }
-    default:
-      throw V.invalid(
-        "options.latency",
+    case "Server":
+      if (path !== "options.latency") break
+      return checkServer(latency)
+  }
+  throw V.invalid(
+        path,
         "a Simulation.Latency (Latency.uniform(min, max), .logNormal(median, sigma), .fixed([…])) or a function (index) => Duration",
         value
       )
-  }
+}
+
+const checkServer = (server: Record<string, unknown>): Server => {
+  V.integerAtLeast("options.latency.capacity", server.capacity, 1)
+  checkLatency(server.latency, "options.latency.latency")
+  const changes = server.capacityChanges
+  if (!Array.isArray(changes)) throw V.invalid("options.latency.capacityChanges", "an array", changes)
+  changes.forEach((change, i) => {
+    const path = `options.latency.capacityChanges[${i}]`
+    const c = V.record(path, change)
+    V.finiteNumberBetween(`${path}.atMillis`, c.atMillis, 0, Infinity, "a finite number ≥ 0")
+    V.integerAtLeast(`${path}.capacity`, c.capacity, 1)
+  })
+  return server as unknown as Server
 }
 
 /** One latency per action from the model; `stream` picks independent draws (a hedged copy's are its own). */
@@ -221,12 +271,93 @@ interface Trace {
   readonly emitted: Array<number>
   readonly failedAt: number | undefined
   readonly makespanMillis: number
+  /** With `concurrency: "auto"`: when the limit changed, and to what. */
+  readonly limitChanges: ReadonlyArray<{ readonly atMillis: number; readonly limit: number }> | undefined
 }
 
-/** How one run is set up: the window, and hedging or not. */
+/** How one run is set up: the concurrency, the window, and hedging or not. */
 interface Setup {
+  readonly concurrency: number | "auto"
   readonly window: number | "auto"
   readonly hedge: Resolved["hedge"]
+}
+
+/**
+ * The engine's options for one setup: the resolved ones, with the setup's
+ * concurrency, window and hedging resolved against them (the user's
+ * `maxWindow` applies to every automatic window).
+ */
+const orderedOptions = (
+  resolved: Resolved,
+  setup: Setup,
+  onLimit: (limit: number, now: number) => void
+): ResolvedOptions<number> => {
+  const { concurrency, limit } = resolveConcurrency({
+    concurrency: setup.concurrency,
+    maxConcurrency: setup.concurrency === "auto" ? resolved.maxConcurrency : undefined,
+    minConcurrency: setup.concurrency === "auto" ? resolved.minConcurrency : undefined
+  }, undefined)
+  return {
+    ...resolved.ordered,
+    concurrency,
+    limit: limit === undefined ? undefined : { ...limit, onChange: onLimit },
+    ...resolveWindow(setup.window, setup.window === "auto" ? resolved.maxWindow : undefined, concurrency),
+    hedge: resolveHedge(setup.hedge)
+  }
+}
+
+/**
+ * A FIFO server for `Latency.server`: `serve(millis)` waits for one of
+ * `capacity` places, then holds it for `millis`; interrupted while it waits,
+ * it leaves the line. `capacityChanges` apply at their times while `run`
+ * runs (the changer is interrupted when the run ends).
+ */
+const makeServer = (server: Server) => {
+  let capacity = server.capacity
+  let busy = 0
+  const line = new Fifo<{ admitted: boolean; left: boolean; resume: () => void }>()
+  const admit = () => {
+    for (let next = line.peek(); next !== undefined && busy < capacity; next = line.peek()) {
+      line.shift()
+      if (next.left) continue
+      busy++
+      next.admitted = true
+      next.resume()
+    }
+  }
+  const serve = (millis: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const ticket = { admitted: false, left: false, resume: constVoid }
+      const wait = Effect.async<void>((resume) => {
+        ticket.resume = () => resume(Effect.void)
+        line.push(ticket)
+        admit()
+      })
+      return Effect.ensuring(
+        Effect.zipRight(wait, Effect.sleep(millis)),
+        Effect.sync(() => {
+          ticket.left = true
+          if (!ticket.admitted) return
+          busy--
+          admit()
+        })
+      )
+    })
+  const changes = [...server.capacityChanges].sort((a, b) => a.atMillis - b.atMillis)
+  const changer = Effect.forEach(changes, (change) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.zipRight(
+        Effect.sleep(Math.max(0, change.atMillis - now)),
+        Effect.sync(() => {
+          capacity = change.capacity
+          admit()
+        })
+      )), { discard: true })
+  return {
+    serve,
+    run: <A, E>(program: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.scoped(Effect.zipRight(Effect.forkScoped(changer), program))
+  }
 }
 
 const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup: Setup): Trace => {
@@ -237,12 +368,14 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup:
   const hedgeStart = new Float64Array(n).fill(NaN)
   const hedgeWon = new Uint8Array(n)
   const emitted: Array<number> = []
+  const server = resolved.server === undefined ? undefined : makeServer(resolved.server)
   const action = (i: number): Effect.Effect<number, SimulatedFailure> =>
     Effect.flatMap(FiberRef.get(currentAttempt), (attempt) =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap((now) => {
           ;(attempt === 1 ? start : hedgeStart)[i] = now
-          return Effect.sleep((attempt === 1 ? work.latencyMillis : work.hedgeLatencyMillis)[i])
+          const millis = (attempt === 1 ? work.latencyMillis : work.hedgeLatencyMillis)[i]
+          return server === undefined ? Effect.sleep(millis) : server.serve(millis)
         }),
         Effect.zipRight(Clock.currentTimeMillis),
         Effect.flatMap((now) => {
@@ -253,34 +386,38 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup:
         })
       ))
   const keys = work.keys
-  const options: Ordered.Options<number> = {
-    concurrency: resolved.concurrency,
-    window: setup.window,
-    maxWindow: setup.window === "auto" ? resolved.maxWindow : undefined,
-    order: resolved.order,
-    key: keys === undefined ? undefined : (i) => keys[i],
-    keyConcurrency: resolved.keyConcurrency,
-    hedge: setup.hedge
-  }
+  const limitChanges: Array<{ atMillis: number; limit: number }> = []
+  const options = orderedOptions(resolved, setup, (limit, atMillis) => limitChanges.push({ atMillis, limit }))
   const inputs = Stream.range(0, n - 1)
   const outputs = strategy === "effect-ordered"
-    ? Ordered.mapEffect(inputs, action, options)
-    : Stream.mapEffect(inputs, action, { concurrency: resolved.concurrency, unordered: resolved.order === "none" })
-  const program = Stream.runForEachChunk(outputs, (chunk) =>
+    ? mapEffectResolved(inputs, action, { ...options, key: keys === undefined ? undefined : (i) => keys[i] })
+    : Stream.mapEffect(inputs, action, { concurrency: options.concurrency, unordered: resolved.order === "none" })
+  const consume = Stream.runForEachChunk(outputs, (chunk) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
       for (const i of Chunk.toReadonlyArray(chunk)) {
         emit[i] = now
         emitted.push(i)
       }
     }))
-  const { elapsedMillis, exit } = runVirtual(program)
+  const { elapsedMillis, exit } = runVirtual(server === undefined ? consume : server.run(consume))
   let failedAt: number | undefined
   if (Exit.isFailure(exit)) {
     const failure = Cause.failureOption(exit.cause)
     if (Option.isNone(failure)) throw Cause.squash(exit.cause)
-    failedAt = failure.value.index
+    // The engine's error type is `unknown`; the simulated actions fail only with SimulatedFailure.
+    failedAt = (failure.value as SimulatedFailure).index
   }
-  return { start, finish, emit, hedgeStart, hedgeWon, emitted, failedAt, makespanMillis: elapsedMillis }
+  return {
+    start,
+    finish,
+    emit,
+    hedgeStart,
+    hedgeWon,
+    emitted,
+    failedAt,
+    makespanMillis: elapsedMillis,
+    limitChanges: options.limit === undefined ? undefined : limitChanges
+  }
 }
 
 // ------------------------------------------------------------------ reports
@@ -345,6 +482,7 @@ const report = (work: Workload, resolved: Resolved, trace: Trace, unboundedMilli
   const { emit, finish, hedgeStart, hedgeWon, start } = trace
   const n = work.latencyMillis.length
   const delays = trace.emitted.map((i) => emit[i] - finish[i]).sort((a, b) => a - b)
+  const latencies = observedLatencies(trace)
   const timeline: Array<ActionTrace> = new Array(n)
   let interrupted = 0
   let hedged = 0
@@ -394,12 +532,43 @@ const report = (work: Workload, resolved: Resolved, trace: Trace, unboundedMilli
     interrupted,
     hedged,
     hedgeWins,
+    latency: {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      max: latencies.length === 0 ? 0 : latencies[latencies.length - 1]
+    },
+    concurrencyLimit: trace.limitChanges === undefined ? undefined : limitOverTime(trace.limitChanges, trace.makespanMillis),
     timeline
   }
 }
 
-/** The reference every run is measured against: no bound on the window, no hedging. */
-const UNBOUNDED: Setup = { window: Infinity, hedge: undefined }
+/** Start to finish of every action that finished, sorted. */
+const observedLatencies = (trace: Trace): Array<number> => {
+  const out: Array<number> = []
+  for (let i = 0; i < trace.start.length; i++) {
+    if (!Number.isNaN(trace.finish[i])) out.push(trace.finish[i] - trace.start[i])
+  }
+  return out.sort((a, b) => a - b)
+}
+
+/** The limit's mean over `[0, end]` (weighted by time), its max and its last value. */
+const limitOverTime = (
+  changes: ReadonlyArray<{ readonly atMillis: number; readonly limit: number }>,
+  end: number
+): Report["concurrencyLimit"] => {
+  let area = 0
+  let max = 0
+  for (let i = 0; i < changes.length; i++) {
+    const until = i + 1 < changes.length ? changes[i + 1].atMillis : end
+    area += changes[i].limit * (until - changes[i].atMillis)
+    max = Math.max(max, changes[i].limit)
+  }
+  const final = changes.length === 0 ? 0 : changes[changes.length - 1].limit
+  return { mean: end === 0 ? final : area / end, max, final, changes }
+}
+
+/** The reference every run is measured against: the same concurrency, no bound on the window, no hedging. */
+const unboundedOf = (resolved: Resolved): Setup => ({ concurrency: resolved.concurrency, window: Infinity, hedge: undefined })
 
 /** @internal */
 export const run = (options: Options): Effect.Effect<Report> =>
@@ -409,7 +578,7 @@ export const run = (options: Options): Effect.Effect<Report> =>
     const trace = traceRun(work, resolved, "effect-ordered", resolved)
     const unboundedMillis = resolved.window === Infinity && resolved.hedge === undefined
       ? trace.makespanMillis
-      : traceRun(work, resolved, "effect-ordered", UNBOUNDED).makespanMillis
+      : traceRun(work, resolved, "effect-ordered", unboundedOf(resolved)).makespanMillis
     return report(work, resolved, trace, unboundedMillis)
   })
 
@@ -419,38 +588,63 @@ export const compare = (options: CompareOptions): Effect.Effect<ReadonlyArray<Ro
     const resolved = resolve(options)
     const windows = options.windows === undefined
       ? [resolved.window]
-      : checkWindows(options.windows, resolved.concurrency)
+      : checkWindows(options.windows, resolved.ordered.concurrency)
     const hedges = options.hedges === undefined ? [] : checkHedges(options.hedges)
+    const concurrencies = options.concurrencies === undefined ? [] : checkConcurrencies(options.concurrencies)
     const work = draw(resolved)
     const sequentialMillis = sum(work.latencyMillis)
-    const unbounded = report(work, resolved, traceRun(work, resolved, "effect-ordered", UNBOUNDED), NaN)
-    const row = (strategy: Row["strategy"], setup: Setup | undefined, measured: Pick<Report, "makespanMillis" | "hedged" | "hedgeWins">): Row => ({
+    const reference = unboundedOf(resolved)
+    const measure = (strategy: Strategy, setup: Setup) =>
+      report(work, resolved, traceRun(work, resolved, strategy, setup), NaN)
+    const unbounded = measure("effect-ordered", reference)
+    const row = (
+      strategy: Row["strategy"],
+      setup: Setup | undefined,
+      measured: Pick<Report, "makespanMillis" | "hedged" | "hedgeWins" | "latency">
+    ): Row => ({
       strategy,
-      window: setup?.window,
+      window: strategy === "Stream.mapEffect" ? undefined : setup?.window,
       hedge: setup?.hedge,
+      concurrency: strategy === "Stream.mapEffect" ? resolved.ordered.concurrency : setup?.concurrency,
       makespanMillis: measured.makespanMillis,
       speedup: sequentialMillis / measured.makespanMillis,
       vsUnbounded: measured.makespanMillis / unbounded.makespanMillis,
       hedged: measured.hedged,
-      hedgeWins: measured.hedgeWins
+      hedgeWins: measured.hedgeWins,
+      latencyP99Millis: measured.latency.p99
     })
     const ordered = (setup: Setup) =>
       row(
         "effect-ordered",
         setup,
-        setup.window === Infinity && setup.hedge === undefined
+        setup.window === Infinity && setup.hedge === undefined && setup.concurrency === resolved.concurrency
           ? unbounded
-          : report(work, resolved, traceRun(work, resolved, "effect-ordered", setup), NaN)
+          : measure("effect-ordered", setup)
       )
-    const stream = traceRun(work, resolved, "Stream.mapEffect", UNBOUNDED).makespanMillis
+    const { concurrency, hedge, window } = resolved
     return [
-      row("sequential", undefined, { makespanMillis: sequentialMillis, hedged: 0, hedgeWins: 0 }),
-      row("Stream.mapEffect", undefined, { makespanMillis: stream, hedged: 0, hedgeWins: 0 }),
-      ...windows.map((window) => ordered({ window, hedge: resolved.hedge })),
-      ...hedges.map((hedge) => ordered({ window: resolved.window, hedge })),
-      row("unbounded", UNBOUNDED, unbounded)
+      row("sequential", undefined, {
+        makespanMillis: sequentialMillis,
+        hedged: 0,
+        hedgeWins: 0,
+        latency: { p50: 0, p99: 0, max: 0 }
+      }),
+      row("Stream.mapEffect", reference, measure("Stream.mapEffect", reference)),
+      ...windows.map((window) => ordered({ concurrency, window, hedge })),
+      ...hedges.map((hedge) => ordered({ concurrency, window, hedge })),
+      ...concurrencies.map((concurrency) => ordered({ concurrency, window, hedge })),
+      row("unbounded", reference, unbounded)
     ]
   })
+
+const checkConcurrencies = (value: unknown): ReadonlyArray<number | "auto"> => {
+  if (!Array.isArray(value)) throw V.invalid("options.concurrencies", "an array", value)
+  return value.map((concurrency, i) =>
+    concurrency === "auto"
+      ? concurrency
+      : V.integerAtLeast(`options.concurrencies[${i}]`, concurrency, 1, "an integer ≥ 1 or \"auto\"")
+  )
+}
 
 const checkWindows = (value: unknown, concurrency: number): ReadonlyArray<number | "auto"> => {
   if (!Array.isArray(value) || value.length === 0) throw V.invalid("options.windows", "a non-empty array", value)
