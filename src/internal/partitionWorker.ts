@@ -124,6 +124,7 @@ const engineOptions = (
   >
 ): ResolvedOptions<WorkerRecord> => ({
   concurrency: o.concurrency,
+  limit: undefined,
   window: o.window,
   maxWindow: o.maxWindow,
   order: o.order === "partition" ? "total" : o.order,
