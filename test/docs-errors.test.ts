@@ -25,7 +25,7 @@ const pages = (): ReadonlyArray<string> => [
 ]
 
 /** A message as `validate.ts` words it: the path in backticks, what was expected, the value and its type. */
-const QUOTE = /Expected `[^`\n]+` to (?:be|come) (?:[^`\n|]|`[^`\n]*`)*?, got `[^`\n]*` \([a-z]+\)(?: and no \w+)?/g
+const QUOTE = /Expected `[^`\n]+` to (?:be|come) (?:[^`\n|]|`[^`\n]*`)*?, got `[^`\n]*` \([a-z]+\)(?: and (?:no \w+|\w+ `[^`\n]*` \([a-z]+\)))?/g
 
 interface Quote {
   readonly where: string
@@ -46,6 +46,8 @@ const noop = () => Effect.void
 const calls: ReadonlyArray<() => unknown> = [
   () => Ordered.forEach([1], f, { concurrency: 0 }),
   () => Ordered.forEach([1], f, { concurrency: 100, window: 50 }),
+  () => Ordered.forEach([1], f, { concurrency: "auto", maxConcurrency: 8, minConcurrency: 9 }),
+  () => Ordered.forEach([1], f, { concurrency: 4, maxConcurrency: 8 }),
   () => Ordered.forEach([1], f, { concurrency: 1, order: "key" }),
   () => Ordered.forEach([0, 1, 2, 3], f, { concurrency: 1, key: (n) => n === 3 ? "" : n }),
   () => Checkpoint.complete(Checkpoint.make(), 1.5),
