@@ -550,7 +550,12 @@ const consumer: Group = {
       set: consumeOption(key)
     })),
     { path: "options.partitions", expected: "an integer ≥ 1", values: required(COUNT), set: consumeOption("partitions") },
-    { path: "options.concurrency", expected: "an integer ≥ 1", values: required(COUNT), set: consumeOption("concurrency") },
+    {
+      path: "options.concurrency",
+      expected: "an integer ≥ 1 or \"auto\"",
+      values: required(COUNT),
+      set: consumeOption("concurrency")
+    },
     ...["process", "commit"].map((key): Field => ({
       path: `options.${key}`,
       expected: "a function",

@@ -494,6 +494,44 @@ describe("window", () => {
   })
 })
 
+describe("concurrency", () => {
+  it("\"auto\" backs off to what the downstream serves; every entry once, per key in stream order", async () => {
+    // A downstream that serves 4 calls at once: the others queue, and their latency shows it.
+    const entries = Array.from({ length: 800 }, (_, i) => ({ key: `k${i % 20}`, action: { seq: Math.floor(i / 20) + 1 } }))
+    await publishAll("auto-concurrency", 1, entries)
+    const downstream = Effect.runSync(Effect.makeSemaphore(4))
+    let inFlight = 0
+    let peak = 0
+    // Calls in flight as each call starts: with a fixed 16 it stays near 16 (20 keys are always ready).
+    const atStart: Array<number> = []
+    const committed: Array<string> = []
+    start(server.url, () => ({
+      prefix: "auto-concurrency", partitions: 1, group: "g", consumer: "c", leaseTtl: 5_000, pollInterval: 20,
+      concurrency: "auto", maxConcurrency: 16,
+      process: (a: Action) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            peak = Math.max(peak, ++inFlight)
+            atStart.push(inFlight)
+          }),
+          () => downstream.withPermits(1)(Effect.as(Effect.sleep("2 millis"), a.seq)),
+          () => Effect.sync(() => inFlight--)
+        ),
+      commit: (seq: number, _a: Action, e: Entry) => Effect.sync(() => committed.push(`${e.key}#${seq}`))
+    }))
+    await waitFor("every entry committed", async () => committed.length === entries.length, 30_000)
+    for (let k = 0; k < 20; k++) {
+      const seqs = committed.filter((c) => c.startsWith(`k${k}#`)).map((c) => Number(c.split("#")[1]))
+      expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    }
+    expect(peak).toBeLessThanOrEqual(16)
+    const secondHalf = atStart.slice(atStart.length / 2)
+    const mean = secondHalf.reduce((a, b) => a + b, 0) / secondHalf.length
+    expect(mean, `mean in flight over the second half: ${mean.toFixed(1)}`).toBeLessThan(12)
+    await waitFor("every entry acknowledged", async () => (await outstanding(redis, "auto-concurrency", "g", 1)) === 0)
+  })
+})
+
 describe("fencing", () => {
   it("fencedScript applies a write whose fence is at least the stored one, and refuses a lower one without running it", async () => {
     const put = fencedScript("redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HLEN', KEYS[1])")

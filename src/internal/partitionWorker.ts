@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { Engine, streamSource } from "./engine.ts"
+import type { LimitOptions } from "./concurrencyLimit.ts"
 import type { ResolvedOptions } from "./options.ts"
 
 /**
@@ -70,8 +71,10 @@ export type OrderBy = "key" | "partition" | "none"
 export type PoisonPolicy = "dead-letter" | "halt-key"
 
 export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
-  /** At most this many `process` calls at once. */
+  /** At most this many `process` calls at once (with `limit`, the most the limit grows to). */
   readonly concurrency: number
+  /** `concurrency: "auto"`: the limit's bounds; `undefined` for a fixed concurrency. */
+  readonly limit?: LimitOptions | undefined
   /**
    * Records admitted at once (in flight plus finished and waiting for
    * release), ≥ `concurrency`: a fixed window, or with `maxWindow` where an
@@ -120,11 +123,11 @@ export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
 const engineOptions = (
   o: Pick<
     WorkerOptions<WorkerRecord, unknown, unknown, unknown, unknown, unknown, unknown>,
-    "concurrency" | "window" | "maxWindow" | "order"
+    "concurrency" | "limit" | "window" | "maxWindow" | "order"
   >
 ): ResolvedOptions<WorkerRecord> => ({
   concurrency: o.concurrency,
-  limit: undefined,
+  limit: o.limit,
   window: o.window,
   maxWindow: o.maxWindow,
   order: o.order === "partition" ? "total" : o.order,

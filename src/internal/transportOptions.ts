@@ -2,13 +2,14 @@ import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { resolveWindow } from "./options.ts"
+import { resolveConcurrency, resolveWindow } from "./options.ts"
 import type { OrderBy, WorkerOptions } from "./partitionWorker.ts"
 import * as V from "./validate.ts"
 
 /**
  * The options every log transport (Redis Streams, Kafka) hands to the
- * partition worker, checked and defaulted in one place: concurrency, the
+ * partition worker, checked and defaulted in one place: concurrency (a
+ * number, or `"auto"` with `maxConcurrency` / `minConcurrency` as in `Ordered`), the
  * window (resolved by the core's own window resolution, so `"auto"` and
  * `maxWindow` mean and default to what they do in `Ordered`), retries,
  * timeout, poison policy and the payload's decoding. A transport adds its
@@ -30,7 +31,7 @@ const ORDERS = ["key", "partition", "none"] as const
 export interface ResolvedWorkerOptions<A, E1> extends
   Pick<
     WorkerOptions<never, A, unknown, E1, unknown, unknown, unknown>,
-    "concurrency" | "window" | "maxWindow" | "retry" | "timeout" | "poison"
+    "concurrency" | "limit" | "window" | "maxWindow" | "retry" | "timeout" | "poison"
   >
 {
   /** A record's payload (JSON text) to an action: `JSON.parse`, then the schema's decoding if there is one. */
@@ -43,9 +44,11 @@ export interface ResolvedWorkerOptions<A, E1> extends
  * `options` is the consumer's options object, already checked to be one.
  */
 export const resolveWorkerOptions = <A, E1>(options: Record<string, unknown>): ResolvedWorkerOptions<A, E1> => {
-  const concurrency = V.integerAtLeast("options.concurrency", options.concurrency, 1)
+  // An integer, or "auto" with its bounds (no ambient concurrency: a consumer is not inside a forEach).
+  const { concurrency, limit } = resolveConcurrency(options, undefined)
   return {
     concurrency,
+    limit,
     ...workerWindow(options.window, options.maxWindow, concurrency),
     retry: retrySchedule(options.retry) as Schedule.Schedule<unknown, E1 | Cause.TimeoutException, never>,
     timeout: V.optionalPositiveDuration("options.timeout", options.timeout),

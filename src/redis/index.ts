@@ -238,8 +238,16 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * Default: none.
    */
   readonly timeout?: Duration.DurationInput | undefined
-  /** At most this many `process` calls at once, per partition. An integer ≥ 1. */
-  readonly concurrency: number
+  /**
+   * At most this many `process` calls at once, per partition: an integer ≥ 1,
+   * or `"auto"`, a limit per partition that follows the downstream's capacity
+   * from the calls' own latency, as `Ordered`'s `concurrency: "auto"` does.
+   */
+  readonly concurrency: number | "auto"
+  /** With `concurrency: "auto"`: the most calls at once per partition. Default: 1000. */
+  readonly maxConcurrency?: number | undefined
+  /** With `concurrency: "auto"`: the limit never falls below it. Default: 1. */
+  readonly minConcurrency?: number | undefined
   /**
    * Reorder window per partition: entries taken at once (in flight, plus
    * finished and waiting for an earlier entry of their key). `"auto"`

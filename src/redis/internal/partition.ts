@@ -159,6 +159,7 @@ export const work = <A, B, E1, R1, E2, R2>(
       reads(o, lease, stop, lost),
       {
         concurrency: o.concurrency,
+        limit: o.limit,
         window: o.window,
         maxWindow: o.maxWindow,
         order: "key",
