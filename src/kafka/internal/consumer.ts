@@ -19,6 +19,7 @@ import * as V from "../../internal/validate.ts"
 import { KafkaError } from "../errors.ts"
 import type { ConsumeOptions, Record } from "../index.ts"
 import { brokerList, call, client, nonEmptyString } from "./client.ts"
+import { isLostSession } from "./fence.ts"
 import { PRODUCER_OPTIONS } from "./producer.ts"
 
 /**
@@ -127,11 +128,6 @@ interface Rec extends Worker.WorkerRecord {
 
 /** Kafka keeps at most this much commit metadata per partition (`offset.metadata.max.bytes`, default 4096). */
 const MAX_METADATA = 4096
-
-/** The broker no longer counts this consumer as the partition's owner: the group moved on without it. */
-const LOST_SESSION = new Set(["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "FENCED_INSTANCE_ID"])
-
-const isLostSession = (error: KafkaError): boolean => LOST_SESSION.has((error.cause as { type?: string } | null)?.type ?? "")
 
 const errorText = (error: unknown): string => {
   if (error instanceof Error) return error.message
@@ -244,7 +240,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
           // A commit the group refuses because it no longer knows this member ends the run at once.
           const commitEvery = commitOffsets.pipe(
             Effect.catchAll((error) =>
-              isLostSession(error) ? Effect.fail(error) : Effect.logDebug("commit of offsets failed; retrying", error)
+              isLostSession(error, false) ? Effect.fail(error) : Effect.logDebug("commit of offsets failed; retrying", error)
             ),
             Effect.delay(o.commitInterval),
             Effect.forever

@@ -1,0 +1,45 @@
+/**
+ * When this consumer's partition runs may still write: the group's
+ * refusals that mean the member or its generation is gone, and the fence
+ * every offset commit, checkpoint and user `commit` passes through.
+ *
+ * @internal
+ */
+
+/** The member is gone: the group removed it (session expired) or fenced its static instance id. */
+const MEMBER_GONE: ReadonlySet<string> = new Set(["UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID"])
+
+/** The group has a newer generation than the one the request carried, or is handing one out. */
+const GENERATION_GONE: ReadonlySet<string> = new Set(["ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS"])
+
+/** KafkaJS nests a protocol error at most a few levels deep; the bound only guards against a cycle. */
+const MAX_CAUSE_DEPTH = 16
+
+/**
+ * The Kafka protocol error type (`"UNKNOWN_MEMBER_ID"`, …) found first along
+ * `error`'s `cause` chain. KafkaJS's retrier wraps a non-retriable error as
+ * `new KafkaJSNonRetriableError(e, { cause: e.cause || e })`, and a retrier
+ * around a retrier wraps again, so the protocol error may sit several levels
+ * down (under this package's `KafkaError` too).
+ */
+export const protocolErrorType = (error: unknown): string | undefined => {
+  let current = error
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === "object" && current !== null; depth++) {
+    const type = (current as { readonly type?: unknown }).type
+    if (typeof type === "string") return type
+    current = (current as { readonly cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * Whether a refused offset commit means that this consumer's partitions are
+ * no longer its own. A gone member always does. A gone generation does too,
+ * except while a rebalance this consumer knows of is under way: then its
+ * drain commits are refused until it has joined the next generation, which
+ * decides what it keeps.
+ */
+export const isLostSession = (error: unknown, rebalancing: boolean): boolean => {
+  const type = protocolErrorType(error)
+  return type !== undefined && (MEMBER_GONE.has(type) || (!rebalancing && GENERATION_GONE.has(type)))
+}
