@@ -17,7 +17,6 @@
 import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type * as Metric from "effect/Metric"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type { KafkaError } from "./errors.ts"
@@ -30,6 +29,13 @@ export {
    */
   KafkaError
 } from "./errors.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  skippedRecords
+} from "./metrics.ts"
 
 /**
  * @since 0.1.0
@@ -171,16 +177,6 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** Longest wait of a fetch for new records. Default: 100 milliseconds. */
   readonly maxWaitTime?: Duration.DurationInput | undefined
 }
-
-/**
- * Counts records skipped because the commit metadata of their partition
- * said they were done (above the committed offset): work a restart or a new
- * owner did not redo.
- *
- * @since 0.1.0
- * @category metrics
- */
-export const skippedRecords: Metric.Metric.Counter<number> = consumer.skippedRecords
 
 /**
  * Runs a consumer until interrupted. Joins `group`, and for each partition

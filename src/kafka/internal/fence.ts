@@ -43,3 +43,36 @@ export const isLostSession = (error: unknown, rebalancing: boolean): boolean => 
   const type = protocolErrorType(error)
   return type !== undefined && (MEMBER_GONE.has(type) || (!rebalancing && GENERATION_GONE.has(type)))
 }
+
+/**
+ * This consumer's membership as its runs see it. KafkaJS does not surface
+ * the generation id, so `join` counts the group joins this consumer saw
+ * (`GROUP_JOIN`): each one is a generation it was given partitions under.
+ */
+export interface Membership {
+  join: number
+  memberId: string | undefined
+  /** KafkaJS said `REBALANCING` and has not joined since: the runs drain. */
+  rebalancing: boolean
+  /** The group refused a commit because this member or its generation is gone: every run is stale. */
+  lost: boolean
+}
+
+/** What a partition run carries to pass the fence. */
+export interface Fenced {
+  /** The join it was taken under; moved to the next join when the partition is kept by the same member. */
+  join: number
+  /** Set for good once the run learns its partition is no longer its own. */
+  stale: boolean
+}
+
+/** @internal */
+export const makeMembership = (): Membership => ({ join: 0, memberId: undefined, rebalancing: false, lost: false })
+
+/**
+ * Whether `run` may still write (offsets, checkpoint metadata, the user's
+ * `commit`, dead letters): it was taken under the current join, the group has
+ * refused nothing of this membership, and it was not found stale.
+ */
+export const isCurrent = (membership: Membership, run: Fenced): boolean =>
+  !run.stale && !membership.lost && run.join === membership.join
