@@ -161,7 +161,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   readonly poison?: "dead-letter" | "halt-key" | undefined
   /** Dead-letter topic. Default: `` `${topic}.dlq` ``. */
   readonly deadLetterTopic?: string | undefined
-  /** How often completed offsets are committed to Kafka, per partition. Default: 1 second. */
+  /**
+   * Completed offsets are committed to Kafka whenever they changed, at most
+   * once per this interval per partition: a crash redoes about this much
+   * work. Default: 100 milliseconds.
+   */
   readonly commitInterval?: Duration.DurationInput | undefined
   /**
    * On a rebalance or shutdown, how long a partition's work in flight may take
@@ -182,15 +186,18 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * Runs a consumer until interrupted. Joins `group`, and for each partition
  * it is given: reads from the committed offset, skips the records the commit
  * metadata marks done, processes the rest concurrently (per key in order),
- * commits per key in order and every `commitInterval` commits the
- * contiguous completed offset to Kafka with the completed offsets above it as
- * metadata. Records held per partition stay within `window` plus one fetch:
- * the partition's fetching pauses while its queue is full. On a rebalance
- * every partition stops taking records and gets until the new assignment
- * (at most `drainTimeout`) to finish and commit; a partition it keeps starts
- * again from that commit, one it lost is interrupted. When the group no
- * longer knows this consumer (a lost session), its partitions' work stops at
- * once. On interruption the partitions drain (at most `drainTimeout`), then
+ * commits per key in order and whenever they changed (at most every
+ * `commitInterval`) commits the contiguous completed offset to Kafka with the
+ * completed offsets above it as metadata. Records held per partition stay
+ * within `window` plus one fetch: the partition's fetching pauses while its
+ * queue is full. On a rebalance the completed offsets are committed at once,
+ * every partition stops taking records, and its `commit`s wait for the new
+ * assignment (at most `drainTimeout`): a partition it keeps finishes, commits
+ * and starts again from that commit; one it lost is interrupted without
+ * committing what its next owner redoes. Every write is fenced by the
+ * assignment it was taken under: when the group no longer knows this
+ * consumer (a lost session), its partitions' work stops at once and writes
+ * nothing more. On interruption the partitions drain (at most `drainTimeout`), then
  * the consumer leaves the group. Fails with `KafkaError` when the client
  * gives up; invalid options: dies with `Cause.IllegalArgumentException`.
  *

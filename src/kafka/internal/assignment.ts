@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from "kafkajs"
 import type * as Checkpoint from "../../Checkpoint.ts"
+import * as Fence from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { type Context, flowControl, makeRun, type Run, topicPartition, work } from "./partition.ts"
 
@@ -83,7 +84,9 @@ const log = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, message: 
 
 /** A rebalance begins: every run stops taking records and drains, committing what it finished. @internal */
 export const onRebalancing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>) => (): void => {
-  ctx.membership.rebalancing = true
+  Fence.rebalancing(ctx.membership)
+  // Before KafkaJS rejoins: the group still takes this generation's commits.
+  Offsets.commitNow(ctx)
   log(ctx, `rebalancing: draining partitions ${[...ctx.runs.keys()].join(",")}`)
   for (const run of ctx.runs.values()) ctx.runFork(drain(ctx, run))
 }
@@ -103,11 +106,13 @@ export const onJoin = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>)
   const membership = ctx.membership
   const sessionLost = membership.lost || (membership.memberId !== undefined && membership.memberId !== payload.memberId)
   const assigned = new Set(payload.memberAssignment[ctx.o.topic] ?? [])
-  membership.join++
-  membership.memberId = payload.memberId
-  membership.rebalancing = false
-  membership.lost = false
-  log(ctx, `joined${sessionLost ? " after a lost session" : ""}: assigned partitions ${[...assigned].join(",")}`)
+  Fence.joined(membership, payload.memberId)
+  const message = `assigned partitions ${[...assigned].join(",")}`
+  ctx.runFork(
+    (sessionLost
+      ? Effect.logWarning(`rejoined after a lost session: its runs stop without writing; ${message}`)
+      : Effect.logDebug(`joined: ${message}`)).pipe(Effect.annotateLogs({ consumer: ctx.o.consumer }))
+  )
   const previous = new Map<number, Fiber.RuntimeFiber<void>>()
   for (const [partition, run] of ctx.runs) {
     previous.set(partition, run.fiber!)

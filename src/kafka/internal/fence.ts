@@ -1,3 +1,8 @@
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+
 /**
  * When this consumer's partition runs may still write: the group's
  * refusals that mean the member or its generation is gone, and the fence
@@ -54,6 +59,8 @@ export interface Membership {
   memberId: string | undefined
   /** KafkaJS said `REBALANCING` and has not joined since: the runs drain. */
   rebalancing: boolean
+  /** Done by the join that ends the rebalance: what the runs may keep is decided. */
+  decided: Deferred.Deferred<void>
   /** The group refused a commit because this member or its generation is gone: every run is stale. */
   lost: boolean
 }
@@ -67,7 +74,29 @@ export interface Fenced {
 }
 
 /** @internal */
-export const makeMembership = (): Membership => ({ join: 0, memberId: undefined, rebalancing: false, lost: false })
+export const makeMembership = (): Membership => ({
+  join: 0,
+  memberId: undefined,
+  rebalancing: false,
+  decided: Deferred.unsafeMake(FiberId.none),
+  lost: false
+})
+
+/** A rebalance begins: writes other than offset commits wait for the join (`fenced`). @internal */
+export const rebalancing = (membership: Membership): void => {
+  if (membership.rebalancing) return
+  membership.rebalancing = true
+  membership.decided = Deferred.unsafeMake(FiberId.none)
+}
+
+/** A join: the fence moves to it, and the writes held since the rebalance began go on or end. @internal */
+export const joined = (membership: Membership, memberId: string): void => {
+  membership.join++
+  membership.memberId = memberId
+  membership.rebalancing = false
+  membership.lost = false
+  Deferred.unsafeDone(membership.decided, Exit.void)
+}
 
 /**
  * Whether `run` may still write (offsets, checkpoint metadata, the user's
@@ -76,3 +105,21 @@ export const makeMembership = (): Membership => ({ join: 0, memberId: undefined,
  */
 export const isCurrent = (membership: Membership, run: Fenced): boolean =>
   !run.stale && !membership.lost && run.join === membership.join
+
+/**
+ * A write to the outside world (the user's `commit`, a dead letter) of
+ * `run`: done while the run is current; a stale run ends instead (interrupted),
+ * writing nothing. During a rebalance it waits for the join: a partition that
+ * moves to another member is redone there, so writing it here too would
+ * only add a duplicate.
+ */
+export const fenced = <X, E, R>(
+  membership: Membership,
+  run: Fenced,
+  write: () => Effect.Effect<X, E, R>
+): Effect.Effect<X, E, R> => {
+  const guarded = Effect.suspend(() => isCurrent(membership, run) ? write() : Effect.interrupt)
+  return Effect.suspend(() =>
+    membership.rebalancing ? Effect.zipRight(Deferred.await(membership.decided), guarded) : guarded
+  )
+}

@@ -55,6 +55,14 @@ const lose = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, error: K
     return Effect.logWarning("the group refused a commit: this consumer's session is lost; its partitions stop", error)
   })
 
+/** What a commit of `checkpoint` sends: the next offset to read, the completed offsets above it as metadata. */
+const offsetOf = (topic: string, partition: number, checkpoint: Checkpoint.Checkpoint) => {
+  const encoded = Checkpoint.encode(checkpoint)
+  // Too many completed offsets above a stuck one: commit the offset alone (they are redone after a restart).
+  const metadata = encoded.length <= MAX_METADATA ? encoded : String(checkpoint.committed)
+  return { topic, partition, offset: String(checkpoint.committed + 1), metadata }
+}
+
 /**
  * Commits `run`'s completed offsets if they changed. A stale run ends
  * instead (interrupted), and so does every run when the group's refusal
@@ -65,11 +73,7 @@ export const commit = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>,
     if (!run.dirty || run.checkpoint === undefined) return Effect.void
     if (!isCurrent(ctx.membership, run)) return Effect.interrupt
     run.dirty = false
-    const checkpoint = run.checkpoint
-    const encoded = Checkpoint.encode(checkpoint)
-    // Too many completed offsets above a stuck one: commit the offset alone (they are redone after a restart).
-    const metadata = encoded.length <= MAX_METADATA ? encoded : String(checkpoint.committed)
-    const offsets = [{ topic: ctx.o.topic, partition: run.partition, offset: String(checkpoint.committed + 1), metadata }]
+    const offsets = [offsetOf(ctx.o.topic, run.partition, run.checkpoint)]
     return call("commit offsets", () => ctx.kafka.commitOffsets(offsets)).pipe(
       // Failed or cut short (a drain ending the commit loop): the next commit sends it again.
       Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => (run.dirty = true))),
@@ -96,3 +100,20 @@ export const flush = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, 
     Effect.retry(Schedule.spaced(ctx.o.commitInterval)),
     Effect.orDie
   )
+
+/**
+ * Sends the changed offsets of every current run in one request, now: called
+ * as KafkaJS announces a rebalance, before its rejoin, so the request reaches
+ * the coordinator while the group still takes this generation's commits.
+ * What fails is left to the runs' own commits.
+ */
+export const commitNow = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>): void => {
+  const sent = [...ctx.runs.values()].filter((run) =>
+    run.dirty && run.checkpoint !== undefined && isCurrent(ctx.membership, run)
+  )
+  if (sent.length === 0) return
+  for (const run of sent) run.dirty = false
+  ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.checkpoint!))).catch(() => {
+    for (const run of sent) run.dirty = true
+  })
+}

@@ -83,7 +83,7 @@ export const resolve = <A, B, E1, R1, E2, R2, I>(
     deadLetterTopic: options.deadLetterTopic === undefined
       ? `${topic}.dlq`
       : nonEmptyString("options.deadLetterTopic", options.deadLetterTopic),
-    commitInterval: V.optionalPositiveDuration("options.commitInterval", options.commitInterval) ?? Duration.seconds(1),
+    commitInterval: V.optionalPositiveDuration("options.commitInterval", options.commitInterval) ?? Duration.millis(100),
     drainTimeout: V.optionalPositiveDuration("options.drainTimeout", options.drainTimeout) ?? Duration.seconds(10),
     sessionTimeout,
     heartbeatInterval,

@@ -12,7 +12,7 @@ import type { KafkaError } from "../errors.ts"
 import type { Record } from "../index.ts"
 import { skippedRecords } from "../metrics.ts"
 import { call } from "./client.ts"
-import { type Fenced, isCurrent, type Membership } from "./fence.ts"
+import { type Fenced, fenced, type Membership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import type { Resolved } from "./options.ts"
 
@@ -136,10 +136,6 @@ const deadLetter = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, po
         }
       }]
     })).pipe(Effect.asVoid)
-
-/** A write of `run` that happens only while it is current: a stale run ends instead, writing nothing. */
-const fenced = <X, E, R>(membership: Membership, run: Run, write: () => Effect.Effect<X, E, R>) =>
-  Effect.suspend(() => isCurrent(membership, run) ? write() : Effect.interrupt)
 
 /** The partition worker over the run's queue, until the drain marker or a failure. */
 const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run) =>
