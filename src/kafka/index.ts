@@ -162,9 +162,9 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** Dead-letter topic. Default: `` `${topic}.dlq` ``. */
   readonly deadLetterTopic?: string | undefined
   /**
-   * Completed offsets are committed to Kafka whenever they changed, at most
-   * once per this interval per partition: a crash redoes about this much
-   * work. Default: 100 milliseconds.
+   * Every this long, the completed offsets of every partition whose offsets
+   * moved are committed to Kafka, in one request: a crash redoes about this
+   * much work. Default: 100 milliseconds.
    */
   readonly commitInterval?: Duration.DurationInput | undefined
   /**
@@ -186,9 +186,9 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * Runs a consumer until interrupted. Joins `group`, and for each partition
  * it is given: reads from the committed offset, skips the records the commit
  * metadata marks done, processes the rest concurrently (per key in order),
- * commits per key in order and whenever they changed (at most every
- * `commitInterval`) commits the contiguous completed offset to Kafka with the
- * completed offsets above it as metadata. Records held per partition stay
+ * commits per key in order and every `commitInterval` commits the
+ * contiguous completed offset of each partition that moved to Kafka with
+ * the completed offsets above it as metadata. Records held per partition stay
  * within `window` plus one fetch: the partition's fetching pauses while its
  * queue is full. On a rebalance the completed offsets are committed at once,
  * every partition stops taking records, and its `commit`s wait for the new

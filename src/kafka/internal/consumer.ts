@@ -7,6 +7,7 @@ import type { ConsumeOptions } from "../index.ts"
 import * as Assignment from "./assignment.ts"
 import { call, client } from "./client.ts"
 import { makeMembership } from "./fence.ts"
+import * as Offsets from "./offsets.ts"
 import { resolve } from "./options.ts"
 import type { Context, Run } from "./partition.ts"
 import { PRODUCER_OPTIONS } from "./producer.ts"
@@ -55,6 +56,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
       ctx.kafka.on(ctx.kafka.events.CRASH, ({ payload }) => {
         if (!payload.restart) Deferred.unsafeDone(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
       })
+      yield* Effect.forkScoped(Offsets.commitEvery(ctx))
       // Finalizers run in reverse: the runs drain before the client disconnects.
       yield* Effect.addFinalizer(() =>
         Effect.forEach([...ctx.runs.values()], (run) => Assignment.drain(ctx, run), { concurrency: "unbounded", discard: true })

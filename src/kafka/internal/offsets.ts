@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as Checkpoint from "../../Checkpoint.ts"
@@ -64,56 +63,78 @@ const offsetOf = (topic: string, partition: number, checkpoint: Checkpoint.Check
 }
 
 /**
- * Commits `run`'s completed offsets if they changed. A stale run ends
- * instead (interrupted), and so does every run when the group's refusal
- * says the session is lost. Other failures leave the offsets to the next commit.
+ * Sends, in one request and right away, the changed offsets of those of
+ * `runs` that are current (a stale run's are never sent); `undefined` when
+ * there is nothing to send. A failed request leaves them to the next.
  */
-export const commit = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run): Effect.Effect<void, KafkaError> =>
-  Effect.suspend(() => {
-    if (!run.dirty || run.checkpoint === undefined) return Effect.void
-    if (!isCurrent(ctx.membership, run)) return Effect.interrupt
+const send = <A, B, E1, R1, E2, R2>(
+  ctx: Context<A, B, E1, R1, E2, R2>,
+  runs: Iterable<Run>
+): Promise<void> | undefined => {
+  const sent: Array<Run> = []
+  for (const run of runs) {
+    if (run.dirty && run.checkpoint !== undefined && isCurrent(ctx.membership, run)) sent.push(run)
+  }
+  if (sent.length === 0) return undefined
+  const request = ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.checkpoint!))).catch(
+    (error: unknown) => {
+      for (const run of sent) run.dirty = true
+      throw error
+    }
+  )
+  const settled = request.then(() => undefined, () => undefined)
+  for (const run of sent) {
     run.dirty = false
-    const offsets = [offsetOf(ctx.o.topic, run.partition, run.checkpoint)]
-    return call("commit offsets", () => ctx.kafka.commitOffsets(offsets)).pipe(
-      // Failed or cut short (a drain ending the commit loop): the next commit sends it again.
-      Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => (run.dirty = true))),
+    run.committing = settled
+  }
+  return request
+}
+
+/** `send` as an Effect: a refusal saying the session is lost stops every run. */
+const commit = <A, B, E1, R1, E2, R2>(
+  ctx: Context<A, B, E1, R1, E2, R2>,
+  runs: Iterable<Run>
+): Effect.Effect<void, KafkaError> =>
+  Effect.suspend(() => {
+    const sending = send(ctx, runs)
+    return sending === undefined ? Effect.void : call("commit offsets", () => sending).pipe(
       Effect.catchAll((error) =>
-        isLostSession(error, ctx.membership.rebalancing)
-          ? Effect.zipRight(lose(ctx, error), Effect.interrupt)
-          : Effect.fail(error)
+        isLostSession(error, ctx.membership.rebalancing) ? lose(ctx, error) : Effect.fail(error)
       )
     )
   })
 
-/** Commits every `commitInterval` while the run processes; a failed commit is retried by the next. */
-export const commitEvery = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run): Effect.Effect<never> =>
-  commit(ctx, run).pipe(
+/**
+ * The consumer's commit loop: every `commitInterval`, the changed offsets
+ * of all its current runs in one request (one request at a time). A failed
+ * commit is retried by the next.
+ */
+export const commitEvery = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>): Effect.Effect<never> =>
+  Effect.suspend(() => commit(ctx, ctx.runs.values())).pipe(
     Effect.catchAll((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
     Effect.delay(ctx.o.commitInterval),
     Effect.forever
   )
 
-/** The last commit of a drained run, retried until it lands, the run turns stale, or the drain times out. */
+/**
+ * The last commit of a drained run, retried until it lands or the drain
+ * times out. A run that turned stale ends instead, committing nothing.
+ */
 export const flush = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run): Effect.Effect<void> =>
-  commit(ctx, run).pipe(
+  Effect.suspend(() => isCurrent(ctx.membership, run) ? commit(ctx, [run]) : Effect.interrupt).pipe(
+    // A request of the commit loop may carry this run's offsets: done once it is answered.
+    Effect.zipRight(Effect.promise(() => run.committing ?? Promise.resolve())),
+    Effect.zipRight(Effect.suspend(() => run.dirty ? Effect.fail("not committed yet" as const) : Effect.void)),
     Effect.tapError((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
     Effect.retry(Schedule.spaced(ctx.o.commitInterval)),
     Effect.orDie
   )
 
 /**
- * Sends the changed offsets of every current run in one request, now: called
- * as KafkaJS announces a rebalance, before its rejoin, so the request reaches
- * the coordinator while the group still takes this generation's commits.
- * What fails is left to the runs' own commits.
+ * Sends the changed offsets of every current run now: called as KafkaJS
+ * announces a rebalance, before its rejoin, so the request reaches the
+ * coordinator while the group still takes this generation's commits.
  */
 export const commitNow = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>): void => {
-  const sent = [...ctx.runs.values()].filter((run) =>
-    run.dirty && run.checkpoint !== undefined && isCurrent(ctx.membership, run)
-  )
-  if (sent.length === 0) return
-  for (const run of sent) run.dirty = false
-  ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.checkpoint!))).catch(() => {
-    for (const run of sent) run.dirty = true
-  })
+  send(ctx, ctx.runs.values())?.catch(() => undefined)
 }

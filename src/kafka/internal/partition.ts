@@ -60,6 +60,8 @@ export interface Run extends Fenced {
   loaded: boolean
   /** Completed offsets not committed to Kafka yet. */
   dirty: boolean
+  /** The last commit request that carried this run's offsets, settled either way. */
+  committing: Promise<void> | undefined
 }
 
 /** @internal */
@@ -74,7 +76,8 @@ export const makeRun = (partition: number, join: number, checkpoint?: Option.Opt
   fiber: undefined,
   checkpoint: checkpoint === undefined ? undefined : Option.getOrUndefined(checkpoint),
   loaded: checkpoint !== undefined,
-  dirty: false
+  dirty: false,
+  committing: undefined
 })
 
 /** @internal */
@@ -177,7 +180,7 @@ export const work = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, r
         ? "partition taken; no offset committed yet"
         : `partition taken from offset ${run.checkpoint.committed + 1}, ${run.checkpoint.above.length} done above it`
     )
-    yield* Effect.raceFirst(processing(ctx, run), Offsets.commitEvery(ctx, run))
+    yield* processing(ctx, run)
     yield* Offsets.flush(ctx, run)
     yield* Effect.logDebug("partition drained and committed")
   })
