@@ -134,6 +134,7 @@ export const takeBatch =
   <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>) => ({ batch, resolveOffset }: EachBatchPayload): void => {
     const run = ctx.runs.get(batch.partition)
     if (run === undefined || !run.taking) return
+    let last: string | undefined
     for (const message of batch.messages) {
       const position = Number(message.offset)
       if (position < run.nextOffset) continue
@@ -146,7 +147,9 @@ export const takeBatch =
         record: { topic: batch.topic, partition: batch.partition, offset: position, key },
         value: message.value
       })
-      resolveOffset(message.offset)
+      last = message.offset
     }
+    // Where KafkaJS fetches next; once per batch (each call parses the offset into a Long).
+    if (last !== undefined) resolveOffset(last)
     flowControl(ctx, run)
   }
