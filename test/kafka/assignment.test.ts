@@ -41,7 +41,7 @@ const makeContext = () => {
     runFork: Runtime.runFork(Runtime.defaultRuntime)
   } as unknown as Context<unknown, unknown, never, never, never, never>
   const join = (memberId: string, partitions: ReadonlyArray<number>) =>
-    Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as ConsumerGroupJoinEvent)
+    Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as unknown as ConsumerGroupJoinEvent)
   /** Marks `run` as having finished offsets up to `offset` (what the worker's acknowledgements do). */
   const progress = (run: Run, offset: number) => {
     run.checkpoint = Checkpoint.complete(run.checkpoint ?? Checkpoint.make(0), offset)
