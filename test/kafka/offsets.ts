@@ -62,8 +62,11 @@ export const sampleOffsets = (admin: Admin, group: string, topic: string, everyM
 export interface Audit {
   /** Sink lines of a record already in the sink. */
   readonly duplicates: number
-  /** Duplicates whose previous copy was written by `consumer`: its work that was redone. */
-  readonly redoneOf: (consumer: string) => number
+  /**
+   * Duplicates whose previous copy was written by `consumer` (its work that
+   * was redone), redone at `since` or later, in `partitions` (default: all).
+   */
+  readonly redoneOf: (consumer: string, since?: number, partitions?: ReadonlyArray<number>) => number
   /** Duplicates written after a sample showed the group had committed their record: work redone past a commit. */
   readonly redoneAfterCommit: Array<CommitLine>
 }
@@ -71,7 +74,7 @@ export interface Audit {
 /** Reads the sink against the samples; the lines `excused` says are not audited against commits (counted as duplicates still). */
 export const audit = (sink: string, samples: ReadonlyArray<Sample>, excused: (line: CommitLine) => boolean = () => false): Audit => {
   const previous = new Map<string, CommitLine>()
-  const redoneOf = new Map<string, number>()
+  const redone: Array<{ readonly of: string; readonly at: number; readonly partition: number }> = []
   const redoneAfterCommit: Array<CommitLine> = []
   let duplicates = 0
   const byPartition = new Map<number, Array<Sample>>()
@@ -87,28 +90,35 @@ export const audit = (sink: string, samples: ReadonlyArray<Sample>, excused: (li
     previous.set(id, line)
     if (earlier === undefined) continue
     duplicates++
-    redoneOf.set(earlier.consumer, (redoneOf.get(earlier.consumer) ?? 0) + 1)
+    redone.push({ of: earlier.consumer, at: line.at, partition: line.partition })
     if (excused(line)) continue
     const committedBefore = (byPartition.get(line.partition) ?? []).some((s) =>
       s.at < line.at && Checkpoint.isCompleted(s.checkpoint, line.offset)
     )
     if (committedBefore) redoneAfterCommit.push(line)
   }
-  return { duplicates, redoneOf: (consumer) => redoneOf.get(consumer) ?? 0, redoneAfterCommit }
+  return {
+    duplicates,
+    redoneOf: (consumer, since = -Infinity, partitions) =>
+      redone.filter((r) => r.of === consumer && r.at >= since && (partitions?.includes(r.partition) ?? true)).length,
+    redoneAfterCommit
+  }
 }
 
 /**
- * The victim's sink lines of `partitions` that `checkpoints` (the group's
- * commits once it was gone) do not cover: what it committed to the sink
- * after its last acknowledged offset commit, all of which its successors redo.
+ * The victim's sink lines of `partitions` (those it held when it died) that
+ * `checkpoints` (the group's commits once it was gone) do not cover: what it
+ * committed to the sink after its last acknowledged offset commit, all of
+ * which its successors redo.
  */
 export const uncovered = (
   sink: string,
   victim: string,
+  partitions: ReadonlyArray<number>,
   checkpoints: ReadonlyMap<number, Checkpoint.Checkpoint>
 ): number =>
   readSink(sink).filter((line) => {
-    if (!("key" in line) || line.consumer !== victim) return false
+    if (!("key" in line) || line.consumer !== victim || !partitions.includes(line.partition)) return false
     const checkpoint = checkpoints.get(line.partition)
     return checkpoint === undefined || !Checkpoint.isCompleted(checkpoint, line.offset)
   }).length
