@@ -8,7 +8,8 @@ import * as Checkpoint from "../src/Checkpoint.ts"
 import { consume, type ConsumeOptions, makeProducer, type Record, skippedRecords } from "../src/kafka/index.ts"
 import { type KafkaBroker, startKafka } from "./kafka/broker.ts"
 import type { ConsumerConfig } from "./kafka/consumer.ts"
-import { type Action, appendMark, load, producerOptions, readSink, replay, workload } from "./kafka/sink.ts"
+import { audit, checkpointOf, sampleOffsets, uncovered } from "./kafka/offsets.ts"
+import { type Action, appendMark, type CommitLine, load, producerOptions, readSink, replay, workload } from "./kafka/sink.ts"
 import { waitFor } from "./redis/server.ts"
 import { type Child, spawnScript } from "./utils/child.ts"
 
@@ -262,102 +263,130 @@ describe("effect-ordered/kafka on a real broker", () => {
 
 describe("effect-ordered/kafka consumers across processes", () => {
   const P = 8
-  const start = (base: Omit<ConsumerConfig, "consumer">, name: string) => {
-    const child = spawnScript(name, "test/kafka/consumer.ts", { ...base, consumer: name })
-    children.push(child)
-    return child
-  }
-  /** Partitions per consumer name (the members' client ids). */
-  const assignment = async (group: string): Promise<{ [consumer: string]: number }> => {
-    const { groups } = await admin.describeGroups([group])
-    const out: { [consumer: string]: number } = {}
-    for (const member of groups[0]?.members ?? []) {
-      const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
-      out[member.clientId] = Object.values(decoded?.assignment ?? {}).reduce((n, ps) => n + ps.length, 0)
+  /** A test's consumers, its sink, its offset sampler, and waits that print the consumers' logs when they time out. */
+  const scenario = async (topic: string, partitions: number, config: { readonly sessionTimeoutMs: number }) => {
+    await createTopic(topic, partitions)
+    const sink = join(dir, `${topic}.jsonl`)
+    const base = { brokers: broker.brokers, topic, group: topic, sink, concurrency: 16, maxLatencyMs: 5, commitIntervalMs: 100, ...config }
+    const sampler = sampleOffsets(admin, topic, topic)
+    const start = (name: string) => {
+      const child = spawnScript(name, "test/kafka/consumer.ts", { ...base, consumer: name } satisfies ConsumerConfig)
+      children.push(child)
+      return child
     }
-    return out
-  }
-  const explain = (sink: string) => (e: Error) => {
-    const stats = replay(sink)
-    const logs = children.map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
-    throw new Error(`${e.message}\napplied ${stats.applied}, duplicates ${stats.duplicates}, gaps ${stats.gaps.length}\n${logs}`)
-  }
-
-  it("3 consumers keep per-key order while a fourth joins and one leaves", async () => {
-    const topic = "rebalance"
-    await createTopic(topic, P)
-    const sink = join(dir, "rebalance.jsonl")
-    // A session long enough that a consumer starved of CPU on a busy machine is not dropped (an extra rebalance).
-    const base = { brokers: broker.brokers, topic, group: "rebalance", sink, concurrency: 16, maxLatencyMs: 5, sessionTimeoutMs: 6000, commitIntervalMs: 100 }
-    const wait = (what: string, condition: () => Promise<boolean>, ms = 90_000) => waitFor(what, condition, ms).catch(explain(sink))
-    const [c1] = [start(base, "c1"), start(base, "c2"), start(base, "c3")]
-    await wait("3 members sharing 8 partitions", async () => {
-      const counts = Object.values(await assignment("rebalance"))
-      return counts.length === 3 && counts.reduce((a, b) => a + b, 0) === P
-    })
-    const { actions, expected } = workload(4000, 200)
-    const committedBy = (name: string) => readSink(sink).some((l) => "consumer" in l && l.consumer === name)
-    await load(producer, topic, actions.slice(0, 2000))
-    await wait("a quarter applied", async () => replay(sink).applied >= 1000)
-    start(base, "c4")
-    await wait("c4 in the group with partitions", async () => ((await assignment("rebalance")).c4 ?? 0) > 0)
-    await load(producer, topic, actions.slice(2000))
-    await wait("c4 committing", async () => committedBy("c4"))
-    c1.process.kill("SIGTERM")
-    expect(await c1.exited).toBe(0)
-    await wait("c2, c3 and c4 sharing the partitions", async () => {
-      const counts = await assignment("rebalance")
-      return Object.keys(counts).sort().join() === "c2,c3,c4" && Object.values(counts).reduce((a, b) => a + b, 0) === P
-    })
-
-    await wait("every action applied", async () => replay(sink).applied === actions.length)
-    const stats = replay(sink)
-    expect(stats.gaps).toEqual([])
-    expect(stats.last).toEqual(expected)
-    const byConsumer = new Set(readSink(sink).flatMap((l) => ("consumer" in l ? [l.consumer] : [])))
-    expect([...byConsumer].sort()).toEqual(["c1", "c2", "c3", "c4"])
-    // Two rebalances (c4 joins, c1 leaves), each redoing at most about a window (48) per partition
-    // whose drain did not finish before the new assignment, and one rebalance to spare.
-    expect(stats.duplicates).toBeLessThanOrEqual(3 * P * 48)
-    console.log(`rebalance: ${stats.applied} applied, ${stats.duplicates} duplicates`)
-  })
-
-  it("kill -9 of a consumer mid-run: nothing lost, per-key order kept, duplicates within the bound", async () => {
-    const topic = "crash"
-    await createTopic(topic, P)
-    const sink = join(dir, "crash.jsonl")
-    // A session long enough that a consumer starved of CPU on a busy machine is not dropped from the
-    // group (a rebalance before the kill would add its own duplicates).
-    const base = { brokers: broker.brokers, topic, group: "crash", sink, concurrency: 16, maxLatencyMs: 5, sessionTimeoutMs: 6000, commitIntervalMs: 100 }
-    const wait = (what: string, condition: () => Promise<boolean>, ms = 90_000) => waitFor(what, condition, ms).catch(explain(sink))
-    const [, victim] = [start(base, "k1"), start(base, "k2"), start(base, "k3")]
-    await wait("3 members sharing 8 partitions", async () => {
-      const counts = Object.values(await assignment("crash"))
-      return counts.length === 3 && counts.reduce((a, b) => a + b, 0) === P
-    })
-    const { actions, expected } = workload(6000, 200)
-    await load(producer, topic, actions)
-
-    await wait("a third applied by all three", async () => {
+    const wait = (what: string, condition: () => Promise<boolean>, ms = 90_000) =>
+      waitFor(what, condition, ms).catch((e: Error) => {
+        const stats = replay(sink)
+        const logs = children.map((c) => `--- ${c.name}\n${c.output().slice(-2000)}`).join("\n")
+        throw new Error(`${e.message}\napplied ${stats.applied}, duplicates ${stats.duplicates}, gaps ${stats.gaps.length}\n${logs}`)
+      })
+    /** Partitions per member (client id). */
+    const assignment = async (): Promise<{ [consumer: string]: Array<number> }> => {
+      const { groups } = await admin.describeGroups([topic])
+      const out: { [consumer: string]: Array<number> } = {}
+      for (const member of groups[0]?.members ?? []) {
+        const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
+        out[member.clientId] = Object.values(decoded?.assignment ?? {}).flat()
+      }
+      return out
+    }
+    /** Exactly `members` share every partition. */
+    const balanced = (members: ReadonlyArray<string>) =>
+      wait(`${members.join(", ")} sharing ${partitions} partitions`, async () => {
+        const owned = await assignment()
+        return Object.keys(owned).sort().join() === [...members].sort().join() &&
+          Object.values(owned).flat().length === partitions
+      })
+    /** `name` committed to the sink (after `mark`, when given). */
+    const committedSince = (name: string, mark?: string) => {
       const lines = readSink(sink)
-      return replay(sink).applied >= 2000 && lines.some((l) => "consumer" in l && l.consumer === "k2")
-    })
-    appendMark(sink, "kill")
+      const at = mark === undefined ? -1 : lines.findIndex((l) => "mark" in l && l.mark === mark)
+      return lines.slice(at + 1).some((l) => "consumer" in l && l.consumer === name)
+    }
+    /** Every action applied once per key in order, committed offsets never decreasing, no committed work redone. */
+    const settled = async (expected: { [key: string]: number }, count: number, excused?: (line: CommitLine) => boolean) => {
+      await wait("every action applied", async () => replay(sink).applied === count)
+      await sampler.stop()
+      const stats = replay(sink)
+      expect(stats.gaps).toEqual([])
+      expect(stats.last).toEqual(expected)
+      expect(sampler.decreases).toEqual([])
+      const audited = audit(sink, sampler.samples, excused)
+      expect(audited.redoneAfterCommit).toEqual([])
+      expect(audited.duplicates).toBe(stats.duplicates)
+      return audited
+    }
+    return { sink, start, wait, assignment, balanced, committedSince, settled }
+  }
+
+  it("a consumer stopped past its session and continued: offsets never go back, its stale run stops, it rejoins and gets work", async () => {
+    const s = await scenario("pause", 6, { sessionTimeoutMs: 4000 })
+    const [, victim] = [s.start("s1"), s.start("s2"), s.start("s3")]
+    await s.balanced(["s1", "s2", "s3"])
+    const { actions, expected } = workload(6000, 200)
+    await load(producer, "pause", actions.slice(0, 3000))
+    await s.wait("a quarter applied by all three", async () => replay(s.sink).applied >= 1500 && s.committedSince("s2"))
+    const held = (await s.assignment()).s2
+    victim.process.kill("SIGSTOP")
+    appendMark(s.sink, "stop")
+    // Its session expires; s1 and s3 take its partitions and commit there.
+    await s.balanced(["s1", "s3"])
+    await s.wait("s1 and s3 committing s2's partitions", async () =>
+      readSink(s.sink).some((l) => "consumer" in l && l.consumer !== "s2" && held.includes(l.partition) && l.at > Date.now() - 1000))
+    victim.process.kill("SIGCONT")
+    appendMark(s.sink, "cont")
+    await s.balanced(["s1", "s2", "s3"])
+    // s2 learns its session is lost from the group's refusal of a commit, or from KafkaJS rejoining under a new
+    // member id, whichever comes first; it logs the moment. What its stale runs wrote after SIGCONT and before
+    // then is not audited against commits (they could not know); nothing after it may redo committed work.
+    const lostLine = /timestamp=(\S+) level=WARN .*(session is lost|after a lost session)/
+    await s.wait("s2 reporting its lost session", async () => lostLine.test(victim.output()))
+    const lostAt = Date.parse(lostLine.exec(victim.output())![1])
+    const cont = readSink(s.sink).find((l) => "mark" in l && l.mark === "cont")!.at
+    const stale = (l: CommitLine) => l.consumer === "s2" && l.at >= cont && l.at <= lostAt
+    await load(producer, "pause", actions.slice(3000))
+    await s.wait("s2 rejoined and committing again", async () =>
+      readSink(s.sink).some((l) => "consumer" in l && l.consumer === "s2" && l.at > lostAt))
+    const audited = await s.settled(expected, actions.length, stale)
+    const staleWrites = readSink(s.sink).filter((l): l is CommitLine => "key" in l && stale(l)).length
+    // What its runs held when stopped: a window (48) in the worker, and a queue paused at a window plus the fetch
+    // that crossed it. A stale run that went on until the rejoin would write thousands.
+    expect(staleWrites).toBeLessThanOrEqual(held.length * 3 * 48)
+    console.log(`SIGSTOP: ${actions.length} applied, ${audited.duplicates} duplicates (${audited.redoneOf("s2")} of s2's work), s2 held ${held}, ${staleWrites} of its commits after SIGCONT and before it learned its session was lost (${lostAt - cont} ms)`)
+  }, 150_000)
+
+  it("kill -9, a member joining and one leaving with SIGTERM in one run: duplicates only of work the group had not committed", async () => {
+    const s = await scenario("churn", P, { sessionTimeoutMs: 6000 })
+    const [k1, victim] = [s.start("k1"), s.start("k2"), s.start("k3")]
+    await s.balanced(["k1", "k2", "k3"])
+    const { actions, expected } = workload(8000, 200)
+    await load(producer, "churn", actions.slice(0, 4000))
+    await s.wait("a sixth applied by all three", async () => replay(s.sink).applied >= 1300 && s.committedSince("k2"))
+    const held = (await s.assignment()).k2
+    const killAt = Date.now()
     victim.process.kill("SIGKILL")
     await victim.exited
-
-    await wait("every action applied", async () => replay(sink).applied === actions.length)
-    const stats = replay(sink)
-    expect(stats.gaps).toEqual([])
-    expect(stats.last).toEqual(expected)
-    // The bound: what the victim finished after its last offset commit (commits every 100 ms; its
-    // last 3 seconds of sink commits cover a starved machine's lag: with 2 s, one run on a loaded
-    // machine came within 4 of it) plus, per partition, one window (48) of work in flight when its
-    // owner changed.
-    const lines = readSink(sink)
-    const kill = lines.find((l) => "mark" in l)!.at
-    const victimLast = lines.filter((l) => "consumer" in l && l.consumer === "k2" && l.at > kill - 3000).length
-    expect(stats.duplicates).toBeLessThanOrEqual(victimLast + P * 48)
-    console.log(`kill -9: ${stats.applied} applied, ${stats.duplicates} duplicates (bound ${victimLast + P * 48})`)
-  })
+    // Nobody else owns its partitions until its session expires: the group's commits are its last.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const [after] = await admin.fetchOffsets({ groupId: "churn", topics: ["churn"] })
+    const victimCheckpoints = new Map(after.partitions.map((p) => [p.partition, checkpointOf(p.offset, p.metadata)]))
+    await s.balanced(["k1", "k3"])
+    s.start("k4")
+    appendMark(s.sink, "join")
+    await s.balanced(["k1", "k3", "k4"])
+    await load(producer, "churn", actions.slice(4000))
+    await s.wait("k4 committing", async () => s.committedSince("k4", "join"))
+    k1.process.kill("SIGTERM")
+    expect(await k1.exited).toBe(0)
+    await s.balanced(["k3", "k4"])
+    const audited = await s.settled(expected, actions.length)
+    // The victim's share: exactly its sink commits the group's last commits do not cover, each redone once.
+    const victimBound = uncovered(s.sink, "k2", held, victimCheckpoints)
+    const victimRedone = audited.redoneOf("k2", killAt, held)
+    expect(victimRedone).toBe(victimBound)
+    // The rest comes from the rebalances: work in flight, at most a window per partition each.
+    const rest = audited.duplicates - victimRedone
+    expect(rest).toBeLessThanOrEqual(3 * P * 48)
+    console.log(`churn: ${actions.length} applied, ${audited.duplicates} duplicates: ${victimRedone} of the victim's (its uncommitted sink commits: ${victimBound}), ${rest} from rebalances`)
+  }, 150_000)
 })

@@ -17,7 +17,6 @@
 import type * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type * as Metric from "effect/Metric"
 import type * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type { KafkaError } from "./errors.ts"
@@ -30,6 +29,13 @@ export {
    */
   KafkaError
 } from "./errors.ts"
+
+export {
+  /**
+   * @since 0.1.0
+   */
+  skippedRecords
+} from "./metrics.ts"
 
 /**
  * @since 0.1.0
@@ -155,7 +161,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   readonly poison?: "dead-letter" | "halt-key" | undefined
   /** Dead-letter topic. Default: `` `${topic}.dlq` ``. */
   readonly deadLetterTopic?: string | undefined
-  /** How often completed offsets are committed to Kafka, per partition. Default: 1 second. */
+  /**
+   * Every this long, the completed offsets of every partition whose offsets
+   * moved are committed to Kafka, in one request: a crash redoes about this
+   * much work. Default: 100 milliseconds.
+   */
   readonly commitInterval?: Duration.DurationInput | undefined
   /**
    * On a rebalance or shutdown, how long a partition's work in flight may take
@@ -173,28 +183,21 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
 }
 
 /**
- * Counts records skipped because the commit metadata of their partition
- * said they were done (above the committed offset): work a restart or a new
- * owner did not redo.
- *
- * @since 0.1.0
- * @category metrics
- */
-export const skippedRecords: Metric.Metric.Counter<number> = consumer.skippedRecords
-
-/**
  * Runs a consumer until interrupted. Joins `group`, and for each partition
  * it is given: reads from the committed offset, skips the records the commit
  * metadata marks done, processes the rest concurrently (per key in order),
  * commits per key in order and every `commitInterval` commits the
- * contiguous completed offset to Kafka with the completed offsets above it as
- * metadata. Records held per partition stay within `window` plus one fetch:
- * the partition's fetching pauses while its queue is full. On a rebalance
- * every partition stops taking records and gets until the new assignment
- * (at most `drainTimeout`) to finish and commit; a partition it keeps starts
- * again from that commit, one it lost is interrupted. When the group no
- * longer knows this consumer (a lost session), its partitions' work stops at
- * once. On interruption the partitions drain (at most `drainTimeout`), then
+ * contiguous completed offset of each partition that moved to Kafka with
+ * the completed offsets above it as metadata. Records held per partition stay
+ * within `window` plus one fetch: the partition's fetching pauses while its
+ * queue is full. On a rebalance the completed offsets are committed at once,
+ * every partition stops taking records, and its `commit`s wait for the new
+ * assignment (at most `drainTimeout`): a partition it keeps finishes, commits
+ * and starts again from that commit; one it lost is interrupted without
+ * committing what its next owner redoes. Every write is fenced by the
+ * assignment it was taken under: when the group no longer knows this
+ * consumer (a lost session), its partitions' work stops at once and writes
+ * nothing more. On interruption the partitions drain (at most `drainTimeout`), then
  * the consumer leaves the group. Fails with `KafkaError` when the client
  * gives up; invalid options: dies with `Cause.IllegalArgumentException`.
  *

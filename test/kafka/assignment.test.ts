@@ -1,0 +1,122 @@
+/**
+ * The fence and the assignment rooms of the Kafka consumer against a fake
+ * KafkaJS consumer: which runs may write after a rebalance, a lost session or
+ * a join under a new member id, and which offsets are ever sent.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Runtime } from "effect"
+import type { ConsumerGroupJoinEvent } from "kafkajs"
+import * as Checkpoint from "../../src/Checkpoint.ts"
+import * as Assignment from "../../src/kafka/internal/assignment.ts"
+import * as Fence from "../../src/kafka/internal/fence.ts"
+import * as Offsets from "../../src/kafka/internal/offsets.ts"
+import { resolve } from "../../src/kafka/internal/options.ts"
+import type { Context, Run } from "../../src/kafka/internal/partition.ts"
+import { waitFor } from "../redis/server.ts"
+
+const topic = "t"
+
+const makeContext = () => {
+  const commits: Array<Array<{ partition: number; offset: string }>> = []
+  const ctx = {
+    o: resolve({
+      brokers: ["127.0.0.1:9092"],
+      topic,
+      group: "g",
+      concurrency: 2,
+      process: () => Effect.void,
+      commit: () => Effect.void
+    }),
+    kafka: {
+      pause: () => undefined,
+      resume: () => undefined,
+      seek: () => undefined,
+      commitOffsets: async (offsets: Array<{ partition: number; offset: string }>) => void commits.push(offsets)
+    },
+    // No offsets committed yet: every run starts at its first record.
+    admin: { fetchOffsets: async () => [{ topic, partitions: [] }] },
+    deadLetters: {},
+    runs: new Map<number, Run>(),
+    membership: Fence.makeMembership(),
+    runFork: Runtime.runFork(Runtime.defaultRuntime)
+  } as unknown as Context<unknown, unknown, never, never, never, never>
+  const join = (memberId: string, partitions: ReadonlyArray<number>) =>
+    Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as unknown as ConsumerGroupJoinEvent)
+  /** Marks `run` as having finished offsets up to `offset` (what the worker's acknowledgements do). */
+  const progress = (run: Run, offset: number) => {
+    run.checkpoint = Checkpoint.complete(run.checkpoint ?? Checkpoint.make(0), offset)
+    run.dirty = true
+  }
+  return { ctx, commits, join, progress }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+
+describe("Kafka consumer fence", () => {
+  it("a rebalance holds writes until the join: the kept partition writes, the moved one never does", async () => {
+    const { ctx, commits, join, progress } = makeContext()
+    join("m1", [0, 1])
+    const [kept, moved] = [ctx.runs.get(0)!, ctx.runs.get(1)!]
+    progress(kept, 0)
+    progress(moved, 0)
+    Assignment.onRebalancing(ctx)()
+    // The finished offsets of both went out at once, before KafkaJS rejoins.
+    expect(commits.flat().map((c) => c.partition).sort()).toEqual([0, 1])
+    const written: Array<number> = []
+    const write = (run: Run) =>
+      ctx.runFork(Fence.fenced(ctx.membership, run, () => Effect.sync(() => void written.push(run.partition))))
+    const [keptWrite, movedWrite] = [write(kept), write(moved)]
+    await settle()
+    expect(written).toEqual([])
+    join("m1", [0])
+    expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(keptWrite)))).toBe(true)
+    expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(movedWrite)))).toBe(true)
+    expect(written).toEqual([0])
+    expect([kept.stale, kept.join, moved.stale]).toEqual([false, 2, true])
+    expect(ctx.runs.has(1)).toBe(false)
+  })
+
+  it("a join under a new member id (the heartbeat found the member gone) makes every earlier run stale, kept partitions too", async () => {
+    const { ctx, commits, join, progress } = makeContext()
+    join("m1", [0, 1])
+    const before = [ctx.runs.get(0)!, ctx.runs.get(1)!]
+    join("m2", [0, 1])
+    for (const run of before) {
+      expect(run.stale).toBe(true)
+      progress(run, 5)
+    }
+    expect(before.every((run) => ctx.runs.get(run.partition) !== run)).toBe(true)
+    // Neither the commit loop nor a rebalance sends a stale run's offsets; a stale drain ends without committing.
+    Offsets.commitNow(ctx)
+    expect(commits).toEqual([])
+    const flushed = await Effect.runPromise(Effect.exit(Offsets.flush(ctx, before[0])))
+    expect(Exit.isInterrupted(flushed)).toBe(true)
+    expect(commits).toEqual([])
+    // The new runs are current.
+    const current = ctx.runs.get(0)!
+    progress(current, 0)
+    Offsets.commitNow(ctx)
+    expect(commits).toEqual([[{ topic, partition: 0, offset: "1", metadata: Checkpoint.encode(current.checkpoint!) }]])
+  })
+
+  it("a commit refused as a lost session stops every run; the next join starts fresh runs instead of draining them", async () => {
+    const { ctx, join, progress } = makeContext()
+    join("m1", [0, 1])
+    const before = [ctx.runs.get(0)!, ctx.runs.get(1)!]
+    await settle()
+    const refusal = Object.assign(new Error("The coordinator is not aware of this member"), { type: "UNKNOWN_MEMBER_ID" })
+    ;(ctx.kafka as unknown as { commitOffsets: () => Promise<never> }).commitOffsets = () => Promise.reject(refusal)
+    progress(before[0], 0)
+    const loop = ctx.runFork(Offsets.commitEvery(ctx))
+    await waitFor("the commit loop's refused commit", async () => ctx.membership.lost, 5000)
+    for (const run of before) {
+      expect(run.stale).toBe(true)
+      expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(run.fiber!)))).toBe(true)
+    }
+    // Same member id: the group's refusal alone says the session was lost.
+    join("m1", [0, 1])
+    expect(ctx.membership.lost).toBe(false)
+    expect(before.every((run) => ctx.runs.get(run.partition) !== run && run.join === 1)).toBe(true)
+    await Effect.runPromise(Fiber.interrupt(loop))
+  })
+})
