@@ -2,7 +2,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Sequencer from "../../Sequencer.ts"
+import type { OfferError } from "../../Sequencer.ts"
+import * as Sequencer from "../../internal/sequencer.ts"
+import { DuplicateSequenceError, type Gap } from "../../internal/sequencerModels.ts"
 import * as V from "../../internal/validate.ts"
 import type { DurableObjectStorage, KeySequencer, Options, Released } from "../KeySequencer.ts"
 
@@ -60,6 +62,7 @@ export const make = <A, B, E = never, R = never>(
     const sequencer = yield* Sequencer.make<Pending<A, B, E>>({
       capacity: options.capacity,
       gapTimeout: options.gapTimeout,
+      maxGapWait: options.maxGapWait,
       start
     })
     const context = yield* Effect.context<R>()
@@ -73,7 +76,7 @@ export const make = <A, B, E = never, R = never>(
         Effect.flatMap((exit) => Deferred.done(reply, exit))
       )
 
-    let gap: Sequencer.Gap | undefined
+    let gap: Gap | undefined
     yield* sequencer.stream.pipe(
       Stream.runForEach((event) => {
         if (event._tag === "Gap") {
@@ -90,11 +93,11 @@ export const make = <A, B, E = never, R = never>(
       Effect.forkScoped
     )
 
-    const submit = (sequence: number, value: A): Effect.Effect<B, E | Sequencer.OfferError> =>
+    const submit = (sequence: number, value: A): Effect.Effect<B, E | OfferError> =>
       Effect.gen(function*() {
         if (V.isInteger(sequence) && sequence >= 0 && sequence < start) {
           // Spent before this object started (its storage says so).
-          return yield* new Sequencer.DuplicateSequenceError({ key, sequence, next: yield* sequencer.next(key) })
+          return yield* new DuplicateSequenceError({ key, sequence, next: yield* sequencer.next(key) })
         }
         const reply = yield* Deferred.make<B, E>()
         yield* sequencer.offer(key, sequence, { value, reply })
