@@ -42,7 +42,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env))),
-    Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host }))
+    Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host, backlog: listen.backlog }))
   )
   NodeRuntime.runMain(Layer.launch(Server))
 }
