@@ -277,6 +277,8 @@ class SequencerImpl<A> implements Sequencer<A> {
   private lastBacklogSign = -Infinity
   /** Offers suspended on full keys, all keys together. */
   private blockedOffers = 0
+  /** Released values the consumer took but has not finished with (`holdGaps`). */
+  private held = 0
   private readonly idleTimer: Timer<KeyState<A>> | undefined
   /** With `name`: what the sequencer records. */
   private readonly metrics: SequencerMetrics | undefined
@@ -296,7 +298,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     const millis = Duration.toMillis(gapTimeout)
     const maxMillis = Duration.toMillis(maxGapWait)
     return new Timer(millis, (since, now) => {
-      const caughtUp = this.blockedOffers > 0 ? now : Math.max(since, this.lastBacklogSign)
+      const caughtUp = this.blockedOffers + this.held > 0 ? now : Math.max(since, this.lastBacklogSign)
       return Math.min(since + maxMillis, caughtUp + millis)
     })
   }
@@ -561,10 +563,25 @@ class SequencerImpl<A> implements Sequencer<A> {
     }
   }
 
-  /** `n` suspended offers were placed, dropped or abandoned: the moment the last one leaves is a sign of backlog. */
+  /** `n` suspended offers were placed, dropped or abandoned. */
   private unblocked(n: number): void {
     this.blockedOffers -= n
-    if (this.blockedOffers === 0 && this.gapTimer !== undefined) {
+    this.backlogChanged()
+  }
+
+  /**
+   * A consumer that takes a chunk of released values and works through them
+   * one at a time (KeySequencer's) says so: `+n` when it takes them, `-1` as
+   * each is done. While it holds any, gaps are not given up.
+   */
+  readonly holdGaps = (n: number): void => {
+    this.held += n
+    this.backlogChanged()
+  }
+
+  /** The moment the last suspended offer or held value leaves is the last sign of a backlog. */
+  private backlogChanged(): void {
+    if (this.blockedOffers + this.held === 0 && this.gapTimer !== undefined) {
       this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
     }
   }
@@ -724,8 +741,13 @@ class SequencerImpl<A> implements Sequencer<A> {
   }
 }
 
+/** A `Sequencer` as the package's own modules see it. @internal */
+export interface SequencerEngine<A> extends Sequencer<A> {
+  readonly holdGaps: (n: number) => void
+}
+
 /** @internal */
-export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Scope.Scope> =>
+export const make = <A>(options: Options): Effect.Effect<SequencerEngine<A>, never, Scope.Scope> =>
   Effect.suspend(() => {
     const resolved = resolveOptions(options)
     return Effect.flatMap(Effect.all([Effect.clock, Effect.scope]), ([clock, scope]) => {

@@ -42,6 +42,8 @@ export interface BurstResult {
   readonly unexpected: ReadonlyArray<{ readonly id: string; readonly statuses: ReadonlyArray<number> }>
   /** Number of sequences answered otherwise than expected. */
   readonly unexpectedCount: number
+  /** The first few bodies of answers other than 200. */
+  readonly samples: ReadonlyArray<unknown>
   /** From the first request sent to the last answer. */
   readonly drainMillis: number
 }
@@ -95,6 +97,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
   const answers = new Map<string, Array<number>>()
   const statuses: Record<number, number> = {}
   let applied = 0
+  const samples: Array<unknown> = []
   const started = performance.now()
   try {
     await Promise.all(sent.map(async ({ key, sequence }) => {
@@ -109,6 +112,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
       const body = await response.body.json().catch(() => ({})) as { readonly ok?: boolean }
       statuses[status] = (statuses[status] ?? 0) + 1
       if (status === 200 && body.ok === true) applied++
+      if (status !== 200 && samples.length < 5) samples.push(body)
       const id = `${key}/${sequence}`
       answers.set(id, [...answers.get(id) ?? [], status])
     }))
@@ -130,6 +134,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
     applied,
     unexpected: unexpected.slice(0, 10),
     unexpectedCount: unexpected.length,
+    samples,
     drainMillis
   }
 }

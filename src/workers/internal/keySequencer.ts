@@ -78,15 +78,24 @@ export const make = <A, B, E = never, R = never>(
 
     let gap: Gap | undefined
     yield* sequencer.stream.pipe(
+      // The values of a chunk wait their turn here: until they are applied, the key is not caught up.
+      Stream.mapChunks((events) => {
+        sequencer.holdGaps(events.length)
+        return events
+      }),
       Stream.runForEach((event) => {
         if (event._tag === "Gap") {
           gap = event
+          sequencer.holdGaps(-1)
           return Effect.void
         }
         // A `Gap` is always followed by the value just after it.
         const missing = gap === undefined ? undefined : { from: gap.from, to: gap.to }
         gap = undefined
-        return settle({ sequence: event.sequence, value: event.value.value, missing }, event.value.reply)
+        return Effect.ensuring(
+          settle({ sequence: event.sequence, value: event.value.value, missing }, event.value.reply),
+          Effect.sync(() => sequencer.holdGaps(-1))
+        )
       }),
       // `onGap: "skip"`: the stream cannot fail.
       Effect.orDie,
