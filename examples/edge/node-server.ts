@@ -8,7 +8,8 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Layer from "effect/Layer"
-import { createServer, IncomingMessage } from "node:http"
+import { createServer, IncomingMessage, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 import { app, configFromEnv, layer } from "./app.ts"
 import { listenConfigFromEnv } from "./listen.ts"
 
@@ -27,6 +28,34 @@ class DrainingIncomingMessage extends IncomingMessage {
   }
 }
 
+/**
+ * A response sent before its request's body was read (a 413) closes the
+ * connection: `Connection: close`, so the client sends its next request on
+ * a new one and no runtime has to find where the unread body ends. Closing
+ * at once would reset the connection while the client is still writing, and
+ * a reset discards the answer it has not read yet; so the close lingers: the
+ * server sends its FIN, reads and drops what still comes, and closes when the
+ * client does or after `lingerMillis`.
+ */
+const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessage, response: ServerResponse): void => {
+  const writeHead = response.writeHead
+  response.writeHead = function(this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.setHeader("connection", "close")
+    return writeHead.apply(this, args)
+  } as typeof writeHead
+  const socket = request.socket as Socket & { destroySoon?: () => void }
+  response.once("finish", () => {
+    if (request.complete || socket.destroyed) return
+    socket.destroySoon = () => {
+      socket.end()
+      socket.resume()
+      const timer = setTimeout(() => socket.destroy(), lingerMillis)
+      socket.once("close", () => clearTimeout(timer))
+      socket.once("end", () => socket.destroy())
+    }
+  })
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
@@ -38,7 +67,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    })
+    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env))),
