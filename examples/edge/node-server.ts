@@ -10,8 +10,9 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Layer from "effect/Layer"
 import { createServer, IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { app, configFromEnv, layer } from "./app.ts"
-import { listenConfigFromEnv } from "./listen.ts"
+import { type ListenConfig, listenConfigFromEnv } from "./listen.ts"
 
 /**
  * A request whose body the handler stops reading early (a body over
@@ -56,6 +57,32 @@ const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessag
   })
 }
 
+/**
+ * What `node:http` answers by itself, before any route runs: a request that
+ * did not arrive within the header or request timeout (408), a head too
+ * large (431), a request it cannot parse (400). The same JSON error body as
+ * every other error, then the connection closes.
+ */
+const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoException, socket: Duplex): void => {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, body] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", {
+      error: `The request head did not arrive within ${listen.headersTimeoutMs} ms, or the whole request within ${listen.requestTimeoutMs} ms`,
+      limit: { headersTimeoutMs: listen.headersTimeoutMs, requestTimeoutMs: listen.requestTimeoutMs }
+    }]
+    : error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large", { error: "The request head is too large" }]
+    : [400, "Bad Request", { error: `Malformed request: ${error.code ?? error.message}` }]
+  const json = JSON.stringify(body)
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
+      `Connection: close\r\n\r\n${json}`
+  )
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
@@ -67,7 +94,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
+    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env))),
