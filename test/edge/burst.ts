@@ -42,6 +42,8 @@ export interface BurstResult {
   readonly unexpected: ReadonlyArray<{ readonly id: string; readonly statuses: ReadonlyArray<number> }>
   /** Number of sequences answered otherwise than expected. */
   readonly unexpectedCount: number
+  /** Requests sent again after a 408 (the server's header timeout shed them under load). */
+  readonly retried: number
   /** The first few bodies of answers other than 200. */
   readonly samples: ReadonlyArray<unknown>
   /** From the first request sent to the last answer. */
@@ -97,16 +99,25 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
   const answers = new Map<string, Array<number>>()
   const statuses: Record<number, number> = {}
   let applied = 0
+  let retried = 0
   const samples: Array<unknown> = []
   const started = performance.now()
   try {
-    await Promise.all(sent.map(async ({ key, sequence }) => {
-      const response = await request(`${url}/keys/${key}/actions/${sequence}`, {
+    const send = (key: string, sequence: number) =>
+      request(`${url}/keys/${key}/actions/${sequence}`, {
         method: "POST",
         body: JSON.stringify(actionAt(sequence, spec.actions - 1)),
         headers: { "content-type": "application/json" },
         dispatcher: agent
       })
+    await Promise.all(sent.map(async ({ key, sequence }) => {
+      let response = await send(key, sequence)
+      // 408: the server shed the request before reading it (its head did not arrive in time); a client sends it again
+      while (response.statusCode === 408) {
+        retried++
+        await response.body.dump()
+        response = await send(key, sequence)
+      }
       const status = response.statusCode
       // A 408 written by the runtime itself may carry no JSON body.
       const body = await response.body.json().catch(() => ({})) as { readonly ok?: boolean }
@@ -135,6 +146,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
     unexpected: unexpected.slice(0, 10),
     unexpectedCount: unexpected.length,
     samples,
+    retried,
     drainMillis
   }
 }
