@@ -35,7 +35,7 @@ export const json = (body: unknown, status = 200): HttpServerResponse.HttpServer
 export const maxDiscardBytes = 16 * 1024 * 1024
 
 /**
- * Reads the whole body as UTF-8; a body over `maxBytes` is a 413, answered
+ * Reads the whole body as UTF-8 (no body at all reads as `""`); a body over `maxBytes` is a 413, answered
  * once the body was read (and dropped) to its end, or at once beyond
  * `maxDiscardBytes`.
  */
@@ -45,6 +45,8 @@ export const readBody = (maxBytes: number): Effect.Effect<string, HttpError, Htt
     const tooLarge = fail(413, `Body exceeds ${maxBytes} bytes`, { limit: { bytes: maxBytes } })
     const discardLimit = Math.max(maxBytes, maxDiscardBytes)
     if (Number(request.headers["content-length"] ?? "0") > discardLimit) return yield* tooLarge
+    // A web `Request` without a body (`body: null`; Node's requests always have a stream) reads as empty.
+    if ((request.source as { readonly body?: unknown }).body === null) return ""
     const read = yield* request.stream.pipe(
       Stream.mapError((cause) => new HttpError({ status: 400, body: { error: `Could not read body: ${cause.message}` } })),
       Stream.runFoldEffect({ size: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {

@@ -135,6 +135,9 @@ export const postKeyedAction = Effect.gen(function*() {
     })
   }
   const body = yield* readBody(config.maxBodyBytes)
+  if (body.trim() === "") {
+    return yield* fail(400, "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})")
+  }
   // The key comes from the path: the body carries type, payload and latencyMs.
   const action = yield* decodeJson(Action, body, {}, (value) => Predicate.isRecord(value) ? { ...value, key } : value)
   const keyed = yield* KeyedActions

@@ -111,7 +111,14 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
         dispatcher: agent
       })
     await Promise.all(sent.map(async ({ key, sequence }) => {
-      let response = await send(key, sequence)
+      let response = await send(key, sequence).catch((error: NodeJS.ErrnoException) => error)
+      if (response instanceof Error) {
+        // a connection reset before the answer: counted as status 0, not resent (it may have been applied)
+        statuses[0] = (statuses[0] ?? 0) + 1
+        if (samples.length < 5) samples.push(response.code ?? response.message)
+        answers.set(`${key}/${sequence}`, [...answers.get(`${key}/${sequence}`) ?? [], 0])
+        return
+      }
       // 408: the server shed the request before reading it (its head did not arrive in time); a client sends it again
       while (response.statusCode === 408) {
         retried++

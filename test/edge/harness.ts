@@ -162,6 +162,14 @@ export const badInputs: ReadonlyArray<BadInput> = [
     json: { path: ["payload", "side"] }
   },
   {
+    name: "keyed: empty body",
+    method: "POST",
+    path: "/keys/bad-8/actions/0",
+    body: "",
+    status: 400,
+    json: { error: "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})" }
+  },
+  {
     name: "keyed: key longer than 128 characters",
     method: "POST",
     path: `/keys/${"k".repeat(129)}/actions/0`,
