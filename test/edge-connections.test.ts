@@ -4,23 +4,12 @@
  * client writes and when is exact: the client must read the JSON error, and
  * its next request must work.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { connect } from "node:net"
-import { type RunningServer, startServer, testConfig } from "./edge/harness.ts"
+import { serversFor, testConfig } from "./edge/harness.ts"
 
 const runtimes = ["node", "deno", "bun", "workerd"] as const
-const servers = new Map<string, RunningServer>()
-
-beforeAll(async () => {
-  const started = await Promise.allSettled(runtimes.map((runtime) => startServer(runtime)))
-  for (const result of started) if (result.status === "fulfilled") servers.set(result.value.runtime, result.value)
-  const failed = started.filter((result) => result.status === "rejected")
-  if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason
-}, 60_000)
-
-afterAll(() => {
-  for (const server of servers.values()) server.stop()
-})
+const servers = serversFor(runtimes)
 
 interface Exchange {
   /** Everything the server sent before it closed the connection (or before `until` matched). */
