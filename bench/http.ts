@@ -7,12 +7,21 @@
  * cost (`LATENCY_MS`): 0 ms measures the overhead alone, 5 ms (the servers'
  * default) a workload that waits.
  *
+ * Then a keyed burst per runtime at the servers' default settings
+ * (test/edge/burst.ts): keys × 100 client-numbered actions on
+ * `POST /keys/:key/actions/:sequence`, shuffled, 6 duplicates a key,
+ * sequence 20 never sent on 10 keys, all in flight at once; it reports the
+ * actions applied (of those that can be), the 409s (the duplicates), the 504s
+ * (the real gaps), the 408s resent and the time until the last answer.
+ *
  *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0,5] [--runtimes node,deno,bun,workerd]
+ *     [--burst-keys 40] [--burst-keys-node 100]
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { defaultBurst, expectedApplied, runBurst } from "../test/edge/burst.ts"
 import { type Runtime, startServer } from "../test/edge/launch.ts"
 
 export interface HttpBenchOptions {
@@ -168,6 +177,61 @@ export const runHttpBench = async (options: HttpBenchOptions = {}): Promise<Arra
   return rows
 }
 
+export interface BurstRow {
+  readonly runtime: Runtime
+  readonly keys: number
+  readonly requests: number
+  readonly applied: number
+  readonly applicable: number
+  readonly conflicts: number
+  readonly gaps: number
+  readonly retried: number
+  readonly drainMillis: number
+}
+
+/** The keyed burst against `runtime`'s server at its default settings. */
+const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> => {
+  const server = await startServer(runtime)
+  try {
+    const spec = defaultBurst(keys)
+    const result = await runBurst(server.url, spec, `bench-${runtime}-${keys}-${Date.now()}`)
+    return {
+      runtime,
+      keys,
+      requests: result.requests,
+      applied: result.applied,
+      applicable: expectedApplied(spec),
+      conflicts: result.statuses[409] ?? 0,
+      gaps: result.statuses[504] ?? 0,
+      retried: result.retried,
+      drainMillis: result.drainMillis
+    }
+  } finally {
+    server.stop()
+  }
+}
+
+/** Runs the keyed burst on each runtime (and a larger one on Node) and prints one table. */
+export const runBurstBench = async (
+  runtimes: ReadonlyArray<Runtime>,
+  keys: number,
+  nodeKeys: number
+): Promise<Array<BurstRow>> => {
+  const rows: Array<BurstRow> = []
+  for (const runtime of runtimes) rows.push(await measureBurst(runtime, keys))
+  if (runtimes.includes("node") && nodeKeys !== keys) rows.push(await measureBurst("node", nodeKeys))
+  console.log("\n### Keyed burst: keys × 100 actions, shuffled, 6 duplicates a key, 10 gaps, all at once, default settings\n")
+  console.log("| runtime | keys × actions | requests | applied | 409 | 504 | 408 resent | drained in |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |")
+  for (const r of rows) {
+    console.log(
+      `| ${r.runtime} | ${r.keys} × 100 | ${r.requests} | ${r.applied} of ${r.applicable} | ${r.conflicts} | ${r.gaps} | ` +
+        `${r.retried} | ${(r.drainMillis / 1000).toFixed(1)} s |`
+    )
+  }
+  return rows
+}
+
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ""))
 if (isMain) {
   const arg = (name: string) => {
@@ -181,4 +245,9 @@ if (isMain) {
     connections: number("connections"),
     latenciesMs: arg("latency-ms")?.split(",").map(Number)
   })
+  await runBurstBench(
+    (arg("runtimes")?.split(",") as Array<Runtime> | undefined) ?? ["node", "deno", "bun", "workerd"],
+    number("burst-keys") ?? 40,
+    number("burst-keys-node") ?? 100
+  )
 }

@@ -7,14 +7,21 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "./errors.ts"
+import type {
+  DuplicateSequenceError,
+  SequenceGapError,
+  SequenceOutOfWindowError,
+  SequencerClosedError,
+  SequencerKeyLimitError
+} from "./internal/sequencerModels.ts"
 import * as internal from "./internal/sequencer.ts"
+import type * as models from "./internal/sequencerModels.ts"
+import { Event as EventValue } from "./internal/sequencerModels.ts"
 
 /**
  * What values are sequenced by: a non-empty string or a number (not `NaN`).
@@ -23,7 +30,7 @@ import * as internal from "./internal/sequencer.ts"
  * @since 0.1.0
  * @category models
  */
-export type Key = string | number
+export type Key = models.Key
 
 /**
  * Options of {@link make}. Invalid options make `make` die with
@@ -46,12 +53,24 @@ export interface Options {
   /** The first sequence of every key. A safe integer ≥ 0. Default: `0`. */
   readonly start?: number | undefined
   /**
-   * How long a buffered value may wait for the missing sequences before it,
-   * measured on Effect's `Clock` from the moment it was accepted. Then those
-   * sequences are given up on (see `onGap`). Default: none (a missing
+   * How long a buffered value waits for the missing sequences before it once
+   * the sequencer has caught up, on Effect's `Clock`; then those sequences
+   * are given up on (see `onGap`). Caught up: time spent working through a
+   * backlog does not count. The wait is measured from the later of the
+   * value's acceptance and the last sign of a backlog: an offer that arrived
+   * after a later sequence of its key (it fills a hole, so more may still be
+   * on the way), or an offer suspended on a full key (the clock is held
+   * while one is). See `maxGapWait` for the bound. Default: none (a missing
    * sequence holds its key until it arrives).
    */
   readonly gapTimeout?: Duration.DurationInput | undefined
+  /**
+   * The longest a buffered value waits for the sequences before it, from its
+   * acceptance, however busy the sequencer is: a gap is given up after
+   * `gapTimeout` once the backlog is drained, and never later than this.
+   * At least `gapTimeout`; needs it. Default: `10 × gapTimeout`.
+   */
+  readonly maxGapWait?: Duration.DurationInput | undefined
   /**
    * What giving up on missing sequences does. `"skip"` (default): emit a
    * {@link Gap} for them and release the values after them. `"fail"`: the
@@ -93,7 +112,8 @@ export interface Options {
  *
  * - `Released`: a value released in its key's sequence order.
  * - `Gap`: the sequences `from` to `to` (inclusive) of `key` were given up
- *   on: none of them arrived within `gapTimeout` of a later value. They are
+ *   on: none of them arrived within `gapTimeout` of a later value once the
+ *   sequencer had caught up (see `Options.gapTimeout`). They are
  *   never released; an offer for one of them later is rejected with
  *   {@link DuplicateSequenceError}.
  *
@@ -102,10 +122,7 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export type Event<A> = Data.TaggedEnum<{
-  Released: { readonly key: Key; readonly sequence: number; readonly value: A }
-  Gap: { readonly key: Key; readonly from: number; readonly to: number }
-}>
+export type Event<A> = models.Event<A>
 
 /**
  * A value released in its key's sequence order.
@@ -113,7 +130,7 @@ export type Event<A> = Data.TaggedEnum<{
  * @since 0.1.0
  * @category models
  */
-export type Released<A> = Data.TaggedEnum.Value<Event<A>, "Released">
+export type Released<A> = models.Released<A>
 
 /**
  * Sequences of a key given up on (see {@link Event}).
@@ -121,7 +138,7 @@ export type Released<A> = Data.TaggedEnum.Value<Event<A>, "Released">
  * @since 0.1.0
  * @category models
  */
-export type Gap = Data.TaggedEnum.Value<Event<never>, "Gap">
+export type Gap = models.Gap
 
 /**
  * The type-level definition of {@link Event} for `Data.taggedEnum`.
@@ -129,9 +146,7 @@ export type Gap = Data.TaggedEnum.Value<Event<never>, "Gap">
  * @since 0.2.0
  * @category models
  */
-export interface EventDefinition extends Data.TaggedEnum.WithGenerics<1> {
-  readonly taggedEnum: Event<this["A"]>
-}
+export type EventDefinition = models.EventDefinition
 
 /**
  * Constructors and matchers of {@link Event}.
@@ -155,10 +170,7 @@ export interface EventDefinition extends Data.TaggedEnum.WithGenerics<1> {
  * @since 0.2.0
  * @category constructors
  */
-export const Event: {
-  readonly Released: <A>(args: { readonly key: Key; readonly sequence: number; readonly value: A }) => Released<A>
-  readonly Gap: (args: { readonly key: Key; readonly from: number; readonly to: number }) => Gap
-} & Data.TaggedEnum.GenericMatchers<EventDefinition> = Data.taggedEnum<EventDefinition>()
+export const Event: typeof models.Event = EventValue
 
 /**
  * Counts at one moment, e.g. for metrics.
@@ -264,8 +276,6 @@ export interface Sequencer<A> {
  * @category constructors
  */
 export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Scope.Scope> =>
-  // Not `= internal.make`: the engine imports this module's errors, and a
-  // function body reads `internal` only once both modules are evaluated.
   internal.make<A>(options)
 
 /**
@@ -380,199 +390,131 @@ export const stats = <A>(self: Sequencer<A>): Effect.Effect<Stats> => self.stats
  */
 export const stream = <A>(self: Sequencer<A>): Stream.Stream<Event<A>, SequenceGapError> => self.stream
 
-const describeKey = (key: Key): string => typeof key === "string" ? JSON.stringify(key) : String(key)
-
-const DuplicateSequenceErrorBase: TaggedErrorConstructor<"DuplicateSequenceError", {
-  readonly key: Key
-  readonly sequence: number
-  /** The key's next expected sequence when the offer was refused. */
-  readonly next: number
-}> = TaggedErrorWithMessage(
-  "DuplicateSequenceError",
-  (e) => {
-    const key = describeKey(e.key)
-    return e.sequence >= e.next
-      ? `Sequence ${e.sequence} of key ${key} is already buffered`
-      : `Sequence ${e.sequence} of key ${key} was already released or given up on (next expected: ${e.next})`
-  }
-)
-
-/**
- * The offered sequence is already buffered (`sequence ≥ next`), or is behind
- * the key's next expected one (`sequence < next`): already released, or
- * given up on in a {@link Gap}. Nothing changed: answer the retry as a
- * duplicate.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Sequencer } from "effect-ordered"
- *
- * // What an HTTP handler answers for each refusal.
- * const handle = (sequencer: Sequencer.Sequencer<string>, key: string, sequence: number, action: string) =>
- *   sequencer.offer(key, sequence, action).pipe(
- *     Effect.as({ status: 202, body: "accepted" }),
- *     Effect.catchTags({
- *       DuplicateSequenceError: (e) => Effect.succeed({ status: 200, body: e.message }),
- *       SequenceOutOfWindowError: (e) => Effect.succeed({ status: 429, body: e.message }),
- *       SequencerKeyLimitError: (e) => Effect.succeed({ status: 503, body: e.message }),
- *       SequencerClosedError: (e) => Effect.succeed({ status: 503, body: e.message })
- *     })
- *   )
- *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
- *   const first = yield* handle(sequencer, "order-17", 0, "place")
- *   const retry = yield* handle(sequencer, "order-17", 0, "place")
- *   return [first.status, retry.status]
- * }))
- * Effect.runPromise(program).then(console.log)
- * // [ 202, 200 ]
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class DuplicateSequenceError extends DuplicateSequenceErrorBase {}
-
-const SequenceOutOfWindowErrorBase: TaggedErrorConstructor<"SequenceOutOfWindowError", {
-  readonly key: Key
-  readonly sequence: number
-  /** The key's next expected sequence when the offer was refused. */
-  readonly next: number
-  /** `options.capacity`: accepted sequences are below `next + capacity`. */
-  readonly capacity: number
-}> = TaggedErrorWithMessage(
-  "SequenceOutOfWindowError",
-  (e) =>
-    `Sequence ${e.sequence} of key ${describeKey(e.key)} is beyond the window: next expected is ${e.next}, capacity ${e.capacity} admits up to ${
-      e.next + e.capacity - 1
-    }`
-)
-
-/**
- * The offered sequence is at or beyond `next + capacity`: too far ahead of
- * the key's next expected sequence to be buffered. Nothing changed: the
- * client may retry once earlier sequences went through.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Sequencer } from "effect-ordered"
- *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
- *   return yield* Effect.flip(sequencer.offer("k", 9, "too far ahead"))
- * }))
- * Effect.runPromise(program).then((error) => console.log(error.message))
- * // Sequence 9 of key "k" is beyond the window: next expected is 0, capacity 4 admits up to 3
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class SequenceOutOfWindowError extends SequenceOutOfWindowErrorBase {}
-
-const SequencerClosedErrorBase: TaggedErrorConstructor<"SequencerClosedError", {
-  readonly key: Key
-  readonly sequence: number
-}> = TaggedErrorWithMessage(
-  "SequencerClosedError",
-  (e) => `Sequencer is closed: sequence ${e.sequence} of key ${describeKey(e.key)} was not released`
-)
-
-/**
- * The sequencer no longer accepts or releases values: its scope closed, or a
- * gap failed it (`onGap: "fail"`). `key` and `sequence` are the refused or
- * dropped offer's.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Sequencer } from "effect-ordered"
- *
- * const program = Effect.gen(function*() {
- *   const sequencer = yield* Effect.scoped(Sequencer.make<string>({ capacity: 4 })) // its scope is closed
- *   return yield* Effect.flip(sequencer.offer("k", 0, "late"))
- * })
- * Effect.runPromise(program).then((error) => console.log(error.message))
- * // Sequencer is closed: sequence 0 of key "k" was not released
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class SequencerClosedError extends SequencerClosedErrorBase {}
-
-const SequenceGapErrorBase: TaggedErrorConstructor<"SequenceGapError", {
-  readonly key: Key
-  /** First missing sequence. */
-  readonly from: number
-  /** Last missing sequence (inclusive). */
-  readonly to: number
-  /** `options.gapTimeout`, which a later value waited for. */
-  readonly gapTimeout: Duration.Duration
-}> = TaggedErrorWithMessage(
-  "SequenceGapError",
-  (e) => {
-    const missing = e.from === e.to ? `sequence ${e.from}` : `sequences ${e.from} to ${e.to}`
-    return `Key ${describeKey(e.key)} gave up on ${missing}: missing for ${Duration.format(e.gapTimeout)}`
-  }
-)
-
-/**
- * `onGap: "fail"`: sequences `from` to `to` of `key` did not arrive within
- * `gapTimeout` of a later value. The stream fails with it; pending
- * `offerAwait` callers of that key whose value was accepted fail with it too.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { Sequencer } from "effect-ordered"
- *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, gapTimeout: "10 millis", onGap: "fail" })
- *   yield* sequencer.offer("k", 1, "second") // sequence 0 never comes
- *   return yield* Effect.flip(Stream.runDrain(sequencer.stream))
- * }))
- * Effect.runPromise(program).then((error) => console.log(error.message))
- * // Key "k" gave up on sequence 0: missing for 10ms
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class SequenceGapError extends SequenceGapErrorBase {}
-
-const SequencerKeyLimitErrorBase: TaggedErrorConstructor<"SequencerKeyLimitError", {
-  readonly key: Key
-  readonly sequence: number
-  /** `options.maxKeys`. */
-  readonly maxKeys: number
-}> = TaggedErrorWithMessage(
-  "SequencerKeyLimitError",
-  (e) => `Cannot start key ${describeKey(e.key)} (sequence ${e.sequence}): ${e.maxKeys} keys are live (maxKeys)`
-)
-
-/**
- * An offer for a new key while `maxKeys` keys are live. Nothing changed: the
- * client may retry once keys expire (`idleKeyTimeout`).
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Sequencer } from "effect-ordered"
- *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, maxKeys: 1 })
- *   yield* sequencer.offer("a", 0, "first key")
- *   return yield* Effect.flip(sequencer.offer("b", 0, "second key"))
- * }))
- * Effect.runPromise(program).then((error) => console.log(error.message))
- * // Cannot start key "b" (sequence 0): 1 keys are live (maxKeys)
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class SequencerKeyLimitError extends SequencerKeyLimitErrorBase {}
+export {
+  /**
+   * The offered sequence is already buffered (`sequence ≥ next`), or is behind
+   * the key's next expected one (`sequence < next`): already released, or
+   * given up on in a {@link Gap}. Nothing changed: answer the retry as a
+   * duplicate.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Sequencer } from "effect-ordered"
+   *
+   * // What an HTTP handler answers for each refusal.
+   * const handle = (sequencer: Sequencer.Sequencer<string>, key: string, sequence: number, action: string) =>
+   *   sequencer.offer(key, sequence, action).pipe(
+   *     Effect.as({ status: 202, body: "accepted" }),
+   *     Effect.catchTags({
+   *       DuplicateSequenceError: (e) => Effect.succeed({ status: 200, body: e.message }),
+   *       SequenceOutOfWindowError: (e) => Effect.succeed({ status: 429, body: e.message }),
+   *       SequencerKeyLimitError: (e) => Effect.succeed({ status: 503, body: e.message }),
+   *       SequencerClosedError: (e) => Effect.succeed({ status: 503, body: e.message })
+   *     })
+   *   )
+   *
+   * const program = Effect.scoped(Effect.gen(function*() {
+   *   const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
+   *   const first = yield* handle(sequencer, "order-17", 0, "place")
+   *   const retry = yield* handle(sequencer, "order-17", 0, "place")
+   *   return [first.status, retry.status]
+   * }))
+   * Effect.runPromise(program).then(console.log)
+   * // [ 202, 200 ]
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  DuplicateSequenceError,
+  /**
+   * The offered sequence is at or beyond `next + capacity`: too far ahead of
+   * the key's next expected sequence to be buffered. Nothing changed: the
+   * client may retry once earlier sequences went through.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Sequencer } from "effect-ordered"
+   *
+   * const program = Effect.scoped(Effect.gen(function*() {
+   *   const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
+   *   return yield* Effect.flip(sequencer.offer("k", 9, "too far ahead"))
+   * }))
+   * Effect.runPromise(program).then((error) => console.log(error.message))
+   * // Sequence 9 of key "k" is beyond the window: next expected is 0, capacity 4 admits up to 3
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SequenceOutOfWindowError,
+  /**
+   * The sequencer no longer accepts or releases values: its scope closed, or a
+   * gap failed it (`onGap: "fail"`). `key` and `sequence` are the refused or
+   * dropped offer's.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Sequencer } from "effect-ordered"
+   *
+   * const program = Effect.gen(function*() {
+   *   const sequencer = yield* Effect.scoped(Sequencer.make<string>({ capacity: 4 })) // its scope is closed
+   *   return yield* Effect.flip(sequencer.offer("k", 0, "late"))
+   * })
+   * Effect.runPromise(program).then((error) => console.log(error.message))
+   * // Sequencer is closed: sequence 0 of key "k" was not released
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SequencerClosedError,
+  /**
+   * `onGap: "fail"`: sequences `from` to `to` of `key` did not arrive within
+   * `gapTimeout` of a later value. The stream fails with it; pending
+   * `offerAwait` callers of that key whose value was accepted fail with it too.
+   *
+   * @example
+   * ```ts
+   * import { Effect, Stream } from "effect"
+   * import { Sequencer } from "effect-ordered"
+   *
+   * const program = Effect.scoped(Effect.gen(function*() {
+   *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, gapTimeout: "10 millis", onGap: "fail" })
+   *   yield* sequencer.offer("k", 1, "second") // sequence 0 never comes
+   *   return yield* Effect.flip(Stream.runDrain(sequencer.stream))
+   * }))
+   * Effect.runPromise(program).then((error) => console.log(error.message))
+   * // Key "k" gave up on sequence 0: missing for 10ms
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SequenceGapError,
+  /**
+   * An offer for a new key while `maxKeys` keys are live. Nothing changed: the
+   * client may retry once keys expire (`idleKeyTimeout`).
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Sequencer } from "effect-ordered"
+   *
+   * const program = Effect.scoped(Effect.gen(function*() {
+   *   const sequencer = yield* Sequencer.make<string>({ capacity: 4, maxKeys: 1 })
+   *   yield* sequencer.offer("a", 0, "first key")
+   *   return yield* Effect.flip(sequencer.offer("b", 0, "second key"))
+   * }))
+   * Effect.runPromise(program).then((error) => console.log(error.message))
+   * // Cannot start key "b" (sequence 0): 1 keys are live (maxKeys)
+   * ```
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SequencerKeyLimitError
+} from "./internal/sequencerModels.ts"

@@ -225,6 +225,26 @@ describe("edge handler: bad input", () => {
     expect((await health()).started).toBe(0)
   })
 
+  it.each([
+    { name: "an empty body", init: { method: "POST", body: "" } },
+    { name: "no body at all", init: { method: "POST" } },
+    { name: "blank lines only", init: { method: "POST", body: "\n\r\n  \n" } }
+  ])("POST /actions with $name: 200 and an empty NDJSON stream, nothing applied", async ({ init }) => {
+    const { health, request } = makeHandler()
+    const response = await request("/actions", init)
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("application/x-ndjson")
+    expect(await response.text()).toBe("")
+    expect((await health()).started).toBe(0)
+  })
+
+  it("a keyed request with no body at all is 400, as an empty one", async () => {
+    const { request } = makeHandler()
+    const response = await request("/keys/k/actions/0", { method: "POST" })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ error: "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})" })
+  })
+
   it("a bad line rejects the whole batch: earlier valid lines are not applied", async () => {
     const { post, request } = makeHandler()
     const response = await post(

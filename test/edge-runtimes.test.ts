@@ -4,7 +4,7 @@
  * Objects), each a child process on a free port, started together, killed
  * afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import {
   badInputs,
   lifecycleBatch,
@@ -12,23 +12,11 @@ import {
   ndjson,
   outcome,
   readAll,
-  type RunningServer,
-  startServer
+  serversFor
 } from "./edge/harness.ts"
 
 const runtimes = ["node", "deno", "bun", "workerd"] as const
-const servers = new Map<string, RunningServer>()
-
-beforeAll(async () => {
-  const started = await Promise.allSettled(runtimes.map((runtime) => startServer(runtime)))
-  for (const result of started) if (result.status === "fulfilled") servers.set(result.value.runtime, result.value)
-  const failed = started.filter((result) => result.status === "rejected")
-  if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason
-}, 60_000)
-
-afterAll(() => {
-  for (const server of servers.values()) server.stop()
-})
+const servers = serversFor(runtimes)
 
 const health = async (url: string) => (await (await fetch(`${url}/healthz`)).json()).actions
 

@@ -120,7 +120,11 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
         headersTimeoutMs + checkInterval + margin,
         (socket) => trickle(socket, "GET /healthz HTTP/1.1\r\nHost: loopback\r\nX-Slow: ")
       )))
-    for (const received of closed) expect(received).toMatch(/^HTTP\/1\.1 408 /)
+    for (const received of closed) {
+      expect(received).toMatch(/^HTTP\/1\.1 408 /)
+      // the same JSON error body as every other error
+      expect(firstResponse(received)).toMatchObject({ status: 408, body: { error: expect.any(String), limit: { headersTimeoutMs } } })
+    }
     expect((await fetch(`${servers.get(runtime)!.url}/healthz`)).status).toBe(200)
   }, 30_000)
 
@@ -131,6 +135,7 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
       (socket) => trickle(socket, "POST /actions HTTP/1.1\r\nHost: loopback\r\nContent-Length: 1000\r\n\r\n")
     )
     expect(received).toMatch(/^HTTP\/1\.1 408 /)
+    expect(firstResponse(received)).toMatchObject({ status: 408, body: { error: expect.any(String), limit: { requestTimeoutMs } } })
   }, 30_000)
 
   it("answers every one of 60 batches pipelined on one connection, in order", async () => {
@@ -150,17 +155,19 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
   }, 30_000)
 
   it.each([
-    { framing: "content-length", head: "Content-Length: 10000000", chunk: (data: string) => data },
+    { framing: "content-length", head: `Content-Length: ${64 * 64 * 1024}`, chunk: (data: string) => data, end: "" },
     {
       framing: "chunked",
       head: "Transfer-Encoding: chunked",
-      chunk: (data: string) => `${data.length.toString(16)}\r\n${data}\r\n`
+      chunk: (data: string) => `${data.length.toString(16)}\r\n${data}\r\n`,
+      end: "0\r\n\r\n"
     }
-  ])("answers a body over MAX_BODY_BYTES ($framing) with its 413 and JSON body, not a reset", async ({ chunk, head }) => {
+  ])("answers a body over MAX_BODY_BYTES ($framing) with its 413 and JSON body, not a reset", async ({ chunk, end, head }) => {
     const received = await exchange(portOf(runtime), requestTimeoutMs + checkInterval + margin, (socket) => {
-      // 4 MB at once: over the limit and more than the socket buffers hold; the rest never comes
+      // 4 MB at once: over the limit and more than the socket buffers hold
       socket.write(`POST /actions HTTP/1.1\r\nHost: loopback\r\n${head}\r\n\r\n`)
       for (let i = 0; i < 64; i++) socket.write(chunk(" ".repeat(64 * 1024)))
+      socket.write(end)
       return () => {}
     }, (received) => firstResponse(received) !== undefined)
     expect(firstResponse(received)).toEqual({

@@ -177,9 +177,11 @@ describe("Sequencer: gaps", () => {
       const { events } = yield* consume(sequencer)
       yield* sequencer.offer("k", 5, "f") // t = 0
       yield* at(200)
-      yield* sequencer.offer("k", 2, "c") // t = 200: sits between holes 0-1 and 3-4
-      yield* at(800)
-      // 5 waited 1 s: every hole before it goes, 2 is released on the way.
+      yield* sequencer.offer("k", 2, "c") // t = 200: sits between holes 0-1 and 3-4 (late: the wait restarts)
+      yield* at(999)
+      expect(events).toEqual([])
+      yield* at(1)
+      // 1 s after the last late value: every hole before 5 goes, 2 is released on the way.
       expect(show(events)).toEqual(["k:gap 0-1", "k:2=c", "k:gap 3-4", "k:5=f"])
     }))
 
@@ -247,6 +249,85 @@ describe("Sequencer: gaps", () => {
       expect(refused).toBeInstanceOf(Sequencer.SequencerClosedError)
       expect(refused.message).toBe(`Sequencer is closed: sequence 1 of key "ok" was not released`)
     }))
+})
+
+describe("Sequencer: gaps under a backlog (late is not lost)", () => {
+  it.scoped("values still arriving late, on any key, hold every gap: a slow burst loses nothing", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
+      const { events } = yield* consume(sequencer)
+      yield* sequencer.offer("a", 1, 1) // t = 0: waits for a0, which comes last
+      yield* sequencer.offer("b", 9, 9)
+      // b's backlog drains one value every 500 ms, last value first: 4.5 s in all, never a second of silence
+      for (let sequence = 8; sequence >= 0; sequence--) {
+        yield* at(500)
+        yield* sequencer.offer("b", sequence, sequence)
+      }
+      yield* at(500)
+      yield* sequencer.offer("a", 0, 0) // t = 5000, 5 s after a1 and 5.5 s after b9
+      yield* flush
+      expect(events.filter(Sequencer.isGap)).toEqual([])
+      expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:0=0", "a:1=1"])
+      expect(show(events.filter((e) => e.key === "b"))).toEqual(Array.from({ length: 10 }, (_, i) => `b:${i}=${i}`))
+    }))
+
+  it.scoped("a real gap is given up gapTimeout after the backlog drained (the last late value)", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
+      const { events } = yield* consume(sequencer)
+      yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
+      yield* sequencer.offer("b", 3, 3)
+      for (const sequence of [2, 1, 0]) {
+        yield* at(600)
+        yield* sequencer.offer("b", sequence, sequence) // late values at 600, 1200, 1800
+      }
+      yield* at(999) // t = 2799
+      expect(events.filter(Sequencer.isGap)).toEqual([])
+      yield* at(1) // t = 2800 = 1800 + gapTimeout
+      expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
+    }))
+
+  it.scoped("maxGapWait bounds the wait while late values keep coming", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<number>({ capacity: 64, gapTimeout: "1 second", maxGapWait: "3 seconds" })
+      const { events } = yield* consume(sequencer)
+      yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
+      for (let i = 1; i <= 10; i++) {
+        yield* at(500)
+        // every 500 ms, for 5 s, another key's values arrive out of order
+        yield* sequencer.offer(`b${i}`, 1, 1)
+        yield* sequencer.offer(`b${i}`, 0, 0)
+        yield* flush
+        expect(show(events.filter((e) => e.key === "a"))).toEqual(i * 500 >= 3000 ? ["a:gap 0-0", "a:1=1"] : [])
+      }
+    }))
+
+  it.scoped("offers suspended on a full key hold the gap clock until they are placed", () =>
+    Effect.gen(function*() {
+      const sequencer = yield* Sequencer.make<number>({ capacity: 2, gapTimeout: "1 second" })
+      yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
+      yield* sequencer.offer("b", 0, 0)
+      yield* sequencer.offer("b", 1, 1) // b holds 2 unread values: b2 suspends until they are taken
+      const suspended = yield* Effect.fork(sequencer.offer("b", 2, 2))
+      yield* at(5000)
+      expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 1, unread: 2 })
+      const { events } = yield* consume(sequencer) // t = 5000: takes b0 and b1, b2 is placed
+      yield* Fiber.join(suspended)
+      expect(show(events)).toEqual(["b:0=0", "b:1=1", "b:2=2"])
+      yield* at(999)
+      expect(events.filter(Sequencer.isGap)).toEqual([])
+      yield* at(1)
+      expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
+    }))
+
+  it("maxGapWait needs gapTimeout and is at least gapTimeout", () => {
+    expect(() => Effect.runSync(Effect.scoped(Sequencer.make({ capacity: 2, maxGapWait: "1 second" })))).toThrow(
+      "Expected `options.maxGapWait` to come with `options.gapTimeout`, got `\"1 second\"` (string) and no gapTimeout"
+    )
+    expect(() =>
+      Effect.runSync(Effect.scoped(Sequencer.make({ capacity: 2, gapTimeout: "2 seconds", maxGapWait: "1 second" })))
+    ).toThrow("Expected `options.maxGapWait` to be a duration ≥ options.gapTimeout (2s), got `\"1 second\"` (string)")
+  })
 })
 
 describe("Sequencer: offerAwait and backpressure", () => {

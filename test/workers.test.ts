@@ -4,7 +4,7 @@
  * on workerd): order, refusals, what is written, restarts, gaps on the Clock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
 import { Sequencer } from "../src/index.ts"
 import { KeySequencer } from "../src/workers/index.ts"
 
@@ -115,6 +115,42 @@ describe("KeySequencer", () => {
       expect(yield* sequencer.submit(3, "d")).toBe("d@3")
       expect(applied[1]).toEqual({ sequence: 3, value: "d", missing: undefined })
       expect(yield* Effect.flip(sequencer.submit(0, "a"))).toMatchObject({ _tag: "DuplicateSequenceError", next: 4 })
+    }))
+
+  it.scoped("values waiting their turn to be applied hold the gap clock: late is not lost, a real gap goes gapTimeout after the key caught up", () =>
+    Effect.gen(function*() {
+      const { storage } = memoryStorage()
+      const applied: Array<[KeySequencer.Released<string>, number]> = []
+      const sequencer = yield* KeySequencer.make({
+        storage,
+        key: "k",
+        capacity: 8,
+        gapTimeout: "1 second",
+        // each value takes 800 ms to apply: a backlog of released values builds up
+        apply: (released: KeySequencer.Released<string>) =>
+          Effect.sleep("800 millis").pipe(
+            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.map((now) => {
+              applied.push([released, now])
+            })
+          )
+      })
+      const callers = yield* Effect.forEach([0, 1, 2, 5], (sequence) => Effect.fork(sequencer.submit(sequence, `v${sequence}`)))
+      yield* TestClock.adjust("2 seconds")
+      // 3 arrives 2 s after 5, while 1 and 2 are still being applied: not given up on
+      callers.push(yield* Effect.fork(sequencer.submit(3, "v3")))
+      yield* TestClock.adjust("1199 millis") // t = 3199: 3 applied, the key caught up at 3200
+      yield* TestClock.adjust("1 millis")
+      expect(applied.map(([r, at]) => [r.sequence, r.missing, at])).toEqual([[0, undefined, 800], [1, undefined, 1600], [
+        2,
+        undefined,
+        2400
+      ], [3, undefined, 3200]])
+      yield* TestClock.adjust("999 millis") // t = 4199: 4 is really missing, but not for a second yet
+      expect(applied).toHaveLength(4)
+      yield* TestClock.adjust("801 millis") // given up at 4200, 5 applied 800 ms later
+      expect(applied[4]).toEqual([{ sequence: 5, value: "v5", missing: { from: 4, to: 4 } }, 5000])
+      yield* Effect.forEach(callers, Fiber.join)
     }))
 
   it.scoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>

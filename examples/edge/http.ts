@@ -25,20 +25,37 @@ export const fail = (status: number, error: string, fields?: Record<string, unkn
 export const json = (body: unknown, status = 200): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.unsafeJson(body, { status })
 
-/** Reads the whole body as UTF-8, failing with 413 as soon as it exceeds `maxBytes`. */
+/**
+ * How much of an over-size body is read and dropped before the 413 goes out:
+ * a body read to its end leaves the connection clean for the client's next
+ * request, and the client, which may still be writing, is not reset before it
+ * reads the answer. A larger body is answered at once, and the connection
+ * closes after the answer (`node-server.ts` lingers on it).
+ */
+export const maxDiscardBytes = 16 * 1024 * 1024
+
+/**
+ * Reads the whole body as UTF-8 (no body at all reads as `""`); a body over `maxBytes` is a 413, answered
+ * once the body was read (and dropped) to its end, or at once beyond
+ * `maxDiscardBytes`.
+ */
 export const readBody = (maxBytes: number): Effect.Effect<string, HttpError, HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const tooLarge = fail(413, `Body exceeds ${maxBytes} bytes`, { limit: { bytes: maxBytes } })
-    if (Number(request.headers["content-length"] ?? "0") > maxBytes) return yield* tooLarge
+    const discardLimit = Math.max(maxBytes, maxDiscardBytes)
+    if (Number(request.headers["content-length"] ?? "0") > discardLimit) return yield* tooLarge
+    // A web `Request` without a body (`body: null`; Node's requests always have a stream) reads as empty.
+    if ((request.source as { readonly body?: unknown }).body === null) return ""
     const read = yield* request.stream.pipe(
       Stream.mapError((cause) => new HttpError({ status: 400, body: { error: `Could not read body: ${cause.message}` } })),
       Stream.runFoldEffect({ size: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {
         acc.size += chunk.length
-        acc.chunks.push(chunk)
-        return acc.size > maxBytes ? tooLarge : Effect.succeed(acc)
+        if (acc.size <= maxBytes) acc.chunks.push(chunk)
+        return acc.size > discardLimit ? tooLarge : Effect.succeed(acc)
       })
     )
+    if (read.size > maxBytes) return yield* tooLarge
     const bytes = new Uint8Array(read.size)
     let offset = 0
     for (const chunk of read.chunks) {

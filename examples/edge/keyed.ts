@@ -79,7 +79,11 @@ export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered
     const step = yield* CostlyStep
     const book = yield* OrderBook
     const gapTimeout = Duration.millis(config.gapTimeoutMs)
-    const sequencer = yield* Sequencer.make<Pending>({ capacity: config.sequencerCapacity, gapTimeout })
+    const sequencer = yield* Sequencer.make<Pending>({
+      capacity: config.sequencerCapacity,
+      gapTimeout,
+      maxGapWait: config.maxGapWaitMs === undefined ? undefined : Duration.millis(config.maxGapWaitMs)
+    })
     /** Per key, the gap just given up on; the next released value of the key is the one after it. */
     const gaps = new Map<Sequencer.Key, Sequencer.Gap>()
 
@@ -131,6 +135,9 @@ export const postKeyedAction = Effect.gen(function*() {
     })
   }
   const body = yield* readBody(config.maxBodyBytes)
+  if (body.trim() === "") {
+    return yield* fail(400, "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})")
+  }
   // The key comes from the path: the body carries type, payload and latencyMs.
   const action = yield* decodeJson(Action, body, {}, (value) => Predicate.isRecord(value) ? { ...value, key } : value)
   const keyed = yield* KeyedActions

@@ -8,9 +8,11 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Layer from "effect/Layer"
-import { createServer, IncomingMessage } from "node:http"
+import { createServer, IncomingMessage, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { app, configFromEnv, layer } from "./app.ts"
-import { listenConfigFromEnv } from "./listen.ts"
+import { type ListenConfig, listenConfigFromEnv } from "./listen.ts"
 
 /**
  * A request whose body the handler stops reading early (a body over
@@ -27,6 +29,60 @@ class DrainingIncomingMessage extends IncomingMessage {
   }
 }
 
+/**
+ * A response sent before its request's body was read (a 413) closes the
+ * connection: `Connection: close`, so the client sends its next request on
+ * a new one and no runtime has to find where the unread body ends. Closing
+ * at once would reset the connection while the client is still writing, and
+ * a reset discards the answer it has not read yet; so the close lingers: the
+ * server sends its FIN, reads and drops what still comes, and closes when the
+ * client does or after `lingerMillis`.
+ */
+const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessage, response: ServerResponse): void => {
+  const writeHead = response.writeHead
+  response.writeHead = function(this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.setHeader("connection", "close")
+    return writeHead.apply(this, args)
+  } as typeof writeHead
+  const socket = request.socket as Socket & { destroySoon?: () => void }
+  response.once("finish", () => {
+    if (request.complete || socket.destroyed) return
+    socket.destroySoon = () => {
+      socket.end()
+      socket.resume()
+      const timer = setTimeout(() => socket.destroy(), lingerMillis)
+      socket.once("close", () => clearTimeout(timer))
+      socket.once("end", () => socket.destroy())
+    }
+  })
+}
+
+/**
+ * What `node:http` answers by itself, before any route runs: a request that
+ * did not arrive within the header or request timeout (408), a head too
+ * large (431), a request it cannot parse (400). The same JSON error body as
+ * every other error, then the connection closes.
+ */
+const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoException, socket: Duplex): void => {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent) {
+    socket.destroy()
+    return
+  }
+  const [status, reason, body] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", {
+      error: `The request head did not arrive within ${listen.headersTimeoutMs} ms, or the whole request within ${listen.requestTimeoutMs} ms`,
+      limit: { headersTimeoutMs: listen.headersTimeoutMs, requestTimeoutMs: listen.requestTimeoutMs }
+    }]
+    : error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large", { error: "The request head is too large" }]
+    : [400, "Bad Request", { error: `Malformed request: ${error.code ?? error.message}` }]
+  const json = JSON.stringify(body)
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
+      `Connection: close\r\n\r\n${json}`
+  )
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
@@ -38,11 +94,11 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    })
+    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env))),
-    Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host }))
+    Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host, backlog: listen.backlog }))
   )
   NodeRuntime.runMain(Layer.launch(Server))
 }

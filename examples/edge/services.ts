@@ -24,8 +24,18 @@ export interface EdgeConfig {
   readonly maxActions: number
   /** `POST /keys/:key/actions/:sequence`: per key, how far ahead of the next expected sequence a request may be. */
   readonly sequencerCapacity: number
-  /** `POST /keys/:key/actions/:sequence`: how long an action waits for the sequences before it, in milliseconds. */
+  /**
+   * `POST /keys/:key/actions/:sequence`: how long an action waits for the
+   * sequences before it once the server has caught up with its backlog, in
+   * milliseconds (`Sequencer` `gapTimeout`).
+   */
   readonly gapTimeoutMs: number
+  /**
+   * The longest an action waits for the sequences before it, however busy
+   * the server, in milliseconds (`Sequencer` `maxGapWait`; absent: its
+   * default, `10 × gapTimeoutMs`).
+   */
+  readonly maxGapWaitMs?: number | undefined
 }
 
 export const defaultConfig: EdgeConfig = {
@@ -34,8 +44,9 @@ export const defaultConfig: EdgeConfig = {
   latencyMs: 5,
   maxBodyBytes: 1024 * 1024,
   maxActions: 1000,
-  sequencerCapacity: 64,
-  gapTimeoutMs: 2000
+  sequencerCapacity: 1024,
+  gapTimeoutMs: 2000,
+  maxGapWaitMs: 60_000
 }
 
 /** The integer in `env[name]`, `undefined` when unset or empty; throws (stopping the server at startup) when below `min` or not an integer. */
@@ -56,12 +67,13 @@ export const envInteger = (
 /**
  * Reads the configuration from environment variables (`CONCURRENCY`,
  * `WINDOW`, `LATENCY_MS`, `MAX_BODY_BYTES`, `MAX_ACTIONS`,
- * `SEQUENCER_CAPACITY`, `GAP_TIMEOUT_MS`); an unset variable keeps its
+ * `SEQUENCER_CAPACITY`, `GAP_TIMEOUT_MS`, `MAX_GAP_WAIT_MS`); an unset variable keeps its
  * default, a malformed one stops the server at startup.
  */
 export const configFromEnv = (runtime: string, env: Readonly<Record<string, string | undefined>>): EdgeConfig => {
   const int = (name: string, min: number) => envInteger(env, name, min)
   const concurrency = int("CONCURRENCY", 1) ?? defaultConfig.concurrency
+  const gapTimeoutMs = int("GAP_TIMEOUT_MS", 1) ?? defaultConfig.gapTimeoutMs
   return {
     runtime,
     concurrency,
@@ -71,7 +83,9 @@ export const configFromEnv = (runtime: string, env: Readonly<Record<string, stri
     maxBodyBytes: int("MAX_BODY_BYTES", 1) ?? defaultConfig.maxBodyBytes,
     maxActions: int("MAX_ACTIONS", 1) ?? defaultConfig.maxActions,
     sequencerCapacity: int("SEQUENCER_CAPACITY", 1) ?? defaultConfig.sequencerCapacity,
-    gapTimeoutMs: int("GAP_TIMEOUT_MS", 1) ?? defaultConfig.gapTimeoutMs
+    gapTimeoutMs,
+    // Sequencer refuses a maxGapWait below gapTimeout: refuse it here, at startup.
+    maxGapWaitMs: int("MAX_GAP_WAIT_MS", gapTimeoutMs) ?? Math.max(gapTimeoutMs, defaultConfig.maxGapWaitMs ?? 0)
   }
 }
 

@@ -264,6 +264,7 @@ export class KeyObject {
         key,
         capacity: this.config.sequencerCapacity,
         gapTimeout,
+        maxGapWait: this.config.maxGapWaitMs === undefined ? undefined : Duration.millis(this.config.maxGapWaitMs),
         apply: ({ missing, sequence, value }: KeySequencer.Released<Action>) =>
           stats.track(step(value)).pipe(
             Effect.zipRight(settleReleased(key, sequence, value, missing, gapTimeout)),

@@ -6,7 +6,7 @@
  *
  * Environment: `HOST` (default 127.0.0.1) and `PORT` (default 8787) for the
  * socket; `CONCURRENCY`, `WINDOW`, `LATENCY_MS`, `SEQUENCER_CAPACITY`,
- * `GAP_TIMEOUT_MS`, `MAX_BODY_BYTES`, `MAX_ACTIONS` become text bindings, read
+ * `GAP_TIMEOUT_MS`, `MAX_GAP_WAIT_MS`, `MAX_BODY_BYTES`, `MAX_ACTIONS` become text bindings, read
  * by `configFromEnv` as on the other servers (a malformed one is refused here,
  * before workerd starts). The Durable Objects' storage is in memory (it lasts
  * as long as the process), or on disk under `STORAGE_DIR` when that is set
@@ -30,6 +30,7 @@ const variables = [
   "LATENCY_MS",
   "SEQUENCER_CAPACITY",
   "GAP_TIMEOUT_MS",
+  "MAX_GAP_WAIT_MS",
   "MAX_BODY_BYTES",
   "MAX_ACTIONS"
 ] as const

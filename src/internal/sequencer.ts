@@ -12,8 +12,9 @@ import {
   SequenceOutOfWindowError,
   SequencerClosedError,
   SequencerKeyLimitError
-} from "../Sequencer.ts"
-import type { Event, Gap, Key, OfferError, Options, Sequencer, Stats } from "../Sequencer.ts"
+} from "./sequencerModels.ts"
+import type { Event, Gap, Key } from "./sequencerModels.ts"
+import type { OfferError, Options, Sequencer, Stats } from "../Sequencer.ts"
 import { Fifo } from "./fifo.ts"
 import { SequencerMetrics } from "./metrics.ts"
 import * as V from "./validate.ts"
@@ -37,7 +38,15 @@ import * as V from "./validate.ts"
  *
  * Time: both timeouts are constants and their start times only grow, so each
  * timer is a FIFO in deadline order (stale entries are skipped, and the FIFO is
- * compacted when they dominate). One fiber per FIFO sleeps on the sequencer's
+ * compacted when they dominate).
+ *
+ * Late, not lost: a gap is given up only once the sequencer has caught up.
+ * While offers still fill holes (a sequence arriving after a later one of its
+ * key) or wait on a full key, the missing sequence may be among what is still
+ * coming in, so a buffered value's deadline is `gapTimeout` after the later of
+ * its acceptance and the last such sign of a backlog, and at most `maxGapWait`
+ * after its acceptance. The hold is shared by all keys, so deadlines stay in
+ * FIFO order. One fiber per FIFO sleeps on the sequencer's
  * `Clock` until the head's deadline; offers and reads also settle whatever is
  * due first, so the outcome never depends on when the timer fiber runs. This
  * costs O(1) per buffered value and per idle period, where a fiber per key
@@ -94,6 +103,8 @@ interface KeyState<A> {
   blockedCount: number
   /** Clock time at which the key last came to hold nothing; `undefined` while it holds something. */
   idleSince: number | undefined
+  /** The highest sequence accepted: an offer below it arrived late (it fills a hole). */
+  highest: number
 }
 
 /** Options after validation. */
@@ -101,6 +112,8 @@ interface Resolved {
   readonly start: number
   readonly capacity: number
   readonly gapTimeout: Duration.Duration | undefined
+  /** Set with `gapTimeout`. */
+  readonly maxGapWait: Duration.Duration | undefined
   readonly onGap: "skip" | "fail"
   readonly idleKeyTimeout: Duration.Duration | undefined
   readonly maxKeys: number
@@ -108,6 +121,9 @@ interface Resolved {
 }
 
 const GAP_MODES = ["skip", "fail"] as const
+
+/** `maxGapWait` when not given: this many `gapTimeout`s. */
+export const DEFAULT_MAX_GAP_WAIT_FACTOR = 10
 
 /**
  * A key's ring holds a value up to `capacity - 1` ahead of its next in a
@@ -122,12 +138,26 @@ const resolveOptions = (options: unknown): Resolved => {
   const gapTimeout = V.optionalPositiveDuration("options.gapTimeout", o.gapTimeout)
   if (o.onGap !== undefined && gapTimeout === undefined) throw V.comesWith("options.onGap", o.onGap, "options.gapTimeout")
   const onGap = o.onGap === undefined ? "skip" : V.oneOf("options.onGap", o.onGap, GAP_MODES)
+  const maxGapWait = resolveMaxGapWait(o.maxGapWait, gapTimeout)
   const idleKeyTimeout = V.optionalPositiveDuration("options.idleKeyTimeout", o.idleKeyTimeout)
   const maxKeys = o.maxKeys === undefined || o.maxKeys === Infinity
     ? Infinity
     : V.integerAtLeast("options.maxKeys", o.maxKeys, 1, "an integer ≥ 1 or Infinity")
   const name = V.optionalText("options.name", o.name)
-  return { start, capacity, gapTimeout, onGap, idleKeyTimeout, maxKeys, name }
+  return { start, capacity, gapTimeout, maxGapWait, onGap, idleKeyTimeout, maxKeys, name }
+}
+
+const resolveMaxGapWait = (value: unknown, gapTimeout: Duration.Duration | undefined): Duration.Duration | undefined => {
+  if (gapTimeout === undefined) {
+    if (value !== undefined) throw V.comesWith("options.maxGapWait", value, "options.gapTimeout")
+    return undefined
+  }
+  if (value === undefined) return Duration.times(gapTimeout, DEFAULT_MAX_GAP_WAIT_FACTOR)
+  const maxGapWait = V.positiveDuration("options.maxGapWait", value)
+  if (Duration.lessThan(maxGapWait, gapTimeout)) {
+    throw V.invalid("options.maxGapWait", `a duration ≥ options.gapTimeout (${Duration.format(gapTimeout)})`, value)
+  }
+  return maxGapWait
 }
 
 const checkKey = (key: unknown): Key => {
@@ -150,7 +180,14 @@ class Timer<T> {
   private readonly times = new Fifo<number>()
   private parked: (() => void) | undefined
 
-  constructor(readonly millis: number) {}
+  /**
+   * `deadline(since, now)`: when an item pushed at `since` is due, as seen at
+   * `now`; it must grow with `since`, so the head is always due first.
+   */
+  constructor(
+    readonly millis: number,
+    private readonly deadline: (since: number, now: number) => number = (since) => since + millis
+  ) {}
 
   push(item: T, since: number): void {
     this.items.push(item)
@@ -165,7 +202,7 @@ class Timer<T> {
   /** Removes and returns the head if its deadline is at or before `now`. */
   shiftDue(now: number): T | undefined {
     const since = this.times.peek()
-    if (since === undefined || since + this.millis > now) return undefined
+    if (since === undefined || this.deadline(since, now) > now) return undefined
     this.times.shift()
     return this.items.shift()
   }
@@ -201,7 +238,8 @@ class Timer<T> {
     return Effect.forever(Effect.suspend(() => {
       const since = this.times.peek()
       if (since === undefined) return park
-      const wait = since + this.millis - clock.unsafeCurrentTimeMillis()
+      const now = clock.unsafeCurrentTimeMillis()
+      const wait = this.deadline(since, now) - now
       return wait > 0 ? Effect.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
     }))
   }
@@ -235,14 +273,34 @@ class SequencerImpl<A> implements Sequencer<A> {
   /** `onGap: "fail"`: the stream fails with this once the output is drained. */
   private failure: SequenceGapError | undefined
   private readonly gapTimer: Timer<Entry<A>> | undefined
+  /** Clock time of the last offer that filled a hole, or at which the last suspended offer was placed. */
+  private lastBacklogSign = -Infinity
+  /** Offers suspended on full keys, all keys together. */
+  private blockedOffers = 0
+  /** Released values the consumer took but has not finished with (`holdGaps`). */
+  private held = 0
   private readonly idleTimer: Timer<KeyState<A>> | undefined
   /** With `name`: what the sequencer records. */
   private readonly metrics: SequencerMetrics | undefined
 
   constructor(private readonly options: Resolved, private readonly clock: Clock.Clock) {
     this.metrics = options.name === undefined ? undefined : new SequencerMetrics(options.name)
-    this.gapTimer = options.gapTimeout && new Timer(Duration.toMillis(options.gapTimeout))
+    this.gapTimer = options.gapTimeout && this.makeGapTimer(options.gapTimeout, options.maxGapWait!)
     this.idleTimer = options.idleKeyTimeout && new Timer(Duration.toMillis(options.idleKeyTimeout))
+  }
+
+  /**
+   * A buffered value is due `gapTimeout` after the later of its acceptance
+   * and the last sign of a backlog (while offers are suspended: from now),
+   * and at most `maxGapWait` after its acceptance.
+   */
+  private makeGapTimer(gapTimeout: Duration.Duration, maxGapWait: Duration.Duration): Timer<Entry<A>> {
+    const millis = Duration.toMillis(gapTimeout)
+    const maxMillis = Duration.toMillis(maxGapWait)
+    return new Timer(millis, (since, now) => {
+      const caughtUp = this.blockedOffers + this.held > 0 ? now : Math.max(since, this.lastBacklogSign)
+      return Math.min(since + maxMillis, caughtUp + millis)
+    })
   }
 
   /** Forks the timer fibers into `scope` and closes the sequencer when it closes. */
@@ -307,6 +365,7 @@ class SequencerImpl<A> implements Sequencer<A> {
         state.blocked ??= new Fifo(2)
         state.blocked.push({ sequence, value, waiter, awaiting })
         state.blockedCount++
+        this.blockedOffers++
         waiter.blockedOn = state
       } else if (placement !== ACCEPTED) {
         resume(Effect.fail(placement))
@@ -324,6 +383,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     if (state !== undefined) {
       waiter.blockedOn = undefined
       if (--state.blockedCount === 0) state.blocked = undefined
+      this.unblocked(1)
       this.markIdle(state)
     }
   }
@@ -351,7 +411,8 @@ class SequencerImpl<A> implements Sequencer<A> {
         unread: 0,
         blocked: undefined,
         blockedCount: 0,
-        idleSince: undefined
+        idleSince: undefined,
+        highest: -1
       }
       this.keys.set(key, state)
     } else if (state.blockedCount > 0) {
@@ -382,6 +443,11 @@ class SequencerImpl<A> implements Sequencer<A> {
     const { capacity } = this.options
     if (state.buffered + state.unread >= capacity) return BLOCKED
     state.idleSince = undefined
+    if (sequence < state.highest) {
+      if (this.gapTimer !== undefined) this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
+    } else {
+      state.highest = sequence
+    }
     if (sequence === state.next) {
       this.release(state, { state, sequence, value, arrivedAt: 0, status: UNREAD, waiter })
       this.releaseRun(state)
@@ -497,6 +563,29 @@ class SequencerImpl<A> implements Sequencer<A> {
     }
   }
 
+  /** `n` suspended offers were placed, dropped or abandoned. */
+  private unblocked(n: number): void {
+    this.blockedOffers -= n
+    this.backlogChanged()
+  }
+
+  /**
+   * A consumer that takes a chunk of released values and works through them
+   * one at a time (KeySequencer's) says so: `+n` when it takes them, `-1` as
+   * each is done. While it holds any, gaps are not given up.
+   */
+  readonly holdGaps = (n: number): void => {
+    this.held += n
+    this.backlogChanged()
+  }
+
+  /** The moment the last suspended offer or held value leaves is the last sign of a backlog. */
+  private backlogChanged(): void {
+    if (this.blockedOffers + this.held === 0 && this.gapTimer !== undefined) {
+      this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
+    }
+  }
+
   /** Starts the key's idle period if it holds nothing. */
   private markIdle(state: KeyState<A>): void {
     const idleTimer = this.idleTimer
@@ -553,6 +642,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       const { awaiting, sequence, value, waiter } = blocked.shift()!
       if (waiter.resume === undefined) continue
       state.blockedCount--
+      this.unblocked(1)
       waiter.blockedOn = undefined
       const placement = this.accept(state, sequence, value, awaiting ? waiter : undefined)
       if (placement === ACCEPTED && awaiting) continue
@@ -637,6 +727,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       state.buffered = 0
       state.blockedCount = 0
     }
+    this.blockedOffers = 0
     this.buffered = 0
     this.metrics?.buffered(0)
   }
@@ -650,8 +741,13 @@ class SequencerImpl<A> implements Sequencer<A> {
   }
 }
 
+/** A `Sequencer` as the package's own modules see it. @internal */
+export interface SequencerEngine<A> extends Sequencer<A> {
+  readonly holdGaps: (n: number) => void
+}
+
 /** @internal */
-export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Scope.Scope> =>
+export const make = <A>(options: Options): Effect.Effect<SequencerEngine<A>, never, Scope.Scope> =>
   Effect.suspend(() => {
     const resolved = resolveOptions(options)
     return Effect.flatMap(Effect.all([Effect.clock, Effect.scope]), ([clock, scope]) => {

@@ -54,10 +54,15 @@ export interface Options<A, B, E, R> {
   readonly capacity: number
   /**
    * How long a held value waits for the sequences before it, on Effect's
-   * `Clock`; then they are given up on and the value is released with
-   * `missing` set. Default: none (a missing sequence holds the key).
+   * `Clock`, once the key has caught up (as `Sequencer`'s `gapTimeout`: a
+   * value arriving after a later one restarts the wait, so a burst still
+   * coming in is not mistaken for a loss); then they are given up on and the
+   * value is released with `missing` set. Default: none (a missing sequence
+   * holds the key).
    */
   readonly gapTimeout?: Duration.DurationInput | undefined
+  /** The longest a held value waits, however busy the key (`Sequencer`'s `maxGapWait`). Default: `10 × gapTimeout`. */
+  readonly maxGapWait?: Duration.DurationInput | undefined
   /**
    * Applies one value, in sequence order, one at a time. Its sequence is
    * spent whatever it does: a failure or defect is the caller's, and the key

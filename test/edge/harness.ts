@@ -3,6 +3,7 @@
  * batches with a known expected outcome, the bad-input table, and the
  * servers started with the test limits.
  */
+import { afterAll, beforeAll } from "@effect/vitest"
 import type { EdgeConfig } from "../../examples/edge/app.ts"
 import { type Runtime, type RunningServer, startServer as launch } from "./launch.ts"
 
@@ -162,6 +163,14 @@ export const badInputs: ReadonlyArray<BadInput> = [
     json: { path: ["payload", "side"] }
   },
   {
+    name: "keyed: empty body",
+    method: "POST",
+    path: "/keys/bad-8/actions/0",
+    body: "",
+    status: 400,
+    json: { error: "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})" }
+  },
+  {
     name: "keyed: key longer than 128 characters",
     method: "POST",
     path: `/keys/${"k".repeat(129)}/actions/0`,
@@ -200,3 +209,22 @@ export const startServer = (runtime: Runtime, env: Record<string, string> = {}):
     SEQUENCER_CAPACITY: String(testConfig.sequencerCapacity),
     GAP_TIMEOUT_MS: String(serverGapTimeoutMs)
   })
+
+/**
+ * Starts `runtimes`' servers together before the file's tests (with
+ * `startServer`'s limits) and kills them afterwards; the map fills in
+ * `beforeAll`.
+ */
+export const serversFor = (runtimes: ReadonlyArray<Runtime>): ReadonlyMap<string, RunningServer> => {
+  const servers = new Map<string, RunningServer>()
+  beforeAll(async () => {
+    const started = await Promise.allSettled(runtimes.map((runtime) => startServer(runtime)))
+    for (const result of started) if (result.status === "fulfilled") servers.set(result.value.runtime, result.value)
+    const failed = started.filter((result) => result.status === "rejected")
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason
+  }, 60_000)
+  afterAll(() => {
+    for (const server of servers.values()) server.stop()
+  })
+  return servers
+}

@@ -2,7 +2,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Sequencer from "../../Sequencer.ts"
+import type { OfferError } from "../../Sequencer.ts"
+import * as Sequencer from "../../internal/sequencer.ts"
+import { DuplicateSequenceError, type Gap } from "../../internal/sequencerModels.ts"
 import * as V from "../../internal/validate.ts"
 import type { DurableObjectStorage, KeySequencer, Options, Released } from "../KeySequencer.ts"
 
@@ -60,6 +62,7 @@ export const make = <A, B, E = never, R = never>(
     const sequencer = yield* Sequencer.make<Pending<A, B, E>>({
       capacity: options.capacity,
       gapTimeout: options.gapTimeout,
+      maxGapWait: options.maxGapWait,
       start
     })
     const context = yield* Effect.context<R>()
@@ -73,28 +76,37 @@ export const make = <A, B, E = never, R = never>(
         Effect.flatMap((exit) => Deferred.done(reply, exit))
       )
 
-    let gap: Sequencer.Gap | undefined
+    let gap: Gap | undefined
     yield* sequencer.stream.pipe(
+      // The values of a chunk wait their turn here: until they are applied, the key is not caught up.
+      Stream.mapChunks((events) => {
+        sequencer.holdGaps(events.length)
+        return events
+      }),
       Stream.runForEach((event) => {
         if (event._tag === "Gap") {
           gap = event
+          sequencer.holdGaps(-1)
           return Effect.void
         }
         // A `Gap` is always followed by the value just after it.
         const missing = gap === undefined ? undefined : { from: gap.from, to: gap.to }
         gap = undefined
-        return settle({ sequence: event.sequence, value: event.value.value, missing }, event.value.reply)
+        return Effect.ensuring(
+          settle({ sequence: event.sequence, value: event.value.value, missing }, event.value.reply),
+          Effect.sync(() => sequencer.holdGaps(-1))
+        )
       }),
       // `onGap: "skip"`: the stream cannot fail.
       Effect.orDie,
       Effect.forkScoped
     )
 
-    const submit = (sequence: number, value: A): Effect.Effect<B, E | Sequencer.OfferError> =>
+    const submit = (sequence: number, value: A): Effect.Effect<B, E | OfferError> =>
       Effect.gen(function*() {
         if (V.isInteger(sequence) && sequence >= 0 && sequence < start) {
           // Spent before this object started (its storage says so).
-          return yield* new Sequencer.DuplicateSequenceError({ key, sequence, next: yield* sequencer.next(key) })
+          return yield* new DuplicateSequenceError({ key, sequence, next: yield* sequencer.next(key) })
         }
         const reply = yield* Deferred.make<B, E>()
         yield* sequencer.offer(key, sequence, { value, reply })
