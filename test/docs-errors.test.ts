@@ -53,6 +53,7 @@ const calls: ReadonlyArray<() => unknown> = [
   () => Checkpoint.complete(Checkpoint.make(), 1.5),
   () => Sequencer.make({ capacity: 0 }),
   () => Sequencer.make({ capacity: 8, onGap: "fail" }),
+  () => Sequencer.make({ capacity: 2, gapTimeout: "2 seconds", maxGapWait: "1 second" }),
   () => Effect.scoped(Effect.flatMap(Sequencer.make<number>({ capacity: 8 }), (s) => Sequencer.offer(s, "k", 1.5, 1))),
   () => Effect.scoped(Effect.flatMap(Sequencer.make<number>({ capacity: 8 }), (s) => Sequencer.offer(s, "", 0, 1))),
   () => Simulation.run({ actions: 10, concurrency: 2, failures: 2 }),
