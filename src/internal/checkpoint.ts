@@ -1,7 +1,7 @@
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import type { Checkpoint } from "../Checkpoint.ts"
-import { CheckpointDecodeError } from "../Checkpoint.ts"
+import { CheckpointDecodeError } from "../errors.ts"
 import * as V from "./validate.ts"
 
 /**
