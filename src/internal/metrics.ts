@@ -1,5 +1,5 @@
 import type * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
@@ -64,6 +64,16 @@ export const sequencerDuplicates = Metric.counter("effect_ordered_sequencer_dupl
   incremental: true
 })
 
+/** What a named pipeline records. */
+const PIPELINE_METRICS: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<MetricLabel.MetricLabel>) => unknown }> = [
+  inFlight,
+  window,
+  emitted,
+  failures,
+  actionDuration,
+  emitDelay
+]
+
 /** The span each action of a named pipeline runs in. */
 export const ACTION_SPAN = "effect-ordered.action"
 
@@ -91,9 +101,11 @@ export class PipelineMetrics {
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
 
-  constructor(readonly name: string, fiber: Fiber.RuntimeFiber<unknown, unknown>) {
+  constructor(readonly name: string, fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) {
     this.tags = pipelineTags(name)
-    this.clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    this.clock = clock
+    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
+    for (const metric of PIPELINE_METRICS) metric.unsafeValue(this.tags)
     this.tracer = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined
     this.parent = Option.fromNullable(fiber.currentSpan)
     this.timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
