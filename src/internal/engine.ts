@@ -3,7 +3,6 @@ import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
@@ -14,27 +13,12 @@ import { PipelineMetrics } from "./metrics.ts"
 import type { ResolvedOptions } from "./options.ts"
 import { makeOrdering, type Ordering, type Outlet } from "./ordering.ts"
 import * as runtime from "./runtime.ts"
-import type { Source } from "./source.ts"
+import { Intake, type Source } from "./source.ts"
 import { DONE, FAILED, makeTask, RUNNING, type Task } from "./task.ts"
 import * as V from "./validate.ts"
+import { type Worker, WorkerPool } from "./workerPool.ts"
 
 export { iterableSource, streamSource } from "./source.ts"
-
-interface Worker<A, B> {
-  readonly fiber: runtime.RuntimeFiber<void>
-  /** The action this worker runs, if any. */
-  task: Task<A, B> | undefined
-  /**
-   * What `Effect.matchCauseEffect` runs when an action that went through the
-   * runtime ends. Built once per worker: no closure is allocated per action.
-   */
-  readonly onExit: {
-    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
-    readonly onSuccess: (output: B) => Effect.Effect<void>
-  }
-}
-
-type Resume = (effect: Effect.Effect<void>) => void
 
 /**
  * The engine behind every operator and every order: it admits actions from
@@ -60,16 +44,11 @@ type Resume = (effect: Effect.Effect<void>) => void
  * @internal
  */
 export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
-  private input: ReadonlyArray<A> = []
-  private inputOffset = 0
-  private upstreamDone = false
-  private pulling = false
+  private readonly intake: Intake<A, R>
   private nextIndex = 0
   /** Taken from upstream, not yet handed to the consumer: bounded by `window`. */
   private admitted = 0
   private window: number
-  /** The most workers at once: `options.concurrency`, unless `resize` moved it. */
-  private concurrency: number
   /** False once a failure is known: nothing more is taken from upstream. */
   private admitting = true
   /** Only actions before this index may still start (total order after a failure). */
@@ -85,17 +64,8 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private output: Array<B> = []
   /** Set when the stream must fail once `output` has been handed over. */
   private terminal: Cause.Cause<unknown> | undefined
-  /** Workers that have started, for interrupting the ones running later actions. */
-  private readonly workers: Array<Worker<A, B>> = []
-  /** Every fiber forked (workers, the hedging watch), started or not. */
-  private readonly fibers: Array<runtime.RuntimeFiber<void>> = []
-  private scope: Scope.Scope | undefined
-  private readonly parked: Array<Resume> = []
-  /** Workers woken or forked that have not run yet: each will take one unit of work. */
-  private onTheWay = 0
-  /** Worker fibers forked or about to be (`fibers` fills in after the fork). */
-  private spawned = 0
-  private consumer: Resume | undefined
+  private readonly pool: WorkerPool<A, B, R>
+  private consumer: ((effect: Effect.Effect<void>) => void) | undefined
   private interruptor: runtime.InterruptorId | undefined
 
   constructor(
@@ -104,8 +74,9 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     private readonly options: ResolvedOptions<A>,
     lifetime: ChildLifetime
   ) {
+    this.intake = new Intake(source)
     this.window = options.window
-    this.concurrency = options.concurrency
+    this.pool = new WorkerPool(options.concurrency)
     this.ordering = makeOrdering(options)
     this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
     this.children = new Children(lifetime, this.workerLoop)
@@ -113,15 +84,17 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
 
   /**
    * Forks the first worker into the scope; closing the scope interrupts every
-   * worker. Workers are recruited as work appears, up to `concurrency`: a
-   * pool of 1,000 over three actions forks no more than a few fibers.
+   * worker. Workers are recruited as work appears, up to `concurrency`.
    */
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
-    this.scope = scope
+    this.pool.scope = scope
     // Finalizers run in reverse: the workers stop before the source closes, and the metrics close last.
     return this.startPolicies.pipe(
       Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
-      Effect.zipRight(this.children.establish(Effect.zipRight(this.startHedger, Effect.suspend(() => this.spawn(1)))))
+      Effect.zipRight(this.children.establish(Effect.zipRight(this.startHedger, Effect.suspend(() => {
+        this.pool.worker = this.children.worker
+        return this.pool.spawn(1)
+      }))))
     )
   })
 
@@ -131,36 +104,15 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     if (name === undefined) return Effect.void
     const metrics = this.metrics = new PipelineMetrics(name, fiber, this.clock!)
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
-    return Scope.addFinalizer(
-      this.scope!,
-      Effect.sync(() => {
-        for (const worker of this.workers) {
-          if (worker.task !== undefined) metrics.interrupted(worker.task.span, this.interruptor!)
-        }
-        metrics.close()
-      })
-    )
+    return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
 
   private readonly startHedger: Effect.Effect<void, never, R> = Effect.suspend(() => {
     const policy = this.options.hedge
     if (policy === undefined) return Effect.void
     const hedger = this.hedger = new Hedger(policy, this.clock!, this.ordering, this, this.options.timeout)
-    return this.fork(hedger.loop)
+    return this.pool.fork(hedger.loop)
   })
-
-  private fork(effect: Effect.Effect<unknown, never, R>): Effect.Effect<void, never, R> {
-    return Effect.asVoid(Effect.tap(Effect.forkIn(effect, this.scope!), (fiber) => {
-      this.fibers.push(fiber as runtime.RuntimeFiber<void>)
-    }))
-  }
-
-  private spawn(count: number): Effect.Effect<void, never, R> {
-    this.spawned += count
-    this.onTheWay += count
-    const fork = this.fork(this.children.worker)
-    return count === 1 ? fork : Effect.asVoid(Effect.replicateEffect(fork, count))
-  }
 
   /**
    * The seam for a limit that moves during the run (`concurrency: "auto"`):
@@ -168,13 +120,12 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
    * above a lower one, workers leave as they finish their actions.
    */
   resize(concurrency: number): Effect.Effect<void, never, R> {
-    this.concurrency = concurrency
+    this.pool.concurrency = concurrency
     return Effect.suspend(() => this.recruit() ?? Effect.void)
   }
 
   private readonly workerLoop: Effect.Effect<void, never, R> = runtime.withFiber((fiber) => {
     this.interruptor ??= runtime.idOf(fiber)
-    this.onTheWay--
     this.children.enter(fiber)
     const worker: Worker<A, B> = {
       fiber: fiber as runtime.RuntimeFiber<void>,
@@ -184,20 +135,15 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
         onSuccess: (output) => this.exited(worker, undefined, output)
       }
     }
-    this.workers.push(worker)
+    this.pool.started(worker)
     return Effect.zipRight(
       Effect.whileLoop({
-        while: () => this.hasWork() && this.spawned <= this.concurrency,
+        while: () => this.hasWork() && !this.pool.over,
         body: () => this.step(worker),
         step: constVoid
       }),
-      // Its place is free: a hedged copy asked for later may recruit a worker again.
-      this.workerDone
+      this.pool.ended
     )
-  })
-
-  private readonly workerDone = Effect.sync(() => {
-    this.spawned--
   })
 
   // --------------------------------------------------------------- consumer
@@ -222,23 +168,21 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
       return Effect.succeed(out)
     }
     if (this.terminal !== undefined) {
-      return Effect.zipRight(this.interruptAll, Effect.failCause(this.terminal as Cause.Cause<E>))
+      return Effect.zipRight(this.pool.interruptAll, Effect.failCause(this.terminal as Cause.Cause<E>))
     }
-    if (this.upstreamDone && this.admitted === 0) return Effect.succeed(undefined)
+    if (this.intake.ended && this.admitted === 0) return Effect.succeed(undefined)
     return Effect.zipRight(this.awaitResults, this.pull)
   })
 
   private readonly awaitResults: Effect.Effect<void> = runtime.async<void>((resume) => {
     this.consumer = resume
-    if (this.growWindow(this.parked.length + this.concurrency - this.spawned)) this.wakeForWork()
+    if (this.growWindow(this.pool.idle)) this.wakeForWork()
     return this.forgetConsumer
   })
 
   private readonly forgetConsumer = Effect.sync(() => {
     this.consumer = undefined
   })
-
-  private readonly interruptAll: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(this.fibers))
 
   private wakeConsumer(): void {
     const consumer = this.consumer
@@ -265,7 +209,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   /** Whether a worker still has a reason to loop. */
   private hasWork(): boolean {
     return this.ordering.freed.length > 0 || (this.hedger !== undefined && this.hedger.waiting > 0) ||
-      (this.admitting && !(this.upstreamDone && this.inputOffset >= this.input.length))
+      (this.admitting && !this.intake.exhausted)
   }
 
   /** Starts the next actions; the gauges are brought up to date before the worker gives up the thread. */
@@ -311,11 +255,11 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
   private idle(): Effect.Effect<void, never, R> {
     if (
-      this.admitting && !this.pulling && !this.upstreamDone && this.inputOffset >= this.input.length &&
+      this.admitting && !this.intake.pulling && !this.intake.ended && this.intake.buffered === 0 &&
       this.admitted < this.window
     ) return this.pullUpstream()
-    if (this.growWindow(1 + this.parked.length + this.concurrency - this.spawned)) return Effect.void
-    return this.park
+    if (this.growWindow(1 + this.pool.idle)) return Effect.void
+    return this.pool.park
   }
 
   /**
@@ -326,7 +270,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     const auto = this.autoWindow
     if (
       auto === undefined || idle <= 0 || this.consumer === undefined || !this.admitting ||
-      this.admitted < this.window || !auto.canGrow || (this.upstreamDone && this.inputOffset >= this.input.length)
+      this.admitted < this.window || !auto.canGrow || this.intake.exhausted
     ) return false
     this.window = auto.grow(idle)
     return true
@@ -338,8 +282,8 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     let task = freed.shift()
     while (task !== undefined && task.index >= this.startLimit) task = freed.shift()
     if (task !== undefined) return task
-    while (this.admitting && this.admitted < this.window && this.inputOffset < this.input.length) {
-      const admitted = this.admit(this.input[this.inputOffset++])
+    while (this.admitting && this.admitted < this.window && this.intake.buffered > 0) {
+      const admitted = this.admit(this.intake.next())
       if (admitted !== undefined) return admitted
     }
     return undefined
@@ -445,60 +389,27 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     if (this.output.length > 0 || this.terminal !== undefined) this.wakeConsumer()
   }
 
-  /**
-   * `HedgeHost`: interrupts the worker running the losing attempt of `task`
-   * and waits for it to end (its finalizers run); its place is then free for
-   * a new worker, so that no more than `concurrency` actions ever run.
-   */
+  /** `HedgeHost`: stops the worker running the losing attempt of `task`. */
   stopOtherAttempt(task: Task<A, B>, winner: unknown): Effect.Effect<void> | undefined {
-    const loser = this.workers.find((worker) => worker !== winner && worker.task === task)
-    if (loser === undefined) return undefined
-    loser.task = undefined
-    loser.fiber.addObserver(() => {
-      this.spawned--
-      this.workers.splice(this.workers.indexOf(loser), 1)
-      this.fibers.splice(this.fibers.indexOf(loser.fiber), 1)
-    })
-    return Effect.asVoid(Fiber.interrupt(loser.fiber))
+    const loser = this.pool.runnerOf(task, winner)
+    return loser === undefined ? undefined : this.pool.retire(loser)
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
-    this.pulling = true
-    return Effect.matchCause(this.source.pull(this.window - this.admitted), {
-      onFailure: (cause) => {
-        this.pulling = false
-        // After an action's failure (total order) that failure comes first:
-        // upstream's, which lies after every admitted action, is moot.
-        if (this.admitting) this.abort(cause)
-      },
-      onSuccess: (chunk) => {
-        this.pulling = false
-        if (chunk === undefined) {
-          this.upstreamDone = true
-          this.input = []
-          this.inputOffset = 0
-          this.wakeAll()
-          if (this.admitted === 0) this.wakeConsumer()
-        } else {
-          this.input = chunk
-          this.inputOffset = 0
+    return Effect.matchCause(this.intake.pull(this.window - this.admitted), {
+      // After an action's failure (total order) that failure comes first:
+      // upstream's, which lies after every admitted action, is moot.
+      onFailure: (cause) => this.admitting ? this.abort(cause) : undefined,
+      onSuccess: (more) => {
+        if (more) {
           this.wakeForWork()
+        } else {
+          this.pool.wakeAll()
+          if (this.admitted === 0) this.wakeConsumer()
         }
       }
     })
   }
-
-  private readonly park: Effect.Effect<void> = runtime.async<void>((resume) => {
-    this.parked.push(resume)
-    return Effect.sync(() => {
-      const at = this.parked.indexOf(resume)
-      if (at >= 0) this.parked.splice(at, 1)
-    })
-  })
-
-  private readonly arrived = Effect.sync(() => {
-    this.onTheWay--
-  })
 
   /**
    * How many more actions could start now: those freed by their key and the
@@ -509,35 +420,19 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     const ready = this.ordering.freed.length + (this.hedger?.waiting ?? 0)
     if (!this.admitting) return ready
     const room = this.window - this.admitted
-    const buffered = this.input.length - this.inputOffset
-    const more = this.upstreamDone || this.pulling ? buffered : Math.max(buffered, 1)
+    const buffered = this.intake.buffered
+    const more = this.intake.ended || this.intake.pulling ? buffered : Math.max(buffered, 1)
     return ready + Math.min(room, more)
   }
 
   /** Wakes parked workers for the work no worker on its way will take; returns how much is left. */
   private wakeForWork(): number {
-    let wanted = this.startableWork() - this.onTheWay
-    while (wanted > 0 && this.parked.length > 0) {
-      this.onTheWay++
-      this.parked.pop()!(this.arrived)
-      wanted--
-    }
-    return wanted
+    return this.pool.wake(this.startableWork())
   }
 
-  /**
-   * `HedgeHost`: workers for the work that remains, all at once rather than
-   * one after another: parked ones first, then new fibers while fewer than
-   * `concurrency` were forked.
-   */
+  /** `HedgeHost`: workers for the work that remains (parked ones first, then new fibers). */
   recruit(): Effect.Effect<void, never, R> | undefined {
-    const count = Math.min(this.wakeForWork(), this.concurrency - this.spawned)
-    return count > 0 ? this.spawn(count) : undefined
-  }
-
-  private wakeAll(): void {
-    const parked = this.parked.splice(0)
-    for (const resume of parked) resume(Effect.void)
+    return this.pool.recruit(this.startableWork())
   }
 
   // ---------------------------------------------------------------- failure
@@ -555,7 +450,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     this.startLimit = task.index
     this.admitting = false
     this.interruptWorkersAfter(task.index)
-    this.wakeAll()
+    this.pool.wakeAll()
     this.ordering.failed(task, this)
     if (this.output.length > 0 || this.terminal !== undefined) this.wakeConsumer()
   }
@@ -567,13 +462,13 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     this.admitting = false
     this.startLimit = -1
     this.interruptWorkersAfter(-1)
-    this.wakeAll()
+    this.pool.wakeAll()
     this.wakeConsumer()
   }
 
   /** Interrupts the workers running actions after `index`. */
   private interruptWorkersAfter(index: number): void {
-    for (const worker of this.workers) {
+    for (const worker of this.pool.workers) {
       if (worker.task !== undefined && worker.task.index > index) {
         this.metrics?.interrupted(worker.task.span, this.interruptor!)
         worker.task = undefined

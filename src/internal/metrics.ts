@@ -177,8 +177,14 @@ export class PipelineMetrics {
     }
   }
 
-  /** The run is over: what it still counted leaves the gauges. */
-  close(): void {
+  /**
+   * The run is over: the actions its workers still ran end as interrupted
+   * by `by`, and what it still counted leaves the gauges.
+   */
+  close(workers: ReadonlyArray<{ readonly task: { readonly span: Tracer.Span | undefined } | undefined }>, by: FiberId.FiberId): void {
+    for (const worker of workers) {
+      if (worker.task !== undefined) this.interrupted(worker.task.span, by)
+    }
     this.running = 0
     this.taken = 0
     this.flush()

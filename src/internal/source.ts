@@ -81,3 +81,53 @@ export const streamSource = <A, E, R>(
   // The stream's own scope closes it.
   return { pull: () => next, close: Effect.void }
 }
+
+/**
+ * The engine's side of its source: the chunk pulled last, read one input at
+ * a time, and whether upstream has ended or is being pulled.
+ *
+ * @internal
+ */
+export class Intake<A, R> {
+  private input: ReadonlyArray<A> = []
+  private offset = 0
+  /** Upstream has ended. */
+  ended = false
+  /** A worker is pulling upstream. */
+  pulling = false
+
+  constructor(private readonly source: Source<A, unknown, R>) {}
+
+  /** Inputs pulled and not yet taken. */
+  get buffered(): number {
+    return this.input.length - this.offset
+  }
+
+  /** Nothing is left to take, now or later. */
+  get exhausted(): boolean {
+    return this.ended && this.offset >= this.input.length
+  }
+
+  /** The next buffered input (only while `buffered > 0`). */
+  next(): A {
+    return this.input[this.offset++]
+  }
+
+  /** Pulls the next chunk (`max`: a hint); whether one came (`false` once upstream has ended). */
+  pull(max: number): Effect.Effect<boolean, unknown, R> {
+    this.pulling = true
+    return Effect.matchEffect(this.source.pull(max), {
+      onFailure: (error) => {
+        this.pulling = false
+        return Effect.fail(error)
+      },
+      onSuccess: (chunk) => {
+        this.pulling = false
+        this.input = chunk ?? []
+        this.offset = 0
+        if (chunk === undefined) this.ended = true
+        return Effect.succeed(chunk !== undefined)
+      }
+    })
+  }
+}
