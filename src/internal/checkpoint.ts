@@ -5,7 +5,7 @@ import { CheckpointDecodeError } from "../errors.ts"
 import * as V from "./validate.ts"
 
 /**
- * Checkpoint engine: `committed` plus the completed offsets above it as a
+ * A checkpoint is `committed` plus the completed offsets above it as a
  * sorted array. Completions arrive roughly in order and at most a window
  * apart, so the array stays short and a copy per completion is cheaper than
  * a tree.
