@@ -2,7 +2,6 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
@@ -241,7 +240,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
       worker.task = task
       if (this.metrics !== undefined) task.span = this.metrics.started(task.index, task.lane?.key)
       const action = this.invoke(task)
-      if (!Exit.isExit(action)) {
+      if (!runtime.isExit(action)) {
         this.hedger?.started(task)
         return this.run(worker, task, action, this.options.timeout)
       }
@@ -307,7 +306,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private invoke(task: Task<A, B>): Effect.Effect<B, unknown, R> {
     try {
       const action = this.f(task.input, task.index)
-      return Effect.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${task.index})`, "an Effect", action))
+      return runtime.isEffect(action) ? action as Effect.Effect<B, unknown, R> : Effect.die(V.invalid(`f(input ${task.index})`, "an Effect", action))
     } catch (defect) {
       return Effect.die(defect)
     }

@@ -12,6 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
 import type * as FiberRef from "effect/FiberRef"
@@ -71,3 +72,13 @@ export const transplant: <A, E, R>(
 /** Runs `self` with `supervisor` seeing every fiber it forks (effect 4 has no `Supervisor`). @internal */
 export const supervised: <A, E, R, X>(self: Effect.Effect<A, E, R>, supervisor: Supervisor.Supervisor<X>) => Effect.Effect<A, E, R> =
   Effect.supervised
+
+/** `Effect.isEffect` without its `dual` wrapper: the engine asks it of every action. @internal */
+export const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
+  ((typeof u === "object" && u !== null) || typeof u === "function") && Effect.EffectTypeId in u
+
+/** Whether an Effect is an `Exit`, already complete (as `Exit.isExit`, asked of an Effect). @internal */
+export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.Exit<A, E> & Effect.Effect<A, E, R> => {
+  const tag = (effect as { readonly _tag?: unknown })._tag
+  return tag === "Success" || tag === "Failure"
+}
