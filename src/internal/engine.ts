@@ -448,7 +448,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     if (task.index >= this.startLimit) return
     this.startLimit = task.index
     this.admitting = false
-    this.interruptWorkersAfter(task.index)
+    this.pool.interruptAfter(task.index, this.interruptor!, this.metrics)
     this.pool.wakeAll()
     this.ordering.failed(task, this)
     if (this.output.length > 0 || this.terminal !== undefined) this.wakeConsumer()
@@ -460,20 +460,9 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     this.terminal = cause
     this.admitting = false
     this.startLimit = -1
-    this.interruptWorkersAfter(-1)
+    this.pool.interruptAfter(-1, this.interruptor!, this.metrics)
     this.pool.wakeAll()
     this.wakeConsumer()
-  }
-
-  /** Interrupts the workers running actions after `index`. */
-  private interruptWorkersAfter(index: number): void {
-    for (const worker of this.pool.workers) {
-      if (worker.task !== undefined && worker.task.index > index) {
-        this.metrics?.interrupted(worker.task.span, this.interruptor!)
-        worker.task = undefined
-        runtime.interruptAsFork(worker.fiber, this.interruptor!)
-      }
-    }
   }
 }
 

@@ -2,6 +2,7 @@ import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
+import type { PipelineMetrics } from "./metrics.ts"
 import * as runtime from "./runtime.ts"
 import type { Task } from "./task.ts"
 
@@ -144,6 +145,17 @@ export class WorkerPool<A, B, R> {
       this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
     })
     return Effect.asVoid(Fiber.interrupt(worker.fiber))
+  }
+
+  /** Interrupts, without waiting, the workers running actions after `index` (their spans end as interrupted). */
+  interruptAfter(index: number, by: runtime.InterruptorId, metrics: PipelineMetrics | undefined): void {
+    for (const worker of this.workers) {
+      if (worker.task !== undefined && worker.task.index > index) {
+        metrics?.interrupted(worker.task.span, by)
+        worker.task = undefined
+        runtime.interruptAsFork(worker.fiber, by)
+      }
+    }
   }
 
   readonly interruptAll: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(this.fibers))
