@@ -2,7 +2,6 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
 import { AutoWindow } from "./autoWindow.ts"
@@ -123,26 +122,34 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     return Effect.suspend(() => this.recruit() ?? Effect.void)
   }
 
+  /**
+   * A worker: loops over steps while there is work. An action that goes
+   * through the runtime is the step's own effect, so that its value comes
+   * back to `step` with nothing allocated per action; a failure ends the
+   * loop, is filed, and the loop starts again.
+   */
   private readonly workerLoop: Effect.Effect<void, never, R> = runtime.withFiber((fiber) => {
     this.interruptor ??= runtime.idOf(fiber)
     this.children.enter(fiber)
-    const worker: Worker<A, B> = {
-      fiber: fiber as runtime.RuntimeFiber<void>,
-      task: undefined,
-      onExit: {
-        onFailure: (cause) => this.exited(worker, cause, undefined),
-        onSuccess: (output) => this.exited(worker, undefined, output)
-      }
-    }
+    const worker: Worker<A, B> = { fiber: fiber as runtime.RuntimeFiber<void>, task: undefined, awaiting: false, ending: undefined }
     this.pool.started(worker)
-    return Effect.zipRight(
-      Effect.whileLoop({
-        while: () => this.hasWork() && !this.pool.over,
-        body: () => this.step(worker),
-        step: constVoid
-      }),
-      this.pool.ended
-    )
+    const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
+      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.over),
+      body: () => this.step(worker),
+      step: (output) => {
+        if (worker.awaiting) this.exited(worker, undefined, output as B)
+      }
+    })
+    // An interrupted worker skips `onFailure`: interruption is not a result.
+    const run: Effect.Effect<void, never, R> = Effect.matchCauseEffect(loop, {
+      onFailure: (cause) => {
+        if (!worker.awaiting) return Effect.die(Cause.squash(cause))
+        this.exited(worker, cause, undefined)
+        return run
+      },
+      onSuccess: () => this.pool.ended
+    })
+    return run
   })
 
   // --------------------------------------------------------------- consumer
@@ -212,7 +219,12 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   }
 
   /** Starts the next actions; the gauges are brought up to date before the worker gives up the thread. */
-  private step(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+  private step(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
+    const ending = worker.ending
+    if (ending !== undefined) {
+      worker.ending = undefined
+      return ending
+    }
     const next = this.nextStep(worker)
     this.metrics?.flush()
     return next
@@ -225,7 +237,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
    * cost what a loop iteration costs. After `SYNC_BUDGET` of them in a row
    * the worker yields, so that it never holds the thread for long.
    */
-  private nextStep(worker: Worker<A, B>): Effect.Effect<void, never, R> {
+  private nextStep(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
     // Timed runs read the clock once per step, not per action: the actions
     // filed within the step complete in the same synchronous run, a few
     // microseconds at most, well within the metrics' first bucket (1 ms).
@@ -318,7 +330,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     task: Task<A, B>,
     action: Effect.Effect<B, unknown, R>,
     timeout: Duration.Duration | undefined
-  ): Effect.Effect<void, never, R> {
+  ): Effect.Effect<unknown, unknown, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
     if (task.span !== undefined) action = Effect.withParentSpan(action, task.span)
@@ -329,13 +341,13 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
         onTimeout: () => new ActionTimeoutError({ index: task.index, timeout: this.options.timeout! })
       })
     }
-    // An interrupted worker skips these handlers: interruption is not a result.
-    const ran = Effect.matchCauseEffect(action, worker.onExit)
-    return recruit === undefined ? ran : Effect.zipRight(recruit, ran)
+    // Its value, or its failure, comes back to the worker loop.
+    worker.awaiting = true
+    return recruit === undefined ? action : Effect.zipRight(recruit, action)
   }
 
   /** Starts the hedged copy of `task` on `worker`, under what is left of the first attempt's `timeout`. */
-  private runCopy(worker: Worker<A, B>, task: Task<A, B>): Effect.Effect<void, never, R> {
+  private runCopy(worker: Worker<A, B>, task: Task<A, B>): Effect.Effect<unknown, unknown, R> {
     const hedger = this.hedger!
     worker.task = task
     return this.run(worker, task, hedger.asCopy(this.invoke(task)), hedger.copyTimeout(task))
@@ -343,21 +355,20 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
 
   /**
    * An action that went through the runtime ended on `worker`. What must end
-   * with it ends first: the losing attempt of a hedged action, then the
-   * fibers it forked (`children: "action"`); then its result is filed.
+   * with it ends first, as the worker's next step: the losing attempt of a
+   * hedged action, then the fibers it forked (`children: "action"`); then
+   * its result is filed.
    */
-  private exited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): Effect.Effect<void> {
+  private exited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
+    worker.awaiting = false
     const task = worker.task
     // Interrupted meanwhile (a failure cut it off): interruption is not a result.
-    if (task === undefined) return Effect.void
+    if (task === undefined) return
     const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const children = this.children.end(worker.fiber)
     const ending = loser === undefined ? children : children === undefined ? loser : Effect.zipRight(loser, children)
-    if (ending === undefined) {
-      this.fileExited(worker, cause, output)
-      return Effect.void
-    }
-    return Effect.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+    if (ending === undefined) this.fileExited(worker, cause, output)
+    else worker.ending = Effect.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
   }
 
   /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */

@@ -1,4 +1,3 @@
-import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
@@ -11,14 +10,10 @@ export interface Worker<A, B> {
   readonly fiber: runtime.RuntimeFiber<void>
   /** The action this worker runs, if any. */
   task: Task<A, B> | undefined
-  /**
-   * What `Effect.matchCauseEffect` runs when an action that went through the
-   * runtime ends. Built once per worker: no closure is allocated per action.
-   */
-  readonly onExit: {
-    readonly onFailure: (cause: Cause.Cause<unknown>) => Effect.Effect<void>
-    readonly onSuccess: (output: B) => Effect.Effect<void>
-  }
+  /** Whether the worker's step is an action whose value or failure is its result. */
+  awaiting: boolean
+  /** What must end before the result of the action that just ended is filed; the worker's next step. */
+  ending: Effect.Effect<void> | undefined
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
