@@ -2,14 +2,13 @@ import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import type * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import type * as Fiber from "effect/Fiber"
 import type * as Tracer from "effect/Tracer"
+import * as runtime from "./runtime.ts"
 
 /**
  * The metrics a named pipeline (`options.name`) or sequencer records, each
@@ -101,14 +100,15 @@ export class PipelineMetrics {
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
 
-  constructor(readonly name: string, fiber: Fiber.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) {
+  constructor(readonly name: string, fiber: runtime.RuntimeFiber<unknown, unknown>, clock: Clock.Clock) {
     this.tags = pipelineTags(name)
     this.clock = clock
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
     for (const metric of PIPELINE_METRICS) metric.unsafeValue(this.tags)
-    this.tracer = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined
-    this.parent = Option.fromNullable(fiber.currentSpan)
-    this.timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+    const tracing = runtime.tracingOf(fiber)
+    this.tracer = tracing.tracer
+    this.parent = Option.fromNullable(tracing.span)
+    this.timing = tracing.timing
   }
 
   now(): number {

@@ -15,8 +15,9 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberId from "effect/FiberId"
-import type * as FiberRef from "effect/FiberRef"
+import * as FiberRef from "effect/FiberRef"
 import type * as Supervisor from "effect/Supervisor"
+import type * as Tracer from "effect/Tracer"
 
 /** A running fiber, as the engine holds its workers (effect 4: `Fiber.Fiber`). @internal */
 export type RuntimeFiber<A, E = never> = Fiber.RuntimeFiber<A, E>
@@ -82,3 +83,20 @@ export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.
   const tag = (effect as { readonly _tag?: unknown })._tag
   return tag === "Success" || tag === "Failure"
 }
+
+/**
+ * What a fiber's tracing settings say (effect 4: `References.TracerEnabled`,
+ * `getRef(Tracer.Tracer)`): its tracer when tracing is on, its current span,
+ * and whether spans are timed.
+ *
+ * @internal
+ */
+export const tracingOf = (fiber: RuntimeFiber<unknown, unknown>): {
+  readonly tracer: Tracer.Tracer | undefined
+  readonly span: Tracer.AnySpan | undefined
+  readonly timing: boolean
+} => ({
+  tracer: fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined,
+  span: fiber.currentSpan,
+  timing: fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+})
