@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type * as Either from "effect/Either"
-import { type TaggedErrorConstructor, TaggedErrorWithMessage } from "./errors.ts"
+import type { CheckpointDecodeError } from "./errors.ts"
 import * as internal from "./internal/checkpoint.ts"
 
 /**
@@ -138,30 +138,15 @@ export const encode: (self: Checkpoint) => string = internal.encode
  */
 export const decode: (encoded: string) => Either.Either<Checkpoint, CheckpointDecodeError> = internal.decode
 
-const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError", {
-  /** The string that failed to decode. */
-  readonly input: string
-  /** What is wrong with it. */
-  readonly reason: string
-}> = TaggedErrorWithMessage(
-  "CheckpointDecodeError",
-  (e) => `Cannot decode checkpoint ${JSON.stringify(e.input)}: ${e.reason}`
-)
-
-/**
- * A string given to {@link decode} is not an encoded checkpoint.
- *
- * @example
- * ```ts
- * import { Either } from "effect"
- * import { Checkpoint } from "effect-ordered"
- *
- * const decoded = Checkpoint.decode("3:!!")
- * if (Either.isLeft(decoded)) console.log(decoded.left.reason)
- * // the bitset after `:` is not base64url
- * ```
- *
- * @since 0.1.0
- * @category errors
- */
-export class CheckpointDecodeError extends CheckpointDecodeErrorBase {}
+export {
+  /**
+   * A string given to {@link decode} is not an encoded checkpoint (carries
+   * the `input` and the `reason`). Defined in the leaf module `errors.ts`,
+   * so that the internal checkpoint code and this facade import it without
+   * a cycle.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  CheckpointDecodeError
+} from "./errors.ts"

@@ -74,3 +74,31 @@ const ActionTimeoutErrorBase: TaggedErrorConstructor<"ActionTimeoutError", {
  * @category errors
  */
 export class ActionTimeoutError extends ActionTimeoutErrorBase {}
+
+const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError", {
+  /** The string that failed to decode. */
+  readonly input: string
+  /** What is wrong with it. */
+  readonly reason: string
+}> = TaggedErrorWithMessage(
+  "CheckpointDecodeError",
+  (e) => `Cannot decode checkpoint ${JSON.stringify(e.input)}: ${e.reason}`
+)
+
+/**
+ * A string given to `Checkpoint.decode` is not an encoded checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Checkpoint } from "effect-ordered"
+ *
+ * const decoded = Checkpoint.decode("3:!!")
+ * if (Either.isLeft(decoded)) console.log(decoded.left.reason)
+ * // the bitset after `:` is not base64url
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CheckpointDecodeError extends CheckpointDecodeErrorBase {}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, FastCheck, Stream } from "effect"
 import { Ordered, Simulation } from "../src/index.ts"
 import { runVirtual } from "../src/internal/virtualTime.ts"
 import { makeGauge } from "./utils/gauge.ts"
@@ -101,6 +101,34 @@ describe("window: \"auto\"", () => {
     )
     expect(stalled).toBe(200)
     expect(slowConsumer).toBe(4 * 3)
+  })
+
+  it("over random stalls, never holds more than `maxWindow` and shrinks back to its start", () => {
+    // Some quick actions stall (a slow head: the window grows); after the
+    // last stall 800 quick actions flow, then the consumer turns slower than
+    // the workers: the window fills, to its starting size (3 × concurrency).
+    const stall = FastCheck.record({ at: FastCheck.integer({ min: 0, max: 599 }), millis: FastCheck.integer({ min: 2, max: 300 }) })
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.integer({ min: 1, max: 6 }),
+        FastCheck.integer({ min: 0, max: 200 }),
+        FastCheck.array(stall, { minLength: 1, maxLength: 6 }),
+        (concurrency, extra, stalls) => {
+          const maxWindow = 3 * concurrency + extra
+          const millis = new Map(stalls.map(({ at, millis }) => [at, millis]))
+          const [stalled, slowConsumer] = occupancy(
+            1500,
+            1400,
+            (i) => millis.get(i) ?? 1,
+            (i) => (i >= 1400 ? 2 : 0),
+            { concurrency, maxWindow }
+          )
+          expect(stalled).toBeLessThanOrEqual(maxWindow)
+          expect(slowConsumer).toBe(3 * concurrency)
+        }
+      ),
+      { numRuns: 30, seed: 22 }
+    )
   })
 })
 

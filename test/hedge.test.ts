@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Exit, FiberRef, Option, Ref } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Fiber, FiberRef, Option, Ref, Stream, TestClock } from "effect"
 import { ActionTimeoutError, Ordered, Simulation } from "../src/index.ts"
 import { runVirtual } from "../src/internal/virtualTime.ts"
-import { makeActionProbe } from "./utils/gauge.ts"
+import { makeActionProbe, makeGauge } from "./utils/gauge.ts"
 
 /**
  * `hedge`, in virtual time: which actions get a second copy and when, who
@@ -136,6 +136,41 @@ describe("hedge", () => {
     const tooFew = run(11, plan, { concurrency: 2, hedge: { quantile: 0.5, minSamples: 20 } })
     expect(tooFew.started.filter(([, attempt]) => attempt === 2)).toEqual([])
   })
+
+  it.effect("the loser is interrupted, its finalizers run, before the winner's result is emitted; its place is free at once", () =>
+    Effect.gen(function*() {
+      // Concurrency 2. Action 0's first attempt would take 1,000 ms; its copy
+      // (asked for at 50 ms, started at 220 ms when action 2 frees a worker)
+      // takes 10 ms and wins at 230 ms. Actions 3 and 4 (40 ms each) then
+      // both start at 230 ms: the loser's place went back as it was interrupted.
+      const millis = (i: number, attempt: number) =>
+        i === 0 ? (attempt === 1 ? 1000 : 10) : i === 1 ? 20 : i === 2 ? 200 : 40
+      const events: Array<string> = []
+      const at = (event: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => events.push(`${event} at ${now}`)))
+      const gauge = makeGauge()
+      const fiber = yield* Stream.range(0, 4).pipe(
+        Ordered.mapEffect((i) =>
+          gauge.track(Effect.gen(function*() {
+            const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+            yield* at(`start ${i}.${attempt}`)
+            yield* Effect.sleep(millis(i, attempt))
+            return i
+          }).pipe(Effect.onInterrupt(() => at(`finalized ${i}`)))), { concurrency: 2, hedge: { after: 50 } }),
+        Stream.tap((i) => at(`emit ${i}`)),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* TestClock.adjust(2000)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(fiber))).toEqual([0, 1, 2, 3, 4])
+      const of = (pattern: RegExp) => events.filter((event) => pattern.test(event))
+      expect(of(/^start 0/)).toEqual(["start 0.1 at 0", "start 0.2 at 220"])
+      // The loser's finalizer runs first, then the winner's result leaves, at the same moment.
+      expect(of(/^finalized|^emit 0/)).toEqual(["finalized 0 at 230", "emit 0 at 230"])
+      expect(of(/^start [34]/)).toEqual(["start 3.1 at 230", "start 4.1 at 230"])
+      expect(of(/^emit [34]/)).toEqual(["emit 3 at 270", "emit 4 at 270"])
+      expect(gauge.peak()).toBe(2)
+    }))
 
   it("f reads attempt 1 outside Ordered", () =>
     expect(Effect.runSync(FiberRef.get(Ordered.currentAttempt))).toBe(1))

@@ -101,6 +101,33 @@ describe("metrics (options.name)", () => {
       expect((yield* valueOf(M.window, name)).value).toBe(0)
     }))
 
+  it.effect("every series exists from the start, at 0: a run whose actions all succeed at once shows failures 0", () =>
+    Effect.gen(function*() {
+      const name = "from-the-start"
+      const mine = Effect.map(recorded, (all) =>
+        all.filter((metric) => metric.tags.includes(`pipeline=${name}`)).map((metric) => metric.name).sort())
+      const all = [
+        "effect_ordered_action_duration_ms",
+        "effect_ordered_emit_delay_ms",
+        "effect_ordered_emitted",
+        "effect_ordered_failures",
+        "effect_ordered_in_flight",
+        "effect_ordered_window"
+      ]
+      // Seen from inside the first action: the run has started, nothing has completed yet.
+      let atFirstAction: ReadonlyArray<string> = []
+      yield* Ordered.forEach([1, 2, 3], (n) =>
+        n === 1 ? Effect.as(Effect.tap(mine, (names) => { atFirstAction = names }), n) : Effect.succeed(n), {
+        concurrency: 2,
+        name
+      })
+      expect(atFirstAction).toEqual(all)
+      expect(yield* mine).toEqual(all)
+      expect((yield* valueOf(M.failures, name)).count).toBe(0)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(3)
+    }))
+
   it.effect("without a name, nothing is recorded", () =>
     Effect.gen(function*() {
       const before = yield* recorded

@@ -11,7 +11,8 @@
  *   more room would only buffer more results for it, so the window stays.
  * - It shrinks back (halving, never below its starting size) when a whole
  *   window's worth of results has been handed over while occupancy stayed at
- *   or below half the size: memory held after a stall goes back.
+ *   or below half the size, or straight to its start when occupancy stayed
+ *   within the start: memory held after a stall goes back.
  * - It never exceeds `max`: what a stalled head holds stays bounded.
  *
  * @internal
@@ -45,6 +46,9 @@ export class AutoWindow {
     this.handed += count
     if (this.handed >= this.size) {
       if (this.peak * 2 <= this.size) this.size = Math.max(this.floor, this.size >> 1)
+      // Less than twice its start: halving would stop short of the start, so
+      // a window that held no more than its start goes straight back to it.
+      else if (this.peak <= this.floor) this.size = this.floor
       this.peak = 0
       this.handed = 0
     }

@@ -1,11 +1,11 @@
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import type { Checkpoint } from "../Checkpoint.ts"
-import { CheckpointDecodeError } from "../Checkpoint.ts"
+import { CheckpointDecodeError } from "../errors.ts"
 import * as V from "./validate.ts"
 
 /**
- * Checkpoint engine: `committed` plus the completed offsets above it as a
+ * A checkpoint is `committed` plus the completed offsets above it as a
  * sorted array. Completions arrive roughly in order and at most a window
  * apart, so the array stays short and a copy per completion is cheaper than
  * a tree.

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Option from "effect/Option"
 import * as Supervisor from "effect/Supervisor"
+import * as runtime from "./runtime.ts"
 
 /**
  * How long a fiber that an action forks (`Effect.fork`) lives, as in the
@@ -22,11 +23,9 @@ export type ChildLifetime = "caller" | "action"
  * Notes which watched fibers (the workers) forked something, so that only an
  * action that forked pays for ending its children: the others cost a `Set`
  * lookup. A fork it notes may be a daemon or a fiber forked in a scope, which
- * are not children: the worker's actual children are read when it settles.
- *
- * @internal
+ * are not children: the worker's actual children are read when its action ends.
  */
-export class ForkWatch extends Supervisor.AbstractSupervisor<void> {
+class ForkWatch extends Supervisor.AbstractSupervisor<void> {
   readonly value = Effect.void
   private readonly watched = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   private readonly forkedFrom = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
@@ -51,5 +50,59 @@ export class ForkWatch extends Supervisor.AbstractSupervisor<void> {
   endChildren(worker: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
     if (this.forkedFrom.size === 0 || !this.forkedFrom.delete(worker)) return undefined
     return Effect.flatMap(worker.children, Fiber.interruptAll)
+  }
+}
+
+type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/**
+ * The child lifetime of one run: how the engine's fibers start, and what an
+ * action's end must wait for. Everything the rule needs lives here.
+ *
+ * @internal
+ */
+export class Children<R> {
+  private readonly forkWatch: ForkWatch | undefined
+  /** `"caller"`: runs an effect with the caller's fork scope (a fork does not inherit it). */
+  private graft: Graft | undefined
+  /** The worker loop as every worker runs it (grafted once, not per fork). */
+  worker: Effect.Effect<void, never, R>
+
+  constructor(lifetime: ChildLifetime, worker: Effect.Effect<void, never, R>) {
+    this.forkWatch = lifetime === "action" ? new ForkWatch() : undefined
+    this.worker = worker
+  }
+
+  /**
+   * Runs `start`, which forks the run's first fibers, under the rule: with
+   * `"caller"` every worker then runs grafted; with `"action"` the fibers it
+   * forks, and those they fork, are watched.
+   */
+  establish<X, E, R2>(start: Effect.Effect<X, E, R2>): Effect.Effect<X, E, R2> {
+    const forkWatch = this.forkWatch
+    if (forkWatch !== undefined) return runtime.supervised(start, forkWatch)
+    return runtime.transplant((graft) => {
+      this.graft = graft
+      this.worker = graft(this.worker)
+      return start
+    })
+  }
+
+  /** An action that runs on a fiber of its own (under `timeout`): what it forks still follows the rule. */
+  ownFiber<A, E, R2>(action: Effect.Effect<A, E, R2>): Effect.Effect<A, E, R2> {
+    return this.graft === undefined ? action : this.graft(action)
+  }
+
+  /** A worker starts: `"action"` watches what it forks. */
+  enter(worker: runtime.RuntimeFiber<unknown, unknown>): void {
+    this.forkWatch?.watch(worker)
+  }
+
+  /**
+   * The action `worker` ran ended: `"action"` interrupts what it forked,
+   * and the effect waits for that; `undefined` when there is nothing to end.
+   */
+  end(worker: runtime.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
+    return this.forkWatch?.endChildren(worker)
   }
 }

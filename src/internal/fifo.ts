@@ -1,6 +1,7 @@
 /**
- * A growable ring-buffer queue. The engine's reorder window, its per-key lanes
- * and its run queue are all FIFOs whose length the window bounds, so a ring
+ * A growable ring-buffer queue. The orders' queues of unreleased actions, the
+ * key lanes' waiting actions and the hedged copies waiting for a worker are
+ * all FIFOs whose length the window bounds, so a ring
  * that only grows to the largest length seen keeps memory flat without
  * `Array.prototype.shift`'s O(n) copies.
  *

@@ -1,16 +1,25 @@
+import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import { ActionTimeoutError } from "../errors.ts"
+import { Fifo } from "./fifo.ts"
+import { Heap } from "./heap.ts"
+import type { Ordering } from "./ordering.ts"
+import * as runtime from "./runtime.ts"
+import { RUNNING, type Task } from "./task.ts"
 import * as V from "./validate.ts"
 
 /**
  * Hedging the head of the order ("The Tail at Scale", Dean and Barroso,
  * 2013): when the action that everything behind it waits for has run longer
  * than a threshold, a second copy of it starts and the first to succeed wins.
- * This module holds the policy (a fixed delay, or a quantile of the durations
- * observed in the run) and `HeadWatch`, the one fiber that waits for heads to
- * become overdue. The engine decides what a head is and runs the copies.
+ * All of hedging is in this file: the policy (a fixed delay, or a quantile of
+ * the durations observed in the run) and the `Hedger`, which watches the
+ * heads, asks for copies, says how a copy runs and which attempt's end
+ * decides the action. The engine only gives a copy a worker, and stops the
+ * worker of a losing attempt when the `Hedger` says so.
  *
  * @internal
  */
@@ -89,45 +98,85 @@ class DurationHistogram {
 /** How often, in samples, a quantile threshold is read again from the histogram. */
 const REREAD_EVERY = 32
 
-/** A head that may be hedged once it has run longer than the threshold. @internal */
-export interface Candidate {
-  /** When its first attempt started (Clock milliseconds). */
-  readonly startedAt: number
+/** The hedged copy of an action, and what its first failure left (`Task.copy`). @internal */
+export interface Copy {
+  /** Attempts of the action running now, or about to (the copy, while it waits for a worker). */
+  live: number
+  /** The first attempt to fail, while the other may still succeed. */
+  failure: Cause.Cause<unknown> | undefined
+}
+
+/** What the `Hedger` needs of the engine. @internal */
+export interface HedgeHost<A, B, R> {
+  /** Only actions below this index may still start (a failure cut the others off). */
+  readonly startLimit: number
+  /** Workers for the work that waits (a copy); `undefined` when none can be had now. */
+  recruit(): Effect.Effect<void, never, R> | undefined
+  /** Interrupts the worker, other than `winner`, running an attempt of `task`, and waits for it to end. */
+  stopOtherAttempt(task: Task<A, B>, winner: unknown): Effect.Effect<void> | undefined
 }
 
 /**
- * Watches the heads of the order: one fiber, asleep until the earliest head
+ * Hedging in one run: one fiber (`loop`), asleep until the earliest head
  * becomes overdue, woken early when a head that is due sooner appears or
- * when a quantile threshold becomes known. The engine pushes heads as they
- * start or become heads, and says which are still worth a copy.
+ * when a quantile threshold becomes known; the copies waiting for a worker;
+ * and, for each hedged action, its two attempts' state (`Task.copy`).
  *
  * @internal
  */
-export class HeadWatch<C extends Candidate, R> {
-  private readonly heap: Array<C> = []
+export class Hedger<A, B, R> {
+  /** Heads running their first attempt alone, earliest start first. */
+  private readonly heads = new Heap<Task<A, B>>((a, b) => a.startedAt < b.startedAt)
+  /** Hedged actions whose copy waits for a worker, ahead of new actions. */
+  private readonly copies = new Fifo<Task<A, B>>()
   private readonly histogram: DurationHistogram | undefined
   private thresholdMillis: number | undefined
   private sinceReread = 0
-  /** When the fiber wakes up by itself; `Infinity` while it waits for a push. */
+  /** When the fiber wakes up by itself; `Infinity` while it waits for a head. */
   private sleepingUntil = Infinity
   private poke: ((effect: Effect.Effect<void>) => void) | undefined
-  private readonly clock: Clock.Clock
 
   constructor(
     private readonly policy: HedgePolicy,
-    clock: Clock.Clock,
-    /** Whether a candidate still runs its first attempt alone. */
-    private readonly eligible: (candidate: C) => boolean,
-    /** Asks for a copy of an overdue candidate; the effect recruits a worker for it. */
-    private readonly hedge: (candidate: C) => Effect.Effect<void, never, R>
+    private readonly clock: Clock.Clock,
+    private readonly ordering: Ordering<A, B>,
+    private readonly host: HedgeHost<A, B, R>,
+    /** `options.timeout`: it covers both attempts, from the first one's start. */
+    private readonly timeout: Duration.Duration | undefined
   ) {
-    this.clock = clock
     this.histogram = policy._tag === "Quantile" ? new DurationHistogram() : undefined
     this.thresholdMillis = policy._tag === "After" ? policy.millis : undefined
   }
 
   now(): number {
     return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  /** Copies waiting for a worker. */
+  get waiting(): number {
+    return this.copies.length
+  }
+
+  // ------------------------------------------------------------ the heads
+
+  /** `task`'s first attempt went through the runtime (it did not complete at once): watched if it is a head. */
+  started(task: Task<A, B>): void {
+    if (this.ordering.isHead(task)) this.watch(task)
+  }
+
+  /** The order now waits for `head`: watched if it runs its first attempt alone. */
+  becameHead(head: Task<A, B>): void {
+    if (head.state === RUNNING && head.copy === undefined) this.watch(head)
+  }
+
+  private watch(task: Task<A, B>): void {
+    this.heads.push(task)
+    if (this.thresholdMillis !== undefined) this.wake(task.startedAt + this.thresholdMillis)
+  }
+
+  /** Whether a watched head is still worth a copy. */
+  private eligible(task: Task<A, B>): boolean {
+    return task.state === RUNNING && task.copy === undefined && task.index < this.host.startLimit
   }
 
   /** An action of the run completed after `millis`: a sample for a quantile threshold. */
@@ -141,20 +190,8 @@ export class HeadWatch<C extends Candidate, R> {
     }
     this.sinceReread = 0
     this.thresholdMillis = histogram.quantile(policy.quantile)
-    if (this.heap.length > 0) this.wake(this.heap[0].startedAt + this.thresholdMillis)
-  }
-
-  /** A head runs its first attempt. */
-  push(candidate: C): void {
-    const heap = this.heap
-    let i = heap.push(candidate) - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (heap[parent].startedAt <= heap[i].startedAt) break
-      ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
-      i = parent
-    }
-    if (this.thresholdMillis !== undefined) this.wake(candidate.startedAt + this.thresholdMillis)
+    const first = this.heads.peek()
+    if (first !== undefined) this.wake(first.startedAt + this.thresholdMillis)
   }
 
   private wake(due: number): void {
@@ -164,48 +201,101 @@ export class HeadWatch<C extends Candidate, R> {
     poke(Effect.void)
   }
 
-  private pop(): void {
-    const heap = this.heap
-    const last = heap.pop()!
-    if (heap.length === 0) return
-    heap[0] = last
-    for (let i = 0;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < heap.length && heap[l].startedAt < heap[m].startedAt) m = l
-      if (r < heap.length && heap[r].startedAt < heap[m].startedAt) m = r
-      if (m === i) return
-      ;[heap[i], heap[m]] = [heap[m], heap[i]]
-      i = m
-    }
-  }
-
-  private readonly poked: Effect.Effect<void> = Effect.async<void>((resume) => {
+  private readonly poked: Effect.Effect<void> = runtime.async<void>((resume) => {
     this.poke = resume
     return Effect.sync(() => {
       this.poke = undefined
     })
   })
 
-  /** The fiber's loop: hedges each head once it is overdue; runs until interrupted. */
+  /** The watching fiber: hedges each head once it is overdue; runs until interrupted. */
   readonly loop: Effect.Effect<never, never, R> = Effect.suspend((): Effect.Effect<never, never, R> => {
-    const heap = this.heap
-    while (heap.length > 0 && !this.eligible(heap[0])) this.pop()
+    const heads = this.heads
+    while (heads.length > 0 && !this.eligible(heads.peek()!)) heads.pop()
     const threshold = this.thresholdMillis
-    if (heap.length === 0 || threshold === undefined) {
+    const head = heads.peek()
+    if (head === undefined || threshold === undefined) {
       this.sleepingUntil = Infinity
       return Effect.zipRight(this.poked, this.loop)
     }
-    const head = heap[0]
     const due = head.startedAt + threshold
     const now = this.now()
     // Within a nanosecond: a clock in fractional milliseconds may land a hair short of `due`.
     if (due - now < 1e-6) {
-      this.pop()
+      heads.pop()
       return Effect.zipRight(this.hedge(head), this.loop)
     }
     this.sleepingUntil = due
     return Effect.zipRight(Effect.raceFirst(Effect.sleep(due - now), this.poked), this.loop)
   })
+
+  // ----------------------------------------------------------- the copies
+
+  /** `task` is overdue: its copy waits for a worker, ahead of new actions. */
+  private hedge(task: Task<A, B>): Effect.Effect<void, never, R> {
+    task.copy = { live: 2, failure: undefined }
+    this.copies.push(task)
+    return this.host.recruit() ?? Effect.void
+  }
+
+  /** The next copy to start, skipping actions decided (or cut off by a failure) meanwhile. */
+  takeCopy(): Task<A, B> | undefined {
+    let task = this.copies.shift()
+    while (task !== undefined && (task.state !== RUNNING || task.index >= this.host.startLimit)) task = this.copies.shift()
+    return task
+  }
+
+  /** The copy runs as attempt 2 (`Ordered.currentAttempt`). */
+  asCopy(action: Effect.Effect<B, unknown, R>): Effect.Effect<B, unknown, R> {
+    return runtime.locally(action, currentAttempt, 2)
+  }
+
+  /** What is left of `timeout` for the copy of `task`, which covers both attempts. */
+  copyTimeout(task: Task<A, B>): Duration.Duration | undefined {
+    const timeout = this.timeout
+    return timeout === undefined
+      ? undefined
+      : Duration.millis(Math.max(0, Duration.toMillis(timeout) - (this.now() - task.startedAt)))
+  }
+
+  // ------------------------------------------------------------ decisions
+
+  /**
+   * An attempt of hedged `task`, run by `worker`, ended: with `cause` if it
+   * failed. A success, or a timeout (which covers both attempts), decides the
+   * action while the other attempt may be on: that one is stopped first (the
+   * effect returned), so that the action's result is filed, and its key
+   * freed, only once the other attempt's finalizers have run and its worker
+   * no longer counts against `concurrency`. A copy still waiting for a
+   * worker is simply dropped (`takeCopy` skips it).
+   */
+  stopLoser(task: Task<A, B>, worker: unknown, cause: Cause.Cause<unknown> | undefined): Effect.Effect<void> | undefined {
+    const copy = task.copy!
+    if (copy.live < 2 || (cause !== undefined && !isTimeoutOf(task, cause))) return undefined
+    copy.live--
+    return this.host.stopOtherAttempt(task, worker)
+  }
+
+  /**
+   * An attempt of hedged `task` ended, with `cause` if it failed: the
+   * action's final failure, or `undefined` when it is not final (the other
+   * attempt may still succeed, or it succeeded). The action fails only if
+   * both attempts fail, with both causes.
+   */
+  attemptEnded(task: Task<A, B>, cause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> | undefined {
+    const copy = task.copy!
+    copy.live--
+    if (cause === undefined) return undefined
+    if (copy.live > 0) {
+      copy.failure = cause
+      return undefined
+    }
+    return copy.failure === undefined ? cause : runtime.sequential(copy.failure, cause)
+  }
+}
+
+/** Whether `cause` is `task`'s own timeout (which covers both attempts, and is an overload for the limiter). */
+export const isTimeoutOf = (task: Task<unknown, unknown>, cause: Cause.Cause<unknown>): boolean => {
+  const failure = Cause.failureOption(cause)
+  return failure._tag === "Some" && failure.value instanceof ActionTimeoutError && failure.value.index === task.index
 }

@@ -1,15 +1,14 @@
 import type * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import type * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
-import type * as Fiber from "effect/Fiber"
 import type * as Tracer from "effect/Tracer"
+import * as runtime from "./runtime.ts"
 
 /**
  * The metrics a named pipeline (`options.name`) or sequencer records, each
@@ -68,6 +67,16 @@ export const sequencerDuplicates = Metric.counter("effect_ordered_sequencer_dupl
   incremental: true
 })
 
+/** What a named pipeline records. */
+const PIPELINE_METRICS: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<MetricLabel.MetricLabel>) => unknown }> = [
+  inFlight,
+  window,
+  emitted,
+  failures,
+  actionDuration,
+  emitDelay
+]
+
 /** The span each action of a named pipeline runs in. */
 export const ACTION_SPAN = "effect-ordered.action"
 
@@ -94,19 +103,25 @@ export class PipelineMetrics {
   private readonly tracer: Tracer.Tracer | undefined
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
+
   private reportedLimit = 0
 
   /** `limiter`: with `concurrency: "auto"`, its `limit` is reported at each flush. */
   constructor(
     readonly name: string,
-    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    fiber: runtime.RuntimeFiber<unknown, unknown>,
+    clock: Clock.Clock,
     private readonly limiter: { readonly limit: number } | undefined
   ) {
     this.tags = pipelineTags(name)
-    this.clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    this.tracer = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined
-    this.parent = Option.fromNullable(fiber.currentSpan)
-    this.timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+    this.clock = clock
+    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
+    for (const metric of PIPELINE_METRICS) metric.unsafeValue(this.tags)
+    if (limiter !== undefined) this.flush()
+    const tracing = runtime.tracingOf(fiber)
+    this.tracer = tracing.tracer
+    this.parent = Option.fromNullable(tracing.span)
+    this.timing = tracing.timing
   }
 
   now(): number {
@@ -179,8 +194,14 @@ export class PipelineMetrics {
     }
   }
 
-  /** The run is over: what it still counted leaves the gauges. */
-  close(): void {
+  /**
+   * The run is over: the actions its workers still ran end as interrupted
+   * by `by`, and what it still counted leaves the gauges.
+   */
+  close(workers: ReadonlyArray<{ readonly task: { readonly span: Tracer.Span | undefined } | undefined }>, by: FiberId.FiberId): void {
+    for (const worker of workers) {
+      if (worker.task !== undefined) this.interrupted(worker.task.span, by)
+    }
     this.running = 0
     this.taken = 0
     this.flush()

@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Scheduler from "effect/Scheduler"
+import { Heap } from "./heap.ts"
 
 /**
  * Discrete-event time for Effect programs: a `Clock` whose sleeps wait on a
@@ -16,21 +17,22 @@ import * as Scheduler from "effect/Scheduler"
  * @internal
  */
 
-interface Timer {
+/** A sleeping fiber's wake-up. */
+interface WakeUp {
   readonly at: number
   readonly seq: number
   readonly resume: (effect: Effect.Effect<void>) => void
   cancelled: boolean
 }
 
-const before = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+const before = (a: WakeUp, b: WakeUp): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
 
 /** @internal */
 export class VirtualClock implements Clock.Clock {
   readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
   private nowMillis = 0
   private seq = 0
-  private readonly heap: Array<Timer> = []
+  private readonly wakeUps = new Heap<WakeUp>(before)
 
   unsafeCurrentTimeMillis(): number {
     return this.nowMillis
@@ -43,59 +45,26 @@ export class VirtualClock implements Clock.Clock {
 
   sleep(duration: Duration.Duration): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      const timer: Timer = { at: this.nowMillis + Duration.toMillis(duration), seq: this.seq++, resume, cancelled: false }
-      this.push(timer)
+      const wakeUp: WakeUp = { at: this.nowMillis + Duration.toMillis(duration), seq: this.seq++, resume, cancelled: false }
+      this.wakeUps.push(wakeUp)
       return Effect.sync(() => {
-        timer.cancelled = true
+        wakeUp.cancelled = true
       })
     })
   }
 
-  /** Moves the clock to the earliest pending wake-up and fires every timer due then; false if none is left. */
+  /** Moves the clock to the earliest pending wake-up and fires every wake-up due then; false if none is left. */
   advance(): boolean {
-    let timer = this.pop()
-    while (timer !== undefined && timer.cancelled) timer = this.pop()
-    if (timer === undefined) return false
-    this.nowMillis = Math.max(this.nowMillis, timer.at)
-    timer.resume(Effect.void)
-    while (this.heap.length > 0 && this.heap[0].at <= this.nowMillis) {
-      const due = this.pop()!
+    let first = this.wakeUps.pop()
+    while (first !== undefined && first.cancelled) first = this.wakeUps.pop()
+    if (first === undefined) return false
+    this.nowMillis = Math.max(this.nowMillis, first.at)
+    first.resume(Effect.void)
+    while (this.wakeUps.length > 0 && this.wakeUps.peek()!.at <= this.nowMillis) {
+      const due = this.wakeUps.pop()!
       if (!due.cancelled) due.resume(Effect.void)
     }
     return true
-  }
-
-  private push(timer: Timer): void {
-    const heap = this.heap
-    let i = heap.push(timer) - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!before(heap[i], heap[parent])) break
-      ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
-      i = parent
-    }
-  }
-
-  private pop(): Timer | undefined {
-    const heap = this.heap
-    if (heap.length === 0) return undefined
-    const top = heap[0]
-    const last = heap.pop()!
-    if (heap.length > 0) {
-      heap[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < heap.length && before(heap[l], heap[m])) m = l
-        if (r < heap.length && before(heap[r], heap[m])) m = r
-        if (m === i) break
-        ;[heap[i], heap[m]] = [heap[m], heap[i]]
-        i = m
-      }
-    }
-    return top
   }
 }
 

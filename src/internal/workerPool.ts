@@ -1,0 +1,159 @@
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import type { PipelineMetrics } from "./metrics.ts"
+import * as runtime from "./runtime.ts"
+import type { Task } from "./task.ts"
+
+/** A worker fiber of the engine, and the action it runs. @internal */
+export interface Worker<A, B> {
+  readonly fiber: runtime.RuntimeFiber<void>
+  /** The action this worker runs, if any. */
+  task: Task<A, B> | undefined
+  /** Whether the worker's step is an action whose value or failure is its result. */
+  awaiting: boolean
+  /** What must end before the result of the action that just ended is filed; the worker's next step. */
+  ending: Effect.Effect<void> | undefined
+  /** With `concurrency: "auto"`: when the attempt it runs started (a copy starts after its action). */
+  startedAt: number
+}
+
+type Resume = (effect: Effect.Effect<void>) => void
+
+/**
+ * The engine's fibers: workers forked as work appears, up to `concurrency`
+ * (a pool of 1,000 over three actions forks no more than a few), parked when
+ * there is nothing to do and woken one unit of work at a time. How much work
+ * there is, the engine says; the pool only counts fibers.
+ *
+ * @internal
+ */
+export class WorkerPool<A, B, R> {
+  /** The most workers at once: `options.concurrency`, unless `Engine.resize` moved it. */
+  concurrency: number
+  /** Worker fibers forked or about to be, and not ended (`fibers` fills in after the fork). */
+  spawned = 0
+  /** Workers woken or forked that have not run yet: each will take one unit of work. */
+  private onTheWay = 0
+  private readonly parked: Array<Resume> = []
+  /** Workers that have started, for interrupting the ones running later actions. */
+  readonly workers: Array<Worker<A, B>> = []
+  /** Every fiber forked (workers, the hedging watch), started or not: closing the run interrupts them. */
+  private readonly fibers: Array<runtime.RuntimeFiber<void>> = []
+  /** Set by `Engine.start`. */
+  scope: Scope.Scope | undefined
+  /** The worker loop as every worker runs it (see `Children.worker`). */
+  worker: Effect.Effect<void, never, R> | undefined
+
+  constructor(concurrency: number) {
+    this.concurrency = concurrency
+  }
+
+  /** Forks `effect` into the run's scope. */
+  fork(effect: Effect.Effect<unknown, never, R>): Effect.Effect<void, never, R> {
+    return Effect.asVoid(Effect.tap(Effect.forkIn(effect, this.scope!), (fiber) => {
+      this.fibers.push(fiber as runtime.RuntimeFiber<void>)
+    }))
+  }
+
+  spawn(count: number): Effect.Effect<void, never, R> {
+    this.spawned += count
+    this.onTheWay += count
+    const fork = this.fork(this.worker!)
+    return count === 1 ? fork : Effect.asVoid(Effect.replicateEffect(fork, count))
+  }
+
+  /** A forked worker starts. */
+  started(worker: Worker<A, B>): void {
+    this.onTheWay--
+    this.workers.push(worker)
+  }
+
+  /** A worker's loop ended: its place is free (a hedged copy asked for later may recruit a worker again). */
+  readonly ended = Effect.sync(() => {
+    this.spawned--
+  })
+
+  /** Whether a worker must leave: the bound went down below the workers there are. */
+  get over(): boolean {
+    return this.spawned > this.concurrency
+  }
+
+  /** Workers that could take work now: the parked ones, and those the bound still lets fork. */
+  get idle(): number {
+    return this.parked.length + this.concurrency - this.spawned
+  }
+
+  readonly park: Effect.Effect<void> = runtime.async<void>((resume) => {
+    this.parked.push(resume)
+    return Effect.sync(() => {
+      const at = this.parked.indexOf(resume)
+      if (at >= 0) this.parked.splice(at, 1)
+    })
+  })
+
+  private readonly arrived = Effect.sync(() => {
+    this.onTheWay--
+  })
+
+  /** Wakes parked workers for the `work` no worker on its way will take; returns how much is left. */
+  wake(work: number): number {
+    let wanted = work - this.onTheWay
+    while (wanted > 0 && this.parked.length > 0) {
+      this.onTheWay++
+      this.parked.pop()!(this.arrived)
+      wanted--
+    }
+    return wanted
+  }
+
+  /**
+   * Workers for `work`, all at once rather than one after another: parked
+   * ones first, then new fibers while fewer than `concurrency` were forked.
+   */
+  recruit(work: number): Effect.Effect<void, never, R> | undefined {
+    const count = Math.min(this.wake(work), this.concurrency - this.spawned)
+    return count > 0 ? this.spawn(count) : undefined
+  }
+
+  wakeAll(): void {
+    const parked = this.parked.splice(0)
+    for (const resume of parked) resume(Effect.void)
+  }
+
+  /** The worker, other than `except`, running `task`; `undefined` if none does. */
+  runnerOf(task: Task<A, B>, except: unknown): Worker<A, B> | undefined {
+    for (const worker of this.workers) {
+      if (worker !== except && worker.task === task) return worker
+    }
+    return undefined
+  }
+
+  /**
+   * Interrupts `worker` and waits for it to end (its finalizers run); its
+   * place is then free for a new worker, so that no more than `concurrency`
+   * actions ever run.
+   */
+  retire(worker: Worker<A, B>): Effect.Effect<void> {
+    worker.task = undefined
+    worker.fiber.addObserver(() => {
+      this.spawned--
+      this.workers.splice(this.workers.indexOf(worker), 1)
+      this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
+    })
+    return Effect.asVoid(Fiber.interrupt(worker.fiber))
+  }
+
+  /** Interrupts, without waiting, the workers running actions after `index` (their spans end as interrupted). */
+  interruptAfter(index: number, by: runtime.InterruptorId, metrics: PipelineMetrics | undefined): void {
+    for (const worker of this.workers) {
+      if (worker.task !== undefined && worker.task.index > index) {
+        metrics?.interrupted(worker.task.span, by)
+        worker.task = undefined
+        runtime.interruptAsFork(worker.fiber, by)
+      }
+    }
+  }
+
+  readonly interruptAll: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(this.fibers))
+}
