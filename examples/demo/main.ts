@@ -385,7 +385,8 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       "",
       `Wrote ${timeline}: one row per action in input order (the first ${Math.min(config.rows, config.actions)}),`,
       "  blue while it runs, orange while it waits, finished, for an earlier action to be emitted" +
-        (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts."),
+        (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts.") +
+        (config.concurrency === "auto" ? "\n  The purple step line is the concurrency limit, on its own axis at the right." : ""),
       `Wrote ${window}: makespan of this workload against the window (× concurrency and auto), for`,
       "  your latency model and the reference ones; the dashed line is Stream.mapEffect."
     ].join("\n")
