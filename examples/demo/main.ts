@@ -322,6 +322,9 @@ const chartModels = (config: Config): ReadonlyArray<readonly [string, Simulation
     : [[`yours: ${downstreamOf(config)}`, config.latency], ...references]
 }
 
+/** What the window chart's windows are multiples of. */
+const windowUnit = (config: Config): string => config.concurrency === "auto" ? "max-concurrency" : "concurrency"
+
 const writeWindowChart = (config: Config): string => {
   const actions = Math.min(config.actions, WINDOW_CHART_ACTIONS)
   // Under "auto", windows measure against maxConcurrency, as the library's do.
@@ -351,6 +354,7 @@ const writeWindowChart = (config: Config): string => {
       windows: windows.map((window) =>
         window === "auto" ? "auto" : window === Infinity ? "∞" : `${window / base}×`
       ),
+      unit: windowUnit(config),
       defaultIndex: windows.indexOf("auto"),
       panels
     })
@@ -387,7 +391,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       "  blue while it runs, orange while it waits, finished, for an earlier action to be emitted" +
         (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts.") +
         (config.concurrency === "auto" ? "\n  The purple step line is the concurrency limit, on its own axis at the right." : ""),
-      `Wrote ${window}: makespan of this workload against the window (× concurrency and auto), for`,
+      `Wrote ${window}: makespan of this workload against the window (× ${windowUnit(config)} and auto), for`,
       "  your latency model and the reference ones; the dashed line is Stream.mapEffect."
     ].join("\n")
   )

@@ -204,6 +204,8 @@ export interface WindowInput {
   readonly subtitle: string
   /** Bar labels, e.g. `1× (100)`, `∞`. */
   readonly windows: ReadonlyArray<string>
+  /** What the windows are multiples of, in the axis title. Default: `concurrency`. */
+  readonly unit?: string | undefined
   /** Index of the default window's bar, drawn darker. */
   readonly defaultIndex: number
   readonly panels: ReadonlyArray<WindowPanel>
@@ -265,7 +267,7 @@ export const windowSvg = (input: WindowInput): string => {
       }" stroke="${STREAM_COLOUR}" stroke-width="2.5" stroke-dasharray="6 3"/>`,
       text(x0 + panelWidth - 4, y(panel.stream) - 6, `Stream.mapEffect: ${Math.round(panel.stream)}`, `text-anchor="end" font-size="12" fill="${STREAM_COLOUR}"`),
       `<line x1="${x0}" y1="${top + panelHeight}" x2="${x0 + panelWidth}" y2="${top + panelHeight}" stroke="#999"/>`,
-      text(x0 + panelWidth / 2, top + panelHeight + 56, "window (× concurrency)", `text-anchor="middle"`)
+      text(x0 + panelWidth / 2, top + panelHeight + 56, `window (× ${input.unit ?? "concurrency"})`, `text-anchor="middle"`)
     )
     body.push(`</g>`)
   })
