@@ -201,6 +201,45 @@ const timeline = Effect.runSync(Effect.map(
     })
 ))
 
+/** 1500 actions under "auto" against a downstream of capacity 40 that drops to 15 at 500 ms: the limit's step line. */
+const limited = Effect.runSync(Effect.map(
+  Simulation.run({
+    actions: 1500,
+    concurrency: "auto",
+    maxConcurrency: 200,
+    latency: Simulation.Latency.server({
+      capacity: 40,
+      latency: Simulation.Latency.logNormal(20, 0.5),
+      capacityChanges: [{ atMillis: 500, capacity: 15 }]
+    }),
+    seed: 1
+  }),
+  (report) =>
+    timelineSvg({
+      title: "effect-ordered timeline: first 600 of 1500 actions",
+      subtitle: "concurrency auto, capacity 40, 15 from 500 ms",
+      timeline: report.timeline.slice(0, 600),
+      makespanMillis: report.makespanMillis,
+      limitChanges: report.concurrencyLimit!.changes
+    })
+))
+
+/** The midpoints of a step path's horizontal runs (`M x y`, then `H x` and `V y` in turn) at least `min` px long. */
+const horizontalRuns = (d: string, min: number): Array<readonly [number, number]> => {
+  const [, x0, y0] = /^M([\d.]+) ([\d.]+)/.exec(d)!.map(Number)
+  const out: Array<readonly [number, number]> = []
+  let [x, y] = [x0, y0]
+  for (const [, command, value] of d.slice(d.indexOf("H")).matchAll(/([HV])([\d.]+)/g)) {
+    if (command === "V") {
+      y = Number(value)
+      continue
+    }
+    if (Number(value) - x >= min) out.push([(x + Number(value)) / 2, y])
+    x = Number(value)
+  }
+  return out
+}
+
 const window = windowSvg({
   title: "Makespan against window size",
   subtitle: "simulated; lower is better",
@@ -250,6 +289,7 @@ const expectColours = (picture: Picture, svg: string, pattern: RegExp, colour: (
 
 const fillOf = (element: string) => attribute(element, "fill") ?? attribute(element, "stroke")!
 const HEDGE = "#2e9d4f"
+const LIMIT = "#8e24aa"
 
 for (const [renderer, render] of [["librsvg", librsvg], ["Chromium", inChromium]] as const) {
   describe(`the demo's pictures in ${renderer}`, () => {
@@ -285,6 +325,22 @@ for (const [renderer, render] of [["librsvg", librsvg], ["Chromium", inChromium]
         "action (input order)",
         "simulated time (ms)"
       ])
+    }, 120_000)
+
+    it("timeline under \"auto\": the limit's step line, its legend and its axis", async () => {
+      const picture = await render(limited)
+      const [path] = elements(limited, /<path class="limit"[^>]*>/g)
+      expect(attribute(path, "stroke")).toBe(LIMIT)
+      expectColours(picture, limited, /<line class="swatch"[^>]*>/g, () => LIMIT)
+      // The line shows over the bars along its horizontal runs, and it steps: more than one level.
+      const runs = horizontalRuns(attribute(path, "d")!, 6)
+      expect(new Set(runs.map(([, y]) => y)).size).toBeGreaterThan(1)
+      for (const [x, y] of runs) {
+        expect(picture.rgb(x, y), `limit at (${x}, ${y})`).toSatisfy((rgb: readonly [number, number, number]) =>
+          near(rgb, hex(LIMIT), 40)
+        )
+      }
+      await expectLabels(render, limited, ["concurrency limit", "0", "running (the action's latency)"])
     }, 120_000)
 
     it("window: legend, labels and bars", async () => {

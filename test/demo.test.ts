@@ -147,6 +147,35 @@ describe("the real run's actions", () => {
       expect(simulated.hedgeWins).toBeGreaterThan(0)
       expect([replayed.hedged(), replayed.hedgeWins()]).toEqual([simulated.hedged, simulated.hedgeWins])
     }))
+
+  it.effect("replays a capacity-bound downstream under \"auto\" as the simulation runs it", () =>
+    Effect.gen(function*() {
+      const capacity = { capacity: 30, changes: [{ atMillis: 600, capacity: 10 }] }
+      const options: Simulation.Options = {
+        actions: 1000,
+        concurrency: "auto",
+        maxConcurrency: 200,
+        latency: Simulation.Latency.server({
+          capacity: capacity.capacity,
+          latency: Simulation.Latency.logNormal(20, 0.5),
+          capacityChanges: capacity.changes
+        }),
+        seed: 4
+      }
+      const simulated = yield* Simulation.run(options)
+      const work = Simulation.workload(options)
+      const replayed = replay(work, capacity)
+      const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
+      const fiber = yield* Effect.fork(Effect.zipRight(replayed.run(run), Clock.currentTimeMillis))
+      yield* TestClock.adjust("10 minutes")
+      // The same downstream on the same clock: the same makespan and the same observed latencies.
+      expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)
+      const p99 = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.ceil(0.99 * values.length) - 1]
+      expect(replayed.latencies()).toHaveLength(options.actions)
+      expect(p99(replayed.latencies())).toBe(simulated.latency.p99)
+      // The downstream queued (the drop to 10 most): the observed p99 is above the service time's.
+      expect(simulated.latency.p99).toBeGreaterThan(p99(work.latencyMillis))
+    }))
 })
 
 describe("demo flags", () => {
@@ -169,6 +198,20 @@ describe("demo flags", () => {
         order: "key",
         keys: 4
       })
+    expect(parseArgs(["--concurrency", "auto", "--max-concurrency=400", "--min-concurrency", "5", "--capacity", "80:20@2000"]))
+      .toMatchObject({
+        concurrency: "auto",
+        maxConcurrency: 400,
+        minConcurrency: 5,
+        latency: Simulation.Latency.server({
+          capacity: 80,
+          latency: Simulation.Latency.uniform(0, 100),
+          capacityChanges: [{ atMillis: 2000, capacity: 20 }]
+        }),
+        serviceLatency: Simulation.Latency.uniform(0, 100)
+      })
+    expect(parseArgs(["--concurrency", "auto"])).toMatchObject({ maxConcurrency: undefined, minConcurrency: undefined })
+    expect(parseArgs(["--concurrency", "auto", "--window", "1000"])).toMatchObject({ window: 1000 })
   })
 
   const bad: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
@@ -186,7 +229,30 @@ describe("demo flags", () => {
     [["--latency", "uniform:5:5"], "--latency"],
     [["--latency", "normal:1:2"], "--latency"],
     [["--seed", "1e400"], "--seed"],
-    [["--rows", "-1"], "--rows"]
+    [["--rows", "-1"], "--rows"],
+    [["--concurrency", "atuo"], "Invalid value for --concurrency: expected an integer ≥ 1, got \"atuo\""],
+    [["--max-concurrency", "10"], "Invalid value for --max-concurrency: needs --concurrency auto"],
+    [["--concurrency", "4", "--min-concurrency", "2"], "Invalid value for --min-concurrency: needs --concurrency auto"],
+    [["--concurrency", "auto", "--max-concurrency", "0"], "Invalid value for --max-concurrency: expected an integer ≥ 1, got \"0\""],
+    [
+      ["--concurrency", "auto", "--max-concurrency", "10", "--min-concurrency", "11"],
+      "Invalid value for --min-concurrency: expected an integer from 1 to max-concurrency (10), got \"11\""
+    ],
+    [
+      ["--concurrency", "auto", "--min-concurrency", "1.5"],
+      "Invalid value for --min-concurrency: expected an integer from 1 to max-concurrency (1000), got \"1.5\""
+    ],
+    [
+      ["--concurrency", "auto", "--window", "500"],
+      "Invalid value for --window: expected an integer ≥ max-concurrency (1000), inf or auto, got \"500\""
+    ],
+    [["--capacty", "40"], "Unknown flag: --capacty (did you mean --capacity?)"],
+    ...["0", "", "4.5", "40:20", "40:20@", "40:20@-1", "40:x@5", "40:20@5@6", "40:0@5", "40:20@Infinity"].map((text) =>
+      [
+        ["--capacity", text],
+        `Invalid value for --capacity: expected C or C:C@MS… (capacities integers ≥ 1, times ms ≥ 0), got "${text}"`
+      ] as const
+    )
   ]
   for (const [args, message] of bad) {
     it(`rejects ${args.join(" ")}`, () => {
@@ -244,6 +310,74 @@ describe("npm start", () => {
         const window = parseXml(readFileSync(join(out, "window.svg"), "utf8"))
         // the reference latencies (the default is one of them), a bar per window and auto
         expect(withClass(window, "rect", "bar")).toHaveLength(2 * 7)
+      } finally {
+        rmSync(out, { recursive: true, force: true })
+      }
+    }))
+
+  it.effect("with --concurrency auto and --capacity: the limit stays within its bounds, and shows on the timeline", () =>
+    Effect.gen(function*() {
+      const out = mkdtempSync(join(tmpdir(), "effect-ordered-demo-"))
+      try {
+        const result = yield* demo(
+          ...["--concurrency", "auto", "--max-concurrency", "200", "--min-concurrency", "4", "--capacity", "40"],
+          ...["--latency", "lognormal:20:0.5", "--actions", "1000", "--no-real", "--rows", "80", "--out", out]
+        )
+        expect(result.stderr).toBe("")
+        expect(result.status).toBe(0)
+        expect(result.stdout).toContain("capacity 40, concurrency auto, max 200, min 4,")
+        for (
+          const row of [
+            /\nStream\.mapEffect \(concurrency 200\)\s+[\d,]+ ms\s+[\d.]+×\s+[\d.]+×\s+[\d,]+ ms\n/,
+            /\neffect-ordered, window auto\s+[\d,]+ ms\s+[\d.]+×\s+[\d.]+×\s+[\d,]+ ms\n/,
+            // the fixed concurrency that matches the capacity, to compare with
+            /\neffect-ordered, concurrency 40, window auto\s+[\d,]+ ms\s+[\d.]+×\s+[\d.]+×\s+[\d,]+ ms\n/
+          ]
+        ) {
+          expect(result.stdout).toMatch(row)
+        }
+        const limit = /\nconcurrency limit: mean ([\d.]+), max (\d+), final (\d+) \((\d+) changes\); observed latency p50 (\d+) ms, p99 (\d+) ms\n/
+          .exec(result.stdout)
+        expect(limit).not.toBeNull()
+        const [mean, max, final, changes, p50, p99] = limit!.slice(1).map(Number)
+        for (const value of [mean, max, final]) {
+          expect(value).toBeGreaterThanOrEqual(4)
+          expect(value).toBeLessThanOrEqual(200)
+        }
+        expect(mean).toBeLessThanOrEqual(max)
+        expect(changes).toBeGreaterThan(1)
+        expect(p50).toBeLessThanOrEqual(p99)
+        // It found the capacity rather than the bound: well below 200 on average.
+        expect(mean).toBeLessThan(100)
+        const timeline = parseXml(readFileSync(join(out, "timeline.svg"), "utf8"))
+        expect(withClass(timeline, "path", "limit")).toHaveLength(1)
+        expect(withClass(timeline, "line", "swatch")).toHaveLength(1)
+        expect(withClass(timeline, "g", "action")).toHaveLength(80)
+      } finally {
+        rmSync(out, { recursive: true, force: true })
+      }
+    }))
+
+  it.effect("runs auto against a capacity for real, and prints the limit and latency beside the simulated run", () =>
+    Effect.gen(function*() {
+      const out = mkdtempSync(join(tmpdir(), "effect-ordered-demo-"))
+      try {
+        const result = yield* demo(
+          ...["--concurrency", "auto", "--max-concurrency", "100", "--capacity", "20:10@200"],
+          ...["--latency", "lognormal:10:0.5", "--actions", "600", "--rows", "20", "--out", out]
+        )
+        expect(result.stderr).toBe("")
+        expect(result.status).toBe(0)
+        expect(result.stdout).toContain("capacity 20, 10 from 200 ms")
+        const limit = /\nconcurrency limit\s+mean ([\d.]+), max (\d+), final (\d+)\s+mean ([\d.]+), max (\d+), final (\d+)\n/
+          .exec(result.stdout)
+        expect(limit).not.toBeNull()
+        for (const value of limit!.slice(1).map(Number)) {
+          expect(value).toBeGreaterThanOrEqual(1)
+          expect(value).toBeLessThanOrEqual(100)
+        }
+        expect(result.stdout).toMatch(/\nlatency p50\s+[\d,]+ ms\s+[\d,]+ ms\nlatency p99\s+[\d,]+ ms\s+[\d,]+ ms\n/)
+        expect(result.stdout).toMatch(/\nresults emitted\s+600 of 600\s+600 of 600\norder \(input order\)\s+held\s+held\n/)
       } finally {
         rmSync(out, { recursive: true, force: true })
       }

@@ -4,6 +4,7 @@
  */
 import type { Ordered } from "../../src/index.ts"
 import { Simulation } from "../../src/index.ts"
+import { DEFAULT_MAX_CONCURRENCY } from "../../src/internal/options.ts"
 
 export const USAGE = `Usage: npm start -- [flags]     (also: deno task start, bun examples/demo/main.ts)
 
@@ -13,7 +14,10 @@ Stream.mapEffect, runs it for real, and draws two SVG charts.
 
 Flags:
   --actions N          actions to run (default 1000)
-  --concurrency N      actions running at once (default 100)
+  --concurrency N|auto actions running at once, or a limit that follows the
+                       downstream's latency (default 100)
+  --max-concurrency N  with --concurrency auto: the most at once (default 1000)
+  --min-concurrency N  with --concurrency auto: the least (default 1)
   --window N|inf|auto  reorder window: ≥ concurrency, unbounded, or sized by
                        itself (default auto)
   --hedge pQ|MS        hedge the head of the order: a second copy once it has
@@ -23,6 +27,9 @@ Flags:
   --keys N             give each action one of N keys (needed by --order key)
   --latency SPEC       uniform:MIN:MAX (whole ms in [MIN, MAX)) or
                        lognormal:MEDIAN:SIGMA (default uniform:0:100)
+  --capacity C[:C@MS…] the downstream serves at most C actions at once, each
+                       for a draw of --latency, the others queueing in order;
+                       :C@MS changes it at MS ms (e.g. 80:20@2000; default none)
   --seed N             random seed (default 1)
   --rows N             actions drawn in timeline.svg (default 200)
   --no-real            skip the real-time run
@@ -31,7 +38,10 @@ Flags:
 
 export interface Config {
   readonly actions: number
-  readonly concurrency: number
+  readonly concurrency: number | "auto"
+  /** With `concurrency: "auto"` (else `undefined`): its bounds, `undefined` for the library's default. */
+  readonly maxConcurrency: number | undefined
+  readonly minConcurrency: number | undefined
   /** `undefined`: the library's default. */
   readonly window: number | "auto" | undefined
   readonly hedge: NonNullable<Ordered.Options<number>["hedge"]> | undefined
@@ -39,17 +49,39 @@ export interface Config {
   readonly hedgeLabel: string | undefined
   readonly order: "total" | "key" | "none"
   readonly keys: number | undefined
+  /** The service time, wrapped in `Simulation.Latency.server` when `capacity` is set. */
   readonly latency: Simulation.Latency
+  /** The service time alone, and how it reads. */
+  readonly serviceLatency: Exclude<Simulation.Latency, Simulation.Server>
   readonly latencyLabel: string
+  readonly capacity: Capacity | undefined
   readonly seed: number
   readonly rows: number
   readonly real: boolean
   readonly out: string
 }
 
+/** A downstream's capacity: `initial`, then each change at its time. */
+export interface Capacity {
+  readonly initial: number
+  readonly changes: ReadonlyArray<{ readonly atMillis: number; readonly capacity: number }>
+  /** How the flag reads, e.g. `80, 20 from 2000 ms`. */
+  readonly label: string
+}
+
 export class UsageError extends Error {}
 
-const VALUED = ["actions", "concurrency", "window", "hedge", "order", "keys", "latency", "seed", "rows", "out"] as const
+const VALUED = [
+  "actions",
+  "concurrency",
+  "max-concurrency",
+  "min-concurrency",
+  "capacity",
+  "window", "hedge", "order", "keys", "latency",
+  "seed",
+  "rows",
+  "out"
+] as const
 const SWITCHES = ["no-real", "help"] as const
 
 /** Edits (insert, delete, substitute) that turn `a` into `b`. */
@@ -101,7 +133,7 @@ const positive = (flag: string, text: string, allowZero: boolean): number => {
   return value
 }
 
-const parseLatency = (text: string): { latency: Simulation.Latency; label: string } => {
+const parseLatency = (text: string): { latency: Exclude<Simulation.Latency, Simulation.Server>; label: string } => {
   const [kind, a, b, ...rest] = text.split(":")
   const bad = () =>
     new UsageError(`Invalid value for --latency: expected uniform:MIN:MAX or lognormal:MEDIAN:SIGMA, got "${text}"`)
@@ -117,6 +149,42 @@ const parseLatency = (text: string): { latency: Simulation.Latency; label: strin
     return { latency: Simulation.Latency.logNormal(median, sigma), label: `log-normal, median ${median} ms, σ ${sigma}` }
   }
   throw bad()
+}
+
+/** `C` or `C:C@MS:C@MS…`: a capacity, then changes at times (ms from the start). */
+const parseCapacity = (text: string): Capacity => {
+  const bad = () =>
+    new UsageError(
+      `Invalid value for --capacity: expected C or C:C@MS… (capacities integers ≥ 1, times ms ≥ 0), got "${text}"`
+    )
+  const capacity = (part: string): number => {
+    if (!/^\d+$/.test(part) || !Number.isSafeInteger(Number(part)) || Number(part) < 1) throw bad()
+    return Number(part)
+  }
+  const [first, ...rest] = text.split(":")
+  const changes = rest.map((part) => {
+    const match = /^(\d+)@([^@]+)$/.exec(part)
+    const atMillis = Number(match?.[2])
+    if (match === null || match[2].trim() === "" || !Number.isFinite(atMillis) || atMillis < 0) throw bad()
+    return { atMillis, capacity: capacity(match[1]) }
+  })
+  const initial = capacity(first)
+  const label = [`${initial}`, ...changes.map((c) => `${c.capacity} from ${c.atMillis} ms`)].join(", ")
+  return { initial, changes, label }
+}
+
+/** `--max-concurrency` / `--min-concurrency`: an integer from 1 to `max`, refused without `--concurrency auto`. */
+const autoBound = (
+  flag: "max-concurrency" | "min-concurrency",
+  text: string | undefined,
+  concurrency: number | "auto",
+  max: number
+): number | undefined => {
+  if (text === undefined) return undefined
+  if (concurrency !== "auto") throw new UsageError(`Invalid value for --${flag}: needs --concurrency auto`)
+  const value = integer(flag, text, 1, max === Infinity ? undefined : `an integer from 1 to max-concurrency (${max})`)
+  if (value > max) throw new UsageError(`Invalid value for --${flag}: expected an integer from 1 to max-concurrency (${max}), got "${text}"`)
+  return value
 }
 
 /** Parses `argv` (without the runtime and script); `undefined` means `--help`. */
@@ -144,7 +212,12 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
   }
   const get = (name: Valued): string | undefined => values.get(name)
   const actions = integer("actions", get("actions") ?? "1000", 1)
-  const concurrency = integer("concurrency", get("concurrency") ?? "100", 1)
+  const concurrencyText = get("concurrency") ?? "100"
+  const concurrency = concurrencyText === "auto" ? "auto" : integer("concurrency", concurrencyText, 1)
+  const maxConcurrency = autoBound("max-concurrency", get("max-concurrency"), concurrency, Infinity)
+  // The window and the charts measure against the most that may run at once.
+  const bound = concurrency === "auto" ? maxConcurrency ?? DEFAULT_MAX_CONCURRENCY : concurrency
+  const minConcurrency = autoBound("min-concurrency", get("min-concurrency"), concurrency, bound)
   const windowText = get("window")
   const window = windowText === undefined
     ? undefined
@@ -152,7 +225,12 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
     ? Infinity
     : windowText === "auto"
     ? "auto"
-    : integer("window", windowText, concurrency, `an integer ≥ concurrency (${concurrency}), inf or auto`)
+    : integer(
+      "window",
+      windowText,
+      bound,
+      `an integer ≥ ${concurrency === "auto" ? "max-concurrency" : "concurrency"} (${bound}), inf or auto`
+    )
   const hedgeText = get("hedge")
   const hedge = hedgeText === undefined ? undefined : parseHedge(hedgeText)
   const order = get("order") ?? "total"
@@ -163,15 +241,23 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
   const keys = keysText === undefined ? undefined : integer("keys", keysText, 1)
   if (order === "key" && keys === undefined) throw new UsageError("Invalid value for --order: key needs --keys N")
   const { label, latency } = parseLatency(get("latency") ?? "uniform:0:100")
+  const capacityText = get("capacity")
+  const capacity = capacityText === undefined ? undefined : parseCapacity(capacityText)
   return {
     actions,
     concurrency,
+    maxConcurrency,
+    minConcurrency,
+    capacity,
     window,
     order,
     keys,
     hedge: hedge?.hedge,
     hedgeLabel: hedge?.label,
-    latency,
+    latency: capacity === undefined
+      ? latency
+      : Simulation.Latency.server({ capacity: capacity.initial, latency, capacityChanges: capacity.changes }),
+    serviceLatency: latency,
     latencyLabel: label,
     seed: integer("seed", get("seed") ?? "1", Number.MIN_SAFE_INTEGER, "an integer"),
     rows: integer("rows", get("rows") ?? "200", 1),

@@ -29,7 +29,7 @@ export const rowLabel = (row: Simulation.Row, options: Simulation.Options): stri
     case "sequential":
       return "one at a time (sum of latencies)"
     case "Stream.mapEffect":
-      return `Stream.mapEffect (concurrency ${options.concurrency}${
+      return `Stream.mapEffect (concurrency ${row.concurrency}${
         options.order === "none" ? ", unordered" : options.keys !== undefined ? ", ignores keys" : ""
       })`
     case "unbounded":

@@ -5,12 +5,14 @@
  * flags; examples/demo/README.md explains the output.
  */
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import type * as MetricState from "effect/MetricState"
 import * as Stream from "effect/Stream"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import { Ordered, Simulation } from "../../src/index.ts"
-import { DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
+import { DEFAULT_MAX_CONCURRENCY, DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
 import { type Config, parseArgs, USAGE, UsageError } from "./args.ts"
 import { rowLabel, windowLabel } from "./labels.ts"
 import { replay } from "./replay.ts"
@@ -34,6 +36,8 @@ const runtime = (): string => {
 const simulationOptions = (config: Config): Simulation.Options => ({
   actions: config.actions,
   concurrency: config.concurrency,
+  maxConcurrency: config.maxConcurrency,
+  minConcurrency: config.minConcurrency,
   window: config.window,
   order: config.order,
   keys: config.keys,
@@ -41,6 +45,18 @@ const simulationOptions = (config: Config): Simulation.Options => ({
   seed: config.seed,
   hedge: config.hedge
 })
+
+/** `100`, or `auto, max 400`. */
+const concurrencyOf = (config: Config): string =>
+  config.concurrency !== "auto"
+    ? `${config.concurrency}`
+    : ["auto", ...(config.maxConcurrency === undefined ? [] : [`max ${config.maxConcurrency}`]), ...(
+      config.minConcurrency === undefined ? [] : [`min ${config.minConcurrency}`]
+    )].join(", ")
+
+/** The latency model, and the downstream's capacity if it has one. */
+const downstreamOf = (config: Config): string =>
+  `${config.latencyLabel}${config.capacity === undefined ? "" : `, capacity ${config.capacity.label}`}`
 
 const windowOf = (config: Config): string =>
   config.window === undefined ? "auto (default)" : windowLabel(config.window, config.concurrency)
@@ -59,22 +75,42 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>, left = false): string
   ).join("\n")
 }
 
+/** Whether the run has a limit or a downstream to show: the tables then show the actions' observed latency. */
+const watchesLatency = (config: Config): boolean => config.concurrency === "auto" || config.capacity !== undefined
+
+/** `mean 38.2, max 61, final 40`. */
+const limitLabel = (limit: { readonly mean: number; readonly max: number; readonly final: number }): string =>
+  `mean ${limit.mean.toFixed(1)}, max ${limit.max}, final ${limit.final}`
+
 /** Prints the comparison and the effect-ordered run's details; returns that run's report. */
 const printSimulation = (config: Config): Simulation.Report => {
   // Without hedging, then (with --hedge) the same window hedged: one row each.
   const options = { ...simulationOptions(config), hedge: undefined }
+  // Under "auto" with a known capacity, also the fixed concurrency that matches it: the one to beat.
+  const concurrencies = config.concurrency === "auto" && config.capacity !== undefined ? [config.capacity.initial] : []
   const [rows, realMillis] = elapsed(() =>
-    Effect.runSync(Simulation.compare({ ...options, hedges: config.hedge === undefined ? [] : [config.hedge] }))
+    Effect.runSync(
+      Simulation.compare({ ...options, hedges: config.hedge === undefined ? [] : [config.hedge], concurrencies })
+    )
   )
+  const latency = watchesLatency(config)
   console.log(`\nSimulated time (virtual clock; ${rows.length - 1} runs took ${ms(realMillis)} of real time)\n`)
   const hedged = config.hedge !== undefined
   console.log(table([
-    ["how the actions run", "makespan", "speedup", "vs unbounded", ...(hedged ? ["extra actions"] : [])],
+    [
+      "how the actions run",
+      "makespan",
+      "speedup",
+      "vs unbounded",
+      ...(latency ? ["latency p99"] : []),
+      ...(hedged ? ["extra actions"] : [])
+    ],
     ...rows.map((row) => [
       rowLabel(row, options),
       ms(row.makespanMillis),
       times(row.speedup),
       times(row.vsUnbounded, 2),
+      ...(latency ? [row.strategy === "sequential" ? "" : ms(row.latencyP99Millis)] : []),
       ...(!hedged ? [] : [row.hedge === undefined ? "" : `${row.hedged} (${((row.hedged / config.actions) * 100).toFixed(1)}%)`])
     ])
   ]))
@@ -85,6 +121,7 @@ const printSimulation = (config: Config): Simulation.Report => {
       "speedup: one-at-a-time time / makespan.",
       "vs unbounded: makespan / the makespan with an unbounded window (no hedging): 1.00× is as fast as",
       "  in-order emission gets with unlimited memory; one at a time is far above it.",
+      ...(latency ? ["latency p99: the actions' observed latency, start to finish, queueing downstream included."] : []),
       ...(hedged ? ["extra actions: hedged copies started (each a second run of an action)."] : [])
     ].join("\n")
   )
@@ -95,6 +132,12 @@ const printSimulation = (config: Config): Simulation.Report => {
       `${ms(report.emissionDelay.p50)}, p99 ${ms(report.emissionDelay.p99)}, max ${ms(report.emissionDelay.max)}` +
       (config.hedge === undefined ? "" : `; ${report.hedged} hedged copies, ${report.hedgeWins} finished first`)
   )
+  if (report.concurrencyLimit !== undefined) {
+    console.log(
+      `concurrency limit: ${limitLabel(report.concurrencyLimit)} (${report.concurrencyLimit.changes.length} changes); ` +
+        `observed latency p50 ${ms(report.latency.p50)}, p99 ${ms(report.latency.p99)}`
+    )
+  }
   return report
 }
 
@@ -134,24 +177,68 @@ const progressBar = (total: number): { update: (done: number) => void; end: () =
   }
 }
 
+/** The real run's name, which tags its metrics: the limit is read from its gauge. */
+const PIPELINE = "demo"
+/** How often the real run reads the limit. */
+const LIMIT_SAMPLE_MILLIS = 5
+
+/** The named pipeline's `effect_ordered_concurrency_limit` now (0 while it has none). */
+const currentLimit: Effect.Effect<number> = Effect.map(Metric.snapshot, (pairs) => {
+  const pair = pairs.find((p) =>
+    p.metricKey.name === "effect_ordered_concurrency_limit" &&
+    p.metricKey.tags.some((tag) => tag.key === "pipeline" && tag.value === PIPELINE)
+  )
+  return pair === undefined ? 0 : Number((pair.metricState as MetricState.MetricState.Gauge<number>).value)
+})
+
+/** Runs `program`, reading the limit every few ms meanwhile: its mean over the samples, max and last value. */
+const sampleLimit = <A, E>(program: Effect.Effect<A, E>) => {
+  const samples: Array<number> = []
+  const sampler = Effect.forever(Effect.zipRight(
+    Effect.map(currentLimit, (limit) => {
+      if (limit > 0) samples.push(limit)
+    }),
+    Effect.sleep(LIMIT_SAMPLE_MILLIS)
+  ))
+  return Effect.map(Effect.scoped(Effect.zipRight(Effect.forkScoped(sampler), program)), () =>
+    samples.length === 0 ? undefined : {
+      mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+      max: Math.max(...samples),
+      final: samples[samples.length - 1]
+    })
+}
+
+/** Nearest-rank percentile, as the simulation's report reads it. */
+const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]
+}
+
 /**
  * The same workload for real, on the default runtime's clock (a hedged copy
- * sleeping its own draw, as in simulation), printed beside the simulated run.
+ * sleeping its own draw, as in simulation; with a capacity, a downstream
+ * serving that many at once), printed beside the simulated run.
  */
 const runReal = async (config: Config, simulated: Simulation.Report): Promise<void> => {
   const work = Simulation.workload(simulationOptions(config))
   const keys = work.keys
-  const replayed = replay(work)
+  const replayed = replay(
+    work,
+    config.capacity === undefined ? undefined : { capacity: config.capacity.initial, changes: config.capacity.changes }
+  )
   console.log(`\nReal time (Effect.sleep on the default clock, ${runtime()}), beside the simulated run\n`)
   const emitted: Array<number> = []
   const progress = progressBar(config.actions)
   const pipeline = Stream.range(0, config.actions - 1).pipe(
     Ordered.mapEffect(replayed.action, {
       concurrency: config.concurrency,
+      maxConcurrency: config.maxConcurrency,
+      minConcurrency: config.minConcurrency,
       window: config.window,
       order: config.order,
       key: keys === undefined ? undefined : (i: number) => keys[i],
-      hedge: config.hedge
+      hedge: config.hedge,
+      name: config.concurrency === "auto" ? PIPELINE : undefined
     }),
     Stream.runForEachChunk((chunk) =>
       Effect.sync(() => {
@@ -161,7 +248,7 @@ const runReal = async (config: Config, simulated: Simulation.Report): Promise<vo
     )
   )
   const start = performance.now()
-  await Effect.runPromise(pipeline)
+  const limit = await Effect.runPromise(sampleLimit(replayed.run(pipeline)))
   const wallMillis = performance.now() - start
   progress.end()
   const held = orderCheck(emitted, config, keys)
@@ -170,10 +257,18 @@ const runReal = async (config: Config, simulated: Simulation.Report): Promise<vo
     : config.order === "key"
     ? "input order within each key"
     : "each exactly once"
+  const latencies = replayed.latencies()
   console.log(table([
     ["", "real", "simulated"],
     ["makespan", ms(wallMillis), ms(simulated.makespanMillis)],
     ["speedup", times(simulated.sequentialMillis / wallMillis), times(simulated.sequentialMillis / simulated.makespanMillis)],
+    ...(simulated.concurrencyLimit === undefined ? [] : [
+      ["concurrency limit", limit === undefined ? "none read" : limitLabel(limit), limitLabel(simulated.concurrencyLimit)]
+    ]),
+    ...(!watchesLatency(config) ? [] : [
+      ["latency p50", ms(percentile(latencies, 0.5)), ms(simulated.latency.p50)],
+      ["latency p99", ms(percentile(latencies, 0.99)), ms(simulated.latency.p99)]
+    ]),
     ...(config.hedge === undefined ? [] : [
       ["hedged copies", `${replayed.hedged()}`, `${simulated.hedged}`],
       ["copies that finished first", `${replayed.hedgeWins()}`, `${simulated.hedgeWins}`]
@@ -182,7 +277,15 @@ const runReal = async (config: Config, simulated: Simulation.Report): Promise<vo
     [`order (${orderLabel})`, held ? "held" : "BROKEN", simulated.orderHeld ? "held" : "BROKEN"]
   ]))
   console.log(
-    `\nmakespan: for real, the wall time of the run. speedup: one at a time (${ms(simulated.sequentialMillis)}) / makespan.`
+    [
+      "",
+      `makespan: for real, the wall time of the run. speedup: one at a time (${ms(simulated.sequentialMillis)}) / makespan.`,
+      ...(simulated.concurrencyLimit === undefined ? [] : [
+        `concurrency limit: for real, read from the effect_ordered_concurrency_limit gauge every ${LIMIT_SAMPLE_MILLIS} ms;`,
+        "  simulated, weighted by time."
+      ]),
+      ...(!watchesLatency(config) ? [] : ["latency: each action's start to its finish, queueing downstream included."])
+    ].join("\n")
   )
   if (!held) process.exitCode = 1
 }
@@ -194,13 +297,14 @@ const writeTimeline = (config: Config, report: Simulation.Report): string => {
     file,
     timelineSvg({
       title: `effect-ordered timeline: first ${shown.length} of ${config.actions} actions`,
-      subtitle: `concurrency ${config.concurrency}, window ${windowOf(config)}${
+      subtitle: `concurrency ${concurrencyOf(config)}, window ${windowOf(config)}${
         config.hedge === undefined ? "" : `, hedge ${config.hedgeLabel}`
-      }, order ${config.order}, latency ${config.latencyLabel}, seed ${config.seed}; simulated: makespan ${
+      }, order ${config.order}, latency ${downstreamOf(config)}, seed ${config.seed}; simulated: makespan ${
         ms(report.makespanMillis)
       }`,
       timeline: shown,
-      makespanMillis: report.makespanMillis
+      makespanMillis: report.makespanMillis,
+      limitChanges: report.concurrencyLimit?.changes
     })
   )
   return file
@@ -215,12 +319,17 @@ const chartModels = (config: Config): ReadonlyArray<readonly [string, Simulation
   const same = (a: Simulation.Latency, b: Simulation.Latency) => JSON.stringify(a) === JSON.stringify(b)
   return references.some(([, latency]) => same(latency, config.latency))
     ? references
-    : [[`yours: ${config.latencyLabel}`, config.latency], ...references]
+    : [[`yours: ${downstreamOf(config)}`, config.latency], ...references]
 }
+
+/** What the window chart's windows are multiples of. */
+const windowUnit = (config: Config): string => config.concurrency === "auto" ? "max-concurrency" : "concurrency"
 
 const writeWindowChart = (config: Config): string => {
   const actions = Math.min(config.actions, WINDOW_CHART_ACTIONS)
-  const windows = [...WINDOW_FACTORS.map((factor) => factor * config.concurrency), "auto" as const]
+  // Under "auto", windows measure against maxConcurrency, as the library's do.
+  const base = config.concurrency === "auto" ? config.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY : config.concurrency
+  const windows = [...WINDOW_FACTORS.map((factor) => factor * base), "auto" as const]
   const panels = chartModels(config).map(([label, latency]) => {
     const rows = Effect.runSync(Simulation.compare({
       ...simulationOptions(config),
@@ -240,11 +349,12 @@ const writeWindowChart = (config: Config): string => {
     file,
     windowSvg({
       title: "Makespan against window size",
-      subtitle: `${actions} actions, concurrency ${config.concurrency}, order ${config.order}, seed ${config.seed}; ` +
+      subtitle: `${actions} actions, concurrency ${concurrencyOf(config)}, order ${config.order}, seed ${config.seed}; ` +
         `simulated; lower is better`,
       windows: windows.map((window) =>
-        window === "auto" ? "auto" : window === Infinity ? "∞" : `${window / config.concurrency}×`
+        window === "auto" ? "auto" : window === Infinity ? "∞" : `${window / base}×`
       ),
+      unit: windowUnit(config),
       defaultIndex: windows.indexOf("auto"),
       panels
     })
@@ -266,7 +376,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     return
   }
   console.log(
-    `effect-ordered demo: ${config.actions} actions, latency ${config.latencyLabel}, concurrency ${config.concurrency}, ` +
+    `effect-ordered demo: ${config.actions} actions, latency ${downstreamOf(config)}, concurrency ${concurrencyOf(config)}, ` +
       `window ${windowOf(config)}${config.hedge === undefined ? "" : `, hedge ${config.hedgeLabel}`}, order ${config.order}` +
       `${config.keys === undefined ? "" : `, ${config.keys} keys`}, seed ${config.seed}`
   )
@@ -279,8 +389,9 @@ const main = async (argv: ReadonlyArray<string>): Promise<void> => {
       "",
       `Wrote ${timeline}: one row per action in input order (the first ${Math.min(config.rows, config.actions)}),`,
       "  blue while it runs, orange while it waits, finished, for an earlier action to be emitted" +
-        (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts."),
-      `Wrote ${window}: makespan of this workload against the window (× concurrency and auto), for`,
+        (config.hedge === undefined ? "." : ", green from a marker where a hedged copy starts.") +
+        (config.concurrency === "auto" ? "\n  The purple step line is the concurrency limit, on its own axis at the right." : ""),
+      `Wrote ${window}: makespan of this workload against the window (× ${windowUnit(config)} and auto), for`,
       "  your latency model and the reference ones; the dashed line is Stream.mapEffect."
     ].join("\n")
   )

@@ -15,6 +15,7 @@ const HEDGE_COLOUR = "#2e9d4f"
 const STREAM_COLOUR = "#c62828"
 const GRID_COLOUR = "#e4e4e4"
 const TEXT_COLOUR = "#222"
+const LIMIT_COLOUR = "#8e24aa"
 
 const escape = (text: string): string =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -52,15 +53,17 @@ const marker = (x: number, y: number, colour: string): string =>
     num(y + 6)
   }Z" fill="${colour}" stroke="#fff" stroke-width="1"/>`
 
-type LegendItem = readonly [colour: string, label: string, swatch?: "dashed" | "marker"]
+type LegendItem = readonly [colour: string, label: string, swatch?: "dashed" | "line" | "marker"]
 
 const legend = (x: number, y: number, items: ReadonlyArray<LegendItem>) => {
   const out: Array<string> = []
   let at = x
   for (const [colour, label, swatch] of items) {
     out.push(
-      swatch === "dashed"
-        ? `<line class="swatch" x1="${at}" y1="${y - 4}" x2="${at + 22}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5" stroke-dasharray="6 3"/>`
+      swatch === "dashed" || swatch === "line"
+        ? `<line class="swatch" x1="${at}" y1="${y - 4}" x2="${at + 22}" y2="${y - 4}" stroke="${colour}" stroke-width="2.5"${
+          swatch === "dashed" ? ` stroke-dasharray="6 3"` : ""
+        }/>`
         : swatch === "marker"
         ? `<rect class="swatch" x="${at + 4}" y="${y - 7}" width="18" height="4" fill="${colour}"/>${marker(at + 4, y - 5, colour)}`
         : `<rect class="swatch" x="${at}" y="${y - 11}" width="22" height="12" fill="${colour}"/>`
@@ -76,6 +79,37 @@ export interface TimelineInput {
   readonly subtitle: string
   readonly timeline: ReadonlyArray<Simulation.ActionTrace>
   readonly makespanMillis: number
+  /** With `concurrency: "auto"`: the limit's changes, drawn as a step line on an axis of its own at the right. */
+  readonly limitChanges?: ReadonlyArray<{ readonly atMillis: number; readonly limit: number }> | undefined
+}
+
+/**
+ * The concurrency limit over the plot: a step line (white underneath, so
+ * that it reads over any bar), its axis at the right with horizontal labels,
+ * and the axis title above it.
+ */
+const limitLine = (
+  changes: ReadonlyArray<{ readonly atMillis: number; readonly limit: number }>,
+  plot: { readonly left: number; readonly top: number; readonly width: number; readonly height: number },
+  x: (ms: number) => number,
+  endMillis: number
+): Array<string> => {
+  const shown = changes.filter((c) => c.atMillis <= endMillis)
+  const axis = ticks(Math.max(...shown.map((c) => c.limit)), 5)
+  const y = (limit: number) => plot.top + plot.height - (limit / axis[axis.length - 1]) * plot.height
+  const right = plot.left + plot.width
+  const steps = shown.map((c, i) => `${i === 0 ? "M" : "H"}${num(x(c.atMillis))}${i === 0 ? " " : "V"}${num(y(c.limit))}`)
+  const d = `${steps.join("")}H${num(x(endMillis))}`
+  return [
+    `<path d="${d}" fill="none" stroke="#fff" stroke-width="4.5"/>`,
+    `<path class="limit" d="${d}" fill="none" stroke="${LIMIT_COLOUR}" stroke-width="2"/>`,
+    ...axis.map((t) =>
+      `<line x1="${right}" y1="${num(y(t))}" x2="${right + 5}" y2="${num(y(t))}" stroke="${LIMIT_COLOUR}"/>` +
+      text(right + 8, y(t) + 4, `${t}`, `font-size="11" fill="${LIMIT_COLOUR}"`)
+    ),
+    // Above the axis rather than rotated: not every renderer rotates text about a point.
+    text(right + 40, plot.top - 8, "concurrency limit", `text-anchor="end" fill="${LIMIT_COLOUR}"`)
+  ]
 }
 
 /**
@@ -91,7 +125,9 @@ export const timelineSvg = (input: TimelineInput): string => {
   const top = 108
   const plotWidth = 1000
   const plotHeight = rows.length * rowHeight
-  const width = left + plotWidth + 30
+  const limited = input.limitChanges !== undefined && input.limitChanges.length > 0
+  // Room for the limit's axis labels at the right.
+  const width = left + plotWidth + (limited ? 50 : 30)
   const height = top + plotHeight + 62
   const end = Math.max(1, ...rows.map((r) => r.emitMillis ?? r.finishMillis ?? r.startMillis ?? 0))
   const axis = ticks(end, 10)
@@ -106,7 +142,8 @@ export const timelineSvg = (input: TimelineInput): string => {
     [RUN_COLOUR, "running (the action's latency)"],
     [WAIT_COLOUR, "finished, waiting for an earlier action"],
     ...(hasHedge ? [[HEDGE_COLOUR, "hedged copy, from the marker", "marker"] as const] : []),
-    ...(hasFailure ? [[FAIL_COLOUR, "failed"] as const] : [])
+    ...(hasFailure ? [[FAIL_COLOUR, "failed"] as const] : []),
+    ...(limited ? [[LIMIT_COLOUR, "concurrency limit", "line"] as const] : [])
   ]))
   for (const t of axis) {
     body.push(
@@ -147,7 +184,10 @@ export const timelineSvg = (input: TimelineInput): string => {
   body.push(
     `<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#999"/>`,
     // Over every row, so that a neighbour's bar never hides one.
-    ...markers
+    ...markers,
+    ...(limited
+      ? limitLine(input.limitChanges!, { left, top, width: plotWidth, height: plotHeight }, x, Math.min(axis[axis.length - 1], input.makespanMillis))
+      : [])
   )
   return svg(width, height, input.title, body)
 }
@@ -164,6 +204,8 @@ export interface WindowInput {
   readonly subtitle: string
   /** Bar labels, e.g. `1× (100)`, `∞`. */
   readonly windows: ReadonlyArray<string>
+  /** What the windows are multiples of, in the axis title. Default: `concurrency`. */
+  readonly unit?: string | undefined
   /** Index of the default window's bar, drawn darker. */
   readonly defaultIndex: number
   readonly panels: ReadonlyArray<WindowPanel>
@@ -225,7 +267,7 @@ export const windowSvg = (input: WindowInput): string => {
       }" stroke="${STREAM_COLOUR}" stroke-width="2.5" stroke-dasharray="6 3"/>`,
       text(x0 + panelWidth - 4, y(panel.stream) - 6, `Stream.mapEffect: ${Math.round(panel.stream)}`, `text-anchor="end" font-size="12" fill="${STREAM_COLOUR}"`),
       `<line x1="${x0}" y1="${top + panelHeight}" x2="${x0 + panelWidth}" y2="${top + panelHeight}" stroke="#999"/>`,
-      text(x0 + panelWidth / 2, top + panelHeight + 56, "window (× concurrency)", `text-anchor="middle"`)
+      text(x0 + panelWidth / 2, top + panelHeight + 56, `window (× ${input.unit ?? "concurrency"})`, `text-anchor="middle"`)
     )
     body.push(`</g>`)
   })
