@@ -328,6 +328,31 @@ describe("effect-ordered/kafka window and concurrency \"auto\"", () => {
     }
   })
 
+  it("a record with an empty key, as one without a key, is ordered with nothing", async () => {
+    const topic = "keyless"
+    await createTopic(topic, 1)
+    await producer.send({
+      topic,
+      messages: [{ key: "", value: "{\"seq\":1}" }, { key: "", value: "{\"seq\":2}" }, { key: null, value: "{\"seq\":3}" }]
+    })
+    const release = Effect.runSync(Deferred.make<void>())
+    const committed: Array<string> = []
+    const consumer = inProcess({
+      ...fast, brokers: broker.brokers, topic, group: topic, concurrency: 2,
+      process: (action: Action) => action.seq === 1 ? Effect.as(Deferred.await(release), action.seq) : Effect.succeed(action.seq),
+      commit: (seq, _action, record) => Effect.sync(() => void committed.push(`${JSON.stringify(record.key)}#${seq}`))
+    })
+    try {
+      // Behind a stuck record with the same (empty) key, and keys shown as they came.
+      await waitFor("the records after the stuck one committed", async () => committed.length === 2)
+      expect(committed.sort()).toEqual(["\"\"#2", "null#3"])
+      Effect.runSync(Deferred.succeed(release, undefined))
+      await waitFor("the stuck one committed", async () => committed.length === 3)
+    } finally {
+      await consumer.stop()
+    }
+  })
+
   it("concurrency \"auto\" backs off to what the downstream serves; every record once, per key in log order", async () => {
     // A downstream that serves 4 calls at once: the others queue, and their latency shows it.
     const topic = "auto-concurrency"
