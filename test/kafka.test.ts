@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Metric, Schedule, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Metric, Schedule, Schema } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -91,10 +91,32 @@ describe("effect-ordered/kafka options", () => {
   }
 
   it("consume dies with IllegalArgumentException naming the option", () => {
-    dies({ ...base, concurrency: 0 }, "Expected `options.concurrency` to be an integer ≥ 1, got `0` (number)")
+    dies({ ...base, concurrency: 0 }, "Expected `options.concurrency` to be an integer ≥ 1 or \"auto\", got `0` (number)")
     dies({ ...base, brokers: [] }, "Expected `options.brokers` to be a non-empty array of \"host:port\" strings, got `[]` (array)")
     dies({ ...base, topic: "" }, "Expected `options.topic` to be a non-empty string, got `\"\"` (string)")
-    dies({ ...base, window: 2 }, "Expected `options.window` to be an integer ≥ concurrency (4), got `2` (number)")
+    dies({ ...base, window: 2 }, "Expected `options.window` to be an integer ≥ concurrency (4) or \"auto\", got `2` (number)")
+    // Always bounded: a topic may be longer than memory.
+    dies(
+      { ...base, window: Infinity },
+      "Expected `options.window` to be an integer ≥ concurrency (4) or \"auto\", got `Infinity` (number)"
+    )
+    dies({ ...base, maxWindow: 2 }, "Expected `options.maxWindow` to be an integer ≥ concurrency (4), got `2` (number)")
+    dies(
+      { ...base, window: 8, maxWindow: 16 },
+      "Expected `options.maxWindow` to come with `options.window: \"auto\"`, got `16` (number) and window `8` (number)"
+    )
+    dies(
+      { ...base, concurrency: "auto", maxConcurrency: 0 },
+      "Expected `options.maxConcurrency` to be an integer ≥ 1, got `0` (number)"
+    )
+    dies(
+      { ...base, concurrency: "auto", minConcurrency: 8, maxConcurrency: 4 },
+      "Expected `options.minConcurrency` to be an integer between 1 and 4, got `8` (number)"
+    )
+    dies(
+      { ...base, maxConcurrency: 8 },
+      "Expected `options.maxConcurrency` to come with `options.concurrency: \"auto\"`, got `8` (number) and concurrency `4` (number)"
+    )
     dies({ ...base, order: "offset" }, "Expected `options.order` to be one of \"key\", \"partition\", \"none\", got `\"offset\"` (string)")
     dies({ ...base, poison: "skip" }, "Expected `options.poison` to be one of \"dead-letter\", \"halt-key\", got `\"skip\"` (string)")
     dies({ ...base, retry: 3 }, "Expected `options.retry` to be a Schedule, got `3` (number)")
@@ -171,6 +193,8 @@ describe("effect-ordered/kafka on a real broker", () => {
       expect(headers(byKey.get("b")!)).toMatchObject({ attempts: "0", consumer: "dlq-consumer" })
       expect(headers(byKey.get("b")!).error).toContain("Expected number")
       expect(headers(byKey.get("c")!)).toMatchObject({ attempts: "0" })
+      // The parser's own message, naming where the value stops being JSON.
+      expect(headers(byKey.get("c")!).error).toContain("JSON at position 1")
       expect(byKey.get("c")!.value!.toString()).toBe("{not json")
       // The original partition and offset, as the topic has them.
       const offsets = await committedOffsets("dlq", topic)
@@ -261,13 +285,126 @@ describe("effect-ordered/kafka on a real broker", () => {
   })
 })
 
+describe("effect-ordered/kafka window and concurrency \"auto\"", () => {
+  /** What a consumer committed, per key in the order of its commits. */
+  const seqsOf = (committed: ReadonlyArray<string>, key: string) =>
+    committed.filter((c) => c.startsWith(`${key}#`)).map((c) => Number(c.split("#")[1]))
+
+  it("window \"auto\" (the default, or given with maxWindow) grows past its start while one key's records fill it", async () => {
+    // 30 records of a key whose first action is stuck, then 100 of other keys,
+    // concurrency 2: a fixed window of 3 × 2 holds only stuck records, so the
+    // others could not start before the stuck action ends. "auto" grows up to
+    // maxWindow (40 here; 128 × 2 by default) and lets them through.
+    const stuck = Array.from({ length: 30 }, (_, i) => ({ key: "stuck", action: { seq: i + 1 } }))
+    const others = Array.from({ length: 100 }, (_, i) => ({ key: `k${i % 10}`, action: { seq: Math.floor(i / 10) + 1 } }))
+    const release = Effect.runSync(Deferred.make<void>())
+    const runAuto = async (topic: string, window: { readonly window?: "auto"; readonly maxWindow?: number }) => {
+      await createTopic(topic, 1)
+      await load(producer, topic, [...stuck, ...others])
+      const committed: Array<string> = []
+      const consumer = inProcess({
+        ...fast, brokers: broker.brokers, topic, group: topic, concurrency: 2, ...window,
+        process: (action: Action, record: Record) =>
+          record.key === "stuck" && action.seq === 1 ? Effect.as(Deferred.await(release), action.seq) : Effect.succeed(action.seq),
+        commit: (seq, _action, record) => Effect.sync(() => void committed.push(`${record.key}#${seq}`))
+      })
+      return { committed, consumer }
+    }
+    const runs = [await runAuto("auto-window", { window: "auto", maxWindow: 40 }), await runAuto("auto-window-default", {})]
+    try {
+      for (const { committed } of runs) {
+        await waitFor("every other key's actions committed while the stuck one runs", async () => committed.length === 100, 15_000)
+        expect(seqsOf(committed, "stuck")).toEqual([])
+      }
+      Effect.runSync(Deferred.succeed(release, undefined))
+      for (const { committed } of runs) {
+        await waitFor("everything committed", async () => committed.length === 130)
+        // Per key in log order.
+        expect(seqsOf(committed, "stuck")).toEqual(stuck.map(({ action }) => action.seq))
+        expect(seqsOf(committed, "k3")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      }
+    } finally {
+      await Promise.all(runs.map(({ consumer }) => consumer.stop()))
+    }
+  })
+
+  it("a record with an empty key, as one without a key, is ordered with nothing", async () => {
+    const topic = "keyless"
+    await createTopic(topic, 1)
+    await producer.send({
+      topic,
+      messages: [{ key: "", value: "{\"seq\":1}" }, { key: "", value: "{\"seq\":2}" }, { key: null, value: "{\"seq\":3}" }]
+    })
+    const release = Effect.runSync(Deferred.make<void>())
+    const committed: Array<string> = []
+    const consumer = inProcess({
+      ...fast, brokers: broker.brokers, topic, group: topic, concurrency: 2,
+      process: (action: Action) => action.seq === 1 ? Effect.as(Deferred.await(release), action.seq) : Effect.succeed(action.seq),
+      commit: (seq, _action, record) => Effect.sync(() => void committed.push(`${JSON.stringify(record.key)}#${seq}`))
+    })
+    try {
+      // Behind a stuck record with the same (empty) key, and keys shown as they came.
+      await waitFor("the records after the stuck one committed", async () => committed.length === 2)
+      expect(committed.sort()).toEqual(["\"\"#2", "null#3"])
+      Effect.runSync(Deferred.succeed(release, undefined))
+      await waitFor("the stuck one committed", async () => committed.length === 3)
+    } finally {
+      await consumer.stop()
+    }
+  })
+
+  it("concurrency \"auto\" backs off to what the downstream serves; every record once, per key in log order", async () => {
+    // A downstream that serves 4 calls at once: the others queue, and their latency shows it.
+    const topic = "auto-concurrency"
+    await createTopic(topic, 1)
+    const records = Array.from({ length: 800 }, (_, i) => ({ key: `k${i % 20}`, action: { seq: Math.floor(i / 20) + 1 } }))
+    await load(producer, topic, records)
+    const downstream = Effect.runSync(Effect.makeSemaphore(4))
+    let inFlight = 0
+    let peak = 0
+    // Calls in flight as each call starts: with a fixed 16 it stays near 16 (20 keys are always ready).
+    const atStart: Array<number> = []
+    const committed: Array<string> = []
+    const consumer = inProcess({
+      ...fast, brokers: broker.brokers, topic, group: topic, concurrency: "auto", maxConcurrency: 16,
+      process: (action: Action) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => {
+            peak = Math.max(peak, ++inFlight)
+            atStart.push(inFlight)
+          }),
+          () => downstream.withPermits(1)(Effect.as(Effect.sleep("2 millis"), action.seq)),
+          () => Effect.sync(() => inFlight--)
+        ),
+      commit: (seq, _action, record) => Effect.sync(() => void committed.push(`${record.key}#${seq}`))
+    })
+    try {
+      // Generous: one run at load average 10 passed 30 s; on a timeout the counts tell a stall from a slow run.
+      await waitFor("every record committed", async () => committed.length === records.length, 60_000).catch((e) => {
+        throw new Error(`${e.message}: ${committed.length} committed, ${atStart.length} calls, ${inFlight} in flight`)
+      })
+      for (let k = 0; k < 20; k++) expect(seqsOf(committed, `k${k}`)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+      expect(peak).toBeLessThanOrEqual(16)
+      const secondHalf = atStart.slice(atStart.length / 2)
+      const mean = secondHalf.reduce((a, b) => a + b, 0) / secondHalf.length
+      expect(mean, `mean in flight over the second half: ${mean.toFixed(1)}`).toBeLessThan(12)
+    } finally {
+      await consumer.stop()
+    }
+  }, 90_000)
+})
+
 describe("effect-ordered/kafka consumers across processes", () => {
   const P = 8
   /** A test's consumers, its sink, its offset sampler, and waits that print the consumers' logs when they time out. */
   const scenario = async (topic: string, partitions: number, config: { readonly sessionTimeoutMs: number }) => {
     await createTopic(topic, partitions)
     const sink = join(dir, `${topic}.jsonl`)
-    const base = { brokers: broker.brokers, topic, group: topic, sink, concurrency: 16, maxLatencyMs: 5, commitIntervalMs: 100, ...config }
+    // A fixed window of 48: the duplicate bounds below count windows (an "auto" one could grow).
+    const base = {
+      brokers: broker.brokers, topic, group: topic, sink, concurrency: 16, window: 48, maxLatencyMs: 5, commitIntervalMs: 100,
+      ...config
+    }
     const sampler = sampleOffsets(admin, topic, topic)
     const start = (name: string) => {
       const child = spawnScript(name, "test/kafka/consumer.ts", { ...base, consumer: name } satisfies ConsumerConfig)

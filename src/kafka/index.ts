@@ -109,7 +109,7 @@ export interface Record {
   readonly topic: string
   readonly partition: number
   readonly offset: number
-  /** The record key (`null` for a record without one: it is ordered with nothing). */
+  /** The record key (`null` for a record without one). A record whose key is `null` or empty is ordered with nothing. */
   readonly key: string | null
 }
 
@@ -138,10 +138,28 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * partition starts again from its last checkpoint.
    */
   readonly commit: (result: B, action: A, record: Record) => Effect.Effect<void, E2, R2>
-  /** At most this many `process` calls at once, per partition. An integer ≥ 1. */
-  readonly concurrency: number
-  /** Records held per partition (in flight plus done and waiting for release). Default: `3 × concurrency`. */
-  readonly window?: number | undefined
+  /**
+   * At most this many `process` calls at once, per partition: an integer ≥ 1,
+   * or `"auto"`, a limit per partition that follows the downstream's capacity
+   * from the calls' own latency, as `Ordered`'s `concurrency: "auto"` does.
+   */
+  readonly concurrency: number | "auto"
+  /** With `concurrency: "auto"`: the most calls at once per partition. Default: 1000. */
+  readonly maxConcurrency?: number | undefined
+  /** With `concurrency: "auto"`: the limit never falls below it. Default: 1. */
+  readonly minConcurrency?: number | undefined
+  /**
+   * Reorder window per partition: records taken at once (in flight, plus
+   * finished and waiting for an earlier record of their key). `"auto"`
+   * (default): starts at `3 × concurrency` and grows, up to `maxWindow`,
+   * while a key's records fill it and workers sit idle, then shrinks back,
+   * as `Ordered`'s `"auto"` does. Or a fixed window: an integer ≥
+   * `concurrency`. Always bounded (`Infinity` is refused): a topic may be
+   * longer than memory.
+   */
+  readonly window?: number | "auto" | undefined
+  /** With `window: "auto"`: the most it grows to, an integer ≥ `concurrency`. Default: `128 × concurrency`. */
+  readonly maxWindow?: number | undefined
   /** `"key"` (default): per key in log order. `"partition"`: the partition's log order. `"none"`: no order. */
   readonly order?: "key" | "partition" | "none" | undefined
   /** Decodes each record's JSON value; a record that does not decode is a dead letter. Default: the parsed JSON as is. */
@@ -188,9 +206,9 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
  * metadata marks done, processes the rest concurrently (per key in order),
  * commits per key in order and every `commitInterval` commits the
  * contiguous completed offset of each partition that moved to Kafka with
- * the completed offsets above it as metadata. Records held per partition stay
- * within `window` plus one fetch: the partition's fetching pauses while its
- * queue is full. On a rebalance the completed offsets are committed at once,
+ * the completed offsets above it as metadata. Records fetched per partition
+ * and not yet taken stay within a window (`maxWindow` with `window: "auto"`)
+ * plus one fetch: the partition's fetching pauses while its queue is full. On a rebalance the completed offsets are committed at once,
  * every partition stops taking records, and its `commit`s wait for the new
  * assignment (at most `drainTimeout`): a partition it keeps finishes, commits
  * and starts again from that commit; one it lost is interrupted without

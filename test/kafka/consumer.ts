@@ -24,6 +24,8 @@ export interface ConsumerConfig {
   /** The file every commit is appended to. */
   readonly sink: string
   readonly concurrency: number
+  /** Default: "auto". The process tests give a fixed one: they bound duplicates in windows. */
+  readonly window?: number | undefined
   readonly maxLatencyMs: number
   readonly sessionTimeoutMs: number
   readonly commitIntervalMs: number
@@ -63,6 +65,7 @@ if (config.baseline) {
       group: config.group,
       consumer: config.consumer,
       concurrency: config.concurrency,
+      window: config.window,
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: Math.floor(config.sessionTimeoutMs / 6),
       commitInterval: config.commitIntervalMs,

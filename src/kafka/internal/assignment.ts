@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from "kafkajs"
 import type * as Checkpoint from "../../Checkpoint.ts"
+import * as T from "../../internal/transportOptions.ts"
 import * as Fence from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { type Context, flowControl, makeRun, type Run, topicPartition, work } from "./partition.ts"
@@ -142,8 +143,7 @@ export const takeBatch =
       const key = message.key === null ? null : message.key.toString()
       Queue.unsafeOffer(run.queue, {
         position,
-        // A record without a key is ordered with nothing.
-        key: key ?? `\u0000${position}`,
+        key: T.recordKey(key, position),
         record: { topic: batch.topic, partition: batch.partition, offset: position, key },
         value: message.value
       })

@@ -17,12 +17,6 @@ export const client = (clientId: string, brokers: ReadonlyArray<string>): Kafka 
   new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } })
 
 /** @internal */
-export const nonEmptyString = (path: string, value: unknown): string => {
-  if (typeof value === "string" && value.length > 0) return value
-  throw V.invalid(path, "a non-empty string", value)
-}
-
-/** @internal */
 export const brokerList = (path: string, value: unknown): ReadonlyArray<string> => {
   if (Array.isArray(value) && value.length > 0 && value.every((b) => typeof b === "string" && /^[^:\s]+:\d+$/.test(b))) {
     return value

@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import type { Admin, Consumer as KafkaConsumer, Producer as KafkaProducer } from "kafkajs"
 import * as Checkpoint from "../../Checkpoint.ts"
 import * as Worker from "../../internal/partitionWorker.ts"
+import * as T from "../../internal/transportOptions.ts"
 import type { KafkaError } from "../errors.ts"
 import type { Record } from "../index.ts"
 import { skippedRecords } from "../metrics.ts"
@@ -85,7 +86,13 @@ export const topicPartition = (topic: string, partition: number) => [{ topic, pa
 
 const queued = (run: Run): number => run.queue.unsafeSize().pipe(Option.getOrElse(() => 0))
 
-/** Pauses the partition's fetching while its queue holds a window; resumes it below half. @internal */
+/**
+ * Pauses the partition's fetching while its queue holds a window; resumes it
+ * below half. With `window: "auto"` that is the window's start, not
+ * `maxWindow`: the queue only feeds the worker across a fetch round trip, so
+ * what it needs follows `concurrency`; a grown window empties it and fetching
+ * resumes at once. @internal
+ */
 export const flowControl = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run): void => {
   if (!run.paused && queued(run) >= ctx.o.window) {
     run.paused = true
@@ -113,15 +120,6 @@ const take = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run
     return skipped === 0 ? Effect.succeed(taken) : Effect.as(Metric.incrementBy(skippedRecords, skipped), taken)
   })
 
-const errorText = (error: unknown): string => {
-  if (error instanceof Error) return error.message
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
-  }
-}
-
 const deadLetter = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, poisoned: Worker.Poisoned<Rec>) =>
   call("send dead letter", () =>
     ctx.deadLetters.send({
@@ -130,7 +128,7 @@ const deadLetter = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, po
         key: poisoned.record.record.key,
         value: poisoned.record.value,
         headers: {
-          error: errorText(poisoned.error),
+          error: T.errorText(poisoned.error),
           attempts: String(poisoned.attempts),
           topic: ctx.o.topic,
           partition: String(poisoned.record.record.partition),
@@ -146,10 +144,12 @@ const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, ru
     Stream.repeatEffectChunkOption(Effect.suspend(() => run.taking ? take(ctx, run) : Effect.fail(Option.none()))),
     {
       concurrency: ctx.o.concurrency,
+      limit: ctx.o.limit,
       window: ctx.o.window,
+      maxWindow: ctx.o.maxWindow,
       order: ctx.o.order,
       decode: (rec) =>
-        rec.value === null ? Effect.fail(new Error("the record has no value")) : ctx.o.decode(rec.value.toString()),
+        rec.value === null ? Effect.fail(new Error("the record has no value")) : ctx.o.decodePayload(rec.value.toString()),
       process: (action, rec) => ctx.o.process(action, rec.record),
       retry: ctx.o.retry,
       timeout: ctx.o.timeout,
