@@ -91,7 +91,7 @@ describe("consume", () => {
       const exit = await Effect.runPromiseExit(consume({ ...base, ...options } as any))
       return Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "ran"
     }
-    expect(await message({ concurrency: 0 })).toContain("Expected `options.concurrency` to be an integer ≥ 1, got `0` (number)")
+    expect(await message({ concurrency: 0 })).toContain("Expected `options.concurrency` to be an integer ≥ 1 or \"auto\", got `0` (number)")
     expect(await message({ window: 2, concurrency: 4 })).toContain(
       "Expected `options.window` to be an integer ≥ concurrency (4) or \"auto\", got `2` (number)"
     )
