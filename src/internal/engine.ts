@@ -138,6 +138,16 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     this.pool.concurrency = limiter.limit
   }
 
+  /**
+   * Whether a worker must leave, the limit having fallen below the workers
+   * there are. A worker waiting on upstream runs no action and does not
+   * count: else the others could all leave while it waits, and the work
+   * their actions freed (a key's next action) would have no worker.
+   */
+  private overLimit(): boolean {
+    return this.pool.spawned - (this.intake.pulling ? 1 : 0) > this.pool.concurrency
+  }
+
   /** A worker's loop ended; one that left over the limit hands the work it was woken for to another. */
   private readonly workerEnded: Effect.Effect<void> = Effect.suspend(() =>
     this.limiter === undefined ? this.pool.ended : Effect.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
@@ -161,7 +171,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     }
     this.pool.started(worker)
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
-      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.over),
+      while: () => worker.ending !== undefined || (this.hasWork() && !this.overLimit()),
       body: () => this.step(worker),
       step: (output) => {
         if (worker.awaiting) this.exited(worker, undefined, output as B)

@@ -74,11 +74,6 @@ export class WorkerPool<A, B, R> {
     this.spawned--
   })
 
-  /** Whether a worker must leave: the bound went down below the workers there are. */
-  get over(): boolean {
-    return this.spawned > this.concurrency
-  }
-
   /** Workers that could take work now: the parked ones, and those the bound still lets fork. */
   get idle(): number {
     return this.parked.length + this.concurrency - this.spawned
