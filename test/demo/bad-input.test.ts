@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { parseArgs } from "../../examples/demo/args.ts"
 
-describe("bad input: demo CLI flags (parseArgs; npm start exits 2 with this message, see test/demo.test.ts)", () => {
+describe("bad input: demo CLI flags (parseArgs; npm start exits 2 with this message, see test/demo/demo.test.ts)", () => {
   const texts = ["abc", "", "NaN", "Infinity", "-Infinity", "-1", "0", "1.5", "9007199254740992"]
   const flags: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
     ["actions", "an integer ≥ 1", texts],

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { makeWebHandler } from "../../examples/edge/app.ts"
 
-describe("bad input: edge example HTTP routes (in process; more in test/edge-handler.test.ts)", () => {
+describe("bad input: edge example HTTP routes (in process; more in test/edge/handler.test.ts)", () => {
   const { dispose, handler } = makeWebHandler({
     runtime: "test",
     concurrency: 4,

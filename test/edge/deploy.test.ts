@@ -1,5 +1,5 @@
 /**
- * The deploy matrix (examples/edge/README.md) beyond test/edge-runtimes.test.ts:
+ * The deploy matrix (examples/edge/README.md) beyond test/edge/runtimes.test.ts:
  * `deno serve` with one isolate serves the example, `--parallel` (which would
  * split the book and the Sequencer across isolates) is refused at start-up
  * with the reason; on workerd with on-disk storage, each key's order and next

@@ -1,6 +1,6 @@
 /**
  * `effect-ordered/workers` `KeySequencer` against an in-memory stand-in for a
- * Durable Object's storage (the real one runs in test/edge-runtimes.test.ts,
+ * Durable Object's storage (the real one runs in test/edge/runtimes.test.ts,
  * on workerd): order, refusals, what is written, restarts, gaps on the Clock.
  */
 import { describe, expect, it } from "@effect/vitest"
