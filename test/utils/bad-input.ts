@@ -1,3 +1,16 @@
+/**
+ * The bad-input table: every public function and option, each class of bad
+ * value that applies to it (wrong type, NaN, ±Infinity, negative, zero,
+ * non-integer, too large, missing, empty), refused with the documented
+ * error: `Cause.IllegalArgumentException` (thrown by a synchronous function,
+ * the defect of an effect or stream) whose message names the field path and
+ * shows the value with its type. The cases are generated from one table
+ * (groups of targets sharing a valid base input, and fields with the classes
+ * that apply); docs/validation.md lists it.
+ *
+ * Each module's rows live beside its tests: test/<Module>/bad-input.test.ts.
+ */
+import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -120,3 +133,133 @@ export const refusal = (
   expected: string,
   value: BadValue
 ): Outcome => ({ _tag: "IllegalArgument", channel, message: `Expected \`${path}\` to be ${expected}, got ${value.shown}` })
+
+// ------------------------------------------------------------------ the table
+
+
+/** A public function under test: takes the group's input, returns a value, an Effect or a Stream. */
+export interface Target {
+  readonly name: string
+  /** How it refuses: a synchronous function throws, an effect or stream dies. */
+  readonly channel: "thrown" | "defect"
+  readonly call: (input: any) => unknown
+}
+
+export interface Field {
+  /** As the message names it. */
+  readonly path: string
+  /** What the message says is expected. */
+  readonly expected: string
+  readonly values: ReadonlyArray<BadValue>
+  /** The group's input with this field set to `value` (`undefined`: left out). */
+  readonly set: (value: unknown) => unknown
+  /** Full messages for values refused with another wording (by value name). */
+  readonly messages?: Readonly<Record<string, string>>
+}
+
+export interface Group {
+  readonly name: string
+  readonly targets: ReadonlyArray<Target>
+  /** A valid input, accepted by every target; each case breaks one field of it. */
+  readonly base: unknown
+  /** Whether to check that the base input is accepted (false where it runs forever, e.g. a consumer). */
+  readonly baseAccepted: boolean
+  /** Other valid inputs: the documented forms, each accepted by every target. */
+  readonly valid?: ReadonlyArray<unknown>
+  readonly fields: ReadonlyArray<Field>
+}
+
+/** Sets (or, for `undefined`, removes) one key of a base object. */
+export const option = (base: object, key: string) => (value: unknown): unknown => {
+  const out: Record<string, unknown> = { ...base }
+  if (value === undefined) delete out[key]
+  else out[key] = value
+  return out
+}
+
+export const required = (values: ReadonlyArray<BadValue>): ReadonlyArray<BadValue> => [...values, MISSING]
+export const without = (values: ReadonlyArray<BadValue>, ...excluded: ReadonlyArray<BadValue>) =>
+  values.filter((v) => !excluded.includes(v))
+export const below = (value: number): BadValue => ({ name: `below the minimum (${value})`, value, shown: `\`${value}\` (number)` })
+
+export const DURATION_ABOVE_ZERO = "a finite duration > 0 (milliseconds, \"1 second\", Duration.seconds(1), …)"
+export const DURATION_FROM_ZERO = "a finite duration ≥ 0 (milliseconds, \"1 second\", Duration.seconds(1), …)"
+
+/**
+ * The fields `Ordered` and `Simulation` share (Simulation hands them to
+ * Ordered's validation; its concurrency is a number or "auto").
+ */
+export const orderedFields = (base: object, concurrency: string): ReadonlyArray<Field> => [
+  { path: "options", expected: "an object", values: RECORD, set: (v) => v },
+  { path: "options.concurrency", expected: concurrency, values: required(COUNT), set: option(base, "concurrency") },
+  {
+    path: "options.window",
+    expected: "an integer ≥ concurrency (2), Infinity or \"auto\"",
+    values: [...without(COUNT, POSITIVE_INFINITY), below(1)],
+    set: option(base, "window")
+  },
+  {
+    path: "options.maxWindow",
+    expected: "an integer ≥ concurrency (2)",
+    values: [...COUNT, below(1)],
+    set: option(base, "maxWindow")
+  },
+  {
+    path: "options.order",
+    expected: "one of \"total\", \"key\", \"none\"",
+    values: LITERAL,
+    set: option(base, "order")
+  }
+]
+
+// ------------------------------------------------------ the generated cases
+
+/** One `describe` per group: the base and valid inputs accepted, each field × bad value refused. */
+export const describeGroups = (groups: ReadonlyArray<Group>): void => {
+  for (const group of groups) {
+    describe(`bad input: ${group.name}`, () => {
+      for (const target of group.targets) {
+        if (group.baseAccepted) {
+          it(`${target.name} accepts the valid base input`, async () => {
+            expect(await outcome(() => target.call(group.base))).toEqual({ _tag: "Accepted" })
+          })
+        }
+        for (const input of group.valid ?? []) {
+          it(`${target.name} accepts ${JSON.stringify(input)}`, async () => {
+            expect(await outcome(() => target.call(input))).toEqual({ _tag: "Accepted" })
+          })
+        }
+        for (const field of group.fields) {
+          for (const value of field.values) {
+            it(`${target.name}: ${field.path} ${value.name}`, async () => {
+              const message = field.messages?.[value.name]
+              const expected: Outcome = message === undefined
+                ? refusal(target.channel, field.path, field.expected, value)
+                : { _tag: "IllegalArgument", channel: target.channel, message }
+              expect(await outcome(() => target.call(field.set(value.value)))).toEqual(expected)
+            })
+          }
+        }
+      }
+    })
+  }
+}
+
+/** A field left out although another option needs it: targets, the input, the full message. */
+export type Dependency = readonly [ReadonlyArray<Target>, unknown, string]
+
+export const describeDependencies = (dependencies: ReadonlyArray<Dependency>): void => {
+  describe("bad input: an option needs another", () => {
+    for (const [targets, input, message] of dependencies) {
+      for (const target of targets) {
+        it(`${target.name}: ${message}`, async () => {
+          expect(await outcome(() => target.call(input))).toEqual({
+            _tag: "IllegalArgument",
+            channel: target.channel,
+            message
+          })
+        })
+      }
+    }
+  })
+}

@@ -1,0 +1,307 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Schedule, Stream, TestClock, TestContext } from "effect"
+import { Checkpoint } from "../../src/index.ts"
+import * as Worker from "../../src/internal/partitionWorker.ts"
+import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
+
+/** A log record: an offset, a key, and a payload (a JSON action, or not). */
+interface Rec extends Worker.WorkerRecord {
+  readonly position: number
+  readonly payload: string
+}
+interface Action {
+  readonly seq: number
+  readonly latency: number
+  /** Fails this many attempts (-1: always; "never": the attempt never ends). */
+  readonly failures?: number | "never"
+}
+
+const log = (actions: ReadonlyArray<{ key: string; action: Action | string }>): Array<Rec> =>
+  actions.map(({ action, key }, position) => ({
+    position,
+    key,
+    payload: typeof action === "string" ? action : JSON.stringify(action)
+  }))
+
+class Boom {
+  readonly _tag = "Boom"
+  constructor(readonly message: string) {}
+}
+
+/** Runs the worker over `records` with a recording sink; time is the TestClock. */
+const runWorker = (
+  records: ReadonlyArray<Rec>,
+  overrides: Partial<Worker.WorkerOptions<Rec, Action, number, Boom, never, Boom, never>> = {}
+) =>
+  Effect.gen(function*() {
+    const committed: Array<{ key: string; seq: number }> = []
+    const batches: Array<number> = []
+    const deadLetters: Array<{ position: number; attempts: number; error: string }> = []
+    const acknowledged: Array<number> = []
+    const attempts = new Map<number, number>()
+    const gauge = makeGauge()
+    const keyed = makeKeyedGauge()
+    const options: Worker.WorkerOptions<Rec, Action, number, Boom, never, Boom, never> = {
+      concurrency: 4,
+      window: 12,
+      order: "key",
+      decode: (record) => Effect.try(() => JSON.parse(record.payload) as Action),
+      process: (action, record) =>
+        keyed.track(record.key, gauge.track(Effect.suspend(() => {
+          const n = (attempts.get(record.position) ?? 0) + 1
+          attempts.set(record.position, n)
+          if (action.failures === "never") return Effect.never
+          const failing = action.failures === -1 || n <= (action.failures ?? 0)
+          return Effect.zipRight(
+            Effect.sleep(Duration.millis(action.latency)),
+            failing ? Effect.fail(new Boom(`boom at ${record.position} (attempt ${n})`)) : Effect.succeed(action.seq)
+          )
+        }))),
+      retry: Schedule.recurs(2),
+      timeout: undefined,
+      poison: "dead-letter",
+      commit: {
+        _tag: "each",
+        commit: ({ record, result }) => Effect.sync(() => committed.push({ key: record.key, seq: result }))
+      },
+      deadLetter: ({ attempts, error, record }) =>
+        Effect.sync(() =>
+          deadLetters.push({ position: record.position, attempts, error: (error as { message: string }).message })
+        ),
+      beforeCommit: Effect.void,
+      acknowledge: (finished) =>
+        Effect.sync(() => {
+          for (const record of finished) acknowledged.push(record.position)
+        }),
+      ...overrides
+    }
+    const batched: typeof options = overrides.commit?._tag === "batch"
+      ? {
+        ...options,
+        commit: {
+          _tag: "batch",
+          commit: (processed) =>
+            Effect.sync(() => {
+              batches.push(processed.length)
+              for (const { record, result } of processed) committed.push({ key: record.key, seq: result })
+            })
+        }
+      }
+      : options
+    const fiber = yield* Effect.fork(Worker.run(Stream.fromIterable(records), batched))
+    yield* TestClock.adjust(Duration.hours(1))
+    const exit = yield* Fiber.await(fiber)
+    return { exit, committed, batches, deadLetters, acknowledged, attempts, peak: gauge.peak(), keyed }
+  })
+
+const perKey = (committed: ReadonlyArray<{ key: string; seq: number }>) => {
+  const out: Record<string, Array<number>> = {}
+  for (const { key, seq } of committed) (out[key] ??= []).push(seq)
+  return out
+}
+
+/** Per key, seq counts from 1 in log order; latencies vary so that completion order differs from log order. */
+const interleaved = (count: number, keys: number, latency: (i: number) => number) => {
+  const seqs = new Map<string, number>()
+  const actions: Array<{ key: string; action: Action }> = []
+  for (let i = 0; i < count; i++) {
+    const key = `k${(i * 7) % keys}`
+    const seq = (seqs.get(key) ?? 0) + 1
+    seqs.set(key, seq)
+    actions.push({ key, action: { seq, latency: latency(i) } })
+  }
+  return actions
+}
+
+describe("partition worker", () => {
+  it.effect("commits per key in log order, within the concurrency bound, one action of a key at a time", () =>
+    Effect.gen(function*() {
+      const actions = interleaved(60, 5, (i) => (i * 37) % 23)
+      const { acknowledged, committed, exit, keyed, peak } = yield* runWorker(log(actions))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const expected = perKey(actions.map(({ action, key }) => ({ key, seq: action.seq })))
+      expect(perKey(committed)).toEqual(expected)
+      expect(peak).toBe(4)
+      expect(keyed.peak()).toBe(1)
+      expect([...acknowledged].sort((a, b) => a - b)).toEqual(actions.map((_, i) => i))
+    }))
+
+  it.effect("order \"partition\": commits in log order across keys; \"none\": every record once", () =>
+    Effect.gen(function*() {
+      const actions = interleaved(30, 3, (i) => (i * 13) % 17)
+      const total = yield* runWorker(log(actions), { order: "partition" })
+      expect(total.committed).toEqual(actions.map(({ action, key }) => ({ key, seq: action.seq })))
+      const none = yield* runWorker(log(actions), { order: "none" })
+      expect(none.committed).toHaveLength(30)
+      expect(new Set(none.committed.map(({ key, seq }) => `${key}#${seq}`)).size).toBe(30)
+    }))
+
+  it.effect("retries a failed attempt, then dead-letters it and lets its key move on", () =>
+    Effect.gen(function*() {
+      const records = log([
+        { key: "a", action: { seq: 1, latency: 1 } },
+        { key: "a", action: { seq: 2, latency: 1, failures: -1 } },
+        { key: "b", action: { seq: 1, latency: 5, failures: 1 } },
+        { key: "a", action: { seq: 3, latency: 1 } }
+      ])
+      const { acknowledged, attempts, committed, deadLetters } = yield* runWorker(records)
+      expect(perKey(committed)).toEqual({ a: [1, 3], b: [1] })
+      expect(deadLetters).toEqual([{ position: 1, attempts: 3, error: "boom at 1 (attempt 3)" }])
+      expect(attempts.get(2)).toBe(2)
+      expect([...acknowledged].sort()).toEqual([0, 1, 2, 3])
+    }))
+
+  it.effect("a record that does not decode is poison without an attempt", () =>
+    Effect.gen(function*() {
+      const records = log([{ key: "a", action: "{not json" }, { key: "a", action: { seq: 2, latency: 1 } }])
+      const { attempts, committed, deadLetters } = yield* runWorker(records)
+      expect(deadLetters.map((d) => [d.position, d.attempts])).toEqual([[0, 0]])
+      expect(attempts.get(0)).toBeUndefined()
+      expect(committed).toEqual([{ key: "a", seq: 2 }])
+    }))
+
+  it.effect("a timed-out attempt is a failed one: retried, then poison; the other keys never wait for it", () =>
+    Effect.gen(function*() {
+      const records = log([
+        { key: "stuck", action: { seq: 1, latency: 0, failures: "never" } },
+        ...interleaved(40, 4, (i) => i % 7)
+      ])
+      const sinkCalls: Array<string> = []
+      const poisoned: Array<{ error: unknown; attempts: number }> = []
+      const { attempts, exit } = yield* runWorker(records, {
+        timeout: Duration.millis(500),
+        retry: Schedule.recurs(1),
+        commit: { _tag: "each", commit: ({ record }) => Effect.sync(() => sinkCalls.push(record.key)) },
+        deadLetter: ({ attempts, error, record }) =>
+          Effect.sync(() => {
+            sinkCalls.push(`dead-letter ${record.key}`)
+            poisoned.push({ error, attempts })
+          })
+      })
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(attempts.get(0)).toBe(2)
+      expect(poisoned).toHaveLength(1)
+      expect(poisoned[0].attempts).toBe(2)
+      expect(Cause.isTimeoutException(poisoned[0].error)).toBe(true)
+      // Every other key of the partition was committed while the stuck action was still running.
+      expect(sinkCalls).toHaveLength(41)
+      expect(sinkCalls[40]).toBe("dead-letter stuck")
+    }))
+
+  it.effect("halt-key: the poison record and the rest of its key are neither committed nor acknowledged", () =>
+    Effect.gen(function*() {
+      const records = log([
+        { key: "a", action: { seq: 1, latency: 1 } },
+        { key: "b", action: { seq: 1, latency: 9 } },
+        { key: "a", action: { seq: 2, latency: 1, failures: -1 } },
+        { key: "a", action: { seq: 3, latency: 1 } },
+        { key: "b", action: { seq: 2, latency: 1 } }
+      ])
+      for (const order of ["key", "partition"] as const) {
+        const { acknowledged, attempts, committed, deadLetters } = yield* runWorker(records, { poison: "halt-key", order })
+        expect(perKey(committed)).toEqual({ a: [1], b: [1, 2] })
+        expect(deadLetters).toEqual([])
+        expect([...acknowledged].sort()).toEqual([0, 1, 4])
+        if (order === "key") expect(attempts.get(3)).toBeUndefined()
+      }
+    }))
+
+  it.effect("batch: one sink call per released chunk, in per-key order, acknowledged after it", () =>
+    Effect.gen(function*() {
+      const actions = interleaved(80, 6, (i) => (i * 11) % 13)
+      const { acknowledged, batches, committed } = yield* runWorker(log(actions), {
+        commit: { _tag: "batch", commit: () => Effect.void }
+      })
+      expect(perKey(committed)).toEqual(perKey(actions.map(({ action, key }) => ({ key, seq: action.seq }))))
+      expect(batches.reduce((a, b) => a + b)).toBe(80)
+      // Released results queue up while a sink call runs: fewer calls than results.
+      expect(batches.length).toBeLessThan(80)
+      expect(acknowledged).toHaveLength(80)
+    }))
+
+  it.effect("a failing sink call fails the worker; nothing of its chunk is acknowledged", () =>
+    Effect.gen(function*() {
+      const records = log(interleaved(10, 2, () => 1))
+      const { acknowledged, exit } = yield* runWorker(records, {
+        commit: {
+          _tag: "each",
+          commit: ({ record }) => record.position === 5 ? Effect.fail(new Boom("sink down")) : Effect.void
+        }
+      })
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(new Boom("sink down"))
+      expect(acknowledged).not.toContain(5)
+    }))
+
+  it.effect("beforeCommit runs before every sink call and its failure stops the worker", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const { committed, exit } = yield* runWorker(log(interleaved(10, 2, () => 1)), {
+        beforeCommit: Effect.suspend(() => ++calls > 3 ? Effect.fail(new Boom("lease expired")) : Effect.void)
+      })
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(committed).toHaveLength(3)
+    }))
+
+  it.effect("acknowledged positions fold into a Checkpoint: contiguous up to a halted record, the rest above it", () =>
+    Effect.gen(function*() {
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.record({ key: fc.integer({ min: 0, max: 4 }), latency: fc.integer({ min: 0, max: 20 }) }), {
+              minLength: 1,
+              maxLength: 40
+            }),
+            fc.nat(39),
+            async (spec, poisonAt) => {
+              const records = log(spec.map(({ key, latency }, i) => ({
+                key: `k${key}`,
+                action: { seq: i, latency, failures: i === poisonAt ? -1 : 0 }
+              })))
+              const { acknowledged } = await Effect.runPromise(
+                Effect.provide(runWorker(records, { poison: "halt-key" }), TestContext.TestContext)
+              )
+              const checkpoint = acknowledged.reduce(Checkpoint.complete, Checkpoint.make())
+              const firstHalted = poisonAt < records.length ? poisonAt : records.length
+              expect(checkpoint.committed).toBe(firstHalted - 1)
+              const haltedKey = records[poisonAt]?.key
+              const expectedAbove = records
+                .filter((r) => r.position > firstHalted && r.key !== haltedKey)
+                .map((r) => r.position)
+              expect(checkpoint.above).toEqual(expectedAbove)
+            }
+          ),
+          { numRuns: 30 }
+        )
+      )
+    }))
+  it.effect("maxWindow: an automatic window grows past its start while one key's records fill it; a fixed one does not", () =>
+    Effect.gen(function*() {
+      // 20 records of a key whose first takes 1 s, then 20 instant records of other keys.
+      const slow = Array.from({ length: 20 }, (_, i) => ({ key: "slow", action: { seq: i + 1, latency: i === 0 ? 1000 : 0 } }))
+      const others = Array.from({ length: 20 }, (_, i) => ({ key: `k${i % 4}`, action: { seq: Math.floor(i / 4) + 1, latency: 1 } }))
+      const commitTimes = (maxWindow: number | undefined) =>
+        Effect.gen(function*() {
+          const times: Array<number> = []
+          const start = yield* Clock.currentTimeMillis
+          const { exit } = yield* runWorker(log([...slow, ...others]), {
+            window: 12,
+            maxWindow,
+            commit: {
+              _tag: "each",
+              commit: ({ record }) =>
+                Effect.map(Clock.currentTimeMillis, (now) => void (record.key !== "slow" && times.push(now - start)))
+            }
+          })
+          expect(Exit.isSuccess(exit)).toBe(true)
+          return times
+        })
+      // Fixed at 12: the window holds only slow records until the first ends.
+      const fixed = yield* commitTimes(undefined)
+      expect(fixed).toHaveLength(20)
+      expect(Math.min(...fixed)).toBeGreaterThanOrEqual(1000)
+      // Automatic, up to 40: the others run and commit while the slow head is in flight.
+      const auto = yield* commitTimes(40)
+      expect(auto).toHaveLength(20)
+      expect(Math.max(...auto)).toBeLessThan(1000)
+    }))
+})

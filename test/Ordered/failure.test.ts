@@ -1,0 +1,299 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { ActionTimeoutError, Ordered } from "../../src/index.ts"
+
+class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
+
+const drive = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(Duration.hours(1))
+    return yield* Fiber.await(fiber)
+  })
+
+/** Collects what a stream emitted before it ended, and how it ended. */
+const collectUntilEnd = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.gen(function*() {
+    const emitted: Array<A> = []
+    const exit = yield* drive(Stream.runForEach(stream, (a) => Effect.sync(() => emitted.push(a))))
+    return { emitted, exit }
+  })
+
+describe("failure, order: total", () => {
+  it.effect("emits every result before the failing action, then fails with its error", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Ref.make(0)
+      const started = yield* Ref.make<Array<number>>([])
+      // Action 3 fails at 5 ms; 0–2 are slower (must still be awaited); 4–5 are in flight and slow.
+      const latencies = [30, 20, 40, 5, 100, 100, 1, 1, 1, 1]
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.range(0, 9).pipe(
+          Ordered.mapEffect(
+            (n) =>
+              Ref.update(started, (s) => [...s, n]).pipe(
+                Effect.zipRight(Effect.sleep(Duration.millis(latencies[n]))),
+                Effect.zipRight(n === 3 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
+                Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
+              ),
+            { concurrency: 6 }
+          )
+        )
+      )
+      expect(emitted).toEqual([0, 1, 2])
+      expect(exit).toEqual(Exit.fail(new Boom({ n: 3 })))
+      // 4 and 5 were running when 3 failed: interrupted, finalizers ran.
+      expect(yield* Ref.get(interrupted)).toBe(2)
+      // Nothing started after the failure was known (at 5 ms only 0–5 had started).
+      expect(yield* Ref.get(started)).toEqual([0, 1, 2, 3, 4, 5])
+    }))
+
+  it.effect("an earlier failure found later wins: the stream fails with the first failing action in order", () =>
+    Effect.gen(function*() {
+      const latencies = [50, 10, 30]
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1, 2).pipe(
+          Ordered.mapEffect(
+            (n) => Effect.zipRight(Effect.sleep(Duration.millis(latencies[n])), n === 0 ? Effect.succeed(n) : Effect.fail(new Boom({ n }))),
+            { concurrency: 3 }
+          )
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(exit).toEqual(Exit.fail(new Boom({ n: 1 })))
+    }))
+
+  it.effect("a defect (a throw inside f) behaves like a failure and keeps its cause", () =>
+    Effect.gen(function*() {
+      const error = new Error("thrown in f")
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1, 2).pipe(
+          Ordered.mapEffect((n) => {
+            if (n === 1) throw error
+            return Effect.succeed(n)
+          }, { concurrency: 2 })
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(Exit.isFailure(exit) && Cause.dieOption(exit.cause)).toEqual(Option.some(error))
+      const died = yield* drive(
+        Ordered.forEach([0, 1], (n) => n === 1 ? Effect.die("defect") : Effect.succeed(n), { concurrency: 2 })
+      )
+      expect(Exit.isFailure(died) && Cause.dieOption(died.cause)).toEqual(Option.some("defect"))
+    }))
+
+  it.effect("a key function that throws fails the stream at that action's position", () =>
+    Effect.gen(function*() {
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1, 2).pipe(
+          Ordered.mapEffect((n) => Effect.succeed(n), {
+            concurrency: 2,
+            key: (n) => {
+              if (n === 1) throw new Error("no key")
+              return n
+            }
+          })
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(Exit.isFailure(exit) && Option.map(Cause.dieOption(exit.cause), (e) => (e as Error).message)).toEqual(
+        Option.some("no key")
+      )
+    }))
+
+  it.effect("a key function returning a bad key names it", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Ordered.forEach([{ id: "" }], (x) => Effect.succeed(x), { concurrency: 1, key: (x) => x.id })
+      )
+      expect(Exit.isFailure(exit) && Option.map(Cause.dieOption(exit.cause), (e) => (e as Error).message)).toEqual(
+        Option.some("Expected `options.key(input 0)` to be a non-empty string or a number, got `\"\"` (string)")
+      )
+    }))
+})
+
+describe("failure, order: key and none", () => {
+  for (const order of ["key", "none"] as const) {
+    it.effect(`order ${order}: emits what was released, interrupts what runs, fails with the first failure`, () =>
+      Effect.gen(function*() {
+        const interrupted = yield* Ref.make(0)
+        const latencies = [5, 100, 10, 100]
+        const { emitted, exit } = yield* collectUntilEnd(
+          Stream.make(0, 1, 2, 3).pipe(
+            Ordered.mapEffect(
+              (n) =>
+                Effect.sleep(Duration.millis(latencies[n])).pipe(
+                  Effect.zipRight(n === 2 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
+                  Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
+                ),
+              { concurrency: 4, order, key: (n) => n }
+            )
+          )
+        )
+        expect(emitted).toEqual([0])
+        expect(exit).toEqual(Exit.fail(new Boom({ n: 2 })))
+        expect(yield* Ref.get(interrupted)).toBe(2)
+      }))
+  }
+})
+
+describe("upstream failure", () => {
+  it.effect("interrupts in-flight actions, then propagates", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Ref.make(0)
+      const { exit } = yield* collectUntilEnd(
+        Stream.make(0, 1).pipe(
+          Stream.concat(Stream.fail("upstream broke")),
+          Ordered.mapEffect(
+            (n) => Effect.onInterrupt(Effect.as(Effect.sleep("1 second"), n), () => Ref.update(interrupted, (k) => k + 1)),
+            { concurrency: 4 }
+          )
+        )
+      )
+      expect(exit).toEqual(Exit.fail("upstream broke"))
+      expect(yield* Ref.get(interrupted)).toBe(2)
+    }))
+  it.effect("regression: an upstream failure after an action's failure does not replace it (total order)", () =>
+    Effect.gen(function*() {
+      // Found in review: upstream failing while an earlier action still ran
+      // aborted the run, interrupting action 0 and failing with upstream's error.
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1).pipe(
+          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Ordered.mapEffect(
+            (n) => n === 0 ? Effect.as(Effect.sleep("100 millis"), n) : Effect.zipRight(Effect.sleep("10 millis"), Effect.fail(`action ${n}`)),
+            { concurrency: 3 }
+          )
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(exit).toEqual(Exit.fail("action 1"))
+    }))
+
+  it.effect("upstream is pulled when a worker is free and the window has room: its failure is seen then", () =>
+    Effect.gen(function*() {
+      const completed = yield* Ref.make(0)
+      const interrupted = yield* Ref.make(0)
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.range(1, 4).pipe(
+          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Ordered.mapEffect(
+            (n) =>
+              Effect.as(Effect.sleep(Duration.millis(n === 4 ? 500 : 100)), n).pipe(
+                Effect.zipLeft(Ref.update(completed, (k) => k + 1)),
+                Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
+              ),
+            { concurrency: 2 }
+          )
+        )
+      )
+      // 1 and 2 run until 100 ms, then 3 and 4 (admitted with them) start;
+      // only when 3 ends at 200 ms is a worker free to pull upstream, which
+      // fails 20 ms later: 4, still running, is interrupted.
+      expect(exit).toEqual(Exit.fail("upstream"))
+      expect(emitted).toEqual([1, 2, 3])
+      expect(yield* Ref.get(completed)).toBe(3)
+      expect(yield* Ref.get(interrupted)).toBe(1)
+    }))
+})
+
+describe("timeout", () => {
+  it.effect("an action still running after `timeout` is interrupted and fails with ActionTimeoutError", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Ref.make<Array<number>>([])
+      const latencies = [10, 500, 20]
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0, 1, 2).pipe(
+          Ordered.mapEffect(
+            (n) =>
+              Effect.onInterrupt(
+                Effect.as(Effect.sleep(Duration.millis(latencies[n])), n),
+                () => Ref.update(interrupted, (k) => [...k, n])
+              ),
+            { concurrency: 3, timeout: "100 millis" }
+          )
+        )
+      )
+      expect(emitted).toEqual([0])
+      expect(exit).toEqual(Exit.fail(new ActionTimeoutError({ index: 1, timeout: Duration.millis(100) })))
+      expect(yield* Ref.get(interrupted)).toEqual([1])
+      if (Exit.isFailure(exit)) {
+        const error = Option.getOrThrow(Cause.failureOption(exit.cause))
+        expect(error.message).toBe("Action 1 did not complete within 100ms")
+        expect(error._tag).toBe("ActionTimeoutError")
+      }
+    }))
+
+  it.effect("an action that completes exactly at the timeout instant is not timed out when it wins", () =>
+    Effect.gen(function*() {
+      const exit = yield* drive(
+        Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.sleep("50 millis"), n), { concurrency: 3, timeout: "51 millis" })
+      )
+      expect(exit).toEqual(Exit.succeed([1, 2, 3]))
+    }))
+
+  it.effect("ActionTimeoutError is catchable by tag", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Ordered.forEach([0], () => Effect.never, { concurrency: 1, timeout: "1 second" }).pipe(
+        Effect.catchTag("ActionTimeoutError", (e) => Effect.succeed([`timed out: ${e.index}`])),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toEqual(["timed out: 0"])
+    }))
+})
+
+describe("results before a failure are not lost", () => {
+  it.effect("Stream.runCollect's error comes after the emitted prefix (Stream.either shows both)", () =>
+    Effect.gen(function*() {
+      const out = yield* Stream.range(0, 5).pipe(
+        Ordered.mapEffect((n) => n === 4 ? Effect.fail(new Boom({ n })) : Effect.succeed(n), { concurrency: 3 }),
+        Stream.either,
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(out).map((e) => e._tag === "Right" ? e.right : e.left._tag)).toEqual([
+        0,
+        1,
+        2,
+        3,
+        "Boom"
+      ])
+    }))
+})
+
+describe("an iterable that throws", () => {
+  class IteratorBroke {
+    readonly _tag = "IteratorBroke"
+  }
+  /** Yields 0 … count - 1, then throws. */
+  function* yieldsThenThrows(count: number) {
+    for (let i = 0; i < count; i++) yield i
+    throw new IteratorBroke()
+  }
+
+  // As `for…of`: the items yielded before the throw are processed, then the error surfaces.
+  it.effect("every item yielded before the throw runs and completes, then the run dies with the error, whatever the window", () =>
+    Effect.gen(function*() {
+      for (const [concurrency, window] of [[1, 1], [1, 5], [2, 2], [2, 6], [3, 7], [4, 100], [4, Infinity]]) {
+        for (const count of [0, 1, 5, 23]) {
+          const started: Array<number> = []
+          const completed: Array<number> = []
+          const fiber = yield* Effect.fork(Ordered.forEach(
+            yieldsThenThrows(count),
+            (n) =>
+              Effect.sync(() => started.push(n)).pipe(
+                // Later items finish first: completion order is not input order.
+                Effect.zipRight(Effect.sleep(Duration.millis(100 - n))),
+                Effect.zipRight(Effect.sync(() => completed.push(n)))
+              ),
+            { concurrency, window }
+          ))
+          yield* TestClock.adjust("1 minute")
+          const exit = yield* Fiber.await(fiber)
+          const setting = { concurrency, window, count }
+          expect({ ...setting, started }).toEqual({ ...setting, started: Array.from({ length: count }, (_, i) => i) })
+          expect({ ...setting, completed: completed.length }).toEqual({ ...setting, completed: count })
+          expect(exit).toEqual(Exit.die(new IteratorBroke()))
+        }
+      }
+    }))
+})

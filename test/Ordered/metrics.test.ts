@@ -1,0 +1,189 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream, TestClock } from "effect"
+import { Ordered } from "../../src/index.ts"
+import * as M from "../../src/internal/metrics.ts"
+import { makeRecordingTracer } from "../utils/tracer.ts"
+
+/** The value of `metric` for pipeline `name`. */
+const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
+  Metric.value(Metric.tagged(metric, "pipeline", name))
+
+/** Every effect_ordered_* metric of the registry, with its tags. */
+const recorded = Effect.map(Metric.snapshot, (pairs) =>
+  pairs.filter((pair) => pair.metricKey.name.startsWith("effect_ordered_")).map((pair) => ({
+    name: pair.metricKey.name,
+    tags: pair.metricKey.tags.map((tag) => `${tag.key}=${tag.value}`)
+  })))
+
+// Eight actions, all started at 0 (concurrency 8): each is released when every
+// earlier one has finished, at the running maximum of the latencies.
+const LATENCIES = [50, 10, 30, 70, 20, 60, 40, 80]
+const released = LATENCIES.map((_, i) => Math.max(...LATENCIES.slice(0, i + 1)))
+const sum = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0)
+
+class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
+
+describe("metrics (options.name)", () => {
+  it.effect("gauges follow the run: in flight, and taken but not yet emitted", () =>
+    Effect.gen(function*() {
+      const name = "gauges"
+      const fiber = yield* Effect.fork(Ordered.forEach(
+        LATENCIES,
+        (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms),
+        { concurrency: 8, name }
+      ))
+      yield* TestClock.adjust("25 millis")
+      // 10 and 20 have finished; nothing is released before 50.
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(6)
+      expect((yield* valueOf(M.window, name)).value).toBe(8)
+      yield* TestClock.adjust("30 millis")
+      // At 55: 50, 10, 30 released; 70, 60, 80 still run.
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(3)
+      expect((yield* valueOf(M.window, name)).value).toBe(5)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(3)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toEqual(LATENCIES)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+    }))
+
+  it.effect("histograms: each action's duration, and its wait from finishing to release in order", () =>
+    Effect.gen(function*() {
+      const name = "histograms"
+      yield* Stream.fromIterable(LATENCIES).pipe(
+        Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 8, name }),
+        Stream.runDrain,
+        Effect.fork,
+        Effect.tap(() => TestClock.adjust("1 second")),
+        Effect.flatMap(Fiber.join)
+      )
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([8, sum(LATENCIES), 10, 80])
+      const delay = yield* valueOf(M.emitDelay, name)
+      const waits = LATENCIES.map((ms, i) => released[i] - ms)
+      expect([delay.count, delay.sum, delay.max]).toEqual([8, sum(waits), Math.max(...waits)])
+      expect((yield* valueOf(M.emitted, name)).count).toBe(8)
+      expect((yield* valueOf(M.failures, name)).count).toBe(0)
+    }))
+
+  it.effect("failures counts failed and timed-out actions; the gauges return to 0 after the failure", () =>
+    Effect.gen(function*() {
+      const name = "failures"
+      const fiber = yield* Effect.fork(Ordered.forEach(
+        [1, 2, 3, 4],
+        (n) => n === 3 ? Effect.fail(new Boom({ n })) : Effect.sleep(Duration.seconds(n === 4 ? 10 : n)),
+        { concurrency: 2, order: "none", timeout: "5 seconds", name }
+      ))
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.await(fiber)).toEqual(Exit.fail(new Boom({ n: 3 })))
+      expect((yield* valueOf(M.failures, name)).count).toBe(1)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+
+      const timedOut = "timeouts"
+      const second = yield* Effect.fork(Effect.exit(Ordered.forEach(
+        [1, 10],
+        (n) => Effect.sleep(Duration.seconds(n)),
+        { concurrency: 2, timeout: "5 seconds", name: timedOut }
+      )))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(second)
+      expect((yield* valueOf(M.failures, timedOut)).count).toBe(1)
+      expect((yield* valueOf(M.actionDuration, timedOut)).count).toBe(2)
+    }))
+
+  it.effect("instant actions are counted like the others", () =>
+    Effect.gen(function*() {
+      const name = "instant"
+      yield* Ordered.forEach(Array.from({ length: 1000 }, (_, i) => i), Effect.succeed, { concurrency: 10, name })
+      expect((yield* valueOf(M.emitted, name)).count).toBe(1000)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(1000)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+    }))
+
+  it.effect("every series exists from the start, at 0: a run whose actions all succeed at once shows failures 0", () =>
+    Effect.gen(function*() {
+      const name = "from-the-start"
+      const mine = Effect.map(recorded, (all) =>
+        all.filter((metric) => metric.tags.includes(`pipeline=${name}`)).map((metric) => metric.name).sort())
+      const all = [
+        "effect_ordered_action_duration_ms",
+        "effect_ordered_emit_delay_ms",
+        "effect_ordered_emitted",
+        "effect_ordered_failures",
+        "effect_ordered_in_flight",
+        "effect_ordered_window"
+      ]
+      // Seen from inside the first action: the run has started, nothing has completed yet.
+      let atFirstAction: ReadonlyArray<string> = []
+      yield* Ordered.forEach([1, 2, 3], (n) =>
+        n === 1 ? Effect.as(Effect.tap(mine, (names) => { atFirstAction = names }), n) : Effect.succeed(n), {
+        concurrency: 2,
+        name
+      })
+      expect(atFirstAction).toEqual(all)
+      expect(yield* mine).toEqual(all)
+      expect((yield* valueOf(M.failures, name)).count).toBe(0)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(3)
+    }))
+
+  it.effect("without a name, nothing is recorded", () =>
+    Effect.gen(function*() {
+      const before = yield* recorded
+      yield* Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.yieldNow(), n), { concurrency: 2 })
+      yield* Stream.runDrain(Ordered.mapEffect(Stream.make(1, 2, 3), Effect.succeed, { concurrency: 2 }))
+      const after = yield* recorded
+      expect(after).toEqual(before)
+      expect(after.every((metric) => metric.tags.some((tag) => tag.startsWith("pipeline=")))).toBe(true)
+    }))
+})
+
+describe("spans (options.name)", () => {
+  it.effect("each action runs in a span effect-ordered.action, child of the caller's span, parent of the action's own", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      yield* Ordered.forEach(
+        ["a", "b", "a"],
+        (key, index) => index === 1 ? Effect.succeed(key) : Effect.withSpan(Effect.as(Effect.yieldNow(), key), "inner"),
+        { concurrency: 2, key: (k) => k, name: "traced" }
+      ).pipe(Effect.withSpan("caller"), Effect.withTracer(tracer))
+      const actions = spans.filter((span) => span.name === "effect-ordered.action")
+      const attributes = actions.map((span) => Object.fromEntries(span.attributes))
+      expect(attributes.sort((x, y) => Number(x.index) - Number(y.index))).toEqual([
+        { pipeline: "traced", index: 0, key: "a" },
+        { pipeline: "traced", index: 1, key: "b" },
+        { pipeline: "traced", index: 2, key: "a" }
+      ])
+      expect(actions.every((span) => span.parentName === "caller" && span.status._tag === "Ended")).toBe(true)
+      const inner = spans.filter((span) => span.name === "inner")
+      expect(inner.map((span) => span.parent.pipe(Option.map((p) => p.spanId), Option.getOrUndefined)).sort()).toEqual(
+        actions.filter((span) => span.attributes.get("index") !== 1).map((span) => span.spanId).sort()
+      )
+    }))
+
+  it.effect("a failed action's span ends with its failure; an interrupted one's with its interruption", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      const fiber = yield* Effect.fork(
+        Ordered.forEach([0, 1], (n) => n === 0 ? Effect.zipRight(Effect.sleep("1 second"), Effect.fail("no")) : Effect.never, {
+          concurrency: 2,
+          name: "ends"
+        }).pipe(Effect.withTracer(tracer))
+      )
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.await(fiber)
+      const byIndex = new Map(spans.map((span) => [span.attributes.get("index"), span.exit]))
+      expect(byIndex.get(0)).toEqual(Exit.fail("no"))
+      expect(byIndex.get(1) !== undefined && Exit.isInterrupted(byIndex.get(1)!)).toBe(true)
+    }))
+
+  it.effect("without a name, no span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      yield* Ordered.forEach([1, 2], (n) => Effect.as(Effect.yieldNow(), n), { concurrency: 2 }).pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(spans).toEqual([])
+    }))
+})

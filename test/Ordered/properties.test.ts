@@ -1,0 +1,187 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, FiberRef, Option, Stream } from "effect"
+import { Ordered } from "../../src/index.ts"
+import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { makeActionProbe } from "../utils/gauge.ts"
+import { hedgeOption } from "../utils/hedge.ts"
+
+/**
+ * Properties over random workloads, run in virtual time (deterministic and
+ * fast): ordering, exactly-once emission and every bound, in all three orders,
+ * with and without keys, with and without failures, with a fixed, unbounded
+ * or automatic window, with and without hedging (a hedged copy draws its own
+ * latency; a failing action fails on both attempts).
+ */
+
+interface Workload {
+  readonly latencies: ReadonlyArray<number>
+  /** A hedged copy's latency. */
+  readonly copyLatencies: ReadonlyArray<number>
+  readonly failing: ReadonlySet<number>
+  readonly keys: number
+  readonly concurrency: number
+  readonly window: number
+  readonly order: "total" | "key" | "none"
+  readonly keyConcurrency: number
+  /** `window: "auto"` with `maxWindow` = `window`. */
+  readonly auto: boolean
+  readonly hedge: Ordered.Options<number>["hedge"]
+}
+
+const workload = (withFailures: boolean): fc.Arbitrary<Workload> =>
+  fc.record({
+    latencies: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 0, maxLength: 80 }),
+    copyLatencies: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 80, maxLength: 80 }),
+    auto: fc.boolean(),
+    hedge: hedgeOption,
+    failing: withFailures ? fc.uniqueArray(fc.integer({ min: 0, max: 79 }), { maxLength: 3 }) : fc.constant([]),
+    keys: fc.integer({ min: 0, max: 5 }),
+    concurrency: fc.integer({ min: 1, max: 8 }),
+    windowExtra: fc.oneof(fc.integer({ min: 0, max: 16 }), fc.constant(Infinity)),
+    order: fc.constantFrom("total" as const, "key" as const, "none" as const),
+    keyConcurrency: fc.integer({ min: 1, max: 3 })
+  }).map(({ failing, keys, order, windowExtra, ...rest }) => ({
+    ...rest,
+    failing: new Set(failing),
+    // key order needs a key; 0 keys means "no key option"
+    keys: order === "key" ? Math.max(keys, 1) : keys,
+    order,
+    // An automatic window needs a finite bound.
+    auto: rest.auto && windowExtra !== Infinity,
+    window: rest.concurrency + windowExtra
+  }))
+
+const options = (w: Workload): Ordered.Options<number> => ({
+  concurrency: w.concurrency,
+  ...(w.auto ? { window: "auto", maxWindow: w.window } : { window: w.window }),
+  order: w.order,
+  hedge: w.hedge,
+  ...(w.keys > 0 ? { key: keyOf(w), keyConcurrency: w.keyConcurrency } : {})
+})
+
+const keyOf = (w: Workload) => (n: number) => n % w.keys
+
+const run = (w: Workload) => {
+  const probe = makeActionProbe(w.keys > 0 ? keyOf(w) : () => 0)
+  let pulled = 0
+  let emittedCount = 0
+  let peakTaken = 0
+  const emitted: Array<number> = []
+  const program = Stream.range(0, w.latencies.length - 1).pipe(
+    Stream.take(w.latencies.length),
+    Stream.rechunk(1),
+    Stream.tap(() => Effect.sync(() => pulled++)),
+    Ordered.mapEffect(
+      (n, index) =>
+        probe.track(
+          n,
+          Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) => {
+            expect(index).toBe(n)
+            return Effect.zipRight(
+              Effect.sleep(Duration.millis((attempt === 1 ? w.latencies : w.copyLatencies)[n])),
+              w.failing.has(n) ? Effect.fail(n) : Effect.succeed(n)
+            )
+          })
+        ),
+      options(w)
+    ),
+    Stream.runForEach((n) =>
+      Effect.sync(() => {
+        // taken from upstream and not yet emitted, at the moment of emission
+        peakTaken = Math.max(peakTaken, pulled - emittedCount)
+        emittedCount++
+        emitted.push(n)
+      })
+    )
+  )
+  const { exit } = runVirtual(program)
+  for (const [n, attempts] of probe.started) {
+    // at most one hedged copy, each attempt ended once
+    expect(attempts).toBeLessThanOrEqual(w.hedge === undefined ? 1 : 2)
+    expect(probe.finalized.get(n)).toBe(attempts)
+  }
+  return {
+    exit,
+    emitted,
+    peakRunning: probe.peak(),
+    peakPerKey: probe.peakPerKey(),
+    peakTaken,
+    running: probe.current()
+  }
+}
+
+const byKey = (w: Workload, xs: ReadonlyArray<number>) => {
+  const groups = new Map<number, Array<number>>()
+  for (const n of xs) {
+    const k = w.keys > 0 ? keyOf(w)(n) : 0
+    groups.set(k, [...(groups.get(k) ?? []), n])
+  }
+  return groups
+}
+
+describe("properties", () => {
+  it("without failures: every input emitted exactly once, in order, within every bound", () => {
+    fc.assert(
+      fc.property(workload(false), (w) => {
+        const { emitted, exit, peakPerKey, peakRunning, peakTaken, running } = run(w)
+        const all = w.latencies.map((_, i) => i)
+        expect(Exit.isSuccess(exit)).toBe(true)
+        expect([...emitted].sort((a, b) => a - b)).toEqual(all)
+        if (w.order === "total") expect(emitted).toEqual(all)
+        if (w.order === "key") {
+          for (const group of byKey(w, emitted).values()) expect(group).toEqual([...group].sort((a, b) => a - b))
+        }
+        expect(peakRunning).toBeLessThanOrEqual(w.concurrency)
+        if (w.keys > 0) expect(peakPerKey).toBeLessThanOrEqual(w.keyConcurrency)
+        // the window, plus the one element upstream may have handed over and not yet admitted
+        expect(peakTaken).toBeLessThanOrEqual(w.window + 1)
+        expect(running).toBe(0)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("with failures: total order emits exactly the prefix before the first failure and fails with it", () => {
+    fc.assert(
+      fc.property(workload(true), (w) => {
+        const { emitted, exit, peakRunning, running } = run(w)
+        const firstFailure = Math.min(...[...w.failing].filter((i) => i < w.latencies.length))
+        expect(running).toBe(0)
+        expect(peakRunning).toBeLessThanOrEqual(w.concurrency)
+        if (!Number.isFinite(firstFailure)) {
+          expect(Exit.isSuccess(exit)).toBe(true)
+          return
+        }
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        // exactly once, never a failing input
+        expect(new Set(emitted).size).toBe(emitted.length)
+        for (const n of emitted) expect(w.failing.has(n)).toBe(false)
+        if (w.order === "total") {
+          expect(error).toBe(firstFailure)
+          expect(emitted).toEqual(Array.from({ length: firstFailure }, (_, i) => i))
+        } else {
+          expect(w.failing.has(error as number)).toBe(true)
+          if (w.order === "key") {
+            for (const group of byKey(w, emitted).values()) expect(group).toEqual([...group].sort((a, b) => a - b))
+          }
+        }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("forEach agrees with mapEffect on the same workload", () => {
+    fc.assert(
+      fc.property(workload(false), (w) => {
+        const f = (n: number) => Effect.as(Effect.sleep(Duration.millis(w.latencies[n])), n)
+        const inputs = w.latencies.map((_, i) => i)
+        const viaForEach = runVirtual(Ordered.forEach(inputs, f, options(w)))
+        const viaStream = runVirtual(Stream.runCollect(Ordered.mapEffect(Stream.fromIterable(inputs), f, options(w))))
+        expect(Exit.map(viaForEach.exit, (xs) => xs)).toEqual(Exit.map(viaStream.exit, Chunk.toArray))
+        expect(viaForEach.elapsedMillis).toBe(viaStream.elapsedMillis)
+      }),
+      { numRuns: 150 }
+    )
+  })
+})
