@@ -156,7 +156,7 @@ const runtimeCycles = (files: ReadonlyArray<string>): ReadonlyArray<string> => {
     const links = component.flatMap((file) =>
       edges.get(file)!.filter((i) => members.has(i.to)).map((i) => `${i.from}:${i.line} → ${i.to}`)
     )
-    return `cycle among ${component.sort().join(", ")}:\n    ${links.join("\n    ")}`
+    return `cycle among ${[...component].sort().join(", ")}:\n    ${links.join("\n    ")}`
   })
 }
 
