@@ -27,7 +27,27 @@ const MAX_FUNCTION_LINES = 80
  * Imports of `src/` internals from examples and benches that stay, each with
  * why a public entry does not serve (path of the importer → imported path).
  */
-const INTERNAL_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; readonly reason: string }> = []
+const INTERNAL_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; readonly reason: string }> = [
+  {
+    from: "bench/capacity.ts",
+    to: "src/internal/partitionWorker.ts",
+    reason: "measures the partition worker alone, without a broker, to split the consumer's cost; no entry exposes it"
+  },
+  ...["bench/sequencer.ts", "bench/soak.ts"].flatMap((from) => [
+    {
+      from,
+      to: "src/internal/virtualTime.ts",
+      reason: "runs a whole program in virtual time, as Simulation does inside; no entry runs an arbitrary effect so"
+    },
+    { from, to: "src/internal/random.ts", reason: "the same seeded generator as the simulation's, so runs repeat" }
+  ]),
+  // The defaults below are not public: exposing them would be a change to `Ordered` (issue #18 follow-up).
+  ...["examples/demo/args.ts", "examples/demo/labels.ts", "examples/demo/main.ts", "bench/simulated.ts"].map((from) => ({
+    from,
+    to: "src/internal/options.ts",
+    reason: "labels or checks Ordered's defaults (window factor, maxWindow factor, maxConcurrency), which are not public"
+  }))
+]
 
 /** Runtime imports of a facade from internal code that stay, each with why. */
 const FACADE_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; readonly reason: string }> = [
