@@ -11,8 +11,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { constVoid } from "effect/Function"
+import * as MutableQueue from "effect/MutableQueue"
 import { Ordered, type Simulation } from "../../src/index.ts"
-import { Fifo } from "../../src/internal/fifo.ts"
 
 export interface Replay {
   /** Action `i`: succeeds with `i` once its attempt's latency (and its wait for the downstream) has passed. */
@@ -41,10 +41,10 @@ export interface Downstream {
 const makeDownstream = (downstream: Downstream) => {
   let capacity = downstream.capacity
   let busy = 0
-  const line = new Fifo<Place>()
+  const line = MutableQueue.unbounded<Place>()
   const admit = () => {
     while (busy < capacity) {
-      const next = line.shift()
+      const next = MutableQueue.poll(line, undefined)
       if (next === undefined) return
       if (next.state === "gone") continue
       busy++
@@ -57,7 +57,7 @@ const makeDownstream = (downstream: Downstream) => {
       const place: Place = { state: "waiting", wake: constVoid }
       const wait = Effect.async<void>((resume) => {
         place.wake = () => resume(Effect.void)
-        line.push(place)
+        MutableQueue.offer(line, place)
         admit()
       })
       const leave = Effect.sync(() => {

@@ -4,17 +4,17 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
 import { ActionTimeoutError } from "../errors.ts"
-import { AutoWindow } from "./autoWindow.ts"
 import { type ChildLifetime, Children } from "./children.ts"
-import { ConcurrencyLimit } from "./concurrencyLimit.ts"
-import { type HedgeHost, Hedger, isTimeoutOf } from "./hedge.ts"
+import { Handoff } from "./handoff.ts"
+import { type HedgeHost, Hedger } from "./hedge.ts"
 import { PipelineMetrics } from "./metrics.ts"
 import type { ResolvedOptions } from "./options.ts"
-import { makeOrdering, type Ordering, type Outlet } from "./ordering.ts"
+import { makeOrdering, type Ordering } from "./ordering.ts"
 import * as runtime from "./runtime.ts"
 import { Intake, type Source } from "./source.ts"
 import { DONE, FAILED, makeTask, RUNNING, type Task } from "./task.ts"
 import * as V from "./validate.ts"
+import { Window } from "./window.ts"
 import { type Worker, WorkerPool } from "./workerPool.ts"
 
 export { iterableSource, streamSource } from "./source.ts"
@@ -35,39 +35,31 @@ export { iterableSource, streamSource } from "./source.ts"
  * to do, and are woken one at a time, each woken worker waking the next
  * while work remains.
  *
- * Window: `admitted` counts actions taken from upstream and not yet handed to
- * the consumer; nothing is admitted while it equals `window`, which an
- * `AutoWindow` moves with `window: "auto"`. Concurrency: at most
+ * Window (`window.ts`): `admitted` counts actions taken from upstream and not
+ * yet handed to the consumer; nothing is admitted while it equals the
+ * window's size, which an `AutoWindow` moves with `window: "auto"`. Concurrency: at most
  * `concurrency` workers; with `concurrency: "auto"` a `ConcurrencyLimit`
  * (`concurrencyLimit.ts`) moves that bound from each attempt's own latency.
  *
  * @internal
  */
-export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
+export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly intake: Intake<A, R>
   private nextIndex = 0
-  /** Taken from upstream, not yet handed to the consumer: bounded by `window`. */
-  private admitted = 0
-  private window: number
+  private readonly window: Window
   /** False once a failure is known: nothing more is taken from upstream. */
   private admitting = true
   /** Only actions before this index may still start (total order after a failure). */
   startLimit = Infinity
   private readonly ordering: Ordering<A, B>
-  private readonly autoWindow: AutoWindow | undefined
   private readonly children: Children<R>
   private hedger: Hedger<A, B, R> | undefined
   /** With `name`: what the run records. */
   private metrics: PipelineMetrics | undefined
-  /** With `concurrency: "auto"`: the bound on workers, moved by the attempts' latency. */
-  private readonly limiter: ConcurrencyLimit | undefined
   /** With `name`, `hedge` or `concurrency: "auto"`: the clock actions are timed with. */
   private clock: Clock.Clock | undefined
-  private output: Array<B> = []
-  /** Set when the stream must fail once `output` has been handed over. */
-  private terminal: Cause.Cause<unknown> | undefined
+  private readonly handoff: Handoff<A, B, R>
   private readonly pool: WorkerPool<A, B, R>
-  private consumer: ((effect: Effect.Effect<void>) => void) | undefined
   private interruptor: runtime.InterruptorId | undefined
 
   constructor(
@@ -77,12 +69,13 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     lifetime: ChildLifetime
   ) {
     this.intake = new Intake(source)
-    this.window = options.window
-    this.limiter = options.limit === undefined ? undefined : new ConcurrencyLimit(options.limit)
-    this.pool = new WorkerPool(this.limiter?.limit ?? options.concurrency)
+    this.window = new Window(options.window, options.maxWindow)
+    this.pool = new WorkerPool(options.concurrency, options.limit)
     this.ordering = makeOrdering(options)
-    this.autoWindow = options.maxWindow === undefined ? undefined : new AutoWindow(options.window, options.maxWindow)
     this.children = new Children(lifetime, this.workerLoop)
+    this.handoff = new Handoff(() => {
+      if (this.growWindow(this.pool.idle)) this.wakeForWork()
+    })
   }
 
   /**
@@ -103,11 +96,11 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
 
   private readonly startPolicies: Effect.Effect<void> = runtime.withFiber((fiber) => {
     const name = this.options.name
-    if (name !== undefined || this.options.hedge !== undefined || this.limiter !== undefined) {
+    if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) {
       this.clock = runtime.clockOf(fiber)
     }
     if (name === undefined) return Effect.void
-    const metrics = this.metrics = new PipelineMetrics(name, fiber, this.clock!, this.limiter)
+    const metrics = this.metrics = this.handoff.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
     return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
@@ -115,42 +108,21 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private readonly startHedger: Effect.Effect<void, never, R> = Effect.suspend(() => {
     const policy = this.options.hedge
     if (policy === undefined) return Effect.void
-    const hedger = this.hedger = new Hedger(policy, this.clock!, this.ordering, this, this.options.timeout)
+    const hedger = this.hedger = this.handoff.hedger = new Hedger(policy, this.clock!, this.ordering, this, this.options.timeout)
     return this.pool.fork(hedger.loop)
   })
 
-  // ------------------------------------------------- concurrency: "auto"
-  // The limiter decides; it is told when each attempt starts and ends, and
-  // its limit is the pool's bound: above a lower one, workers leave as they
-  // finish their actions; a higher one recruits at the next action that waits.
-
-  private attemptStarted(worker: Worker<A, B>, now: number): void {
-    worker.startedAt = now
-    this.limiter!.started(now)
-    this.pool.concurrency = this.limiter!.limit
-  }
-
-  /** A failed attempt backs the limit off only when it timed out (an overload); another failure says nothing of load. */
-  private attemptCounted(worker: Worker<A, B>, task: Task<A, B>, cause: Cause.Cause<unknown> | undefined, now: number): void {
-    const limiter = this.limiter!
-    if (cause === undefined) limiter.finished(worker.startedAt, now)
-    else limiter.dropped(worker.startedAt, now, isTimeoutOf(task, cause))
-    this.pool.concurrency = limiter.limit
-  }
-
   /**
-   * Whether a worker must leave, the limit having fallen below the workers
-   * there are. A worker waiting on upstream runs no action and does not
-   * count: else the others could all leave while it waits, and the work
-   * their actions freed (a key's next action) would have no worker.
+   * Whether a worker must leave, the `concurrency: "auto"` limit having fallen. One waiting on upstream
+   * does not count: else all others could leave, stranding the work their actions freed.
    */
   private overLimit(): boolean {
     return this.pool.spawned - (this.intake.pulling ? 1 : 0) > this.pool.concurrency
   }
 
-  /** A worker's loop ended; one that left over the limit hands the work it was woken for to another. */
+  /** A worker's loop ended; one that left over the `concurrency: "auto"` limit hands the work it was woken for to another. */
   private readonly workerEnded: Effect.Effect<void> = Effect.suspend(() =>
-    this.limiter === undefined ? this.pool.ended : Effect.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
+    this.pool.limiter === undefined ? this.pool.ended : Effect.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
   )
 
   /**
@@ -198,11 +170,10 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
    * their finalizers and fails with the failure's cause.
    */
   readonly pull: Effect.Effect<Array<B> | undefined, E> = Effect.suspend(() => {
-    const out = this.output
-    if (out.length > 0) {
-      this.output = []
-      if (this.autoWindow !== undefined) this.window = this.autoWindow.handedOver(out.length, this.admitted)
-      this.admitted -= out.length
+    const handoff = this.handoff
+    if (handoff.output.length > 0) {
+      const out = handoff.take()
+      this.window.handedOver(out.length)
       if (this.metrics !== undefined) {
         this.metrics.handed(out.length)
         this.metrics.flush()
@@ -210,42 +181,12 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
       if (this.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
-    if (this.terminal !== undefined) {
-      return Effect.zipRight(this.pool.interruptAll, Effect.failCause(this.terminal as Cause.Cause<E>))
+    if (handoff.terminal !== undefined) {
+      return Effect.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
     }
-    if (this.intake.ended && this.admitted === 0) return Effect.succeed(undefined)
-    return Effect.zipRight(this.awaitResults, this.pull)
+    if (this.intake.ended && this.window.admitted === 0) return Effect.succeed(undefined)
+    return Effect.zipRight(handoff.await, this.pull)
   })
-
-  private readonly awaitResults: Effect.Effect<void> = runtime.async<void>((resume) => {
-    this.consumer = resume
-    if (this.growWindow(this.pool.idle)) this.wakeForWork()
-    return this.forgetConsumer
-  })
-
-  private readonly forgetConsumer = Effect.sync(() => {
-    this.consumer = undefined
-  })
-
-  private wakeConsumer(): void {
-    const consumer = this.consumer
-    if (consumer !== undefined) {
-      this.consumer = undefined
-      consumer(Effect.void)
-    }
-  }
-
-  /** `Outlet`: a result leaves in order. */
-  release(task: Task<A, B>, at: number): void {
-    this.output.push(task.output as B)
-    this.metrics?.released(task.finishedAt, at)
-  }
-
-  /** `Outlet`: the order waits for `head`. */
-  waitsFor(head: Task<A, B>): void {
-    if (head.state === FAILED) this.terminal = head.cause
-    else this.hedger?.becameHead(head)
-  }
 
   // ---------------------------------------------------------------- workers
 
@@ -287,9 +228,9 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
       task.state = RUNNING
       task.startedAt = now
       worker.task = task
-      if (this.limiter !== undefined) this.attemptStarted(worker, now)
+      if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, now)
       if (this.metrics !== undefined) task.span = this.metrics.started(task.index, task.lane?.key)
-      const action = this.invoke(task)
+      const action = invoke(this.f, task)
       if (!runtime.isExit(action)) {
         this.hedger?.started(task)
         return this.run(worker, task, action, this.options.timeout)
@@ -305,7 +246,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private idle(): Effect.Effect<void, never, R> {
     if (
       this.admitting && !this.intake.pulling && !this.intake.ended && this.intake.buffered === 0 &&
-      this.admitted < this.window
+      this.window.admitted < this.window.size
     ) return this.pullUpstream()
     if (this.growWindow(1 + this.pool.idle)) return Effect.void
     return this.pool.park
@@ -316,13 +257,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
    * them from input while the consumer waits for the next result in order.
    */
   private growWindow(idle: number): boolean {
-    const auto = this.autoWindow
-    if (
-      auto === undefined || idle <= 0 || this.consumer === undefined || !this.admitting ||
-      this.admitted < this.window || !auto.canGrow || this.intake.exhausted
-    ) return false
-    this.window = auto.grow(idle)
-    return true
+    return this.handoff.waiting && this.admitting && !this.intake.exhausted && this.window.grow(idle)
   }
 
   /** The next action to start: one its key let go, else the next admitted. */
@@ -331,7 +266,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     let task = freed.shift()
     while (task !== undefined && task.index >= this.startLimit) task = freed.shift()
     if (task !== undefined) return task
-    while (this.admitting && this.admitted < this.window && this.intake.buffered > 0) {
+    while (this.admitting && this.window.admitted < this.window.size && this.intake.buffered > 0) {
       const admitted = this.admit(this.intake.next())
       if (admitted !== undefined) return admitted
     }
@@ -341,7 +276,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   /** Takes one input into the window; returns it if it may start now. */
   private admit(input: A): Task<A, B> | undefined {
     const task = makeTask<A, B>(this.nextIndex++, input)
-    this.admitted++
+    this.window.admitted++
     this.metrics?.admitted()
     try {
       return this.ordering.admit(task) ? task : undefined
@@ -349,16 +284,6 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
       task.finishedAt = this.clock?.unsafeCurrentTimeMillis() ?? 0
       this.fail(task, Cause.die(defect))
       return undefined
-    }
-  }
-
-  /** Calls `f` for `task`; a throw or a non-Effect becomes a defect. */
-  private invoke(task: Task<A, B>): Effect.Effect<B, unknown, R> {
-    try {
-      const action = this.f(task.input, task.index)
-      return runtime.isEffect(action) ? action as Effect.Effect<B, unknown, R> : Effect.die(V.invalid(`f(input ${task.index})`, "an Effect", action))
-    } catch (defect) {
-      return Effect.die(defect)
     }
   }
 
@@ -388,8 +313,8 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private runCopy(worker: Worker<A, B>, task: Task<A, B>): Effect.Effect<unknown, unknown, R> {
     const hedger = this.hedger!
     worker.task = task
-    if (this.limiter !== undefined) this.attemptStarted(worker, this.clock!.unsafeCurrentTimeMillis())
-    return this.run(worker, task, hedger.asCopy(this.invoke(task)), hedger.copyTimeout(task))
+    if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.unsafeCurrentTimeMillis())
+    return this.run(worker, task, hedger.asCopy(invoke(this.f, task)), hedger.copyTimeout(task))
   }
 
   /**
@@ -420,7 +345,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private attemptEnded(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined, now: number): void {
     const task = worker.task!
     worker.task = undefined
-    if (this.limiter !== undefined) this.attemptCounted(worker, task, cause, now)
+    if (this.pool.limiter !== undefined) this.pool.attemptEnded(worker, task, cause, now)
     if (task.copy !== undefined) {
       const final = this.hedger!.attemptEnded(task, cause)
       // A failed attempt while the other may still succeed decides nothing.
@@ -435,21 +360,18 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     if (cause !== undefined) return this.fail(task, cause)
     task.state = DONE
     task.output = output
-    this.ordering.complete(task, this)
-    if (this.output.length > 0 || this.terminal !== undefined) this.wakeConsumer()
+    this.ordering.complete(task, this.handoff)
+    this.handoff.wakeIfReady()
   }
 
   /** `HedgeHost`: stops the worker running the losing attempt of `task`. */
   stopOtherAttempt(task: Task<A, B>, winner: unknown): Effect.Effect<void> | undefined {
     const loser = this.pool.runnerOf(task, winner)
-    if (loser === undefined) return undefined
-    // The losing attempt leaves the limiter's count without a sample: its latency was cut short.
-    this.limiter?.dropped(loser.startedAt, this.clock!.unsafeCurrentTimeMillis(), false)
-    return this.pool.retire(loser)
+    return loser === undefined ? undefined : this.pool.retire(loser, this.clock!)
   }
 
   private pullUpstream(): Effect.Effect<void, never, R> {
-    return Effect.matchCause(this.intake.pull(this.window - this.admitted), {
+    return Effect.matchCause(this.intake.pull(this.window.size - this.window.admitted), {
       // After an action's failure (total order) that failure comes first:
       // upstream's, which lies after every admitted action, is moot.
       onFailure: (cause) => this.admitting ? this.abort(cause) : undefined,
@@ -458,7 +380,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
           this.wakeForWork()
         } else {
           this.pool.wakeAll()
-          if (this.admitted === 0) this.wakeConsumer()
+          if (this.window.admitted === 0) this.handoff.wake()
         }
       }
     })
@@ -472,7 +394,7 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
   private startableWork(): number {
     const ready = this.ordering.freed.length + (this.hedger?.waiting ?? 0)
     if (!this.admitting) return ready
-    const room = this.window - this.admitted
+    const room = this.window.size - this.window.admitted
     const buffered = this.intake.buffered
     const more = this.intake.ended || this.intake.pulling ? buffered : Math.max(buffered, 1)
     return ready + Math.min(room, more)
@@ -504,21 +426,34 @@ export class Engine<A, B, E, R> implements Outlet<A, B>, HedgeHost<A, B, R> {
     this.admitting = false
     this.pool.interruptAfter(task.index, this.interruptor!, this.metrics)
     this.pool.wakeAll()
-    this.ordering.failed(task, this)
-    if (this.output.length > 0 || this.terminal !== undefined) this.wakeConsumer()
+    this.ordering.failed(task, this.handoff)
+    this.handoff.wakeIfReady()
   }
 
   /** Ends the run with `cause` once the released output is handed over. */
   private abort(cause: Cause.Cause<unknown>): void {
-    if (this.terminal !== undefined) return
-    this.terminal = cause
+    if (this.handoff.terminal !== undefined) return
+    this.handoff.terminal = cause
     this.admitting = false
     this.startLimit = -1
     this.pool.interruptAfter(-1, this.interruptor!, this.metrics)
     this.pool.wakeAll()
-    this.wakeConsumer()
+    this.handoff.wake()
   }
 }
 
 /** Most already-complete actions one worker files in a row before it yields. */
 const SYNC_BUDGET = 256
+
+/** Calls `f` for `task`; a throw or a non-Effect becomes a defect. */
+const invoke = <A, B, R>(
+  f: (a: A, index: number) => Effect.Effect<B, unknown, R>,
+  task: Task<A, B>
+): Effect.Effect<B, unknown, R> => {
+  try {
+    const action = f(task.input, task.index)
+    return runtime.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${task.index})`, "an Effect", action))
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}

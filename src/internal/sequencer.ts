@@ -17,6 +17,7 @@ import type { Event, Gap, Key } from "./sequencerModels.ts"
 import type { OfferError, Options, Sequencer, Stats } from "../Sequencer.ts"
 import { Fifo } from "./fifo.ts"
 import { SequencerMetrics } from "./metrics.ts"
+import { Deadlines, type Timed } from "./sequencerDeadlines.ts"
 import * as V from "./validate.ts"
 
 /**
@@ -36,7 +37,7 @@ import * as V from "./validate.ts"
  * most): offers of a key whose `capacity` values are all held suspend, in
  * arrival order, until the consumer takes some.
  *
- * Time: both timeouts are constants and their start times only grow, so each
+ * Time (`sequencerDeadlines.ts`): both timeouts are constants and their start times only grow, so each
  * timer is a FIFO in deadline order (stale entries are skipped, and the FIFO is
  * compacted when they dominate).
  *
@@ -172,80 +173,6 @@ const BLOCKED = 1
 type Placement = typeof ACCEPTED | typeof BLOCKED | OfferError
 
 /**
- * A FIFO of deadlines that only grow, with a fiber that sleeps until the
- * earliest one and settles what is due.
- */
-class Timer<T> {
-  readonly items = new Fifo<T>()
-  private readonly times = new Fifo<number>()
-  private parked: (() => void) | undefined
-
-  /**
-   * `deadline(since, now)`: when an item pushed at `since` is due, as seen at
-   * `now`; it must grow with `since`, so the head is always due first.
-   */
-  constructor(
-    readonly millis: number,
-    private readonly deadline: (since: number, now: number) => number = (since) => since + millis
-  ) {}
-
-  push(item: T, since: number): void {
-    this.items.push(item)
-    this.times.push(since)
-    const parked = this.parked
-    if (parked !== undefined) {
-      this.parked = undefined
-      parked()
-    }
-  }
-
-  /** Removes and returns the head if its deadline is at or before `now`. */
-  shiftDue(now: number): T | undefined {
-    const since = this.times.peek()
-    if (since === undefined || this.deadline(since, now) > now) return undefined
-    this.times.shift()
-    return this.items.shift()
-  }
-
-  /** Rebuilds the FIFO without the items `live` rejects, once they are most of it. */
-  compact(liveCount: number, live: (item: T, since: number) => boolean): void {
-    if (this.items.length <= 2 * liveCount + 1024) return
-    const n = this.items.length
-    for (let i = 0; i < n; i++) {
-      const item = this.items.shift()!
-      const since = this.times.shift()!
-      if (live(item, since)) {
-        this.items.push(item)
-        this.times.push(since)
-      }
-    }
-  }
-
-  clear(): void {
-    this.items.clear()
-    this.times.clear()
-  }
-
-  /** Forever: sleep until the head's deadline (or until something is pushed), then `settle`. */
-  run(clock: Clock.Clock, settle: (now: number) => void): Effect.Effect<never> {
-    const park = Effect.async<void>((resume) => {
-      this.parked = () => resume(Effect.void)
-      return Effect.sync(() => {
-        this.parked = undefined
-      })
-    })
-    const settleNow = Effect.sync(() => settle(clock.unsafeCurrentTimeMillis()))
-    return Effect.forever(Effect.suspend(() => {
-      const since = this.times.peek()
-      if (since === undefined) return park
-      const now = clock.unsafeCurrentTimeMillis()
-      const wait = this.deadline(since, now) - now
-      return wait > 0 ? Effect.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
-    }))
-  }
-}
-
-/**
  * Replaces the key's ring by one long enough for a value `offset` ahead of
  * its next: the smallest power of two above `offset` (at least 4).
  */
@@ -261,56 +188,32 @@ const growRing = <A>(state: KeyState<A>, offset: number): Array<Entry<A> | undef
   return ring
 }
 
-class SequencerImpl<A> implements Sequencer<A> {
+/** Whether a buffered value is still buffered (its gap deadline still counts). */
+const isBuffered = <A>(entry: Entry<A>): boolean => entry.status === BUFFERED
+
+class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   private readonly keys = new Map<Key, KeyState<A>>()
   private readonly output = new Fifo<Entry<A> | Gap>()
   private consumer: (() => void) | undefined
   private buffered = 0
   /** Set by `close` or by a gap with `onGap: "fail"`: no offer is accepted any more. */
-  private stopped = false
+  stopped = false
   /** Closed by its scope: the stream ends. */
   private closed = false
   /** `onGap: "fail"`: the stream fails with this once the output is drained. */
   private failure: SequenceGapError | undefined
-  private readonly gapTimer: Timer<Entry<A>> | undefined
-  /** Clock time of the last offer that filled a hole, or at which the last suspended offer was placed. */
-  private lastBacklogSign = -Infinity
-  /** Offers suspended on full keys, all keys together. */
-  private blockedOffers = 0
-  /** Released values the consumer took but has not finished with (`holdGaps`). */
-  private held = 0
-  private readonly idleTimer: Timer<KeyState<A>> | undefined
+  private readonly deadlines: Deadlines<Entry<A>, KeyState<A>>
   /** With `name`: what the sequencer records. */
   private readonly metrics: SequencerMetrics | undefined
 
   constructor(private readonly options: Resolved, private readonly clock: Clock.Clock) {
     this.metrics = options.name === undefined ? undefined : new SequencerMetrics(options.name)
-    this.gapTimer = options.gapTimeout && this.makeGapTimer(options.gapTimeout, options.maxGapWait!)
-    this.idleTimer = options.idleKeyTimeout && new Timer(Duration.toMillis(options.idleKeyTimeout))
-  }
-
-  /**
-   * A buffered value is due `gapTimeout` after the later of its acceptance
-   * and the last sign of a backlog (while offers are suspended: from now),
-   * and at most `maxGapWait` after its acceptance.
-   */
-  private makeGapTimer(gapTimeout: Duration.Duration, maxGapWait: Duration.Duration): Timer<Entry<A>> {
-    const millis = Duration.toMillis(gapTimeout)
-    const maxMillis = Duration.toMillis(maxGapWait)
-    return new Timer(millis, (since, now) => {
-      const caughtUp = this.blockedOffers + this.held > 0 ? now : Math.max(since, this.lastBacklogSign)
-      return Math.min(since + maxMillis, caughtUp + millis)
-    })
+    this.deadlines = new Deadlines(clock, options, this)
   }
 
   /** Forks the timer fibers into `scope` and closes the sequencer when it closes. */
   start(scope: Scope.Scope): Effect.Effect<void> {
-    const settle = (now: number) => this.settle(now)
-    const timers = [this.gapTimer, this.idleTimer].filter((timer) => timer !== undefined)
-    return Effect.zipRight(
-      Effect.forEach(timers, (timer) => Effect.forkIn(timer.run(this.clock, settle), scope), { discard: true }),
-      Scope.addFinalizer(scope, Effect.sync(() => this.close()))
-    )
+    return Effect.zipRight(this.deadlines.start(scope), Scope.addFinalizer(scope, Effect.sync(() => this.close())))
   }
 
   // ------------------------------------------------------------------ offers
@@ -333,12 +236,12 @@ class SequencerImpl<A> implements Sequencer<A> {
   readonly next = (key: Key): Effect.Effect<number> =>
     Effect.sync(() => {
       checkKey(key)
-      this.settleDue()
+      this.deadlines.settleDue()
       return this.keys.get(key)?.next ?? this.options.start
     })
 
   readonly stats: Effect.Effect<Stats> = Effect.sync(() => {
-    this.settleDue()
+    this.deadlines.settleDue()
     return { keys: this.keys.size, buffered: this.buffered, unread: this.output.length }
   })
 
@@ -365,7 +268,7 @@ class SequencerImpl<A> implements Sequencer<A> {
         state.blocked ??= new Fifo(2)
         state.blocked.push({ sequence, value, waiter, awaiting })
         state.blockedCount++
-        this.blockedOffers++
+        this.deadlines.blocked()
         waiter.blockedOn = state
       } else if (placement !== ACCEPTED) {
         resume(Effect.fail(placement))
@@ -383,7 +286,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     if (state !== undefined) {
       waiter.blockedOn = undefined
       if (--state.blockedCount === 0) state.blocked = undefined
-      this.unblocked(1)
+      this.deadlines.unblocked(1)
       this.markIdle(state)
     }
   }
@@ -394,7 +297,7 @@ class SequencerImpl<A> implements Sequencer<A> {
    */
   private place(key: Key, sequence: number, value: A, waiter: Waiter<A> | undefined): Placement {
     // Settle first: a deadline already due may stop the sequencer (onGap "fail").
-    this.settleDue()
+    this.deadlines.settleDue()
     if (this.stopped) return new SequencerClosedError({ key, sequence })
     let state = this.keys.get(key)
     if (state === undefined) {
@@ -444,7 +347,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     if (state.buffered + state.unread >= capacity) return BLOCKED
     state.idleSince = undefined
     if (sequence < state.highest) {
-      if (this.gapTimer !== undefined) this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
+      this.deadlines.holeFilled()
     } else {
       state.highest = sequence
     }
@@ -457,7 +360,7 @@ class SequencerImpl<A> implements Sequencer<A> {
         state,
         sequence,
         value,
-        arrivedAt: this.gapTimer === undefined ? 0 : this.clock.unsafeCurrentTimeMillis(),
+        arrivedAt: this.deadlines.gaps ? this.clock.unsafeCurrentTimeMillis() : 0,
         status: BUFFERED,
         waiter
       }
@@ -467,10 +370,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       state.buffered++
       this.buffered++
       this.metrics?.buffered(this.buffered)
-      if (this.gapTimer !== undefined) {
-        this.gapTimer.push(entry, entry.arrivedAt)
-        this.gapTimer.compact(this.buffered, (e) => e.status === BUFFERED)
-      }
+      if (this.deadlines.gaps) this.deadlines.buffered(entry, entry.arrivedAt, this.buffered, isBuffered)
     }
     return ACCEPTED
   }
@@ -534,39 +434,16 @@ class SequencerImpl<A> implements Sequencer<A> {
 
   // -------------------------------------------------------------------- time
 
-  /** Settles the gap and idle deadlines due now, if any are pending. */
-  private settleDue(): void {
-    if ((this.gapTimer?.items.length ?? 0) + (this.idleTimer?.items.length ?? 0) > 0) {
-      this.settle(this.clock.unsafeCurrentTimeMillis())
-    }
+  /** `Timed`: a gap deadline passed. */
+  gapDue(entry: Entry<A>): void {
+    if (entry.status === BUFFERED) this.giveUpTo(entry.state, entry.sequence)
   }
 
-  private settle(now: number): void {
-    const gapTimer = this.gapTimer
-    if (gapTimer !== undefined) {
-      let entry = gapTimer.shiftDue(now)
-      while (entry !== undefined && !this.stopped) {
-        if (entry.status === BUFFERED) this.giveUpTo(entry.state, entry.sequence)
-        entry = gapTimer.shiftDue(now)
-      }
+  /** `Timed`: stale unless the key is still idle since the time its deadline was pushed. */
+  idleDue(state: KeyState<A>, now: number, timeout: number): void {
+    if (state.idleSince !== undefined && state.idleSince + timeout <= now && this.keys.get(state.key) === state) {
+      this.keys.delete(state.key)
     }
-    const idleTimer = this.idleTimer
-    if (idleTimer !== undefined) {
-      let state = idleTimer.shiftDue(now)
-      while (state !== undefined) {
-        // Stale unless the key is still idle since the time this entry was pushed.
-        if (state.idleSince !== undefined && state.idleSince + idleTimer.millis <= now && this.keys.get(state.key) === state) {
-          this.keys.delete(state.key)
-        }
-        state = idleTimer.shiftDue(now)
-      }
-    }
-  }
-
-  /** `n` suspended offers were placed, dropped or abandoned. */
-  private unblocked(n: number): void {
-    this.blockedOffers -= n
-    this.backlogChanged()
   }
 
   /**
@@ -574,30 +451,22 @@ class SequencerImpl<A> implements Sequencer<A> {
    * one at a time (KeySequencer's) says so: `+n` when it takes them, `-1` as
    * each is done. While it holds any, gaps are not given up.
    */
-  readonly holdGaps = (n: number): void => {
-    this.held += n
-    this.backlogChanged()
-  }
-
-  /** The moment the last suspended offer or held value leaves is the last sign of a backlog. */
-  private backlogChanged(): void {
-    if (this.blockedOffers + this.held === 0 && this.gapTimer !== undefined) {
-      this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
-    }
-  }
+  readonly holdGaps = (n: number): void => this.deadlines.hold(n)
 
   /** Starts the key's idle period if it holds nothing. */
   private markIdle(state: KeyState<A>): void {
-    const idleTimer = this.idleTimer
     if (
-      idleTimer === undefined || state.buffered + state.unread + state.blockedCount > 0 || state.idleSince !== undefined ||
+      !this.deadlines.idles || state.buffered + state.unread + state.blockedCount > 0 || state.idleSince !== undefined ||
       this.keys.get(state.key) !== state
     ) return
     const now = this.clock.unsafeCurrentTimeMillis()
     state.idleSince = now
-    idleTimer.push(state, now)
-    idleTimer.compact(this.keys.size, (s, since) => s.idleSince === since && this.keys.get(s.key) === s)
+    this.deadlines.idle(state, now, this.keys.size, this.idleSinceThen)
   }
+
+  /** Whether `state` is the live state of its key, idle since `since`. */
+  private readonly idleSinceThen = (state: KeyState<A>, since: number): boolean =>
+    state.idleSince === since && this.keys.get(state.key) === state
 
   // ------------------------------------------------------------------ stream
 
@@ -642,7 +511,7 @@ class SequencerImpl<A> implements Sequencer<A> {
       const { awaiting, sequence, value, waiter } = blocked.shift()!
       if (waiter.resume === undefined) continue
       state.blockedCount--
-      this.unblocked(1)
+      this.deadlines.unblocked(1)
       waiter.blockedOn = undefined
       const placement = this.accept(state, sequence, value, awaiting ? waiter : undefined)
       if (placement === ACCEPTED && awaiting) continue
@@ -690,7 +559,7 @@ class SequencerImpl<A> implements Sequencer<A> {
     this.closed = true
     if (!this.stopped) this.stop(() => undefined)
     for (let item = this.output.shift(); item !== undefined; item = this.output.shift()) {
-      if ("status" in item) this.drop(item, new SequencerClosedError({ key: item.state.key, sequence: item.sequence }))
+      if ("status" in item) drop(item, new SequencerClosedError({ key: item.state.key, sequence: item.sequence }))
     }
     const consumer = this.consumer
     if (consumer !== undefined) {
@@ -705,40 +574,42 @@ class SequencerImpl<A> implements Sequencer<A> {
    */
   private stop(errorOf: (state: KeyState<A>) => SequenceGapError | undefined): void {
     this.stopped = true
-    this.gapTimer?.clear()
-    this.idleTimer?.clear()
-    for (const state of this.keys.values()) {
-      const ring = state.ring
-      if (ring !== undefined) {
-        for (let i = 0; i < ring.length; i++) {
-          const entry = ring[i]
-          if (entry === undefined) continue
-          ring[i] = undefined
-          this.drop(entry, errorOf(state) ?? new SequencerClosedError({ key: state.key, sequence: entry.sequence }))
-        }
-      }
-      for (let b = state.blocked?.shift(); b !== undefined; b = state.blocked?.shift()) {
-        const resume = b.waiter.resume
-        if (resume === undefined) continue
-        b.waiter.resume = undefined
-        b.waiter.blockedOn = undefined
-        resume(Effect.fail(new SequencerClosedError({ key: state.key, sequence: b.sequence })))
-      }
-      state.buffered = 0
-      state.blockedCount = 0
-    }
-    this.blockedOffers = 0
+    this.deadlines.clear()
+    for (const state of this.keys.values()) dropKey(state, errorOf(state))
     this.buffered = 0
     this.metrics?.buffered(0)
   }
+}
 
-  private drop(entry: Entry<A>, error: OfferError | SequenceGapError): void {
-    entry.status = SETTLED
-    const resume = entry.waiter?.resume
-    if (resume === undefined) return
-    entry.waiter!.resume = undefined
-    resume(Effect.fail(error))
+/** Fails `entry`'s waiting caller, if any, with `error`. */
+const drop = <A>(entry: Entry<A>, error: OfferError | SequenceGapError): void => {
+  entry.status = SETTLED
+  const resume = entry.waiter?.resume
+  if (resume === undefined) return
+  entry.waiter!.resume = undefined
+  resume(Effect.fail(error))
+}
+
+/** Drops the values `state` buffers and the offers suspended on it, failing their callers with `error` or `SequencerClosedError`. */
+const dropKey = <A>(state: KeyState<A>, error: SequenceGapError | undefined): void => {
+  const ring = state.ring
+  if (ring !== undefined) {
+    for (let i = 0; i < ring.length; i++) {
+      const entry = ring[i]
+      if (entry === undefined) continue
+      ring[i] = undefined
+      drop(entry, error ?? new SequencerClosedError({ key: state.key, sequence: entry.sequence }))
+    }
   }
+  for (let b = state.blocked?.shift(); b !== undefined; b = state.blocked?.shift()) {
+    const resume = b.waiter.resume
+    if (resume === undefined) continue
+    b.waiter.resume = undefined
+    b.waiter.blockedOn = undefined
+    resume(Effect.fail(new SequencerClosedError({ key: state.key, sequence: b.sequence })))
+  }
+  state.buffered = 0
+  state.blockedCount = 0
 }
 
 /** A `Sequencer` as the package's own modules see it. @internal */

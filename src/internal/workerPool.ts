@@ -1,6 +1,10 @@
+import type * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
+import { ConcurrencyLimit, type LimitOptions } from "./concurrencyLimit.ts"
+import { isTimeoutOf } from "./hedge.ts"
 import type { PipelineMetrics } from "./metrics.ts"
 import * as runtime from "./runtime.ts"
 import type { Task } from "./task.ts"
@@ -26,11 +30,18 @@ type Resume = (effect: Effect.Effect<void>) => void
  * there is nothing to do and woken one unit of work at a time. How much work
  * there is, the engine says; the pool only counts fibers.
  *
+ * With `concurrency: "auto"`, a `ConcurrencyLimit` moves the bound: it is
+ * told when each attempt starts and ends, and its limit is the bound. Above a
+ * lower one, workers leave as they finish their actions; a higher one
+ * recruits at the next action that waits.
+ *
  * @internal
  */
 export class WorkerPool<A, B, R> {
-  /** The most workers at once: `options.concurrency`, unless `Engine.resize` moved it. */
+  /** The most workers at once: `options.concurrency`, or the limiter's limit. */
   concurrency: number
+  /** With `concurrency: "auto"`: the bound on workers, moved by the attempts' latency. */
+  readonly limiter: ConcurrencyLimit | undefined
   /** Worker fibers forked or about to be, and not ended (`fibers` fills in after the fork). */
   spawned = 0
   /** Workers woken or forked that have not run yet: each will take one unit of work. */
@@ -45,8 +56,28 @@ export class WorkerPool<A, B, R> {
   /** The worker loop as every worker runs it (see `Children.worker`). */
   worker: Effect.Effect<void, never, R> | undefined
 
-  constructor(concurrency: number) {
-    this.concurrency = concurrency
+  constructor(concurrency: number, limit: LimitOptions | undefined) {
+    this.limiter = limit === undefined ? undefined : new ConcurrencyLimit(limit)
+    this.concurrency = this.limiter?.limit ?? concurrency
+  }
+
+  /** With `limiter`: `worker` starts an attempt at `now`. */
+  attemptStarted(worker: Worker<A, B>, now: number): void {
+    worker.startedAt = now
+    this.limiter!.started(now)
+    this.concurrency = this.limiter!.limit
+  }
+
+  /**
+   * With `limiter`: the attempt `worker` ran on `task` ended at `now`, failed
+   * with `cause` if given. A failed attempt backs the limit off only when it
+   * timed out (an overload); another failure says nothing of load.
+   */
+  attemptEnded(worker: Worker<A, B>, task: Task<A, B>, cause: Cause.Cause<unknown> | undefined, now: number): void {
+    const limiter = this.limiter!
+    if (cause === undefined) limiter.finished(worker.startedAt, now)
+    else limiter.dropped(worker.startedAt, now, isTimeoutOf(task, cause))
+    this.concurrency = limiter.limit
   }
 
   /** Forks `effect` into the run's scope. */
@@ -129,7 +160,9 @@ export class WorkerPool<A, B, R> {
    * place is then free for a new worker, so that no more than `concurrency`
    * actions ever run.
    */
-  retire(worker: Worker<A, B>): Effect.Effect<void> {
+  retire(worker: Worker<A, B>, clock: Clock.Clock): Effect.Effect<void> {
+    // The cut attempt leaves the limiter's count without a sample: its latency was cut short.
+    this.limiter?.dropped(worker.startedAt, clock.unsafeCurrentTimeMillis(), false)
     worker.task = undefined
     worker.fiber.addObserver(() => {
       this.spawned--

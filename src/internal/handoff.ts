@@ -1,0 +1,78 @@
+import type * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import type { Hedger } from "./hedge.ts"
+import type { PipelineMetrics } from "./metrics.ts"
+import type { Outlet } from "./ordering.ts"
+import * as runtime from "./runtime.ts"
+import { FAILED, type Task } from "./task.ts"
+
+/**
+ * The engine's hand-off to its consumer: the results the order released and
+ * the consumer has yet to take, the failure the stream ends with once they
+ * are taken, and the consumer while it waits for more. The order releases
+ * into it (`Outlet`); `Engine.pull` takes from it.
+ *
+ * @internal
+ */
+export class Handoff<A, B, R> implements Outlet<A, B> {
+  /** Released, not yet taken. */
+  output: Array<B> = []
+  /** Set when the stream must fail once `output` has been handed over. */
+  terminal: Cause.Cause<unknown> | undefined
+  /** With `name` (set as the run starts): records each release. */
+  metrics: PipelineMetrics | undefined
+  /** With `hedge` (set as the run starts): told when the order waits for an action still running. */
+  hedger: Hedger<A, B, R> | undefined
+  private consumer: ((effect: Effect.Effect<void>) => void) | undefined
+
+  /** `parked` runs as the consumer starts to wait (the engine may grow its window then). */
+  constructor(private readonly parked: () => void) {}
+
+  /** `Outlet`: a result leaves in order. */
+  release(task: Task<A, B>, at: number): void {
+    this.output.push(task.output as B)
+    this.metrics?.released(task.finishedAt, at)
+  }
+
+  /** `Outlet`: the order waits for `head`. */
+  waitsFor(head: Task<A, B>): void {
+    if (head.state === FAILED) this.terminal = head.cause
+    else this.hedger?.becameHead(head)
+  }
+
+  /** Takes every result released so far. */
+  take(): Array<B> {
+    const out = this.output
+    this.output = []
+    return out
+  }
+
+  /** Whether the consumer waits for a result. */
+  get waiting(): boolean {
+    return this.consumer !== undefined
+  }
+
+  /** The consumer waits until `wake`. */
+  readonly await: Effect.Effect<void> = runtime.async<void>((resume) => {
+    this.consumer = resume
+    this.parked()
+    return this.forget
+  })
+
+  private readonly forget = Effect.sync(() => {
+    this.consumer = undefined
+  })
+
+  wake(): void {
+    const consumer = this.consumer
+    if (consumer !== undefined) {
+      this.consumer = undefined
+      consumer(Effect.void)
+    }
+  }
+
+  /** Wakes the consumer if it has something to take: results, or the failure. */
+  wakeIfReady(): void {
+    if (this.output.length > 0 || this.terminal !== undefined) this.wake()
+  }
+}
