@@ -152,6 +152,11 @@ export class ConcurrencyLimit {
       this.set(TOLERANCE * this.baseline * (this.high * STARTUP_SAMPLES) / (now - this.roundStartedAt), now)
       // The first baseline came from the earliest, shortest completions: measure it now.
       this.startDrain(now)
+    } else if (this.estimate === this.bounds.max) {
+      // Slow start reached the bound with no rise seen, which may mean the downstream queued from
+      // the first round on (its baseline is then a loaded latency): measure it below the bound.
+      this.phase = STEADY
+      this.startDrain(now)
     }
     this.count = 0
     if (this.high !== 1) this.roundStartedAt = now

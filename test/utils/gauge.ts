@@ -108,3 +108,16 @@ export const makeActionProbe = (keyOf: (index: number) => string | number): Acti
     interrupted
   }
 }
+
+/** The lowest mean of `size` consecutive samples (the whole series' mean when it is shorter). */
+export const lowestMean = (samples: ReadonlyArray<number>, size: number): number => {
+  const n = Math.min(size, samples.length)
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += samples[i]
+  let lowest = sum
+  for (let i = n; i < samples.length; i++) {
+    sum += samples[i] - samples[i - n]
+    if (sum < lowest) lowest = sum
+  }
+  return lowest / n
+}
