@@ -7,8 +7,8 @@
  */
 import { Effect } from "effect"
 import { rowLabel } from "../examples/demo/labels.ts"
-import { Simulation } from "../src/index.ts"
-import { DEFAULT_MAX_WINDOW_FACTOR, DEFAULT_WINDOW_FACTOR } from "../src/internal/options.ts"
+import { Ordered, Simulation } from "../src/index.ts"
+const { maxWindowFactor: DEFAULT_MAX_WINDOW_FACTOR, windowFactor: DEFAULT_WINDOW_FACTOR } = Ordered.defaults
 import { check, type Check, formatMillis, printTable, ratio } from "./table.ts"
 
 const ACTIONS = 1000

@@ -14,6 +14,7 @@ import type * as FiberRef from "effect/FiberRef"
 import type * as Stream from "effect/Stream"
 import type { ActionTimeoutError } from "./errors.ts"
 import * as hedge from "./internal/hedge.ts"
+import * as options from "./internal/options.ts"
 import * as internal from "./internal/ordered.ts"
 
 /**
@@ -264,3 +265,31 @@ export const forEach: {
     options: ForEachOptions<A, Timeout, Discard>
   ): Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
 } = internal.forEach
+
+/**
+ * The numbers behind the options' defaults: `window: "auto"` starts at
+ * `windowFactor × concurrency` and grows up to `maxWindow`, whose default is
+ * `maxWindowFactor × concurrency`; with `concurrency: "auto"`, `concurrency`
+ * there means `maxConcurrency`, whose default is `maxConcurrency`.
+ *
+ * @example
+ * ```ts
+ * import { Ordered } from "effect-ordered"
+ *
+ * // A stalled head holds at most this many actions with concurrency 100 and the defaults.
+ * console.log(Ordered.defaults.maxWindowFactor * 100)
+ * // 12800
+ * ```
+ *
+ * @since 0.2.0
+ * @category defaults
+ */
+export const defaults: {
+  readonly windowFactor: number
+  readonly maxWindowFactor: number
+  readonly maxConcurrency: number
+} = Object.freeze({
+  windowFactor: options.DEFAULT_WINDOW_FACTOR,
+  maxWindowFactor: options.DEFAULT_MAX_WINDOW_FACTOR,
+  maxConcurrency: options.DEFAULT_MAX_CONCURRENCY
+})

@@ -40,23 +40,11 @@ const INTERNAL_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonl
       reason: "runs a whole program in virtual time, as Simulation does inside; no entry runs an arbitrary effect so"
     },
     { from, to: "src/internal/random.ts", reason: "the same seeded generator as the simulation's, so runs repeat" }
-  ]),
-  // The defaults below are not public: exposing them would be a change to `Ordered` (issue #18 follow-up).
-  ...["examples/demo/args.ts", "examples/demo/labels.ts", "examples/demo/main.ts", "bench/simulated.ts"].map((from) => ({
-    from,
-    to: "src/internal/options.ts",
-    reason: "labels or checks Ordered's defaults (window factor, maxWindow factor, maxConcurrency), which are not public"
-  }))
+  ])
 ]
 
 /** Runtime imports of a facade from internal code that stay, each with why. */
-const FACADE_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; readonly reason: string }> = [
-  ...["src/kafka/internal/offsets.ts", "src/kafka/internal/partition.ts"].map((from) => ({
-    from,
-    to: "src/Checkpoint.ts",
-    reason: "the Kafka wing is being rebuilt in rooms (issue #18, item 3) by another change; it should import src/internal/checkpoint.ts"
-  }))
-]
+const FACADE_IMPORT_EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; readonly reason: string }> = []
 
 const walk = (dir: string): ReadonlyArray<string> =>
   fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {

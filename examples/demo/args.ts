@@ -2,9 +2,7 @@
  * The demo's command line: flags → a `Config`, or a `UsageError` naming the
  * flag at fault in one line (main prints it and exits 2).
  */
-import type { Ordered } from "../../src/index.ts"
-import { Simulation } from "../../src/index.ts"
-import { DEFAULT_MAX_CONCURRENCY } from "../../src/internal/options.ts"
+import { Ordered, Simulation } from "../../src/index.ts"
 
 export const USAGE = `Usage: npm start -- [flags]     (also: deno task start, bun examples/demo/main.ts)
 
@@ -216,7 +214,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): Config | undefined => {
   const concurrency = concurrencyText === "auto" ? "auto" : integer("concurrency", concurrencyText, 1)
   const maxConcurrency = autoBound("max-concurrency", get("max-concurrency"), concurrency, Infinity)
   // The window and the charts measure against the most that may run at once.
-  const bound = concurrency === "auto" ? maxConcurrency ?? DEFAULT_MAX_CONCURRENCY : concurrency
+  const bound = concurrency === "auto" ? maxConcurrency ?? Ordered.defaults.maxConcurrency : concurrency
   const minConcurrency = autoBound("min-concurrency", get("min-concurrency"), concurrency, bound)
   const windowText = get("window")
   const window = windowText === undefined

@@ -3,8 +3,7 @@
  * hedging policy in their tables: labels are the reader's business, not the
  * library's.
  */
-import type { Ordered, Simulation } from "../../src/index.ts"
-import { DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
+import { Ordered, type Simulation } from "../../src/index.ts"
 
 /** `p95`, or `after 100 ms`. */
 export const hedgeLabel = (hedge: NonNullable<Ordered.Options<number>["hedge"]>): string =>
@@ -18,7 +17,7 @@ export const windowLabel = (window: number | "auto", concurrency: number | "auto
     ? "unbounded"
     : concurrency === "auto"
     ? `${window}`
-    : `${window / concurrency}× (${window})${window === DEFAULT_WINDOW_FACTOR * concurrency ? ", auto's start" : ""}`
+    : `${window / concurrency}× (${window})${window === Ordered.defaults.windowFactor * concurrency ? ", auto's start" : ""}`
 
 /**
  * A row's name, e.g. `Stream.mapEffect (concurrency 100)`,

@@ -12,14 +12,13 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import { Ordered, Simulation } from "../../src/index.ts"
-import { DEFAULT_MAX_CONCURRENCY, DEFAULT_WINDOW_FACTOR } from "../../src/internal/options.ts"
 import { type Config, parseArgs, USAGE, UsageError } from "./args.ts"
 import { rowLabel, windowLabel } from "./labels.ts"
 import { replay } from "./replay.ts"
 import { timelineSvg, windowSvg } from "./svg.ts"
 
 /** The window chart's fixed windows, as multiples of concurrency; an `auto` bar follows them. */
-const WINDOW_FACTORS = [1, 2, DEFAULT_WINDOW_FACTOR, 8, 32, Infinity]
+const WINDOW_FACTORS = [1, 2, Ordered.defaults.windowFactor, 8, 32, Infinity]
 /** The window chart simulates at most this many actions per bar, to stay quick. */
 const WINDOW_CHART_ACTIONS = 10_000
 
@@ -328,7 +327,7 @@ const windowUnit = (config: Config): string => config.concurrency === "auto" ? "
 const writeWindowChart = (config: Config): string => {
   const actions = Math.min(config.actions, WINDOW_CHART_ACTIONS)
   // Under "auto", windows measure against maxConcurrency, as the library's do.
-  const base = config.concurrency === "auto" ? config.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY : config.concurrency
+  const base = config.concurrency === "auto" ? config.maxConcurrency ?? Ordered.defaults.maxConcurrency : config.concurrency
   const windows = [...WINDOW_FACTORS.map((factor) => factor * base), "auto" as const]
   const panels = chartModels(config).map(([label, latency]) => {
     const rows = Effect.runSync(Simulation.compare({

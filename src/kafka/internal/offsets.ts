@@ -1,7 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
-import * as Checkpoint from "../../Checkpoint.ts"
+import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
+import * as Checkpoint from "../../internal/checkpoint.ts"
 import type { KafkaError } from "../errors.ts"
 import { call } from "./client.ts"
 import { isCurrent, isLostSession } from "./fence.ts"
@@ -22,7 +23,7 @@ const MAX_METADATA = 4096
  * The checkpoint of `partition`: `undefined` when the group committed
  * nothing for it yet. Retried until read: a run cannot start without it.
  */
-export const load = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, partition: number): Effect.Effect<Checkpoint.Checkpoint | undefined> =>
+export const load = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, partition: number): Effect.Effect<CheckpointState | undefined> =>
   call("fetch offsets", () => ctx.admin.fetchOffsets({ groupId: ctx.o.group, topics: [ctx.o.topic] })).pipe(
     Effect.map((topics) => {
       const found = topics[0]?.partitions.find((p) => p.partition === partition)
@@ -55,7 +56,7 @@ const lose = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, error: K
   })
 
 /** What a commit of `checkpoint` sends: the next offset to read, the completed offsets above it as metadata. */
-const offsetOf = (topic: string, partition: number, checkpoint: Checkpoint.Checkpoint) => {
+const offsetOf = (topic: string, partition: number, checkpoint: CheckpointState) => {
   const encoded = Checkpoint.encode(checkpoint)
   // Too many completed offsets above a stuck one: commit the offset alone (they are redone after a restart).
   const metadata = encoded.length <= MAX_METADATA ? encoded : String(checkpoint.committed)

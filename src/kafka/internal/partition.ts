@@ -6,7 +6,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { Admin, Consumer as KafkaConsumer, Producer as KafkaProducer } from "kafkajs"
-import * as Checkpoint from "../../Checkpoint.ts"
+import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
+import * as Checkpoint from "../../internal/checkpoint.ts"
 import * as Worker from "../../internal/partitionWorker.ts"
 import * as T from "../../internal/transportOptions.ts"
 import type { KafkaError } from "../errors.ts"
@@ -56,7 +57,7 @@ export interface Run extends Fenced {
   nextOffset: number
   fiber: Fiber.RuntimeFiber<void> | undefined
   /** The completed offsets; `undefined` before the first record of a partition nothing was committed for. */
-  checkpoint: Checkpoint.Checkpoint | undefined
+  checkpoint: CheckpointState | undefined
   /** Whether `checkpoint` was read (a restart reads it before the run starts, to seek to it). */
   loaded: boolean
   /** Completed offsets not committed to Kafka yet. */
@@ -66,7 +67,7 @@ export interface Run extends Fenced {
 }
 
 /** @internal */
-export const makeRun = (partition: number, join: number, checkpoint?: Option.Option<Checkpoint.Checkpoint>): Run => ({
+export const makeRun = (partition: number, join: number, checkpoint?: Option.Option<CheckpointState>): Run => ({
   partition,
   join,
   stale: false,
