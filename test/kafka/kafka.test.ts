@@ -12,7 +12,7 @@ import { audit, checkpointOf, sampleOffsets, uncovered } from "./offsets.ts"
 import { type Action, appendMark, type CommitLine, load, producerOptions, readSink, replay, workload } from "./sink.ts"
 import { waitFor } from "../redis/server.ts"
 import { type Child, spawnScript } from "../utils/child.ts"
-import { lowestMean } from "../utils/gauge.ts"
+import { lowestMean, queuedDownstream } from "../utils/gauge.ts"
 
 let broker: KafkaBroker
 let kafka: Kafka
@@ -360,34 +360,24 @@ describe("effect-ordered/kafka window and concurrency \"auto\"", () => {
     await createTopic(topic, 1)
     const records = Array.from({ length: 1500 }, (_, i) => ({ key: `k${i % 20}`, action: { seq: Math.floor(i / 20) + 1 } }))
     await load(producer, topic, records)
-    const downstream = Effect.runSync(Effect.makeSemaphore(4))
-    let inFlight = 0
-    let peak = 0
     // Calls in flight as each call starts: with a fixed 16 it stays near 16 (20 keys are always ready).
-    const atStart: Array<number> = []
+    const downstream = queuedDownstream(4, 2)
+    const { state } = downstream
     const committed: Array<string> = []
     const consumer = inProcess({
       ...fast, brokers: broker.brokers, topic, group: topic, concurrency: "auto", maxConcurrency: 16,
-      process: (action: Action) =>
-        Effect.acquireUseRelease(
-          Effect.sync(() => {
-            peak = Math.max(peak, ++inFlight)
-            atStart.push(inFlight)
-          }),
-          () => downstream.withPermits(1)(Effect.as(Effect.sleep("2 millis"), action.seq)),
-          () => Effect.sync(() => inFlight--)
-        ),
+      process: (action: Action) => downstream.call(action.seq),
       commit: (seq, _action, record) => Effect.sync(() => void committed.push(`${record.key}#${seq}`))
     })
     try {
       // Generous: one run at load average 10 passed 30 s; on a timeout the counts tell a stall from a slow run.
       await waitFor("every record committed", async () => committed.length === records.length, 60_000).catch((e) => {
-        throw new Error(`${e.message}: ${committed.length} committed, ${atStart.length} calls, ${inFlight} in flight`)
+        throw new Error(`${e.message}: ${committed.length} committed, ${state.atStart.length} calls, ${state.inFlight} in flight`)
       })
       for (let k = 0; k < 20; k++) expect(seqsOf(committed, `k${k}`)).toEqual(Array.from({ length: 75 }, (_, i) => i + 1))
-      expect(peak).toBeLessThanOrEqual(16)
+      expect(state.peak).toBeLessThanOrEqual(16)
       // It backs off: some 100 calls in a row ran at a mean below 12 (a fixed 16 stays near 15).
-      expect(lowestMean(atStart, 100), "the lowest mean in flight over 100 calls in a row").toBeLessThan(12)
+      expect(lowestMean(state.atStart, 100), "the lowest mean in flight over 100 calls in a row").toBeLessThan(12)
     } finally {
       await consumer.stop()
     }

@@ -13,7 +13,7 @@ import {
   streamKey
 } from "../../src/redis/index.ts"
 import { waitFor } from "../utils/waitFor.ts"
-import { lowestMean } from "../utils/gauge.ts"
+import { lowestMean, queuedDownstream } from "../utils/gauge.ts"
 import { chunk2, countBy, leaseHolders, outstanding } from "./children.ts"
 import { random, redis, run as start, server, useRedis } from "./fixture.ts"
 import { startProxy } from "./proxy.ts"
@@ -500,24 +500,13 @@ describe("concurrency", () => {
     // A downstream that serves 4 calls at once: the others queue, and their latency shows it.
     const entries = Array.from({ length: 1500 }, (_, i) => ({ key: `k${i % 20}`, action: { seq: Math.floor(i / 20) + 1 } }))
     await publishAll("auto-concurrency", 1, entries)
-    const downstream = Effect.runSync(Effect.makeSemaphore(4))
-    let inFlight = 0
-    let peak = 0
     // Calls in flight as each call starts: with a fixed 16 it stays near 16 (20 keys are always ready).
-    const atStart: Array<number> = []
+    const downstream = queuedDownstream(4, 2)
     const committed: Array<string> = []
     start(server.url, () => ({
       prefix: "auto-concurrency", partitions: 1, group: "g", consumer: "c", leaseTtl: 5_000, pollInterval: 20,
       concurrency: "auto", maxConcurrency: 16,
-      process: (a: Action) =>
-        Effect.acquireUseRelease(
-          Effect.sync(() => {
-            peak = Math.max(peak, ++inFlight)
-            atStart.push(inFlight)
-          }),
-          () => downstream.withPermits(1)(Effect.as(Effect.sleep("2 millis"), a.seq)),
-          () => Effect.sync(() => inFlight--)
-        ),
+      process: (a: Action) => downstream.call(a.seq),
       commit: (seq: number, _a: Action, e: Entry) => Effect.sync(() => committed.push(`${e.key}#${seq}`))
     }))
     await waitFor("every entry committed", async () => committed.length === entries.length, 30_000)
@@ -525,9 +514,9 @@ describe("concurrency", () => {
       const seqs = committed.filter((c) => c.startsWith(`k${k}#`)).map((c) => Number(c.split("#")[1]))
       expect(seqs).toEqual(Array.from({ length: 75 }, (_, i) => i + 1))
     }
-    expect(peak).toBeLessThanOrEqual(16)
+    expect(downstream.state.peak).toBeLessThanOrEqual(16)
     // It backs off: some 100 calls in a row ran at a mean below 12 (a fixed 16 stays near 15).
-    expect(lowestMean(atStart, 100), "the lowest mean in flight over 100 calls in a row").toBeLessThan(12)
+    expect(lowestMean(downstream.state.atStart, 100), "the lowest mean in flight over 100 calls in a row").toBeLessThan(12)
     await waitFor("every entry acknowledged", async () => (await outstanding(redis, "auto-concurrency", "g", 1)) === 0)
   })
 })

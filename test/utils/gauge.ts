@@ -121,3 +121,23 @@ export const lowestMean = (samples: ReadonlyArray<number>, size: number): number
   }
   return lowest / n
 }
+
+/**
+ * A real-time downstream that serves `capacity` calls at once, each for
+ * `millis`; the others queue, and their latency shows it. Records the calls
+ * in flight as each call starts (`atStart`) and the peak.
+ */
+export const queuedDownstream = (capacity: number, millis: number) => {
+  const permits = Effect.runSync(Effect.makeSemaphore(capacity))
+  const state = { inFlight: 0, peak: 0, atStart: [] as Array<number> }
+  const call = <A>(value: A): Effect.Effect<A> =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        state.peak = Math.max(state.peak, ++state.inFlight)
+        state.atStart.push(state.inFlight)
+      }),
+      () => permits.withPermits(1)(Effect.as(Effect.sleep(millis), value)),
+      () => Effect.sync(() => state.inFlight--)
+    )
+  return { state, call }
+}
