@@ -478,7 +478,7 @@ export const intersect = <A, B>(left: A, right: B): Schedule.Schedule<unknown, u
 export const stepsOf: <I, R>(
   schedule: Schedule.Schedule<unknown, I, R>
 ) => Effect.Effect<(input: I) => Effect.Effect<unknown, unknown, R>, never, R> = v3
-  ? (schedule) => Effect.map((Schedule as Module).driver(schedule), (driver: Module) => driver.next)
+  ? (schedule) => Effect.map((Schedule as Module).driver(schedule), (driver: Module) => (input) => driver.next(input))
   : (Schedule as Module).toStepWithSleep
 
 /**
