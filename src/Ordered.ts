@@ -14,7 +14,7 @@ import type { ActionTimeoutError } from "./errors.ts"
 import * as hedge from "./internal/hedge.ts"
 import * as options from "./internal/options.ts"
 import * as internal from "./internal/ordered.ts"
-import * as runtime from "./internal/runtime.ts"
+import type * as runtime from "./internal/runtime.ts"
 
 /**
  * Options shared by every `Ordered` operator. Invalid options make the

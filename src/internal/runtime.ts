@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- the names one line lacks are read untyped, and typed once here
 /**
  * The one module that knows there are two Effect lines (issue #19): effect 3
  * (`^3.22`) and effect 4 (`^4.0`). Every other source file imports only
