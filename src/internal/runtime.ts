@@ -30,15 +30,15 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 
-/** The modules as plain records: a name one line lacks reads as `undefined`. */
+/**
+ * A module as a plain record: a name one line lacks reads as `undefined`.
+ * Always `(Module as Module).name`, never the module as a value, so that
+ * bundlers still see each name used and drop the rest.
+ */
 type Module = Record<string, any>
-const E: Module = Effect
-const B: Module = Barrel
-const C: Module = Cause
-const S: Module = Stream
 
 /** Which Effect line the application's `effect` is. @internal */
-export const line: 3 | 4 = typeof E.zipRight === "function" ? 3 : 4
+export const line: 3 | 4 = typeof (Effect as Module).zipRight === "function" ? 3 : 4
 const v3 = line === 3
 
 // ---------------------------------------------------------------------------
@@ -65,8 +65,8 @@ export const unsupportedVersion = (version: string | undefined): string | undefi
 /** The version of the `effect` this module loaded: effect 3 stamps it on every Effect, effect 4 has `Version`. */
 const loadedVersion = (): string | undefined =>
   v3
-    ? (Effect.void as unknown as Module)[E.EffectTypeId]?._V
-    : B.Version?.getCurrentVersion?.()
+    ? (Effect.void as unknown as Module)[(Effect as Module).EffectTypeId]?._V
+    : (Barrel as Module).Version?.getCurrentVersion?.()
 
 {
   const problem = unsupportedVersion(loadedVersion())
@@ -108,8 +108,8 @@ export type IllegalArgumentException = typeof Cause extends
   : never
 
 /** @internal */
-export const IllegalArgumentException: new(message?: string) => IllegalArgumentException = C.IllegalArgumentException ??
-  C.IllegalArgumentError
+export const IllegalArgumentException: new(message?: string) => IllegalArgumentException = (Cause as Module).IllegalArgumentException ??
+  (Cause as Module).IllegalArgumentError
 
 // ---------------------------------------------------------------------------
 // Effect: renamed combinators
@@ -119,41 +119,41 @@ export const IllegalArgumentException: new(message?: string) => IllegalArgumentE
 export const zipRight: {
   <A2, E2, R2>(that: Effect.Effect<A2, E2, R2>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A2, E | E2, R | R2>
   <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, that: Effect.Effect<A2, E2, R2>): Effect.Effect<A2, E | E2, R | R2>
-} = E.zipRight ?? E.andThen
+} = (Effect as Module).zipRight ?? (Effect as Module).andThen
 
 /** Suspends until `register`'s callback is called (effect 4: `Effect.callback`). @internal */
 export const async: <A, E = never, R = never>(
   register: (resume: (effect: Effect.Effect<A, E, R>) => void) => void | Effect.Effect<void, never, R>
-) => Effect.Effect<A, E, R> = E.async ?? E.callback
+) => Effect.Effect<A, E, R> = (Effect as Module).async ?? (Effect as Module).callback
 
 /** Recovers from every typed failure (effect 4: `Effect.catch`; effect 3's `catch` is by tag). @internal */
 export const catchAll: {
   <E, A2, E2, R2>(f: (e: E) => Effect.Effect<A2, E2, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E2, R | R2>
   <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, f: (e: E) => Effect.Effect<A2, E2, R2>): Effect.Effect<A | A2, E2, R | R2>
-} = v3 ? E.catchAll : E.catch
+} = v3 ? (Effect as Module).catchAll : (Effect as Module).catch
 
 /** Recovers from every cause (effect 4: `Effect.catchCause`). @internal */
 export const catchAllCause: {
   <E, A2, E2, R2>(f: (cause: Cause.Cause<E>) => Effect.Effect<A2, E2, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E2, R | R2>
   <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, f: (cause: Cause.Cause<E>) => Effect.Effect<A2, E2, R2>): Effect.Effect<A | A2, E2, R | R2>
-} = E.catchAllCause ?? E.catchCause
+} = (Effect as Module).catchAllCause ?? (Effect as Module).catchCause
 
 /** Fails with `onTimeout()` after `duration`, interrupting the effect (effect 4: `Effect.timeoutOrElse`). @internal */
 export const timeoutFail: <A, E, R, E1>(
   self: Effect.Effect<A, E, R>,
   options: { readonly onTimeout: () => E1; readonly duration: DurationInput }
-) => Effect.Effect<A, E | E1, R> = v3 ? E.timeoutFail : (self, options) =>
-  E.timeoutOrElse(self, { duration: options.duration, orElse: () => Effect.fail(options.onTimeout()) })
+) => Effect.Effect<A, E | E1, R> = v3 ? (Effect as Module).timeoutFail : (self, options) =>
+  (Effect as Module).timeoutOrElse(self, { duration: options.duration, orElse: () => Effect.fail(options.onTimeout()) })
 
 /** Both causes, the first first (effect 4: `Cause.combine`). @internal */
-export const sequential: <E, E2>(left: Cause.Cause<E>, right: Cause.Cause<E2>) => Cause.Cause<E | E2> = C.sequential ??
-  C.combine
+export const sequential: <E, E2>(left: Cause.Cause<E>, right: Cause.Cause<E2>) => Cause.Cause<E | E2> = (Cause as Module).sequential ??
+  (Cause as Module).combine
 
 /** The first typed failure of a cause, if any (effect 4: `Cause.findErrorOption`). @internal */
-export const failureOption: <E>(cause: Cause.Cause<E>) => Option.Option<E> = C.failureOption ?? C.findErrorOption
+export const failureOption: <E>(cause: Cause.Cause<E>) => Option.Option<E> = (Cause as Module).failureOption ?? (Cause as Module).findErrorOption
 
 /** Whether a cause is only interruptions (effect 4: `Cause.hasInterruptsOnly`). @internal */
-export const isInterruptedOnly: <E>(cause: Cause.Cause<E>) => boolean = C.isInterruptedOnly ?? C.hasInterruptsOnly
+export const isInterruptedOnly: <E>(cause: Cause.Cause<E>) => boolean = (Cause as Module).isInterruptedOnly ?? (Cause as Module).hasInterruptsOnly
 
 /** `Option.fromNullable` (effect 4: `fromNullishOr`). @internal */
 export const fromNullable: <A>(a: A) => Option.Option<NonNullable<A>> = (Option as Module).fromNullable ??
@@ -182,7 +182,7 @@ export const durationGreaterThan: (self: Duration.Duration, that: Duration.Durat
 /** Runs `f` with the fiber that runs it (effect 4: `Effect.withFiber`). @internal */
 export const withFiber: <A, E = never, R = never>(
   f: (fiber: RuntimeFiber<unknown, unknown>) => Effect.Effect<A, E, R>
-) => Effect.Effect<A, E, R> = E.withFiberRuntime ?? E.withFiber
+) => Effect.Effect<A, E, R> = (Effect as Module).withFiberRuntime ?? (Effect as Module).withFiber
 
 /** The fiber's id, as an interruptor (effect 4: `fiber.id`). @internal */
 export const idOf: (fiber: RuntimeFiber<unknown, unknown>) => InterruptorId = v3
@@ -199,7 +199,7 @@ export const poll = <A, E>(fiber: RuntimeFiber<A, E>): Exit.Exit<A, E> | undefin
   (v3 ? (fiber as Module).unsafePoll() : (fiber as Module).pollUnsafe()) ?? undefined
 
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
-export const yieldNow: Effect.Effect<void> = v3 ? E.yieldNow() : E.yieldNow
+export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 
 /**
  * A function that runs effects with the current fiber's services, for
@@ -210,8 +210,8 @@ export const yieldNow: Effect.Effect<void> = v3 ? E.yieldNow() : E.yieldNow
  */
 export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Effect<A, E, R>) => RuntimeFiber<A, E>, never, R> =
   v3
-    ? () => Effect.map(E.runtime(), (rt) => (effect: Effect.Effect<any, any, any>) => B.Runtime.runFork(rt)(effect))
-    : () => Effect.map(E.context(), (context) => E.runForkWith(context))
+    ? () => Effect.map((Effect as Module).runtime(), (rt) => (effect: Effect.Effect<any, any, any>) => (Barrel as Module).Runtime.runFork(rt)(effect))
+    : () => Effect.map((Effect as Module).context(), (context) => (Effect as Module).runForkWith(context))
 
 /**
  * How the engine ends what an action forked (`children.ts`, `"action"`):
@@ -238,14 +238,14 @@ export const makeForkTracker: () => ForkTracker = v3
     const forkedFrom = new Set<RuntimeFiber<unknown, unknown>>()
     // A fork noted may be a daemon or a fiber forked in a scope, which are not children:
     // the worker's actual children are read when its action ends.
-    const supervisor = new (class extends B.Supervisor.AbstractSupervisor {
+    const supervisor = new (class extends (Barrel as Module).Supervisor.AbstractSupervisor {
       readonly value = Effect.void
       onStart(_c: unknown, _e: unknown, parent: Option.Option<RuntimeFiber<unknown, unknown>>): void {
         if (parent._tag === "Some" && watched.has(parent.value)) forkedFrom.add(parent.value)
       }
     })()
     return {
-      establish: (start) => E.supervised(start, supervisor),
+      establish: (start) => (Effect as Module).supervised(start, supervisor),
       watch: (fiber) => watched.add(fiber),
       endChildren: (worker) => {
         if (forkedFrom.size === 0 || !forkedFrom.delete(worker)) return undefined
@@ -280,7 +280,7 @@ export const childrenOutliveActions = v3
  */
 export const transplant: <A, E, R>(
   f: (graft: <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) => Effect.Effect<A2, E2, R2>) => Effect.Effect<A, E, R>
-) => Effect.Effect<A, E, R> = E.transplant ?? ((f) => f((effect) => effect))
+) => Effect.Effect<A, E, R> = (Effect as Module).transplant ?? ((f) => f((effect) => effect))
 
 // ---------------------------------------------------------------------------
 // Fiber-local values
@@ -319,7 +319,7 @@ export const makeLocal = <A>(key: string, defaultValue: A): Local<A> => {
  * @internal
  */
 export const currentConcurrency: Effect.Effect<number | "unbounded"> = v3
-  ? B.FiberRef.get(B.FiberRef.currentConcurrency)
+  ? (Barrel as Module).FiberRef.get((Barrel as Module).FiberRef.currentConcurrency)
   : Effect.succeed("unbounded")
 
 // ---------------------------------------------------------------------------
@@ -353,7 +353,7 @@ export const clockOf = (fiber: RuntimeFiber<unknown, unknown>): ClockReader =>
 
 /** Runs `self` with `clock` as its `Clock` (effect 4: a service). @internal */
 export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: unknown) => Effect.Effect<A, E, R> = v3
-  ? E.withClock
+  ? (Effect as Module).withClock
   : (self, clock) => Effect.provideService(self, Clock.Clock as any, clock as never)
 
 /**
@@ -397,7 +397,7 @@ export interface SteppedScheduler {
 /** @internal */
 export const makeSteppedScheduler = (): SteppedScheduler => {
   if (v3) {
-    const scheduler = new B.Scheduler.ControlledScheduler()
+    const scheduler = new (Barrel as Module).Scheduler.ControlledScheduler()
     return { scheduler, pending: () => scheduler.tasks.buckets.length > 0, step: () => scheduler.step() }
   }
   let tasks: Array<() => void> = []
@@ -427,7 +427,7 @@ export const runForkOn = <A, E>(effect: Effect.Effect<A, E>, scheduler: unknown)
 
 /** A `Deferred` made outside Effect (effect 4: `Deferred.makeUnsafe`). @internal */
 export const makeDeferred: <A, E = never>() => Deferred.Deferred<A, E> = v3
-  ? () => (Deferred as Module).unsafeMake(B.FiberId.none)
+  ? () => (Deferred as Module).unsafeMake((Barrel as Module).FiberId.none)
   : (Deferred as Module).makeUnsafe
 
 /** Completes a `Deferred` outside Effect (effect 4: `Deferred.doneUnsafe`). @internal */
@@ -480,7 +480,7 @@ export const decodeUnknown: <A>(schema: SchemaOf<A, unknown>) => (input: unknown
 /** @internal */
 export const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
   ((typeof u === "object" && u !== null) || typeof u === "function") && effectTypeId in u
-const effectTypeId: string | symbol = E.EffectTypeId ?? E.TypeId
+const effectTypeId: string | symbol = (Effect as Module).EffectTypeId ?? (Effect as Module).TypeId
 
 /** Whether an Effect is an `Exit`, already complete (as `Exit.isExit`, asked of an Effect). @internal */
 export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.Exit<A, E> & Effect.Effect<A, E, R> => {
@@ -493,13 +493,13 @@ export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.
 // ---------------------------------------------------------------------------
 
 /** Whether `u` is a Stream. @internal */
-export const isStream: (u: unknown) => u is Stream.Stream<unknown, unknown, unknown> = S.isStream ??
-  ((u: unknown) => typeof u === "object" && u !== null && S.StreamTypeId in u)
+export const isStream: (u: unknown) => u is Stream.Stream<unknown, unknown, unknown> = (Stream as Module).isStream ??
+  ((u: unknown) => typeof u === "object" && u !== null && (Stream as Module).StreamTypeId in u)
 
 /** A stream built in a scope that lives as long as the stream (effect 4: `Stream.unwrap`). @internal */
 export const unwrapScoped: <A, E2, R2, E, R>(
   effect: Effect.Effect<Stream.Stream<A, E2, R2>, E, R>
-) => Stream.Stream<A, E | E2, R2 | Exclude<R, Scope.Scope>> = S.unwrapScoped ?? S.unwrap
+) => Stream.Stream<A, E | E2, R2 | Exclude<R, Scope.Scope>> = (Stream as Module).unwrapScoped ?? (Stream as Module).unwrap
 
 /**
  * A stream's pull as arrays, `undefined` at its end (effect 3 pulls Chunks
@@ -512,7 +512,7 @@ export const toArrays: <A, E, R>(
   self: Stream.Stream<A, E, R>
 ) => Effect.Effect<Effect.Effect<ReadonlyArray<A> | undefined, E, R>, never, R | Scope.Scope> = v3
   ? (self) =>
-    Effect.map(S.toPull(self), (pull: Effect.Effect<Chunk.Chunk<any>, Option.Option<any>>) => {
+    Effect.map((Stream as Module).toPull(self), (pull: Effect.Effect<Chunk.Chunk<any>, Option.Option<any>>) => {
       const next: Effect.Effect<ReadonlyArray<any> | undefined, any> = Effect.matchEffect(pull, {
         onFailure: (error) => Option.isNone(error) ? Effect.succeed(undefined) : Effect.fail(error.value),
         onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Chunk.toReadonlyArray(chunk))
@@ -520,8 +520,8 @@ export const toArrays: <A, E, R>(
       return next
     })
   : (self) =>
-    Effect.map(S.toPull(self), (pull: Effect.Effect<ReadonlyArray<any>, unknown>) =>
-      Effect.catchIf(pull, C.isDone, () => Effect.succeed(undefined)) as any)
+    Effect.map((Stream as Module).toPull(self), (pull: Effect.Effect<ReadonlyArray<any>, unknown>) =>
+      Effect.catchIf(pull, (Cause as Module).isDone, () => Effect.succeed(undefined)) as any)
 
 /**
  * A stream of the arrays `pull` gives, ending at `undefined` (see
@@ -531,16 +531,16 @@ export const toArrays: <A, E, R>(
  */
 export const fromArrays: <A, E, R>(pull: Effect.Effect<ReadonlyArray<A> | undefined, E, R>) => Stream.Stream<A, E, R> = v3
   ? (pull) =>
-    S.repeatEffectChunkOption(Effect.matchEffect(pull, {
+    (Stream as Module).repeatEffectChunkOption(Effect.matchEffect(pull, {
       onFailure: (error) => Effect.fail(Option.some(error)),
       onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed((Chunk as Module).unsafeFromArray(out))
     }))
   : (pull) => {
     const next: Effect.Effect<ReadonlyArray<unknown>, unknown, unknown> = Effect.flatMap(
       pull,
-      (out) => out === undefined ? C.done() : out.length === 0 ? next : Effect.succeed(out)
+      (out) => out === undefined ? (Cause as Module).done() : out.length === 0 ? next : Effect.succeed(out)
     )
-    return S.fromPull(Effect.succeed(next))
+    return (Stream as Module).fromPull(Effect.succeed(next))
   }
 
 /** Sees each array of values the stream gives before it goes on (effect 3: Chunks). @internal */
@@ -548,12 +548,12 @@ export const tapArrays: <A>(
   f: (values: ReadonlyArray<A>) => void
 ) => <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R> = v3
   ? (f) => (self) =>
-    S.mapChunks(self, (chunk: Chunk.Chunk<any>) => {
+    (Stream as Module).mapChunks(self, (chunk: Chunk.Chunk<any>) => {
       f(Chunk.toReadonlyArray(chunk))
       return chunk
     })
   : (f) => (self) =>
-    S.mapArray(self, (values: ReadonlyArray<any>) => {
+    (Stream as Module).mapArray(self, (values: ReadonlyArray<any>) => {
       f(values)
       return values
     })
@@ -563,8 +563,8 @@ export const runForEachArray: <A, E, R, E2, R2>(
   self: Stream.Stream<A, E, R>,
   f: (values: ReadonlyArray<A>) => Effect.Effect<void, E2, R2>
 ) => Effect.Effect<void, E | E2, R | R2> = v3
-  ? (self, f) => S.runForEachChunk(self, (chunk: Chunk.Chunk<any>) => f(Chunk.toReadonlyArray(chunk)))
-  : S.runForEachArray
+  ? (self, f) => (Stream as Module).runForEachChunk(self, (chunk: Chunk.Chunk<any>) => f(Chunk.toReadonlyArray(chunk)))
+  : (Stream as Module).runForEachArray
 
 // ---------------------------------------------------------------------------
 // Metrics and tracing
@@ -577,7 +577,7 @@ export const exponentialHistogram = (
   description: string
 ): ReturnType<typeof Metric.histogram> =>
   v3
-    ? (Metric as Module).histogram(name, B.MetricBoundaries.exponential(boundaries), description)
+    ? (Metric as Module).histogram(name, (Barrel as Module).MetricBoundaries.exponential(boundaries), description)
     : (Metric as Module).histogram(name, { boundaries: (Metric as Module).exponentialBoundaries(boundaries), description })
 
 /**
@@ -614,7 +614,7 @@ export const seriesOf: (
 ) => Series = v3
   ? (metric, name) => {
     const m = metric as Module
-    const tags = [B.MetricLabel.make("pipeline", name)]
+    const tags = [(Barrel as Module).MetricLabel.make("pipeline", name)]
     return {
       update: (value) => m.unsafeUpdate(value, tags),
       modify: (delta) => m.unsafeModify(delta, tags),
@@ -640,15 +640,15 @@ export const tracingOf = (fiber: RuntimeFiber<unknown, unknown>): {
   const f = fiber as Module
   if (v3) {
     return {
-      tracer: f.getFiberRef(B.FiberRef.currentTracerEnabled) ? f.currentTracer : undefined,
+      tracer: f.getFiberRef((Barrel as Module).FiberRef.currentTracerEnabled) ? f.currentTracer : undefined,
       span: f.currentSpan,
-      timing: f.getFiberRef(B.FiberRef.currentTracerTimingEnabled)
+      timing: f.getFiberRef((Barrel as Module).FiberRef.currentTracerTimingEnabled)
     }
   }
   return {
-    tracer: f.getRef(B.References.TracerEnabled) ? f.getRef(Tracer.Tracer) : undefined,
+    tracer: f.getRef((Barrel as Module).References.TracerEnabled) ? f.getRef(Tracer.Tracer) : undefined,
     span: (Context as Module).getOrUndefined(f.context, (Tracer as Module).ParentSpan),
-    timing: f.getRef(B.References.TracerTimingEnabled)
+    timing: f.getRef((Barrel as Module).References.TracerTimingEnabled)
   }
 }
 
