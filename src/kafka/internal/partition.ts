@@ -163,7 +163,6 @@ const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, ru
         commit: (p) => fenced(ctx.membership, run, () => ctx.o.commit(p.result, p.action, p.record.record))
       },
       deadLetter: (poisoned) => fenced(ctx.membership, run, () => deadLetter(ctx, poisoned)),
-      beforeCommit: Effect.void,
       acknowledge: (finished) =>
         Effect.sync(() => {
           for (const rec of finished) run.progress!.complete(rec.position)
