@@ -22,11 +22,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
-import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
+import { Kafka, logLevel } from "kafkajs"
 import { startKafka } from "../test/kafka/broker.ts"
 import type { ConsumerConfig } from "../test/kafka/consumer.ts"
 import { load, producerOptions, replay, workload } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
+import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
 
 const P = 8
 const KEYS = 1000
@@ -63,11 +64,6 @@ const profiling = [
   ...(flag("--alloc") ? ["--import", allocationSampler] : [])
 ]
 
-/** CPU time of a process so far, in µs (utime + stime from /proc, 100 ticks a second). */
-const cpuOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
 
 interface CallFrame {
   readonly functionName: string
@@ -167,15 +163,6 @@ const producer = kafka.producer(producerOptions)
 await Promise.all([admin.connect(), producer.connect()])
 const dir = mkdtempSync(join(tmpdir(), "kafka-profile-"))
 
-const assigned = async (group: string): Promise<number> => {
-  const { groups } = await admin.describeGroups([group])
-  let total = 0
-  for (const member of groups[0]?.members ?? []) {
-    const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
-    total += Object.values(decoded?.assignment ?? {}).reduce((n, ps) => n + ps.length, 0)
-  }
-  return total
-}
 
 console.log(`${ACTIONS} actions, ${KEYS} keys, ${P} partitions; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`)
 try {
@@ -190,7 +177,7 @@ try {
     const script = flag("--built") ? ["build/test/kafka/consumer.js"] : ["--import", "tsx", "test/kafka/consumer.ts"]
     const child = spawn(process.execPath, [...profiling, ...script, JSON.stringify(config)], { stdio: "inherit" })
     const exited = new Promise((resolve) => child.once("exit", resolve))
-    await waitFor("the consumer holding all partitions", async () => (await assigned(topic)) === P, 120_000)
+    await waitFor("the consumer holding all partitions", async () => (await assignedPartitions(admin, topic)) === P, 120_000)
     const { actions } = workload(ACTIONS, KEYS)
     const cpu0 = cpuOf(child.pid!)
     if (flag("--alloc")) child.kill("SIGUSR2")
