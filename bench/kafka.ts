@@ -13,11 +13,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { AssignerProtocol, Kafka, logLevel } from "kafkajs"
+import { Kafka, logLevel } from "kafkajs"
 import { startKafka } from "../test/kafka/broker.ts"
 import type { ConsumerConfig } from "../test/kafka/consumer.ts"
 import { load, producerOptions, replay, workload } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
+import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
 import { type Child, spawnScript } from "../test/utils/child.ts"
 import { printTable, ratio } from "./table.ts"
 
@@ -34,11 +35,6 @@ await Promise.all([admin.connect(), producer.connect()])
 const dir = mkdtempSync(join(tmpdir(), "kafka-bench-"))
 const children: Array<Child> = []
 
-/** CPU time of a process so far, in µs (utime + stime from /proc, 100 ticks a second). */
-const cpuOf = (pid: number | string): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
 const brokerCpu = () => cpuOf(readFileSync(join(broker.dir, "pid"), "utf8").trim())
 
 /** Bytes of `topic`'s log segments on the broker's disk. */
@@ -51,16 +47,6 @@ const topicBytes = (topic: string): number => {
   return bytes
 }
 
-/** Partitions held by the group's members. */
-const assigned = async (group: string): Promise<number> => {
-  const { groups } = await admin.describeGroups([group])
-  let total = 0
-  for (const member of groups[0]?.members ?? []) {
-    const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
-    total += Object.values(decoded?.assignment ?? {}).reduce((n, ps) => n + ps.length, 0)
-  }
-  return total
-}
 
 const run = async (name: string, baseline: boolean, crash: boolean) => {
   const topic = name
@@ -80,7 +66,7 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
     return child
   }
   const first = start(`${name}-1`)
-  await waitFor("the consumer holding all partitions", async () => (await assigned(name)) === P, 120_000)
+  await waitFor("the consumer holding all partitions", async () => (await assignedPartitions(admin, name)) === P, 120_000)
   const { actions, expected } = workload(ACTIONS, KEYS)
   // CPU from here on: the consumer's start-up (TypeScript compilation, joining) is not per-action cost.
   const broker0 = brokerCpu()

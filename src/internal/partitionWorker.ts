@@ -107,7 +107,7 @@ export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
     }
   readonly deadLetter: (poisoned: Poisoned<Rec>) => Effect.Effect<void, E2, R2>
   /** Runs before every sink call (commit, batch, dead letter): e.g. a check that the lease is still ours. */
-  readonly beforeCommit: Effect.Effect<void, E2, R2>
+  readonly beforeCommit?: Effect.Effect<void, E2, R2> | undefined
   /**
    * Called once per released chunk, after its sink calls succeeded, with the
    * records that are finished (processed or dead-lettered; not halted). Positions
@@ -182,8 +182,16 @@ const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
 ) =>
 (record: Rec): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
   if (halting.has(record.key)) return Effect.succeed({ _tag: "Halted", record })
-  return Effect.matchCauseEffect(o.decode(record), {
-    onFailure: (cause) => Effect.succeed(poisoned(o.poison, halting, record, Cause.squash(cause), 0)),
+  const decoded = o.decode(record)
+  const undecodable = (cause: Cause.Cause<unknown>) => poisoned(o.poison, halting, record, Cause.squash(cause), 0)
+  // A decoding that is an `Exit` (JSON without a schema) is read here, not run through the runtime.
+  if (runtime.isExit(decoded)) {
+    return decoded._tag === "Success"
+      ? attempts(o, halting, record, decoded.value)
+      : Effect.succeed(undecodable(decoded.cause))
+  }
+  return Effect.matchCauseEffect(decoded, {
+    onFailure: (cause) => Effect.succeed(undecodable(cause)),
     onSuccess: (action) => attempts(o, halting, record, action)
   })
 }
@@ -196,11 +204,11 @@ const attempts = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   action: A
 ): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
   let made = 0
-  const attempt = Effect.suspend(() => {
+  const attempt = (): Effect.Effect<B, E1 | runtime.TimeoutException, R1> => {
     made++
     const processing = o.process(action, record)
     return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
-  })
+  }
   return Effect.matchCauseEffect(retrying(attempt, o.retry), {
     onSuccess: (result) => Effect.succeed({ _tag: "Processed", record, action, result }),
     // A defect (a throw) is a bug, not a transient failure: poison at once, not retried.
@@ -223,20 +231,21 @@ const poisoned = <Rec extends WorkerRecord>(
 }
 
 /**
- * `Effect.retry(attempt, schedule)`, with the schedule's state made only
+ * `Effect.retry(attempt(), schedule)`, with the schedule's state made only
  * after a first failure: most actions succeed at once, and a schedule driver
- * per action is a large part of the per-action cost.
+ * per action is a large part of the per-action cost. The first attempt is
+ * the action's own effect, not a suspension around it.
  */
 const retrying = <B, E, R>(
-  attempt: Effect.Effect<B, E, R>,
+  attempt: () => Effect.Effect<B, E, R>,
   schedule: Schedule.Schedule<unknown, E, never>
 ): Effect.Effect<B, E, R> =>
-  runtime.catchAll(attempt, (first) =>
+  runtime.catchAll(attempt(), (first) =>
     Effect.flatMap(runtime.stepsOf(schedule), (step) => {
       const next = (error: E): Effect.Effect<B, E, R> =>
         Effect.matchEffect(step(error), {
           onFailure: () => Effect.fail(error),
-          onSuccess: () => runtime.catchAll(attempt, next)
+          onSuccess: () => runtime.catchAll(Effect.suspend(attempt), next)
         })
       return next(first)
     }))
@@ -276,10 +285,12 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   halted: Set<string>,
   released: ReadonlyArray<Outcome<Rec, A, B>>
 ): Effect.Effect<void, E2, R2> => {
-  const outcomes = haltAfterPoison(o.poison, halted, released)
+  // Without "halt-key" no outcome is ever halted: the chunk is as released.
+  const outcomes = o.poison === "halt-key" ? haltAfterPoison(o.poison, halted, released) : released
   const finished: Array<Rec> = []
   for (const outcome of outcomes) if (outcome._tag !== "Halted") finished.push(outcome.record)
-  const sink = <X>(call: Effect.Effect<X, E2, R2>) => runtime.zipRight(o.beforeCommit, call)
+  const before = o.beforeCommit
+  const sink = <X>(call: Effect.Effect<X, E2, R2>) => before === undefined ? call : runtime.zipRight(before, call)
   const applyOne = (outcome: Outcome<Rec, A, B>): Effect.Effect<void, E2, R2> => {
     switch (outcome._tag) {
       case "Processed":
@@ -305,15 +316,16 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
 
 /**
  * Applies each group's outcomes one after the other, the groups
- * concurrently. A lone group runs on the caller's fiber: under load most
- * released chunks hold one result, and a fiber per chunk was a large part of
- * the per-action cost.
+ * concurrently. A lone group runs on the caller's fiber, and a lone outcome
+ * without `forEach`: under load most released chunks hold one result, and a
+ * fiber per chunk was a large part of the per-action cost.
  */
 const applyGroups = <O, E, R>(
   groups: ReadonlyArray<ReadonlyArray<O>>,
   apply: (outcome: O) => Effect.Effect<void, E, R>
 ): Effect.Effect<void, E, R> => {
-  const applyGroup = (group: ReadonlyArray<O>) => Effect.forEach(group, apply, { discard: true })
+  const applyGroup = (group: ReadonlyArray<O>) =>
+    group.length === 1 ? apply(group[0]) : Effect.forEach(group, apply, { discard: true })
   return groups.length === 1
     ? applyGroup(groups[0])
     : Effect.forEach(groups, applyGroup, { concurrency: "unbounded", discard: true })
@@ -324,7 +336,7 @@ const groups = <Rec extends WorkerRecord, A, B>(
   order: OrderBy,
   outcomes: ReadonlyArray<Outcome<Rec, A, B>>
 ): ReadonlyArray<ReadonlyArray<Outcome<Rec, A, B>>> => {
-  if (order === "partition") return [outcomes]
+  if (order === "partition" || outcomes.length === 1) return [outcomes]
   if (order === "none") return outcomes.map((outcome) => [outcome])
   const byKey = new Map<string, Array<Outcome<Rec, A, B>>>()
   for (const outcome of outcomes) {

@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { resolveConcurrency, resolveWindow } from "./options.ts"
@@ -82,7 +83,14 @@ const retrySchedule = (retry: unknown): Schedule.Schedule<unknown, unknown> => {
 /** JSON, then the schema if there is one; the parser's own error (its message names the position) is kept. */
 const payloadDecoder = <A>(schema: unknown): (payload: string) => Effect.Effect<A, unknown> => {
   if (schema !== undefined && !Schema.isSchema(schema)) throw V.invalid("options.schema", "a Schema", schema)
-  const parse = (payload: string) => Effect.try({ try: () => JSON.parse(payload) as unknown, catch: (error) => error })
+  // An `Exit`, not an effect to run: the worker reads it directly (most records are JSON without a schema).
+  const parse = (payload: string): Exit.Exit<unknown, unknown> => {
+    try {
+      return Exit.succeed(JSON.parse(payload))
+    } catch (error) {
+      return Exit.fail(error)
+    }
+  }
   if (schema === undefined) return parse as (payload: string) => Effect.Effect<A, unknown>
   const decode = runtime.decodeUnknown(schema as runtime.SchemaOf<A, unknown>)
   return (payload) => Effect.flatMap(parse(payload), decode)

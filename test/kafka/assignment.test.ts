@@ -12,6 +12,7 @@ import * as Fence from "../../src/kafka/internal/fence.ts"
 import * as Offsets from "../../src/kafka/internal/offsets.ts"
 import { resolve } from "../../src/kafka/internal/options.ts"
 import type { Context, Run } from "../../src/kafka/internal/partition.ts"
+import { Progress } from "../../src/kafka/internal/progress.ts"
 import { waitFor } from "../redis/server.ts"
 
 const topic = "t"
@@ -44,7 +45,8 @@ const makeContext = () => {
     Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as unknown as ConsumerGroupJoinEvent)
   /** Marks `run` as having finished offsets up to `offset` (what the worker's acknowledgements do). */
   const progress = (run: Run, offset: number) => {
-    run.checkpoint = Checkpoint.complete(run.checkpoint ?? Checkpoint.make(0), offset)
+    run.progress ??= Progress.startingAt(0)
+    run.progress.complete(offset)
     run.dirty = true
   }
   return { ctx, commits, join, progress }
@@ -96,7 +98,7 @@ describe("Kafka consumer fence", () => {
     const current = ctx.runs.get(0)!
     progress(current, 0)
     Offsets.commitNow(ctx)
-    expect(commits).toEqual([[{ topic, partition: 0, offset: "1", metadata: Checkpoint.encode(current.checkpoint!) }]])
+    expect(commits).toEqual([[{ topic, partition: 0, offset: "1", metadata: Checkpoint.encode(current.progress!.toCheckpoint()) }]])
   })
 
   it("a commit refused as a lost session stops every run; the next join starts fresh runs instead of draining them", async () => {

@@ -456,6 +456,9 @@ describe("effect-ordered/kafka consumers across processes", () => {
     const held = (await s.assignment()).s2
     victim.process.kill("SIGSTOP")
     appendMark(s.sink, "stop")
+    // Work for its partitions while it is stopped: by now the first 3000 may all be done (a fast consumer finishes
+    // its share between two polls of the wait above), and s1 and s3 would have nothing of s2's to commit.
+    await load(producer, "pause", actions.slice(3000, 4500))
     // Its session expires; s1 and s3 take its partitions and commit there.
     await s.balanced(["s1", "s3"])
     await s.wait("s1 and s3 committing s2's partitions", async () =>
@@ -471,7 +474,7 @@ describe("effect-ordered/kafka consumers across processes", () => {
     const lostAt = Date.parse(lostLine.exec(victim.output())![1])
     const cont = readSink(s.sink).find((l) => "mark" in l && l.mark === "cont")!.at
     const stale = (l: CommitLine) => l.consumer === "s2" && l.at >= cont && l.at <= lostAt
-    await load(producer, "pause", actions.slice(3000))
+    await load(producer, "pause", actions.slice(4500))
     await s.wait("s2 rejoined and committing again", async () =>
       readSink(s.sink).some((l) => "consumer" in l && l.consumer === "s2" && l.at > lostAt))
     const audited = await s.settled(expected, actions.length, stale)

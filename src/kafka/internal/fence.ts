@@ -118,8 +118,8 @@ export const fenced = <X, E, R>(
   run: Fenced,
   write: () => Effect.Effect<X, E, R>
 ): Effect.Effect<X, E, R> => {
-  const guarded = Effect.suspend(() => isCurrent(membership, run) ? write() : Effect.interrupt)
+  const guarded = () => isCurrent(membership, run) ? write() : Effect.interrupt
   return Effect.suspend(() =>
-    membership.rebalancing ? runtime.zipRight(Deferred.await(membership.decided), guarded) : guarded
+    membership.rebalancing ? runtime.zipRight(Deferred.await(membership.decided), Effect.suspend(guarded)) : guarded()
   )
 }

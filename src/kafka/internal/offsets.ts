@@ -75,10 +75,10 @@ const send = <A, B, E1, R1, E2, R2>(
 ): Promise<void> | undefined => {
   const sent: Array<Run> = []
   for (const run of runs) {
-    if (run.dirty && run.checkpoint !== undefined && isCurrent(ctx.membership, run)) sent.push(run)
+    if (run.dirty && run.progress !== undefined && isCurrent(ctx.membership, run)) sent.push(run)
   }
   if (sent.length === 0) return undefined
-  const request = ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.checkpoint!))).catch(
+  const request = ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.progress!.toCheckpoint()))).catch(
     (error: unknown) => {
       for (const run of sent) run.dirty = true
       throw error

@@ -4,7 +4,6 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { Admin, Consumer as KafkaConsumer, Producer as KafkaProducer } from "kafkajs"
 import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
-import * as Checkpoint from "../../internal/checkpoint.ts"
 import * as Worker from "../../internal/partitionWorker.ts"
 import * as T from "../../internal/transportOptions.ts"
 import type { KafkaError } from "../errors.ts"
@@ -14,6 +13,7 @@ import { call } from "./client.ts"
 import { type Fenced, fenced, type Membership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import type { Resolved } from "./options.ts"
+import { Progress } from "./progress.ts"
 import * as runtime from "../../internal/runtime.ts"
 
 /**
@@ -55,14 +55,17 @@ export interface Run extends Fenced {
   nextOffset: number
   fiber: runtime.RuntimeFiber<void> | undefined
   /** The completed offsets; `undefined` before the first record of a partition nothing was committed for. */
-  checkpoint: CheckpointState | undefined
-  /** Whether `checkpoint` was read (a restart reads it before the run starts, to seek to it). */
+  progress: Progress | undefined
+  /** Whether the checkpoint was read (a restart reads it before the run starts, to seek to it). */
   loaded: boolean
   /** Completed offsets not committed to Kafka yet. */
   dirty: boolean
   /** The last commit request that carried this run's offsets, settled either way. */
   committing: Promise<void> | undefined
 }
+
+const progressOf = (checkpoint: CheckpointState | undefined) =>
+  checkpoint === undefined ? undefined : new Progress(checkpoint)
 
 /** @internal */
 export const makeRun = (partition: number, join: number, checkpoint?: Option.Option<CheckpointState>): Run => ({
@@ -74,7 +77,7 @@ export const makeRun = (partition: number, join: number, checkpoint?: Option.Opt
   paused: false,
   nextOffset: 0,
   fiber: undefined,
-  checkpoint: checkpoint === undefined ? undefined : Option.getOrUndefined(checkpoint),
+  progress: checkpoint === undefined ? undefined : progressOf(Option.getOrUndefined(checkpoint)),
   loaded: checkpoint !== undefined,
   dirty: false,
   committing: undefined
@@ -111,9 +114,9 @@ const take = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run
     let skipped = 0
     for (const rec of chunk) {
       if (rec === null) return Effect.succeed(undefined)
-      run.checkpoint ??= Checkpoint.make(rec.position)
-      if (!Checkpoint.isCompleted(run.checkpoint, rec.position)) records.push(rec)
-      else if (rec.position > run.checkpoint.committed) skipped++
+      run.progress ??= Progress.startingAt(rec.position)
+      if (!run.progress.isCompleted(rec.position)) records.push(rec)
+      else if (rec.position > run.progress.committed) skipped++
     }
     return skipped === 0 ? Effect.succeed(records) : Effect.as(Metric.update(skippedRecords, skipped), records)
   })
@@ -157,10 +160,9 @@ const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, ru
         commit: (p) => fenced(ctx.membership, run, () => ctx.o.commit(p.result, p.action, p.record.record))
       },
       deadLetter: (poisoned) => fenced(ctx.membership, run, () => deadLetter(ctx, poisoned)),
-      beforeCommit: Effect.void,
       acknowledge: (finished) =>
         Effect.sync(() => {
-          for (const rec of finished) run.checkpoint = Checkpoint.complete(run.checkpoint!, rec.position)
+          for (const rec of finished) run.progress!.complete(rec.position)
           run.dirty = true
         })
     }
@@ -170,13 +172,13 @@ const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, ru
 export const work = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run) =>
   Effect.gen(function*() {
     if (!run.loaded) {
-      run.checkpoint = yield* Offsets.load(ctx, run.partition)
+      run.progress = progressOf(yield* Offsets.load(ctx, run.partition))
       run.loaded = true
     }
     yield* Effect.logDebug(
-      run.checkpoint === undefined
+      run.progress === undefined
         ? "partition taken; no offset committed yet"
-        : `partition taken from offset ${run.checkpoint.committed + 1}, ${run.checkpoint.above.length} done above it`
+        : `partition taken from offset ${run.progress.committed + 1}, ${run.progress.above} done above it`
     )
     yield* processing(ctx, run)
     yield* Offsets.flush(ctx, run)
