@@ -11,17 +11,12 @@ import { configFromEnv } from "./config.ts"
 import { type Action, KeyState, type Order, type Outcome, type Reply } from "./keys.ts"
 import type { KeySequencer } from "effect-ordered/workers"
 
-// The parts of the Workers runtime API used here (no dependency on @cloudflare/workers-types).
-interface DurableObjectNamespace {
-  idFromName(name: string): unknown
-  get(id: unknown): { fetch(url: string, init?: RequestInit): Promise<Response> }
-}
-interface DurableObjectState {
-  readonly storage: KeySequencer.DurableObjectStorage
-  blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>
-}
+/** The bindings: `KEYS` (the parts of the Workers runtime API used here) and the variables as text. */
 interface Env {
-  readonly KEYS: DurableObjectNamespace
+  readonly KEYS: {
+    idFromName(name: string): unknown
+    get(id: unknown): { fetch(url: string, init?: RequestInit): Promise<Response> }
+  }
   readonly [name: string]: unknown
 }
 
@@ -56,7 +51,13 @@ export class KeyObject {
   private state: KeyState | undefined
   private readonly latencyMs: number
 
-  constructor(private readonly object: DurableObjectState, private readonly env: Env) {
+  constructor(
+    private readonly object: {
+      readonly storage: KeySequencer.DurableObjectStorage
+      blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>
+    },
+    private readonly env: Env
+  ) {
     this.latencyMs = configFromEnv("workerd", env).latencyMs
   }
 
