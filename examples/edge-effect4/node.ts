@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import { createServer } from "node:http"
 import { Readable } from "node:stream"
+import type { ReadableStream as WebReadableStream } from "node:stream/web"
 import { type Keys, makeHandler } from "./app.ts"
 import { configFromEnv, memoryStorage } from "./config.ts"
 import { KeyState } from "./keys.ts"
@@ -39,7 +40,8 @@ createServer(async (incoming, outgoing) => {
       duplex: "half"
     } as RequestInit)
   )
-  outgoing.writeHead(response.status, Object.fromEntries(response.headers))
-  for await (const chunk of response.body ?? []) outgoing.write(chunk)
-  outgoing.end()
+  outgoing.statusCode = response.status
+  response.headers.forEach((value, name) => outgoing.setHeader(name, value))
+  if (response.body === null) outgoing.end()
+  else Readable.fromWeb(response.body as WebReadableStream).pipe(outgoing)
 }).listen(Number(process.env.PORT ?? 8788), "127.0.0.1", () => console.log(`Listening (node, effect 4)`))
