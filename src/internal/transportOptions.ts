@@ -1,10 +1,10 @@
-import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { resolveConcurrency, resolveWindow } from "./options.ts"
 import type { OrderBy, WorkerOptions } from "./partitionWorker.ts"
 import * as V from "./validate.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * The options every log transport (Redis Streams, Kafka) hands to the
@@ -50,7 +50,7 @@ export const resolveWorkerOptions = <A, E1>(options: Record<string, unknown>): R
     concurrency,
     limit,
     ...workerWindow(options.window, options.maxWindow, concurrency),
-    retry: retrySchedule(options.retry) as Schedule.Schedule<unknown, E1 | Cause.TimeoutException, never>,
+    retry: retrySchedule(options.retry) as Schedule.Schedule<unknown, E1 | runtime.TimeoutException, never>,
     timeout: V.optionalPositiveDuration("options.timeout", options.timeout),
     poison: options.poison === undefined ? "dead-letter" : V.oneOf("options.poison", options.poison, POISON_POLICIES),
     decodePayload: payloadDecoder<A>(options.schema)

@@ -2,6 +2,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * When this consumer's partition runs may still write: the group's
@@ -120,6 +121,6 @@ export const fenced = <X, E, R>(
 ): Effect.Effect<X, E, R> => {
   const guarded = Effect.suspend(() => isCurrent(membership, run) ? write() : Effect.interrupt)
   return Effect.suspend(() =>
-    membership.rebalancing ? Effect.zipRight(Deferred.await(membership.decided), guarded) : guarded
+    membership.rebalancing ? runtime.zipRight(Deferred.await(membership.decided), guarded) : guarded
   )
 }

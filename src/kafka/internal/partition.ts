@@ -1,6 +1,4 @@
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -17,6 +15,7 @@ import { call } from "./client.ts"
 import { type Fenced, fenced, type Membership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import type { Resolved } from "./options.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * A partition run: one partition under one assignment, from its checkpoint
@@ -36,7 +35,7 @@ export interface Context<A, B, E1, R1, E2, R2> {
   /** The current run of each partition this consumer holds or drains. */
   readonly runs: Map<number, Run>
   readonly membership: Membership
-  readonly runFork: <X, E>(effect: Effect.Effect<X, E, R1 | R2>) => Fiber.RuntimeFiber<X, E>
+  readonly runFork: <X, E>(effect: Effect.Effect<X, E, R1 | R2>) => runtime.RuntimeFiber<X, E>
 }
 
 /** A fetched record as the partition worker sees it. */
@@ -55,7 +54,7 @@ export interface Run extends Fenced {
   paused: boolean
   /** The next offset to take: records fetched again below it are already in the run. */
   nextOffset: number
-  fiber: Fiber.RuntimeFiber<void> | undefined
+  fiber: runtime.RuntimeFiber<void> | undefined
   /** The completed offsets; `undefined` before the first record of a partition nothing was committed for. */
   checkpoint: CheckpointState | undefined
   /** Whether `checkpoint` was read (a restart reads it before the run starts, to seek to it). */
@@ -117,7 +116,7 @@ const take = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run
       if (!Checkpoint.isCompleted(run.checkpoint, rec.position)) records.push(rec)
       else if (rec.position > run.checkpoint.committed) skipped++
     }
-    const taken = Chunk.unsafeFromArray(records)
+    const taken = runtime.chunkFromArray(records)
     return skipped === 0 ? Effect.succeed(taken) : Effect.as(Metric.incrementBy(skippedRecords, skipped), taken)
   })
 

@@ -12,6 +12,7 @@ import { RedisError } from "../errors.ts"
 import * as Lease from "./lease.ts"
 import type { Resolved } from "./options.ts"
 import { ACK, ACTION_FIELD, CLAIM, command, KEY_FIELD, READ, runScript, streamKey } from "./redis.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * One owned partition: reads its stream (pending entries first) fenced by
@@ -54,7 +55,7 @@ const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRec
     const entry: Entry = { partition: lease.partition, id, key: key ?? "", fence: lease.fence }
     out.push({ position: id, key: recordKey(key, id), entry, payload })
   }
-  return Chunk.unsafeFromArray(out)
+  return runtime.chunkFromArray(out)
 }
 
 /** Redis refused a fenced command: the lease is someone else's. */
@@ -75,7 +76,7 @@ const reads = <A, B, E1, R1, E2, R2>(
   lost: Deferred.Deferred<never, Lease.LeaseLost>
 ): Stream.Stream<StreamRecord, RedisError | ReadsOutOfStep> => {
   const stream = streamKey(o.prefix, lease.partition)
-  const fencedOut = (what: string) => Effect.zipRight(Deferred.fail(lost, refused(lease, what)), Effect.never)
+  const fencedOut = (what: string) => runtime.zipRight(Deferred.fail(lost, refused(lease, what)), Effect.never)
   // The group's last delivered ID as this worker knows it: every read checks
   // that nothing was delivered behind its back (a resent read).
   let lastDelivered = ""
@@ -151,7 +152,7 @@ export const work = <A, B, E1, R1, E2, R2>(
   stop: Deferred.Deferred<void>,
   lost: Deferred.Deferred<never, Lease.LeaseLost>
 ): Effect.Effect<void, E2 | RedisError | Lease.LeaseLost | ReadsOutOfStep, R1 | R2> =>
-  Effect.zipRight(
+  runtime.zipRight(
     command("XGROUP CREATE", () => o.redis.xgroup("CREATE", streamKey(o.prefix, lease.partition), o.group, "0", "MKSTREAM")).pipe(
       Effect.catchIf((e) => errorText(e.cause).startsWith("BUSYGROUP"), () => Effect.void)
     ),
@@ -193,7 +194,7 @@ const sinkCommit = <A, B, E2, R2>(
 
 /** Why a partition's work stopped, for the log. */
 export const stopReason = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
+  const failure = runtime.failureOption(cause)
   if (Option.isNone(failure)) return `defect: ${Cause.pretty(cause)}`
   const error = failure.value
   if (error instanceof Lease.LeaseLost || error instanceof ReadsOutOfStep) return error.message
@@ -213,7 +214,7 @@ export const own = <A, B, E1, R1, E2, R2>(
   stop: Deferred.Deferred<void>
 ): Effect.Effect<void, never, R1 | R2> =>
   Effect.logDebug(`partition ${lease.partition} taken with fence ${lease.fence}`).pipe(
-    Effect.zipRight(Deferred.make<never, Lease.LeaseLost>()),
+    runtime.zipRight(Deferred.make<never, Lease.LeaseLost>()),
     // The first to end (or fail) ends the partition's work.
     Effect.flatMap((lost) =>
       Effect.raceFirst(
@@ -221,9 +222,9 @@ export const own = <A, B, E1, R1, E2, R2>(
         Effect.raceFirst(Lease.keep(o.redis, lease, times), Deferred.await(lost))
       )
     ),
-    Effect.zipRight(Effect.logDebug(`partition ${lease.partition} handed over`)),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
+    runtime.zipRight(Effect.logDebug(`partition ${lease.partition} handed over`)),
+    runtime.catchAllCause((cause) =>
+      runtime.isInterruptedOnly(cause)
         ? Effect.void
         : Effect.logWarning(`partition ${lease.partition} stopped: ${stopReason(cause)}; it will be taken again`)
     ),
