@@ -30,7 +30,7 @@ const keys: Keys = {
 }
 const { handler } = makeHandler(keys, config)
 
-createServer(async (incoming, outgoing) => {
+const server = createServer(async (incoming, outgoing) => {
   const hasBody = incoming.method !== "GET" && incoming.method !== "HEAD"
   const response = await handler(
     new Request(`http://${incoming.headers.host}${incoming.url}`, {
@@ -44,4 +44,7 @@ createServer(async (incoming, outgoing) => {
   response.headers.forEach((value, name) => outgoing.setHeader(name, value))
   if (response.body === null) outgoing.end()
   else Readable.fromWeb(response.body as WebReadableStream).pipe(outgoing)
-}).listen(Number(process.env.PORT ?? 8788), "127.0.0.1", () => console.log(`Listening (node, effect 4)`))
+})
+// Longer than clients keep an idle connection (undici: 4 s), so a client never reuses one the server is closing.
+server.keepAliveTimeout = 65_000
+server.listen(Number(process.env.PORT ?? 8788), "127.0.0.1", () => console.log(`Listening (node, effect 4)`))
