@@ -224,6 +224,12 @@ const outputOk = (kind, out) => {
   return normalize(out) === normalize(kind.expected.join("\n"))
 }
 
+/** The lines of a failed run's output that name the error (Bun prints the source around it first). */
+const errorLines = (output) => {
+  const lines = output.split("\n")
+  const named = lines.filter((line) => /error/i.test(line))
+  return (named.length > 0 ? named : lines).slice(0, 4).join("\n  ")
+}
 /** Runs `run`; resolves with its failure message, or undefined when its output is what its kind expects. */
 const check = async ([, cwd, [cmd, ...args], kind]) => {
   const what = typeof kind === "string" ? kind : kind.name
@@ -231,7 +237,7 @@ const check = async ([, cwd, [cmd, ...args], kind]) => {
     const { stdout } = await execFileAsync(cmd, args, { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } })
     return outputOk(kind, stdout.trim()) ? undefined : `${what}: unexpected output: ${stdout.trim()}`
   } catch (error) {
-    return `${what}: ${(error.stderr?.trim() || error.message).split("\n").slice(0, 6).join("\n  ")}`
+    return `${what}: ${errorLines(error.stderr?.trim() || error.message)}`
   }
 }
 // Most of a run is a runtime starting up: a few at once.
