@@ -15,11 +15,12 @@ import { lifecycleBatch, ndjson, outcome, readAll } from "../edge/harness.ts"
 import { freePort, root } from "../edge/launch.ts"
 
 const example = join(root, "examples", "edge-effect4")
-const dir = mkdtempSync(join(tmpdir(), "edge-effect4-"))
+/** The bundles and workerd's config, made in `beforeAll`. */
+let dir = ""
 const env = { CONCURRENCY: "16", LATENCY_MS: "1", SEQUENCER_CAPACITY: "16", GAP_TIMEOUT_MS: "300" }
 
 /** `effect` is effect 4; the package's entries are its source, as in the repository's tsconfig paths. */
-export const effect4Bundle: BuildOptions = {
+const effect4Bundle: BuildOptions = {
   bundle: true,
   format: "esm",
   logLevel: "warning",
@@ -80,6 +81,7 @@ const effectLine = (inject as (key: string) => unknown)("effectLine")
 
 describe.skipIf(effectLine === 3)("examples/edge-effect4", () => {
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "edge-effect4-"))
     await build({ ...effect4Bundle, entryPoints: [join(example, "node.ts")], outfile: join(dir, "node.mjs"), platform: "node" })
     await build({
       ...effect4Bundle,
