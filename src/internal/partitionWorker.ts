@@ -232,9 +232,9 @@ const retrying = <B, E, R>(
   schedule: Schedule.Schedule<unknown, E, never>
 ): Effect.Effect<B, E, R> =>
   runtime.catchAll(attempt, (first) =>
-    Effect.flatMap(Schedule.driver(schedule), (driver) => {
+    Effect.flatMap(runtime.stepsOf(schedule), (step) => {
       const next = (error: E): Effect.Effect<B, E, R> =>
-        Effect.matchEffect(driver.next(error), {
+        Effect.matchEffect(step(error), {
           onFailure: () => Effect.fail(error),
           onSuccess: () => runtime.catchAll(attempt, next)
         })

@@ -15,12 +15,16 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
@@ -209,6 +213,18 @@ export const isInterrupted: <A, E>(exit: Exit.Exit<A, E>) => boolean = (Exit as 
 
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? E.yieldNow() : E.yieldNow
+
+/**
+ * A function that runs effects with the current fiber's services, for
+ * callbacks from outside Effect (effect 3: `Runtime.runFork`, effect 4:
+ * `Effect.runForkWith`).
+ *
+ * @internal
+ */
+export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Effect<A, E, R>) => RuntimeFiber<A, E>, never, R> =
+  v3
+    ? () => Effect.map(E.runtime(), (rt) => (effect: Effect.Effect<any, any, any>) => B.Runtime.runFork(rt)(effect))
+    : () => Effect.map(E.context(), (context) => E.runForkWith(context))
 
 /** Forks a child of the current fiber (effect 4: `Effect.forkChild`). @internal */
 export const fork: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<RuntimeFiber<A, E>, never, R> = E.fork ??
@@ -427,8 +443,60 @@ export const runForkOn = <A, E>(effect: Effect.Effect<A, E>, scheduler: unknown)
   (Effect.runFork as any)(effect, { scheduler })
 
 // ---------------------------------------------------------------------------
-// Deferred, Queue
+// Deferred, Queue, Schedule, Schema
 // ---------------------------------------------------------------------------
+
+/** A `Deferred` made outside Effect (effect 4: `Deferred.makeUnsafe`). @internal */
+export const makeDeferred: <A, E = never>() => Deferred.Deferred<A, E> = v3
+  ? () => (Deferred as Module).unsafeMake(B.FiberId.none)
+  : (Deferred as Module).makeUnsafe
+
+/** Completes a `Deferred` outside Effect (effect 4: `Deferred.doneUnsafe`). @internal */
+export const completeDeferred: <A, E>(self: Deferred.Deferred<A, E>, exit: Exit.Exit<A, E>) => void =
+  (Deferred as Module).unsafeDone ?? (Deferred as Module).doneUnsafe
+
+/** Offers to a queue outside Effect (effect 4: `Queue.offerUnsafe`). @internal */
+export const offerUnsafe: <A>(self: Queue.Queue<A>, value: A) => void = (Queue as Module).unsafeOffer ??
+  (Queue as Module).offerUnsafe
+
+/** How many values a queue holds now. @internal */
+export const queueSize: <A>(self: Queue.Queue<A>) => number = v3
+  ? (self) => Option.getOrElse((self as Module).unsafeSize(), () => 0)
+  : (Queue as Module).sizeUnsafe
+
+/** Recurs while both recur, with the longer delay (effect 4: `Schedule.max`). @internal */
+export const intersect = <A, B>(left: A, right: B): Schedule.Schedule<unknown, unknown> =>
+  v3 ? (Schedule as Module).intersect(left, right) : (Schedule as Module).max([left, right])
+
+/**
+ * A schedule's steps: each call waits the schedule's next delay, and fails
+ * once the schedule is done (effect 3: a `driver`'s `next`; effect 4:
+ * `toStepWithSleep`).
+ *
+ * @internal
+ */
+export const stepsOf: <I, R>(
+  schedule: Schedule.Schedule<unknown, I, R>
+) => Effect.Effect<(input: I) => Effect.Effect<unknown, unknown, R>, never, R> = v3
+  ? (schedule) => Effect.map((Schedule as Module).driver(schedule), (driver: Module) => (input) => driver.next(input))
+  : (Schedule as Module).toStepWithSleep
+
+/**
+ * A schema both lines accept as an option: what `Schema.Schema<A, I>` is on
+ * effect 3 and what a codec is on effect 4, read by its `Type` and
+ * `Encoded`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SchemaOf<A, I> {
+  readonly Type: A
+  readonly Encoded: I
+}
+
+/** Decodes unknown input with a schema (effect 4: `Schema.decodeUnknownEffect`). @internal */
+export const decodeUnknown: <A>(schema: SchemaOf<A, unknown>) => (input: unknown) => Effect.Effect<A, unknown> =
+  (Schema as Module).decodeUnknownEffect ?? (Schema as Module).decodeUnknown
 
 /** @internal */
 export const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
@@ -532,6 +600,18 @@ export const exponentialHistogram = (
   v3
     ? (Metric as Module).histogram(name, B.MetricBoundaries.exponential(boundaries), description)
     : (Metric as Module).histogram(name, { boundaries: (Metric as Module).exponentialBoundaries(boundaries), description })
+
+/**
+ * A counter of numbers, as `Metric.counter` makes it on either line (its
+ * first overload, the same on both).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Counter = typeof Metric.counter extends {
+  (name: string, options?: any): infer C
+  (name: string, options: any): unknown
+} ? C : never
 
 /** One series of a metric, tagged `pipeline=<name>`, updated synchronously. @internal */
 export interface Series {

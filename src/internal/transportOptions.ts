@@ -19,7 +19,7 @@ import * as runtime from "./runtime.ts"
  */
 
 /** Retries of a failed `process` when none are given: up to 4, exponential from 100 milliseconds. */
-const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
+const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = runtime.intersect(
   Schedule.exponential("100 millis"),
   Schedule.recurs(4)
 )
@@ -84,7 +84,7 @@ const payloadDecoder = <A>(schema: unknown): (payload: string) => Effect.Effect<
   if (schema !== undefined && !Schema.isSchema(schema)) throw V.invalid("options.schema", "a Schema", schema)
   const parse = (payload: string) => Effect.try({ try: () => JSON.parse(payload) as unknown, catch: (error) => error })
   if (schema === undefined) return parse as (payload: string) => Effect.Effect<A, unknown>
-  const decode = Schema.decodeUnknown(schema as Schema.Schema<A, unknown>)
+  const decode = runtime.decodeUnknown(schema as runtime.SchemaOf<A, unknown>)
   return (payload) => Effect.flatMap(parse(payload), decode)
 }
 

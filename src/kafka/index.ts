@@ -16,7 +16,6 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type * as Schema from "effect/Schema"
 import type { KafkaError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
 import * as producer from "./internal/producer.ts"
@@ -162,7 +161,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** `"key"` (default): per key in log order. `"partition"`: the partition's log order. `"none"`: no order. */
   readonly order?: "key" | "partition" | "none" | undefined
   /** Decodes each record's JSON value; a record that does not decode is a dead letter. Default: the parsed JSON as is. */
-  readonly schema?: Schema.Schema<A, I> | undefined
+  readonly schema?: runtime.SchemaOf<A, I> | undefined
   /** Retries of a failed (or timed-out) `process`. Default: up to 4 retries, exponential from 100 milliseconds. */
   readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | runtime.TimeoutException, never> | undefined
   /** Each `process` attempt is interrupted after this long (and retried). Default: no limit. */

@@ -15,7 +15,6 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type * as Schema from "effect/Schema"
 import type { Redis } from "ioredis"
 import type { RedisError, StaleFenceError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
@@ -229,7 +228,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * match is poison (dead-lettered, or its key halted), `process` never
    * sees it. Default: the parsed JSON as is.
    */
-  readonly schema?: Schema.Schema<A, I> | undefined
+  readonly schema?: runtime.SchemaOf<A, I> | undefined
   /**
    * Each `process` attempt is interrupted after this long and counts as a
    * failed attempt (a `Cause.TimeoutException`): it is retried with `retry`,

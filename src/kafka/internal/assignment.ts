@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from "kafkajs"
 import type * as Checkpoint from "../../Checkpoint.ts"
 import * as T from "../../internal/transportOptions.ts"
@@ -69,7 +68,7 @@ export const drain = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, 
     run.taking = false
     run.paused = true
     ctx.kafka.pause(topicPartition(ctx.o.topic, run.partition))
-    Queue.unsafeOffer(run.queue, null)
+    runtime.offerUnsafe(run.queue, null)
   }
   const fiber = run.fiber!
   // Interruptible: in a finalizer (shutdown) the timeout could not cut the wait otherwise.
@@ -141,7 +140,7 @@ export const takeBatch =
       if (position < run.nextOffset) continue
       run.nextOffset = position + 1
       const key = message.key === null ? null : message.key.toString()
-      Queue.unsafeOffer(run.queue, {
+      runtime.offerUnsafe(run.queue, {
         position,
         key: T.recordKey(key, position),
         record: { topic: batch.topic, partition: batch.partition, offset: position, key },

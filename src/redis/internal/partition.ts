@@ -1,5 +1,4 @@
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -41,7 +40,7 @@ export interface StreamRecord extends Worker.WorkerRecord {
 }
 
 /** Parses `[id, [field, value, …]]` replies; skips entries deleted from the stream (nil). */
-const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRecord> => {
+const parseEntries = (lease: Lease.Lease, reply: unknown): ReadonlyArray<StreamRecord> => {
   const out: Array<StreamRecord> = []
   for (const item of (reply ?? []) as Array<[string, Array<string>] | null>) {
     if (item === null || item[1] === null) continue
@@ -55,7 +54,7 @@ const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRec
     const entry: Entry = { partition: lease.partition, id, key: key ?? "", fence: lease.fence }
     out.push({ position: id, key: recordKey(key, id), entry, payload })
   }
-  return runtime.chunkFromArray(out)
+  return out
 }
 
 /** Redis refused a fenced command: the lease is someone else's. */
@@ -80,16 +79,26 @@ const reads = <A, B, E1, R1, E2, R2>(
   // The group's last delivered ID as this worker knows it: every read checks
   // that nothing was delivered behind its back (a resent read).
   let lastDelivered = ""
-  const pending = Stream.paginateChunkEffect("0-0", (cursor: string) =>
-    runScript(o.redis, CLAIM, [lease.key, stream], [lease.token, o.group, o.consumer, cursor, o.batchSize]).pipe(
+  // `undefined` once XAUTOCLAIM has gone round the pending list.
+  let cursor: string | undefined = "0-0"
+  const pending = runtime.fromArrays(Effect.suspend(() =>
+    cursor === undefined ? Effect.succeed(undefined) : runScript(o.redis, CLAIM, [lease.key, stream], [
+      lease.token,
+      o.group,
+      o.consumer,
+      cursor,
+      o.batchSize
+    ]).pipe(
       Effect.flatMap((reply) =>
         reply === null ? fencedOut("XAUTOCLAIM") : Effect.succeed(reply as [string, unknown, string])
       ),
       Effect.map(([next, entries, delivered]) => {
         lastDelivered = delivered
-        return [parseEntries(lease, entries), next === "0-0" ? Option.none() : Option.some(next)] as const
+        cursor = next === "0-0" ? undefined : next
+        return parseEntries(lease, entries)
       })
-    ))
+    )
+  ))
   const read = Effect.suspend(() =>
     runScript(o.redis, READ, [lease.key, stream], [lease.token, o.group, o.consumer, o.batchSize, lastDelivered])
   ).pipe(
@@ -97,15 +106,14 @@ const reads = <A, B, E1, R1, E2, R2>(
       if (reply === null) return fencedOut("XREADGROUP")
       if (reply === "moved") return Effect.fail(new ReadsOutOfStep({ partition: lease.partition }))
       const records = parseEntries(lease, reply)
-      if (Chunk.isEmpty(records)) return Effect.as(Effect.sleep(o.pollInterval), records)
-      lastDelivered = Chunk.unsafeLast(records).position
+      if (records.length === 0) return Effect.as(Effect.sleep(o.pollInterval), records)
+      lastDelivered = records[records.length - 1].position
       return Effect.succeed(records)
-    }),
-    Effect.mapError(Option.some)
+    })
   )
   // Ends once `stop` completes: what was read still goes through process, commit and XACK.
-  const fresh = Stream.repeatEffectChunkOption(
-    Effect.flatMap(Deferred.isDone(stop), (stopped) => stopped ? Effect.fail(Option.none()) : read)
+  const fresh = runtime.fromArrays(
+    Effect.flatMap(Deferred.isDone(stop), (stopped) => stopped ? Effect.succeed(undefined) : read)
   )
   return Stream.concat(pending, fresh)
 }
