@@ -1,15 +1,16 @@
 // The package as users get it, on both Effect lines, under Node (ESM and
 // CommonJS), Bun and Deno. `npm pack` builds dist/ (prepack) and packs it;
 // the tarball is installed into fresh projects the way each runtime's users
-// install it:
+// install it (docs/install.md):
 //
 //   effect 3  npm:  `npm i <tarball> effect@3` (the peers at this checkout's versions), an ESM project and a
-//                   CommonJS one (`require`); Bun and Deno (npm mode) run the same project; Deno also runs
-//                   smoke.ts from source through this repository's deno.json, as a JSR user does.
+//                   CommonJS one (`require`); Bun and Deno (npm mode) run the same project;
+//             Deno: `deno add jsr:… npm:effect@3`, deno.json's `links` standing in for JSR; and smoke.ts
+//                   from source through this repository's deno.json.
 //   effect 4  npm:  `npm i <tarball> effect@^4`, ESM and CommonJS;
 //             Bun:  `bun add <tarball> effect` (npm's `latest`, effect 4);
-//             Deno: `deno add npm:effect` and the unpacked package's `src/` in deno.json's imports (a folder
-//                   install), with Deno's own npm cache and no node_modules.
+//             Deno: `deno add jsr:… npm:effect` as above, and `deno add npm:effect` with the unpacked
+//                   package's `src/` in deno.json's imports (a folder install); Deno's npm cache, no node_modules.
 //
 // In each project every entry point of package.json `exports` is imported, test/runtimes/smoke.ts runs, and
 // so does each program of README.md's "A first minute", whose output must be what the README shows. Node
@@ -161,6 +162,19 @@ const npmProject = (line, effect) => {
   return { app, version }
 }
 
+const denoManifest = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"))
+/** A Deno project on `line` with `config` (deno.json), then `deno add npm:effect` (`@3` on effect 3) and the peers. */
+const denoProject = (app, line, config, label) => {
+  writePrograms(app, programs)
+  writeFileSync(join(app, "deno.json"), JSON.stringify(config))
+  const effect = line === 3 ? "npm:effect@3" : "npm:effect"
+  execFileSync(bin("deno"), ["add", effect, ...optionalPeers.map((peer) => `npm:${peer}`)], { cwd: app, ...quiet })
+  const version = denoEffect(app, "entries.mjs")
+  if (!version.startsWith(`${line}.`)) throw new Error(`deno add ${effect} gave effect ${version}, not effect ${line}`)
+  tsRuns(`effect ${line}, deno add ${effect}, ${label}`, app, deno)
+  return version
+}
+
 const projects = {
   // effect 3: npm, ESM and CommonJS; Bun and Deno (node_modules) in the same project; Deno from source.
   "npm i <tarball> effect@3": () => {
@@ -181,19 +195,20 @@ const projects = {
     return version
   },
   // The package's source from its folder (the unpacked tarball) in deno.json's imports; Deno's npm cache.
-  "deno add npm:effect": () => {
+  "deno add npm:effect, the package's folder": () => {
     const app = join(temp, "deno4")
-    writePrograms(app, programs)
+    mkdirSync(app, { recursive: true })
     execFileSync("tar", ["-xzf", tarball, "-C", app])
-    writeFileSync(join(app, "deno.json"), JSON.stringify({
-      imports: Object.fromEntries(subpaths.map((subpath, i) => [specifiers[i], `./package/${join("src", subpath, "index.ts")}`]))
-    }))
-    execFileSync(bin("deno"), ["add", "npm:effect", ...optionalPeers.map((peer) => `npm:${peer}`)], { cwd: app, ...quiet })
-    const version = denoEffect(app, "entries.mjs")
-    if (!version.startsWith("4.")) throw new Error(`deno add npm:effect gave effect ${version}, not effect 4`)
-    tsRuns("effect 4, deno add npm:effect", app, deno)
-    return version
-  }
+    const imports = subpaths.map((subpath, i) => [specifiers[i], `./package/${join("src", subpath, "index.ts")}`])
+    return denoProject(app, 4, { imports: Object.fromEntries(imports) }, "the package's folder")
+  },
+  // As from JSR (`deno add jsr:@effect-ordered/effect-ordered npm:effect`), `links` standing in for the
+  // registry: the package is this checkout, with its own deno.json, whose `effect` must give way to the app's.
+  ...Object.fromEntries([3, 4].map((line) => [`deno add jsr:… npm:effect${line === 3 ? "@3" : ""}`, () => {
+    const jsr = (subpath) => `jsr:${denoManifest.name}@^${denoManifest.version}${subpath.slice(1)}`
+    const imports = subpaths.map((subpath, i) => [specifiers[i], jsr(subpath)])
+    return denoProject(join(temp, `jsr${line}`), line, { imports: Object.fromEntries(imports), links: [root] }, "as from JSR")
+  }]))
 }
 let unset = 0
 const installed = []
