@@ -14,7 +14,7 @@ import type { ActionTimeoutError } from "./errors.ts"
 import * as hedge from "./internal/hedge.ts"
 import * as options from "./internal/options.ts"
 import * as internal from "./internal/ordered.ts"
-import * as runtime from "./internal/runtime.ts"
+import type * as runtime from "./internal/runtime.ts"
 
 /**
  * Options shared by every `Ordered` operator. Invalid options make the
@@ -32,7 +32,8 @@ export interface Options<
   /**
    * At most this many actions run at once: an integer ≥ 1, `"unbounded"`,
    * `"inherit"` to follow `Effect.withConcurrency` as `Effect.forEach` does
-   * (unbounded unless set; a number below 2 runs one at a time), or
+   * (unbounded unless set; a number below 2 runs one at a time; effect 4 has
+   * no ambient concurrency, so there it is `"unbounded"`), or
    * `"auto"`: a limit between `minConcurrency` and `maxConcurrency` that
    * starts at 20, grows while the actions' own latency stays near what the
    * downstream gives unloaded, and backs off when it rises (requests queue

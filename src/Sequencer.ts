@@ -21,7 +21,7 @@ import type {
 import * as internal from "./internal/sequencer.ts"
 import type * as models from "./internal/sequencerModels.ts"
 import { Event as EventValue } from "./internal/sequencerModels.ts"
-import * as runtime from "./internal/runtime.ts"
+import type * as runtime from "./internal/runtime.ts"
 
 /**
  * What values are sequenced by: a non-empty string or a number (not `NaN`).

@@ -14,7 +14,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Ordered from "./Ordered.ts"
 import * as internal from "./internal/simulation.ts"
-import * as runtime from "./internal/runtime.ts"
+import type * as runtime from "./internal/runtime.ts"
 
 /**
  * How long each simulated action takes. Build one with {@link Latency}'s

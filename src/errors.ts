@@ -90,11 +90,11 @@ const CheckpointDecodeErrorBase: TaggedErrorConstructor<"CheckpointDecodeError",
  *
  * @example
  * ```ts
- * import { Either } from "effect"
+ * import { Effect } from "effect"
  * import { Checkpoint } from "effect-ordered"
  *
- * const decoded = Checkpoint.decode("3:!!")
- * if (Either.isLeft(decoded)) console.log(decoded.left.reason)
+ * const error = Effect.runSync(Effect.flip(Checkpoint.decode("3:!!")))
+ * console.log(error.reason)
  * // the bitset after `:` is not base64url
  * ```
  *

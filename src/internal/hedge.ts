@@ -1,4 +1,4 @@
-import * as Cause from "effect/Cause"
+import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { ActionTimeoutError } from "../errors.ts"

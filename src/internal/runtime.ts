@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- the names one line lacks are read untyped, and typed once here
 /**
  * The one module that knows there are two Effect lines (issue #19): effect 3
  * (`^3.22`) and effect 4 (`^4.0`). Every other source file imports only
@@ -110,12 +111,6 @@ export type IllegalArgumentException = typeof Cause extends
 export const IllegalArgumentException: new(message?: string) => IllegalArgumentException = C.IllegalArgumentException ??
   C.IllegalArgumentError
 
-/** @internal */
-export const isTimeoutException: (u: unknown) => u is TimeoutException = C.isTimeoutException ?? C.isTimeoutError
-
-/** @internal */
-export const TimeoutException: new(message?: string) => TimeoutException = C.TimeoutException ?? C.TimeoutError
-
 // ---------------------------------------------------------------------------
 // Effect: renamed combinators
 // ---------------------------------------------------------------------------
@@ -164,10 +159,6 @@ export const isInterruptedOnly: <E>(cause: Cause.Cause<E>) => boolean = C.isInte
 export const fromNullable: <A>(a: A) => Option.Option<NonNullable<A>> = (Option as Module).fromNullable ??
   (Option as Module).fromNullishOr
 
-/** `Chunk.unsafeFromArray` (effect 4: `fromArrayUnsafe`). @internal */
-export const chunkFromArray: <A>(array: ReadonlyArray<A>) => Chunk.Chunk<A> = (Chunk as Module).unsafeFromArray ??
-  (Chunk as Module).fromArrayUnsafe
-
 /** A `Duration` from what a `Duration` option accepts; throws on a bad input (effect 4: `fromInputUnsafe`). @internal */
 export const decodeDuration: (input: DurationInput) => Duration.Duration = (Duration as Module).decode ??
   (Duration as Module).fromInputUnsafe
@@ -207,10 +198,6 @@ export const interruptAsFork: (fiber: RuntimeFiber<unknown, unknown>, by: Interr
 export const poll = <A, E>(fiber: RuntimeFiber<A, E>): Exit.Exit<A, E> | undefined =>
   (v3 ? (fiber as Module).unsafePoll() : (fiber as Module).pollUnsafe()) ?? undefined
 
-/** Whether an exit is an interruption only (effect 4: `Exit.hasInterrupts`). @internal */
-export const isInterrupted: <A, E>(exit: Exit.Exit<A, E>) => boolean = (Exit as Module).isInterrupted ??
-  (Exit as Module).hasInterrupts
-
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? E.yieldNow() : E.yieldNow
 
@@ -225,10 +212,6 @@ export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Ef
   v3
     ? () => Effect.map(E.runtime(), (rt) => (effect: Effect.Effect<any, any, any>) => B.Runtime.runFork(rt)(effect))
     : () => Effect.map(E.context(), (context) => E.runForkWith(context))
-
-/** Forks a child of the current fiber (effect 4: `Effect.forkChild`). @internal */
-export const fork: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<RuntimeFiber<A, E>, never, R> = E.fork ??
-  E.forkChild
 
 /**
  * How the engine ends what an action forked (`children.ts`, `"action"`):
@@ -350,8 +333,7 @@ export interface ClockReader {
   readonly sleep: (duration: Duration.Duration) => Effect.Effect<void>
 }
 
-/** @internal */
-export const readerOf: (clock: Clock.Clock) => ClockReader = v3
+const readerOf: (clock: Clock.Clock) => ClockReader = v3
   ? (clock) => {
     const c = clock as Module
     return { millis: () => c.unsafeCurrentTimeMillis(), nanos: () => c.unsafeCurrentTimeNanos(), sleep: (d) => c.sleep(d) }
@@ -368,9 +350,6 @@ export const clockOf = (fiber: RuntimeFiber<unknown, unknown>): ClockReader =>
       ? Context.get((fiber as Module).currentDefaultServices, Clock.Clock)
       : (fiber as Module).getRef(Clock.Clock)
   )
-
-/** The current fiber's clock. @internal */
-export const currentClock: Effect.Effect<ClockReader> = withFiber((fiber) => Effect.succeed(clockOf(fiber)))
 
 /** Runs `self` with `clock` as its `Clock` (effect 4: a service). @internal */
 export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: unknown) => Effect.Effect<A, E, R> = v3
@@ -554,7 +533,7 @@ export const fromArrays: <A, E, R>(pull: Effect.Effect<ReadonlyArray<A> | undefi
   ? (pull) =>
     S.repeatEffectChunkOption(Effect.matchEffect(pull, {
       onFailure: (error) => Effect.fail(Option.some(error)),
-      onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed(chunkFromArray(out))
+      onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed((Chunk as Module).unsafeFromArray(out))
     }))
   : (pull) => {
     const next: Effect.Effect<ReadonlyArray<unknown>, unknown, unknown> = Effect.flatMap(

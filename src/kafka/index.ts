@@ -19,7 +19,7 @@ import type * as Schedule from "effect/Schedule"
 import type { KafkaError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
 import * as producer from "./internal/producer.ts"
-import * as runtime from "../internal/runtime.ts"
+import type * as runtime from "../internal/runtime.ts"
 
 export {
   /**

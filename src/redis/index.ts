@@ -21,7 +21,7 @@ import * as consumer from "./internal/consumer.ts"
 import * as fence from "./internal/fence.ts"
 import * as producer from "./internal/producer.ts"
 import * as redis from "./internal/redis.ts"
-import * as runtime from "../internal/runtime.ts"
+import type * as runtime from "../internal/runtime.ts"
 
 export {
   /**

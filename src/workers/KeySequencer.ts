@@ -9,7 +9,7 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Key, OfferError } from "../Sequencer.ts"
 import * as internal from "./internal/keySequencer.ts"
-import * as runtime from "../internal/runtime.ts"
+import type * as runtime from "../internal/runtime.ts"
 
 /**
  * The part of a Durable Object's `ctx.storage` (`DurableObjectStorage` in

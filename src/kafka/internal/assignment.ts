@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from "kafkajs"
 import type * as Checkpoint from "../../Checkpoint.ts"
 import * as T from "../../internal/transportOptions.ts"

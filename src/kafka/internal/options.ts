@@ -4,7 +4,7 @@ import type * as Worker from "../../internal/partitionWorker.ts"
 import * as V from "../../internal/validate.ts"
 import type { ConsumeOptions } from "../index.ts"
 import { brokerList } from "./client.ts"
-import * as runtime from "../../internal/runtime.ts"
+import type * as runtime from "../../internal/runtime.ts"
 
 /** The options with every default filled in: the required ones as given, the rest resolved. @internal */
 export interface Resolved<A, B, E1, R1, E2, R2> extends
