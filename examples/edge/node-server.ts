@@ -7,10 +7,12 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer, IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
+import { Sequencer } from "../../src/index.ts"
 import { app, configFromEnv, layer } from "./app.ts"
 import { type ListenConfig, listenConfigFromEnv } from "./listen.ts"
 
@@ -83,9 +85,32 @@ const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoExceptio
   )
 }
 
+/**
+ * A connection accepted and not yet read is input the keyed route's
+ * sequencer has not seen: its missing action may be in it. It holds the
+ * input backlog from the accept until its first request's head is parsed
+ * (the route then holds it until its offer), or until it closes.
+ */
+const holdWhileUnread = (backlog: Sequencer.Backlog) => {
+  const unread = new WeakMap<Socket, () => void>()
+  const read = (socket: Socket) => {
+    unread.get(socket)?.()
+    unread.delete(socket)
+  }
+  return {
+    connection: (socket: Socket): void => {
+      unread.set(socket, Sequencer.unsafeHoldGaps(backlog))
+      socket.once("close", () => read(socket))
+    },
+    request: (request: IncomingMessage): void => read(request.socket as Socket)
+  }
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
+  const backlog = Effect.runSync(Sequencer.makeBacklog)
+  const unread = holdWhileUnread(backlog)
   const server = () =>
     createServer({
       IncomingMessage: DrainingIncomingMessage,
@@ -94,10 +119,11 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
+    }).on("connection", unread.connection).on("request", unread.request)
+      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
-    Layer.provide(layer(configFromEnv(runtime, env))),
+    Layer.provide(layer(configFromEnv(runtime, env), { backlog })),
     Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host, backlog: listen.backlog }))
   )
   NodeRuntime.runMain(Layer.launch(Server))
