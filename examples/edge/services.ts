@@ -47,7 +47,7 @@ export const defaultConfig: EdgeConfig = {
   maxActions: 1000,
   sequencerCapacity: 1024,
   gapTimeoutMs: 2000,
-  maxGapWaitMs: 60_000
+  maxGapWaitMs: 300_000
 }
 
 /** The integer in `env[name]`, `undefined` when unset or empty; throws (stopping the server at startup) when below `min` or not an integer. */
