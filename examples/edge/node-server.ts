@@ -7,6 +7,7 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer, IncomingMessage, type ServerResponse } from "node:http"
@@ -65,7 +66,13 @@ const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessag
  * large (431), a request it cannot parse (400). The same JSON error body as
  * every other error, then the connection closes.
  */
-const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoException, socket: Duplex): void => {
+const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
+(error: NodeJS.ErrnoException, socket: Duplex): void => {
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    // Under a burst the server, not the client, was slow: the client resends the shed request. Hold the gaps for as
+    // long again as the server left it unread, so that a loaded client has that long to send it again.
+    Effect.runSync(Sequencer.holdGapsFor(backlog, Duration.millis(listen.headersTimeoutMs)))
+  }
   if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent) {
     socket.destroy()
     return
@@ -120,7 +127,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
     }).on("connection", unread.connection).on("request", unread.request)
-      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
+      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen, backlog))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env), { backlog })),
