@@ -10,7 +10,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createServer, IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { Sequencer } from "../../src/index.ts"
@@ -66,6 +66,24 @@ const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessag
  * large (431), a request it cannot parse (400). The same JSON error body as
  * every other error, then the connection closes.
  */
+/**
+ * Sockets answered by `answerClientError`. The answer ends the socket, but
+ * the HTTP parser still reads what comes after it: the rest of a head that
+ * was late (a 408 under load) would still become a request, and a client
+ * told 408 would have its action applied. `ignoreAnswered` drops them.
+ */
+const answered = new WeakSet<Duplex>()
+
+/** Makes `server` drop requests that arrive on a socket it already answered (see `answered`). */
+const ignoreAnswered = (server: Server): Server => {
+  const emit = server.emit
+  server.emit = function(this: Server, event: string | symbol, ...args: Array<unknown>) {
+    if (event === "request" && answered.has((args[0] as IncomingMessage).socket)) return true
+    return Reflect.apply(emit, this, [event, ...args])
+  } as typeof server.emit
+  return server
+}
+
 const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
 (error: NodeJS.ErrnoException, socket: Duplex): void => {
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
@@ -85,6 +103,7 @@ const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
     : error.code === "HPE_HEADER_OVERFLOW"
     ? [431, "Request Header Fields Too Large", { error: "The request head is too large" }]
     : [400, "Bad Request", { error: `Malformed request: ${error.code ?? error.message}` }]
+  answered.add(socket)
   const json = JSON.stringify(body)
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
@@ -119,7 +138,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
   const backlog = Effect.runSync(Sequencer.makeBacklog)
   const unread = holdWhileUnread(backlog)
   const server = () =>
-    createServer({
+    ignoreAnswered(createServer({
       IncomingMessage: DrainingIncomingMessage,
       headersTimeout: listen.headersTimeoutMs,
       requestTimeout: listen.requestTimeoutMs,
@@ -127,7 +146,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
     }).on("connection", unread.connection).on("request", unread.request)
-      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen, backlog))
+      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen, backlog)))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env), { backlog })),
