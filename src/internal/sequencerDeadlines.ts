@@ -91,8 +91,8 @@ class Timer<T> {
  * A gap deadline first looked at more than `gapTimeout / STALL_FRACTION`
  * after it passed (the timer woke late, or an offer settles it first) means
  * the process was stalled (a loaded machine, a long GC, a long synchronous
- * run of requests): what arrived meanwhile is still unread (Node and workerd
- * run due timers before they read sockets), so that time is backlog, not
+ * run of requests): what arrived meanwhile is still unread (Node runs due
+ * timers before it reads sockets), so that time is backlog, not
  * absence, and the gap clock starts again.
  */
 const STALL_FRACTION = 4
