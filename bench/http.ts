@@ -12,14 +12,15 @@
  * `POST /keys/:key/actions/:sequence`, shuffled, 6 duplicates a key,
  * sequence 20 never sent on 10 keys, all in flight at once; it reports the
  * actions applied (of those that can be), the 409s (the duplicates), the 504s
- * (the real gaps), the 408s resent and the time until the last answer.
+ * (the real gaps), the requests resent (408, failed connect), those left
+ * with no answer, the load average and the time until the last answer.
  *
  *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0,5] [--runtimes node,deno,bun,workerd]
- *     [--burst-keys 40] [--burst-keys-node 100]
+ *     [--burst-keys 40] [--burst-keys-node 100] [--burst-only]
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { defaultBurst, expectedApplied, runBurst } from "../test/edge/burst.ts"
 import { type Runtime, startServer } from "../test/edge/launch.ts"
@@ -186,6 +187,8 @@ export interface BurstRow {
   readonly conflicts: number
   readonly gaps: number
   readonly retried: number
+  /** Requests with no answer, by error code (resent when never sent). */
+  readonly errors: Readonly<Record<string, number>>
   readonly drainMillis: number
 }
 
@@ -204,6 +207,7 @@ const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> =
       conflicts: result.statuses[409] ?? 0,
       gaps: result.statuses[504] ?? 0,
       retried: result.retried,
+      errors: result.errors,
       drainMillis: result.drainMillis
     }
   } finally {
@@ -221,12 +225,14 @@ export const runBurstBench = async (
   for (const runtime of runtimes) rows.push(await measureBurst(runtime, keys))
   if (runtimes.includes("node") && nodeKeys !== keys) rows.push(await measureBurst("node", nodeKeys))
   console.log("\n### Keyed burst: keys × 100 actions, shuffled, 6 duplicates a key, 10 gaps, all at once, default settings\n")
-  console.log("| runtime | keys × actions | requests | applied | 409 | 504 | 408 resent | drained in |")
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log(`load average ${loadavg().map((n) => n.toFixed(1)).join(", ")} at the end\n`)
+  console.log("| runtime | keys × actions | requests | applied | 409 | 504 | resent (408, failed connect) | no answer | drained in |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of rows) {
+    const errors = Object.entries(r.errors).map(([code, n]) => `${n} ${code}`).join(", ") || "0"
     console.log(
       `| ${r.runtime} | ${r.keys} × 100 | ${r.requests} | ${r.applied} of ${r.applicable} | ${r.conflicts} | ${r.gaps} | ` +
-        `${r.retried} | ${(r.drainMillis / 1000).toFixed(1)} s |`
+        `${r.retried} | ${errors} | ${(r.drainMillis / 1000).toFixed(1)} s |`
     )
   }
   return rows
@@ -239,12 +245,14 @@ if (isMain) {
     return i === -1 ? undefined : process.argv[i + 1]
   }
   const number = (name: string) => arg(name) === undefined ? undefined : Number(arg(name))
-  await runHttpBench({
-    runtimes: arg("runtimes")?.split(",") as Array<Runtime> | undefined,
-    durationSeconds: number("duration"),
-    connections: number("connections"),
-    latenciesMs: arg("latency-ms")?.split(",").map(Number)
-  })
+  if (!process.argv.includes("--burst-only")) {
+    await runHttpBench({
+      runtimes: arg("runtimes")?.split(",") as Array<Runtime> | undefined,
+      durationSeconds: number("duration"),
+      connections: number("connections"),
+      latenciesMs: arg("latency-ms")?.split(",").map(Number)
+    })
+  }
   await runBurstBench(
     (arg("runtimes")?.split(",") as Array<Runtime> | undefined) ?? ["node", "deno", "bun", "workerd"],
     number("burst-keys") ?? 40,

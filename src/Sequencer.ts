@@ -19,6 +19,7 @@ import type {
   SequencerKeyLimitError
 } from "./internal/sequencerModels.ts"
 import * as internal from "./internal/sequencer.ts"
+import * as backlogInternal from "./internal/sequencerBacklog.ts"
 import type * as models from "./internal/sequencerModels.ts"
 import { Event as EventValue } from "./internal/sequencerModels.ts"
 import type * as runtime from "./internal/runtime.ts"
@@ -60,8 +61,10 @@ export interface Options {
    * value's acceptance and the last sign of a backlog: an offer that arrived
    * after a later sequence of its key (it fills a hole, so more may still be
    * on the way), or an offer suspended on a full key (the clock is held
-   * while one is). See `maxGapWait` for the bound. Default: none (a missing
-   * sequence holds its key until it arrives).
+   * while one is), the `backlog` option released, or a stall (the deadline
+   * found more than `gapTimeout / 4` overdue: the process could not look at
+   * it, nor read what arrived meanwhile). See `maxGapWait` for the bound.
+   * Default: none (a missing sequence holds its key until it arrives).
    */
   readonly gapTimeout?: runtime.DurationInput | undefined
   /**
@@ -71,6 +74,15 @@ export interface Options {
    * At least `gapTimeout`; needs it. Default: `10 × gapTimeout`.
    */
   readonly maxGapWait?: runtime.DurationInput | undefined
+  /**
+   * A {@link Backlog} that the code in front of the sequencer holds while
+   * it still has input it has not offered yet (an HTTP server: connections
+   * accepted and not read, requests shed with `Retry-After`). While it is
+   * held no gap is given up, and its release counts as a sign of a backlog.
+   * One backlog may serve several sequencers; it must use the same `Clock`.
+   * Needs `gapTimeout` to matter. Default: none.
+   */
+  readonly backlog?: Backlog | undefined
   /**
    * What giving up on missing sequences does. `"skip"` (default): emit a
    * {@link Gap} for them and release the values after them. `"fail"`: the
@@ -277,6 +289,83 @@ export interface Sequencer<A> {
  */
 export const make = <A>(options: Options): Effect.Effect<Sequencer<A>, never, Scope.Scope> =>
   internal.make<A>(options)
+
+/**
+ * What feeds one or more sequencers says, through this, that it is behind:
+ * it holds input it has not offered yet. Give it to {@link make} as
+ * `backlog`; hold it with {@link holdGaps}, {@link holdGapsFor} or
+ * {@link unsafeHoldGaps}. While it is held, no gap is given up; the moment
+ * the last hold ends starts the gap clocks afresh (`gapTimeout` from then).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Backlog extends backlogInternal.Backlog {}
+
+/**
+ * A new {@link Backlog}, on the `Clock` of the fiber that makes it (the
+ * sequencers it is given to must use the same).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sequencer } from "effect-ordered"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const backlog = yield* Sequencer.makeBacklog
+ *   const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "50 millis", backlog })
+ *   yield* sequencer.offer("k", 1, "second")
+ *   // Sequence 0 takes 200 ms to read (4 × gapTimeout): the read holds the backlog.
+ *   yield* Effect.sleep("200 millis").pipe(
+ *     Effect.andThen(sequencer.offer("k", 0, "first")),
+ *     Sequencer.holdGaps(backlog)
+ *   )
+ *   return yield* sequencer.next("k")
+ * }))
+ * Effect.runPromise(program).then(console.log)
+ * // 2
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeBacklog: Effect.Effect<Backlog> = backlogInternal.make
+
+/**
+ * Holds `backlog` while `self` runs (e.g. while a request is read and
+ * parsed, up to its offer): no gap of the sequencers given it is given up
+ * meanwhile, and their gap clocks start afresh when the last hold ends.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const holdGaps: {
+  (backlog: Backlog): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, backlog: Backlog): Effect.Effect<A, E, R>
+} = dual(2, backlogInternal.hold)
+
+/**
+ * Holds `backlog` from now for `duration`: input refused now and coming
+ * back later (a request answered `503` with `Retry-After`) is not mistaken
+ * for missing while it is on its way.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const holdGapsFor: {
+  (duration: runtime.DurationInput): (backlog: Backlog) => Effect.Effect<void>
+  (backlog: Backlog, duration: runtime.DurationInput): Effect.Effect<void>
+} = dual(2, backlogInternal.holdFor)
+
+/**
+ * Holds `backlog` until the returned function is called (once; later calls
+ * do nothing): for callbacks outside Effect, such as a server's
+ * `connection` event, released when the connection's request is read.
+ *
+ * @since 0.2.0
+ * @category unsafe
+ */
+export const unsafeHoldGaps: (backlog: Backlog) => () => void = backlogInternal.unsafeHold
 
 /**
  * Whether an event is a released value (else it is a {@link Gap}): `Event.$is("Released")`.

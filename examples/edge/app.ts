@@ -14,26 +14,38 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { Sequencer } from "../../src/index.ts"
 import { postActions } from "./actions.ts"
 import { type Action, OrderBook } from "./domain.ts"
 import { fail, HttpError, json } from "./http.ts"
 import { KeyedActions, postKeyedAction } from "./keyed.ts"
 import { page } from "./page.ts"
-import { Config, CostlyStep, type EdgeConfig, sleepingStep, Stats } from "./services.ts"
+import { Config, CostlyStep, type EdgeConfig, InputBacklog, sleepingStep, Stats } from "./services.ts"
 
 export { configFromEnv, defaultConfig, type EdgeConfig } from "./services.ts"
 
 /** Everything the routes need; built once, it lives as long as the server. */
 export type Services = Config | CostlyStep | Stats | OrderBook | KeyedActions
 
+/**
+ * The services, from `config`. `step` replaces the simulated costly step;
+ * `backlog` is the input backlog the server holds from each connection's
+ * accept (`node-server.ts`), else one held by each keyed request itself.
+ */
 export const layer = (
   config: EdgeConfig,
-  options?: { readonly step?: ((action: Action, index: number) => Effect.Effect<void>) | undefined }
+  options?: {
+    readonly step?: ((action: Action, index: number) => Effect.Effect<void>) | undefined
+    readonly backlog?: Sequencer.Backlog | undefined
+  }
 ): Layer.Layer<Services> =>
   KeyedActions.Default.pipe(
     Layer.provideMerge(Layer.mergeAll(
       Layer.succeed(Config, config),
       Layer.succeed(CostlyStep, options?.step ?? sleepingStep(config)),
+      options?.backlog === undefined
+        ? Layer.effect(InputBacklog, Sequencer.makeBacklog)
+        : Layer.succeed(InputBacklog, options.backlog),
       Stats.Default,
       OrderBook.Default
     ))

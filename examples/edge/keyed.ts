@@ -14,7 +14,7 @@ import { Ordered, Sequencer } from "../../src/index.ts"
 import { applyActions } from "./actions.ts"
 import { Action, OrderBook } from "./domain.ts"
 import { decodeJson, fail, json, readBody } from "./http.ts"
-import { Config, CostlyStep, Stats } from "./services.ts"
+import { Config, CostlyStep, InputBacklog, Stats } from "./services.ts"
 
 /** The answer to one keyed request, completed by the consumer of the sequencer. */
 export interface Reply {
@@ -78,10 +78,12 @@ export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered
     const stats = yield* Stats
     const step = yield* CostlyStep
     const book = yield* OrderBook
+    const backlog = yield* InputBacklog
     const gapTimeout = Duration.millis(config.gapTimeoutMs)
     const sequencer = yield* Sequencer.make<Pending>({
       capacity: config.sequencerCapacity,
       gapTimeout,
+      backlog,
       maxGapWait: config.maxGapWaitMs === undefined ? undefined : Duration.millis(config.maxGapWaitMs)
     })
     /** Per key, the gap just given up on; the next released value of the key is the one after it. */
@@ -112,41 +114,59 @@ export class KeyedActions extends Effect.Service<KeyedActions>()("effect-ordered
       Effect.forkScoped
     )
 
-    /** Offers the action and waits until it has been applied (or given up on). */
-    const submit = (key: string, sequence: number, action: Action): Effect.Effect<Reply, Sequencer.OfferError> =>
+    /** Offers the action; once accepted, what waits until it has been applied (or given up on). */
+    const submit = (
+      key: string,
+      sequence: number,
+      action: Action
+    ): Effect.Effect<Effect.Effect<Reply, Sequencer.OfferError>, Sequencer.OfferError> =>
       Effect.gen(function*() {
         const reply = yield* Deferred.make<Reply>()
         yield* sequencer.offer(key, sequence, { action, reply })
-        return yield* Deferred.await(reply)
+        return Deferred.await(reply)
       })
 
-    return { submit } as const
+    /** Holds every gap clock while a request is read, up to its offer. */
+    const hold = Sequencer.holdGaps(backlog)
+
+    return { submit, hold } as const
   })
 }) {}
 
+/**
+ * Reads, validates and offers one keyed action; the request holds every gap
+ * clock (the input backlog) from its start until its offer was accepted or
+ * refused, so that a missing action still being read is not given up on.
+ */
+const offerKeyedAction = (keyed: KeyedActions) =>
+  Effect.gen(function*() {
+    const config = yield* Config
+    const params = yield* HttpRouter.params
+    const key = params.key!
+    const sequence = Number(params.sequence)
+    if (!/^\d+$/.test(params.sequence!) || !Number.isSafeInteger(sequence)) {
+      return yield* fail(400, `Expected path parameter sequence to be an integer ≥ 0, got ${JSON.stringify(params.sequence)}`, {
+        parameter: "sequence"
+      })
+    }
+    const body = yield* readBody(config.maxBodyBytes)
+    if (body.trim() === "") {
+      return yield* fail(400, "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})")
+    }
+    // The key comes from the path: the body carries type, payload and latencyMs.
+    const action = yield* decodeJson(Action, body, {}, (value) => Predicate.isRecord(value) ? { ...value, key } : value)
+    // Accepted: what waits for the reply, outside the hold (a value waiting for its turn is no backlog).
+    return yield* keyed.submit(key, sequence, action)
+  }).pipe(keyed.hold)
+
 export const postKeyedAction = Effect.gen(function*() {
-  const config = yield* Config
-  const params = yield* HttpRouter.params
-  const key = params.key!
-  const sequence = Number(params.sequence)
-  if (!/^\d+$/.test(params.sequence!) || !Number.isSafeInteger(sequence)) {
-    return yield* fail(400, `Expected path parameter sequence to be an integer ≥ 0, got ${JSON.stringify(params.sequence)}`, {
-      parameter: "sequence"
-    })
-  }
-  const body = yield* readBody(config.maxBodyBytes)
-  if (body.trim() === "") {
-    return yield* fail(400, "Empty body: expected one JSON action ({\"type\":…,\"payload\":…})")
-  }
-  // The key comes from the path: the body carries type, payload and latencyMs.
-  const action = yield* decodeJson(Action, body, {}, (value) => Predicate.isRecord(value) ? { ...value, key } : value)
   const keyed = yield* KeyedActions
-  const reply = yield* keyed.submit(key, sequence, action).pipe(
+  const reply = yield* offerKeyedAction(keyed).pipe(
+    Effect.flatten,
     Effect.catchTags({
-      DuplicateSequenceError: (error) =>
-        fail(409, error.message, { _tag: error._tag, key, sequence, next: error.next }),
-      SequenceOutOfWindowError: (error) =>
-        fail(409, error.message, { _tag: error._tag, key, sequence, next: error.next, capacity: error.capacity }),
+      DuplicateSequenceError: ({ _tag, key, message, next, sequence }) => fail(409, message, { _tag, key, sequence, next }),
+      SequenceOutOfWindowError: ({ _tag, capacity, key, message, next, sequence }) =>
+        fail(409, message, { _tag, key, sequence, next, capacity }),
       SequencerClosedError: (error) => fail(503, error.message, { _tag: error._tag }),
       SequencerKeyLimitError: (error) => fail(503, error.message, { _tag: error._tag })
     })

@@ -7,10 +7,13 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createServer, IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
+import { Sequencer } from "../../src/index.ts"
 import { app, configFromEnv, layer } from "./app.ts"
 import { type ListenConfig, listenConfigFromEnv } from "./listen.ts"
 
@@ -63,7 +66,31 @@ const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessag
  * large (431), a request it cannot parse (400). The same JSON error body as
  * every other error, then the connection closes.
  */
-const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoException, socket: Duplex): void => {
+/**
+ * Sockets answered by `answerClientError`. The answer ends the socket, but
+ * the HTTP parser still reads what comes after it: the rest of a head that
+ * was late (a 408 under load) would still become a request, and a client
+ * told 408 would have its action applied. `ignoreAnswered` drops them.
+ */
+const answered = new WeakSet<Duplex>()
+
+/** Makes `server` drop requests that arrive on a socket it already answered (see `answered`). */
+const ignoreAnswered = (server: Server): Server => {
+  const emit = server.emit
+  server.emit = function(this: Server, event: string | symbol, ...args: Array<unknown>) {
+    if (event === "request" && answered.has((args[0] as IncomingMessage).socket)) return true
+    return Reflect.apply(emit, this, [event, ...args])
+  } as typeof server.emit
+  return server
+}
+
+const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
+(error: NodeJS.ErrnoException, socket: Duplex): void => {
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    // Under a burst the server, not the client, was slow: the client resends the shed request. Hold the gaps for as
+    // long again as the server left it unread, so that a loaded client has that long to send it again.
+    Effect.runSync(Sequencer.holdGapsFor(backlog, Duration.millis(listen.headersTimeoutMs)))
+  }
   if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent: boolean } })._httpMessage?.headersSent) {
     socket.destroy()
     return
@@ -76,6 +103,7 @@ const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoExceptio
     : error.code === "HPE_HEADER_OVERFLOW"
     ? [431, "Request Header Fields Too Large", { error: "The request head is too large" }]
     : [400, "Bad Request", { error: `Malformed request: ${error.code ?? error.message}` }]
+  answered.add(socket)
   const json = JSON.stringify(body)
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
@@ -83,21 +111,45 @@ const answerClientError = (listen: ListenConfig) => (error: NodeJS.ErrnoExceptio
   )
 }
 
+/**
+ * A connection accepted and not yet read is input the keyed route's
+ * sequencer has not seen: its missing action may be in it. It holds the
+ * input backlog from the accept until its first request's head is parsed
+ * (the route then holds it until its offer), or until it closes.
+ */
+const holdWhileUnread = (backlog: Sequencer.Backlog) => {
+  const unread = new WeakMap<Socket, () => void>()
+  const read = (socket: Socket) => {
+    unread.get(socket)?.()
+    unread.delete(socket)
+  }
+  return {
+    connection: (socket: Socket): void => {
+      unread.set(socket, Sequencer.unsafeHoldGaps(backlog))
+      socket.once("close", () => read(socket))
+    },
+    request: (request: IncomingMessage): void => read(request.socket as Socket)
+  }
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
+  const backlog = Effect.runSync(Sequencer.makeBacklog)
+  const unread = holdWhileUnread(backlog)
   const server = () =>
-    createServer({
+    ignoreAnswered(createServer({
       IncomingMessage: DrainingIncomingMessage,
       headersTimeout: listen.headersTimeoutMs,
       requestTimeout: listen.requestTimeoutMs,
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen))
+    }).on("connection", unread.connection).on("request", unread.request)
+      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen, backlog)))
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
-    Layer.provide(layer(configFromEnv(runtime, env))),
+    Layer.provide(layer(configFromEnv(runtime, env), { backlog })),
     Layer.provide(NodeHttpServer.layer(server, { port: listen.port, host: listen.host, backlog: listen.backlog }))
   )
   NodeRuntime.runMain(Layer.launch(Server))

@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Ref from "effect/Ref"
+import { Sequencer } from "../../src/index.ts"
 import type { Action } from "./domain.ts"
 
 export interface EdgeConfig {
@@ -46,7 +47,7 @@ export const defaultConfig: EdgeConfig = {
   maxActions: 1000,
   sequencerCapacity: 1024,
   gapTimeoutMs: 2000,
-  maxGapWaitMs: 60_000
+  maxGapWaitMs: 300_000
 }
 
 /** The integer in `env[name]`, `undefined` when unset or empty; throws (stopping the server at startup) when below `min` or not an integer. */
@@ -90,6 +91,14 @@ export const configFromEnv = (runtime: string, env: Readonly<Record<string, stri
 }
 
 export class Config extends Context.Tag("effect-ordered/examples/edge/Config")<Config, EdgeConfig>() {}
+
+/**
+ * What the keyed route's sequencer sees of the server's input backlog: held
+ * while requests are accepted but not yet offered (by the request itself,
+ * and on Node from the moment the connection is accepted), so that no gap is
+ * given up while the missing action may still be among them.
+ */
+export class InputBacklog extends Context.Tag("effect-ordered/examples/edge/InputBacklog")<InputBacklog, Sequencer.Backlog>() {}
 
 /**
  * The costly step every action goes through before it is applied

@@ -77,6 +77,30 @@ const configOf = (env: Env): EdgeConfig => configFromEnv("workerd", env as Recor
  */
 const stats = Effect.runSync(Effect.scoped(Effect.map(Layer.build(Stats.Default), Context.get(Stats))))
 
+/**
+ * The input backlog of the keyed route, shared like `stats`: the worker holds
+ * it while a keyed request is read and forwarded, and hands the hold to the
+ * key's object, which releases it once its offer is placed; every object's
+ * `KeySequencer` is given it. So on the local workerd (one isolate for the
+ * worker and every object) no object gives up a gap while a request of any
+ * key is still on its way to its object. On Cloudflare an object may run in
+ * another isolate: it then sees only its own key's signs of a backlog.
+ */
+const backlog = Effect.runSync(Sequencer.makeBacklog)
+
+/** Holds handed from the worker to an object with a forwarded request (header `x-backlog-hold`). */
+const handedHolds = new Map<string, () => void>()
+let lastHoldId = 0
+const HOLD_HEADER = "x-backlog-hold"
+
+/** Releases the hold handed with `request`, if this isolate holds it. */
+const releaseHandedHold = (request: Request): void => {
+  const id = request.headers.get(HOLD_HEADER)
+  if (id === null) return
+  handedHolds.get(id)?.()
+  handedHolds.delete(id)
+}
+
 // ------------------------------------------------------------ worker ⇄ object
 
 /** A sequencer refusal as it crosses from the object to the worker. */
@@ -116,8 +140,12 @@ const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
       const response = await env.KEYS.get(env.KEYS.idFromName(key)).fetch(`https://object${path}`, init)
       return { status: response.status, body: await response.json() as A }
     })
-  const post = <A>(key: string, path: string, body: unknown) =>
-    call<A>(key, path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } })
+  const post = <A>(key: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+    call<A>(key, path, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", ...headers }
+    })
 
   const book: Book = {
     // One call per key the actions touch, the keys in parallel, each key's actions in order.
@@ -147,13 +175,28 @@ const objectLayer = (env: Env): Layer.Layer<OrderBook | KeyedActions> => {
     get: (key) =>
       Effect.map(call<Order | null>(key, `/orders/${encodeURIComponent(key)}`), ({ body }) => Option.fromNullable(body))
   }
-  const submit = (key: string, sequence: number, action: Action): Effect.Effect<Reply, Sequencer.OfferError> =>
-    Effect.flatMap(post<Record<string, unknown>>(key, `/sequences/${sequence}`, action), ({ body, status }) =>
-      status === 409 || status === 503
-        ? Effect.fail(refusalError(Schema.decodeUnknownSync(SequencerRefusal)(body)))
-        : Effect.succeed({ status: status as Reply["status"], body }))
+  // Acceptance happens in the object: the call is the wait, carrying a hold the object releases once it offered.
+  const submit = (key: string, sequence: number, action: Action) =>
+    Effect.sync(() => {
+      const id = String(++lastHoldId)
+      const release = Sequencer.unsafeHoldGaps(backlog)
+      handedHolds.set(id, release)
+      return Effect.flatMap(
+        post<Record<string, unknown>>(key, `/sequences/${sequence}`, action, { [HOLD_HEADER]: id }),
+        ({ body, status }) =>
+          status === 409 || status === 503
+            ? Effect.fail(refusalError(Schema.decodeUnknownSync(SequencerRefusal)(body)))
+            : Effect.succeed({ status: status as Reply["status"], body })
+      ).pipe(Effect.ensuring(Effect.sync(() => {
+        handedHolds.delete(id)
+        release()
+      })))
+    })
 
-  return Layer.merge(Layer.succeed(OrderBook, OrderBook.make(book)), Layer.succeed(KeyedActions, KeyedActions.make({ submit })))
+  return Layer.merge(
+    Layer.succeed(OrderBook, OrderBook.make(book)),
+    Layer.succeed(KeyedActions, KeyedActions.make({ submit, hold: Sequencer.holdGaps(backlog) }))
+  )
 }
 
 /** The worker's handler, built once per isolate from the first request's bindings. */
@@ -265,6 +308,7 @@ export class KeyObject {
         capacity: this.config.sequencerCapacity,
         gapTimeout,
         maxGapWait: this.config.maxGapWaitMs === undefined ? undefined : Duration.millis(this.config.maxGapWaitMs),
+        backlog,
         apply: ({ missing, sequence, value }: KeySequencer.Released<Action>) =>
           stats.track(step(value)).pipe(
             Effect.zipRight(settleReleased(key, sequence, value, missing, gapTimeout)),
@@ -290,7 +334,10 @@ export class KeyObject {
     if (request.method === "POST" && path[1] === "sequences") {
       const action = Schema.decodeUnknownSync(Action)(await request.json())
       const sequencer = await this.sequencerOf(action.key)
-      const reply = await Effect.runPromise(Effect.either(sequencer.submit(Number(path[2]), action)))
+      // The run places the offer before any timer can run (in this turn's microtasks): the worker's hold can go.
+      const replied = Effect.runPromise(Effect.either(sequencer.submit(Number(path[2]), action)))
+      releaseHandedHold(request)
+      const reply = await replied
       if (Either.isRight(reply)) return json(reply.right.body, reply.right.status)
       const { _tag, ...fields } = reply.left
       return json({ _tag, ...fields }, _tag === "SequencerClosedError" || _tag === "SequencerKeyLimitError" ? 503 : 409)

@@ -14,6 +14,7 @@ import type { Event, Gap, Key } from "./sequencerModels.ts"
 import type { OfferError, Options, Sequencer, Stats } from "../Sequencer.ts"
 import { Fifo } from "./fifo.ts"
 import { SequencerMetrics } from "./metrics.ts"
+import { type BacklogImpl, backlogOf } from "./sequencerBacklog.ts"
 import { Deadlines, type Timed } from "./sequencerDeadlines.ts"
 import * as V from "./validate.ts"
 import * as runtime from "./runtime.ts"
@@ -117,6 +118,8 @@ interface Resolved {
   readonly idleKeyTimeout: Duration.Duration | undefined
   readonly maxKeys: number
   readonly name: string | undefined
+  /** Holds the gap deadlines while held. */
+  readonly backlog: BacklogImpl | undefined
 }
 
 const GAP_MODES = ["skip", "fail"] as const
@@ -143,7 +146,8 @@ const resolveOptions = (options: unknown): Resolved => {
     ? Infinity
     : V.integerAtLeast("options.maxKeys", o.maxKeys, 1, "an integer ≥ 1 or Infinity")
   const name = V.optionalText("options.name", o.name)
-  return { start, capacity, gapTimeout, maxGapWait, onGap, idleKeyTimeout, maxKeys, name }
+  const backlog = backlogOf(o.backlog)
+  return { start, capacity, gapTimeout, maxGapWait, onGap, idleKeyTimeout, maxKeys, name, backlog }
 }
 
 const resolveMaxGapWait = (value: unknown, gapTimeout: Duration.Duration | undefined): Duration.Duration | undefined => {

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Fifo } from "./fifo.ts"
 import * as runtime from "./runtime.ts"
+import type { BacklogImpl } from "./sequencerBacklog.ts"
 
 /**
  * A FIFO of deadlines that only grow, with a fiber that sleeps until the
@@ -30,6 +31,12 @@ class Timer<T> {
       this.parked = undefined
       parked()
     }
+  }
+
+  /** How long ago the head's deadline passed, as seen at `now` (negative: not yet; `-Infinity`: empty). */
+  overdue(now: number): number {
+    const since = this.times.peek()
+    return since === undefined ? -Infinity : now - this.deadline(since, now)
   }
 
   /** Removes and returns the head if its deadline is at or before `now`. */
@@ -80,6 +87,16 @@ class Timer<T> {
 
 
 
+/**
+ * A gap deadline first looked at more than `gapTimeout / STALL_FRACTION`
+ * after it passed (the timer woke late, or an offer settles it first) means
+ * the process was stalled (a loaded machine, a long GC, a long synchronous
+ * run of requests): what arrived meanwhile is still unread (Node runs due
+ * timers before it reads sockets), so that time is backlog, not
+ * absence, and the gap clock starts again.
+ */
+const STALL_FRACTION = 4
+
 /** What the deadlines act on: the sequencer, through a narrow view. @internal */
 export interface Timed<E, S> {
   /** Whether the sequencer stopped: no more gaps are given up. */
@@ -94,11 +111,14 @@ export interface Timed<E, S> {
  * The sequencer's two deadlines: each buffered value's gap deadline
  * (`gapTimeout`, `maxGapWait`) and each idle key's (`idleKeyTimeout`), with
  * what moves the gap deadlines: the last sign of a backlog (an offer filling
- * a hole, or the last suspended offer or held value leaving).
+ * a hole, the last suspended offer or held value leaving, the shared
+ * `backlog` option released, or a deadline found more than
+ * `gapTimeout / STALL_FRACTION` overdue: a stall, see `STALL_FRACTION`).
  *
  * A buffered value is due `gapTimeout` after the later of its acceptance
- * and the last sign of a backlog (while offers are suspended or values
- * held: from now), and at most `maxGapWait` after its acceptance.
+ * and the last sign of a backlog (while offers are suspended, values held
+ * or the backlog option held: from now), and at most `maxGapWait` after its
+ * acceptance.
  *
  * @internal
  */
@@ -111,6 +131,8 @@ export class Deadlines<E, S> {
   private blockedOffers = 0
   /** Released values the consumer took but has not finished with (`holdGaps`). */
   private held = 0
+  /** A wake-up this much later than asked for is a stall (a sign of a backlog). */
+  private readonly stallMillis: number
 
   constructor(
     private readonly clock: runtime.ClockReader,
@@ -118,14 +140,19 @@ export class Deadlines<E, S> {
       readonly gapTimeout: Duration.Duration | undefined
       readonly maxGapWait: Duration.Duration | undefined
       readonly idleKeyTimeout: Duration.Duration | undefined
+      readonly backlog: BacklogImpl | undefined
     },
     private readonly host: Timed<E, S>
   ) {
+    const backlog = options.backlog
+    this.stallMillis = options.gapTimeout === undefined ? 0 : Duration.toMillis(options.gapTimeout) / STALL_FRACTION
     if (options.gapTimeout !== undefined) {
       const millis = Duration.toMillis(options.gapTimeout)
       const maxMillis = Duration.toMillis(options.maxGapWait!)
       this.gapTimer = new Timer(millis, (since, now) => {
-        const caughtUp = this.blockedOffers + this.held > 0 ? now : Math.max(since, this.lastBacklogSign)
+        const caughtUp = this.blockedOffers + this.held + (backlog?.holds ?? 0) > 0
+          ? now
+          : Math.max(since, this.lastBacklogSign, backlog?.lastSign ?? -Infinity)
         return Math.min(since + maxMillis, caughtUp + millis)
       })
     }
@@ -159,6 +186,7 @@ export class Deadlines<E, S> {
   private settle(now: number): void {
     const gapTimer = this.gapTimer
     if (gapTimer !== undefined) {
+      if (gapTimer.overdue(now) > this.stallMillis) this.lastBacklogSign = Math.max(this.lastBacklogSign, now)
       let entry = gapTimer.shiftDue(now)
       while (entry !== undefined && !this.host.stopped) {
         this.host.gapDue(entry)

@@ -7,7 +7,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Key, OfferError } from "../Sequencer.ts"
+import type { Backlog, Key, OfferError } from "../Sequencer.ts"
 import * as internal from "./internal/keySequencer.ts"
 import type * as runtime from "../internal/runtime.ts"
 
@@ -63,6 +63,13 @@ export interface Options<A, B, E, R> {
   readonly gapTimeout?: runtime.DurationInput | undefined
   /** The longest a held value waits, however busy the key (`Sequencer`'s `maxGapWait`). Default: `10 × gapTimeout`. */
   readonly maxGapWait?: runtime.DurationInput | undefined
+  /**
+   * A `Sequencer.Backlog` held by what feeds the object (`Sequencer`'s
+   * `backlog`): while it is held, no gap is given up. Where the worker and
+   * its objects share an isolate (the local `workerd`), a module-level one
+   * lets the worker's requests in flight hold every object's gaps.
+   */
+  readonly backlog?: Backlog | undefined
   /**
    * Applies one value, in sequence order, one at a time. Its sequence is
    * spent whatever it does: a failure or defect is the caller's, and the key

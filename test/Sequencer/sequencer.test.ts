@@ -320,6 +320,99 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
+  it.scoped("a held backlog holds every gap; its release starts the gap clocks afresh", () =>
+    Effect.gen(function*() {
+      const backlog = yield* Sequencer.makeBacklog
+      const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second", backlog })
+      const { events } = yield* consume(sequencer)
+      yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
+      yield* sequencer.offer("b", 1, 1) // t = 0: b0 comes at 4.5 s, read for 4 s from 0.5 s
+      yield* at(500)
+      const reading = yield* Effect.fork(Effect.sleep("4 seconds").pipe(Sequencer.holdGaps(backlog)))
+      yield* at(4000) // t = 4500: the read ends
+      yield* Fiber.join(reading)
+      yield* sequencer.offer("b", 0, 0)
+      yield* at(999) // t = 5499
+      expect(events.filter(Sequencer.isGap)).toEqual([])
+      yield* at(1) // t = 5500 = 4500 + gapTimeout
+      expect(show(events)).toEqual(["b:0=0", "b:1=1", "a:gap 0-0", "a:1=1"])
+    }))
+
+  it.scoped("unsafeHoldGaps holds until its last release (a second call does nothing); holdGapsFor holds ahead", () =>
+    Effect.gen(function*() {
+      const backlog = yield* Sequencer.makeBacklog
+      const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second", backlog })
+      const { events } = yield* consume(sequencer)
+      yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
+      const first = Sequencer.unsafeHoldGaps(backlog)
+      const second = Sequencer.unsafeHoldGaps(backlog)
+      yield* at(2000)
+      first()
+      first() // released already: the second hold still holds
+      yield* at(2000) // t = 4000
+      expect(events).toEqual([])
+      second() // t = 4000: the gap clock starts
+      yield* at(500)
+      yield* Sequencer.holdGapsFor(backlog, "3 seconds") // t = 4500: held up to 7500
+      yield* at(3999) // t = 8499
+      expect(events).toEqual([])
+      yield* at(1) // t = 8500 = 7500 + gapTimeout
+      expect(show(events)).toEqual(["a:gap 0-0", "a:1=1"])
+    }))
+
+  it.scoped("maxGapWait bounds a backlog held for ever", () =>
+    Effect.gen(function*() {
+      const backlog = yield* Sequencer.makeBacklog
+      const sequencer = yield* Sequencer.make<number>({
+        capacity: 16,
+        gapTimeout: "1 second",
+        maxGapWait: "5 seconds",
+        backlog
+      })
+      const { events } = yield* consume(sequencer)
+      Sequencer.unsafeHoldGaps(backlog) // never released
+      yield* sequencer.offer("a", 1, 1)
+      yield* at(4999)
+      expect(events).toEqual([])
+      yield* at(1)
+      expect(show(events)).toEqual(["a:gap 0-0", "a:1=1"])
+    }))
+
+  it.scoped("a stall (the gap timer wakes more than gapTimeout / 4 late) starts the gap clock afresh", () =>
+    Effect.gen(function*() {
+      const testClock = yield* Effect.clock
+      // Sleeps wake `lag` late, as on a process stalled by a loaded machine: the timer, not the test, is late.
+      let lag = 0
+      const lateClock: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => testClock.unsafeCurrentTimeMillis(),
+        unsafeCurrentTimeNanos: () => testClock.unsafeCurrentTimeNanos(),
+        currentTimeMillis: testClock.currentTimeMillis,
+        currentTimeNanos: testClock.currentTimeNanos,
+        sleep: (duration) => testClock.sleep(Duration.sum(duration, Duration.millis(lag)))
+      }
+      const sequencer = yield* Effect.withClock(
+        Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" }),
+        lateClock
+      )
+      const { events } = yield* consume(sequencer)
+      lag = 300
+      yield* sequencer.offer("a", 1, 1) // t = 0: due at 1000, the timer wakes at 1300: a stall
+      yield* flush
+      lag = 250 // from now on within gapTimeout / 4: on time enough
+      yield* at(1300)
+      expect(events).toEqual([])
+      yield* at(1249)
+      expect(events).toEqual([])
+      yield* at(1) // t = 2550 = 1300 + gapTimeout + 250
+      expect(show(events)).toEqual(["a:gap 0-0", "a:1=1"])
+    }))
+
+  it("backlog must come from Sequencer.makeBacklog", () => {
+    expect(() => Effect.runSync(Effect.scoped(Sequencer.make({ capacity: 2, gapTimeout: "1 second", backlog: {} as any }))))
+      .toThrow("Expected `options.backlog` to be a Sequencer.Backlog (from Sequencer.makeBacklog), got `{}` (object)")
+  })
+
   it("maxGapWait needs gapTimeout and is at least gapTimeout", () => {
     expect(() => Effect.runSync(Effect.scoped(Sequencer.make({ capacity: 2, maxGapWait: "1 second" })))).toThrow(
       "Expected `options.maxGapWait` to come with `options.gapTimeout`, got `\"1 second\"` (string) and no gapTimeout"

@@ -42,8 +42,10 @@ export interface BurstResult {
   readonly unexpected: ReadonlyArray<{ readonly id: string; readonly statuses: ReadonlyArray<number> }>
   /** Number of sequences answered otherwise than expected. */
   readonly unexpectedCount: number
-  /** Requests sent again after a 408 (the server's header timeout shed them under load). */
+  /** Requests sent again after a 408 (the server's header timeout shed them under load) or a failed connect. */
   readonly retried: number
+  /** Requests that failed without an answer, by error code. */
+  readonly errors: Readonly<Record<string, number>>
   /** The first few bodies of answers other than 200. */
   readonly samples: ReadonlyArray<unknown>
   /** From the first request sent to the last answer. */
@@ -88,6 +90,9 @@ export const burstRequests = (spec: BurstSpec, prefix: string): Array<Sent> => {
   return sent
 }
 
+/** Connection failures that leave the request unsent: resending it is safe. */
+const neverSent = new Set(["ECONNREFUSED", "ETIMEDOUT"])
+
 /**
  * Sends the whole burst at once (one connection per request) and checks each
  * answer: the first copy of a sequence 200 and applied, except the one just
@@ -95,11 +100,21 @@ export const burstRequests = (spec: BurstSpec, prefix: string): Array<Sent> => {
  */
 export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Promise<BurstResult> => {
   const sent = burstRequests(spec, prefix)
-  const agent = new Agent({ connections: null, pipelining: 1, connectTimeout: 60_000, headersTimeout: 600_000, bodyTimeout: 600_000 })
+  // The kernel gives up a connect after its SYN retransmits (about 2 minutes, ETIMEDOUT): only then was the request
+  // surely never sent. A shorter client timeout can fire on a starved client after the connection was made and the
+  // request sent (measured: one such "timeout" of 504 had been applied, and its resend got 409).
+  const agent = new Agent({
+    connections: null,
+    pipelining: 1,
+    connectTimeout: 600_000,
+    headersTimeout: 600_000,
+    bodyTimeout: 600_000
+  })
   const answers = new Map<string, Array<number>>()
   const statuses: Record<number, number> = {}
   let applied = 0
   let retried = 0
+  const errors: Record<string, number> = {}
   const samples: Array<unknown> = []
   const started = performance.now()
   try {
@@ -110,20 +125,33 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
         headers: { "content-type": "application/json" },
         dispatcher: agent
       })
+    /**
+     * The client's contract: a request that never reached the server (its
+     * connection was refused or timed out in the kernel) is sent again, and so is one answered 408 (the
+     * server shed it before reading it). Both are safe with sequence numbers.
+     */
+    const sendUntilRead = async (key: string, sequence: number) => {
+      for (;;) {
+        const response = await send(key, sequence).catch((error: NodeJS.ErrnoException) => error)
+        if (response instanceof Error) {
+          const code = String(response.code ?? response.message)
+          errors[code] = (errors[code] ?? 0) + 1
+          if (!neverSent.has(code)) return response
+        } else if (response.statusCode !== 408) {
+          return response
+        } else {
+          await response.body.dump()
+        }
+        retried++
+      }
+    }
     await Promise.all(sent.map(async ({ key, sequence }) => {
-      let response = await send(key, sequence).catch((error: NodeJS.ErrnoException) => error)
+      const response = await sendUntilRead(key, sequence)
       if (response instanceof Error) {
         // a connection reset before the answer: counted as status 0, not resent (it may have been applied)
         statuses[0] = (statuses[0] ?? 0) + 1
-        if (samples.length < 5) samples.push(response.code ?? response.message)
         answers.set(`${key}/${sequence}`, [...answers.get(`${key}/${sequence}`) ?? [], 0])
         return
-      }
-      // 408: the server shed the request before reading it (its head did not arrive in time); a client sends it again
-      while (response.statusCode === 408) {
-        retried++
-        await response.body.dump()
-        response = await send(key, sequence)
       }
       const status = response.statusCode
       // A 408 written by the runtime itself may carry no JSON body.
@@ -154,6 +182,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
     unexpectedCount: unexpected.length,
     samples,
     retried,
+    errors,
     drainMillis
   }
 }

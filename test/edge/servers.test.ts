@@ -138,6 +138,23 @@ describe.each(runtimes)("edge server on %s", (runtime) => {
     expect(firstResponse(received)).toMatchObject({ status: 408, body: { error: expect.any(String), limit: { requestTimeoutMs } } })
   }, 30_000)
 
+  it("never applies a keyed action whose request was answered 408: the rest of its head, sent after the 408, is dropped", async () => {
+    const key = `late-head-${runtime}-${Date.now()}`
+    const body = JSON.stringify({ type: "place", payload: { side: "buy", price: 1, quantity: 1 } })
+    const received = await exchange(portOf(runtime), headersTimeoutMs + checkInterval + margin, (socket) => {
+      // the request line only; the rest of the head and the body come once the 408 is there (as under load,
+      // when the server reads a head that arrived in time only after its timeout fired)
+      socket.write(`POST /keys/${key}/actions/0 HTTP/1.1\r\n`)
+      socket.once("data", () =>
+        socket.write(`Host: loopback\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`))
+      return () => {}
+    })
+    expect(firstResponse(received)).toMatchObject({ status: 408 })
+    // a client told 408 resends the action: had the late request been applied, the resend would be a 409
+    const resent = await fetch(`${servers.get(runtime)!.url}/keys/${key}/actions/0`, { method: "POST", body })
+    expect(resent.status).toBe(200)
+  }, 30_000)
+
   it("answers every one of 60 batches pipelined on one connection, in order", async () => {
     const count = 60
     const request = (i: number) => {

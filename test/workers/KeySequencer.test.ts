@@ -153,6 +153,31 @@ describe("KeySequencer", () => {
       yield* Effect.forEach(callers, Fiber.join)
     }))
 
+  it.scoped("a shared backlog held by what feeds the object holds its gaps (another key's request on its way)", () =>
+    Effect.gen(function*() {
+      const { storage } = memoryStorage()
+      const backlog = yield* Sequencer.makeBacklog
+      const applied: Array<KeySequencer.Released<string>> = []
+      const sequencer = yield* KeySequencer.make({
+        storage,
+        key: "k",
+        capacity: 4,
+        gapTimeout: "1 second",
+        backlog,
+        apply: (released: KeySequencer.Released<string>) => Effect.sync(() => applied.push(released))
+      })
+      const late = yield* Effect.fork(sequencer.submit(1, "b")) // 0 is still in the worker, forwarded after 3 s
+      const release = Sequencer.unsafeHoldGaps(backlog)
+      yield* TestClock.adjust("3 seconds")
+      expect(applied).toEqual([])
+      release()
+      yield* TestClock.adjust("999 millis")
+      expect(applied).toEqual([])
+      yield* TestClock.adjust("1 millis") // 1 s after the backlog's end: 0 is really missing
+      yield* Fiber.join(late)
+      expect(applied).toEqual([{ sequence: 1, value: "b", missing: { from: 0, to: 0 } }])
+    }))
+
   it.scoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>
     Effect.gen(function*() {
       const { entries, storage } = memoryStorage()

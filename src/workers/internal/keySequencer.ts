@@ -64,6 +64,7 @@ export const make = <A, B, E = never, R = never>(
       capacity: options.capacity,
       gapTimeout: options.gapTimeout,
       maxGapWait: options.maxGapWait,
+      backlog: options.backlog,
       start
     })
     const context = yield* Effect.context<R>()
