@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, FiberRef, Option, Stream } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
@@ -75,7 +75,7 @@ const run = (w: Workload) => {
       (n, index) =>
         probe.track(
           n,
-          Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) => {
+          Effect.flatMap(Ordered.currentAttempt, (attempt) => {
             expect(index).toBe(n)
             return Effect.zipRight(
               Effect.sleep(Duration.millis((attempt === 1 ? w.latencies : w.copyLatencies)[n])),
