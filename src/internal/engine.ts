@@ -229,7 +229,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const now = this.clock === undefined ? 0 : this.clock.millis()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
-      if (copy !== undefined) return this.runCopy(worker, copy)
+      if (copy !== undefined) {
+        this.handoff.wakeIfReady()
+        return this.runCopy(worker, copy)
+      }
       let action: Effect.Effect<B, unknown, R> | undefined
       let task: Task<A, B> | undefined
       if (this.direct && this.canAdmit() && this.ordering.releasesAtOnce()) {
@@ -237,13 +240,17 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         action = invoke(this.f, input, this.nextIndex)
         if (runtime.isExit(action) && action._tag === "Success") {
           this.releaseDirect(action.value)
-          if (!this.hasWork()) return Effect.void
+          if (!this.hasWork()) return this.leave(Effect.void)
           continue
         }
         task = this.admit(input)!
       } else {
         task = this.take()
-        if (task === undefined) return this.idle()
+        if (task === undefined) {
+          // A consumer that runs as it is woken (effect 4) may free room in the window: look again.
+          if (this.handoff.wakeIfReady()) continue
+          return this.idle()
+        }
       }
       task.state = RUNNING
       task.startedAt = now
@@ -253,13 +260,23 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       action ??= invoke(this.f, task.input, task.index)
       if (!runtime.isExit(action)) {
         this.hedger?.started(task)
+        this.handoff.wakeIfReady()
         return this.run(worker, task, action, this.options.timeout)
       }
       if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)
       else this.attemptEnded(worker, action.cause, undefined, now)
-      if (!this.hasWork()) return Effect.void
+      if (!this.hasWork()) return this.leave(Effect.void)
     }
-    return runtime.yieldNow
+    return this.leave(runtime.yieldNow)
+  }
+
+  /**
+   * The worker gives up the thread with `next`: the consumer, if it waits,
+   * is woken once for every result the step filed, not once per result.
+   */
+  private leave<X>(next: X): X {
+    this.handoff.wakeIfReady()
+    return next
   }
 
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
@@ -308,7 +325,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.nextIndex++
     this.window.admitted++
     this.handoff.output.push(value)
-    this.handoff.wakeIfReady()
   }
 
   /** Takes one input into the window; returns it if it may start now. */
@@ -377,6 +393,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
     this.attemptEnded(worker, cause, output, this.clock?.millis() ?? 0)
     this.metrics?.flush()
+    this.handoff.wakeIfReady()
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
@@ -398,8 +415,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (cause !== undefined) return this.fail(task, cause)
     task.state = DONE
     task.output = output
+    // The consumer is woken as the worker leaves its step (`leave`), or once the result is filed (`fileExited`).
     this.ordering.complete(task, this.handoff)
-    this.handoff.wakeIfReady()
   }
 
   /** `HedgeHost`: stops the worker running the losing attempt of `task`. */
