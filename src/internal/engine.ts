@@ -60,6 +60,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly handoff: Handoff<A, B, R>
   private readonly pool: WorkerPool<A, B, R>
   private interruptor: runtime.InterruptorId | undefined
+  /**
+   * No key, hedge, name or `concurrency: "auto"`: nothing needs an action's
+   * `Task` but the order, so an action that succeeds at once while the order
+   * waits for nothing skips it (`releaseDirect`).
+   */
+  private readonly direct: boolean
 
   constructor(
     private readonly source: Source<A, unknown, R>,
@@ -68,6 +74,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     lifetime: ChildLifetime
   ) {
     this.intake = new Intake(source)
+    this.direct = options.key === undefined && options.hedge === undefined && options.name === undefined &&
+      options.limit === undefined
     this.window = new Window(options.window, options.maxWindow)
     this.pool = new WorkerPool(options.concurrency, options.limit)
     this.ordering = makeOrdering(options)
@@ -221,24 +229,54 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const now = this.clock === undefined ? 0 : this.clock.millis()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
-      if (copy !== undefined) return this.runCopy(worker, copy)
-      const task = this.take()
-      if (task === undefined) return this.idle()
+      if (copy !== undefined) {
+        this.handoff.wakeIfReady()
+        return this.runCopy(worker, copy)
+      }
+      let action: Effect.Effect<B, unknown, R> | undefined
+      let task: Task<A, B> | undefined
+      if (this.direct && this.canAdmit() && this.ordering.releasesAtOnce()) {
+        const input = this.intake.next()
+        action = invoke(this.f, input, this.nextIndex)
+        if (runtime.isExit(action) && action._tag === "Success") {
+          this.releaseDirect(action.value)
+          if (!this.hasWork()) return this.leave(Effect.void)
+          continue
+        }
+        task = this.admit(input)!
+      } else {
+        task = this.take()
+        if (task === undefined) {
+          // A consumer that runs as it is woken (effect 4) may free room in the window: look again.
+          if (this.handoff.wakeIfReady()) continue
+          return this.idle()
+        }
+      }
       task.state = RUNNING
       task.startedAt = now
       worker.task = task
       if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, now)
       if (this.metrics !== undefined) task.span = this.metrics.started(task.index, task.lane?.key)
-      const action = invoke(this.f, task)
+      action ??= invoke(this.f, task.input, task.index)
       if (!runtime.isExit(action)) {
         this.hedger?.started(task)
+        this.handoff.wakeIfReady()
         return this.run(worker, task, action, this.options.timeout)
       }
       if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)
       else this.attemptEnded(worker, action.cause, undefined, now)
-      if (!this.hasWork()) return Effect.void
+      if (!this.hasWork()) return this.leave(Effect.void)
     }
-    return runtime.yieldNow
+    return this.leave(runtime.yieldNow)
+  }
+
+  /**
+   * The worker gives up the thread with `next`: the consumer, if it waits,
+   * is woken once for every result the step filed, not once per result.
+   */
+  private leave<X>(next: X): X {
+    this.handoff.wakeIfReady()
+    return next
   }
 
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
@@ -265,11 +303,28 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     let task = freed.shift()
     while (task !== undefined && task.index >= this.startLimit) task = freed.shift()
     if (task !== undefined) return task
-    while (this.admitting && this.window.admitted < this.window.size && this.intake.buffered > 0) {
+    while (this.canAdmit()) {
       const admitted = this.admit(this.intake.next())
       if (admitted !== undefined) return admitted
     }
     return undefined
+  }
+
+  /** Whether the window admits the next buffered input now. */
+  private canAdmit(): boolean {
+    return this.admitting && this.window.admitted < this.window.size && this.intake.buffered > 0
+  }
+
+  /**
+   * Direct mode: the action of the next input succeeded at once while every
+   * earlier result was already released, so its value leaves now, in order,
+   * with no `Task` made for it: it takes its place in the window as an
+   * admitted action that was handed over at once would.
+   */
+  private releaseDirect(value: B): void {
+    this.nextIndex++
+    this.window.admitted++
+    this.handoff.output.push(value)
   }
 
   /** Takes one input into the window; returns it if it may start now. */
@@ -313,7 +368,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const hedger = this.hedger!
     worker.task = task
     if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.millis())
-    return this.run(worker, task, hedger.asCopy(invoke(this.f, task)), hedger.copyTimeout(task))
+    return this.run(worker, task, hedger.asCopy(invoke(this.f, task.input, task.index)), hedger.copyTimeout(task))
   }
 
   /**
@@ -338,6 +393,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
     this.attemptEnded(worker, cause, output, this.clock?.millis() ?? 0)
     this.metrics?.flush()
+    this.handoff.wakeIfReady()
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
@@ -359,8 +415,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (cause !== undefined) return this.fail(task, cause)
     task.state = DONE
     task.output = output
+    // The consumer is woken as the worker leaves its step (`leave`), or once the result is filed (`fileExited`).
     this.ordering.complete(task, this.handoff)
-    this.handoff.wakeIfReady()
   }
 
   /** `HedgeHost`: stops the worker running the losing attempt of `task`. */
@@ -444,14 +500,15 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 /** Most already-complete actions one worker files in a row before it yields. */
 const SYNC_BUDGET = 256
 
-/** Calls `f` for `task`; a throw or a non-Effect becomes a defect. */
+/** Calls `f` for the input at `index`; a throw or a non-Effect becomes a defect. */
 const invoke = <A, B, R>(
   f: (a: A, index: number) => Effect.Effect<B, unknown, R>,
-  task: Task<A, B>
+  input: A,
+  index: number
 ): Effect.Effect<B, unknown, R> => {
   try {
-    const action = f(task.input, task.index)
-    return runtime.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${task.index})`, "an Effect", action))
+    const action = f(input, index)
+    return runtime.isEffect(action) ? action : Effect.die(V.invalid(`f(input ${index})`, "an Effect", action))
   } catch (defect) {
     return Effect.die(defect)
   }

@@ -71,8 +71,10 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     }
   }
 
-  /** Wakes the consumer if it has something to take: results, or the failure. */
-  wakeIfReady(): void {
-    if (this.output.length > 0 || this.terminal !== undefined) this.wake()
+  /** Wakes the consumer if it waits and has something to take (results, or the failure); whether it did. */
+  wakeIfReady(): boolean {
+    if (this.consumer === undefined || (this.output.length === 0 && this.terminal === undefined)) return false
+    this.wake()
+    return true
   }
 }

@@ -33,6 +33,8 @@ export interface Ordering<A, B> {
   failed(task: Task<A, B>, outlet: Outlet<A, B>): void
   /** Whether `task` is what the order waits for: the lowest index not yet released (of its key, under `order: "key"`). */
   isHead(task: Task<A, B>): boolean
+  /** Without a key: whether a result completing now would be released at once (nothing before it waits). */
+  releasesAtOnce(): boolean
 }
 
 /** Where an order releases results: the engine's output. @internal */
@@ -166,6 +168,10 @@ class TotalOrder<A, B> implements Ordering<A, B> {
   isHead(task: Task<A, B>): boolean {
     return this.pending.peek() === task
   }
+
+  releasesAtOnce(): boolean {
+    return this.lanes === undefined && this.pending.length === 0
+  }
 }
 
 class KeyOrder<A, B> implements Ordering<A, B> {
@@ -194,6 +200,11 @@ class KeyOrder<A, B> implements Ordering<A, B> {
     const pending = task.lane!.pending
     return pending === undefined || pending.peek() === task
   }
+
+  /** Every action has a key, whose lane must see it. */
+  releasesAtOnce(): boolean {
+    return false
+  }
 }
 
 class NoOrder<A, B> implements Ordering<A, B> {
@@ -218,5 +229,9 @@ class NoOrder<A, B> implements Ordering<A, B> {
   /** Results leave as they complete: nothing waits behind an action but itself. */
   isHead(): boolean {
     return true
+  }
+
+  releasesAtOnce(): boolean {
+    return this.lanes === undefined
   }
 }
