@@ -1,4 +1,7 @@
 import { defineConfig } from "vitest/config"
+import { addMissingBuiltIns } from "./test/utils/node20.ts"
+
+addMissingBuiltIns()
 
 /**
  * Every suite runs twice: on effect 3 (`effect`, `@effect/vitest` 0.29) and on effect 4 (the `effect4` and

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either } from "effect"
 import { Checkpoint } from "../../src/index.ts"
+import { fc } from "../utils/line.ts"
 
 /** The naive model: the set of completed offsets. */
 const model = (start: number, done: ReadonlySet<number>) => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { RecordingSupervisor } from "../utils/supervisor.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
 import { forkObserved } from "../utils/settled.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 describe("bounds", () => {
   it.effect("never runs more than `concurrency` actions, and reaches it when work allows", () =>
@@ -18,7 +19,7 @@ describe("bounds", () => {
           window: 50
         }),
         Stream.runDrain,
-        Effect.fork
+        fork
       )
       yield* TestClock.adjust(Duration.hours(1))
       yield* Fiber.join(fiber)
@@ -35,7 +36,7 @@ describe("bounds", () => {
         Stream.rechunk(1),
         Stream.tap(() => Effect.sync(() => pulled++)),
         Ordered.mapEffect(
-          (n) => Effect.zipRight(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
+          (n) => Effect.andThen(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
           { concurrency: 4, window: 25 }
         ),
         Stream.runDrain,
@@ -58,7 +59,7 @@ describe("bounds", () => {
       // Every action has key "k": one runs (stalled), the rest wait for the key.
       const { fiber, settled } = yield* Ordered.forEach(
         Array.from({ length: 100 }, (_, i) => i),
-        (n) => Effect.zipRight(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
+        (n) => Effect.andThen(Effect.sync(() => started++), n === 0 ? Deferred.await(head) : Effect.void),
         { concurrency: 4, window: 10, key: () => "k" }
       ).pipe(forkObserved)
       yield* settled
@@ -77,7 +78,7 @@ describe("bounds", () => {
         Array.from({ length: 240 }, (_, n) => n),
         (n) => total.track(perKey.track(n % 6, Effect.sleep(Duration.millis(latencies[n] + 1)))),
         { concurrency: 12, window: 60, key: (n) => n % 6, keyConcurrency: 2, order: "key" }
-      ).pipe(Effect.fork)
+      ).pipe(fork)
       yield* TestClock.adjust(Duration.hours(1))
       yield* Fiber.join(fiber)
       expect(perKey.peak()).toBe(2)
@@ -117,7 +118,7 @@ describe("bounds", () => {
     const { exit } = runVirtual(Ordered.forEach(
       latencies.map((_, n) => n),
       (n) =>
-        Effect.zipRight(
+        Effect.andThen(
           Effect.sync(() => started.push(n)),
           perKey.track(n % 3, Effect.as(Effect.sleep(Duration.millis(latencies[n])), n))
         ),
@@ -138,7 +139,7 @@ describe("bounds", () => {
       const out = yield* Effect.supervised(
         Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.sleep("1 millis"), n), { concurrency: 2 ** 32 }),
         supervisor
-      ).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
+      ).pipe(fork, Effect.tap(() => TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
       expect(out).toEqual([1, 2, 3])
       expect(supervisor.fibers.length).toBeLessThanOrEqual(4)
     }))

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array as Arr, Effect, Exit, Fiber, Order, Ref, Stream, TestClock } from "effect"
+import { Array as Arr, Effect, Exit, Fiber, Order, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { makeGauge } from "../utils/gauge.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 /** Peak in flight of `run` over 50 actions of 1 s each, in virtual time. */
 const peakOf = (
@@ -9,7 +10,7 @@ const peakOf = (
 ) =>
   Effect.gen(function*() {
     const gauge = makeGauge()
-    const fiber = yield* Effect.fork(run((n) => gauge.track(Effect.as(Effect.sleep("1 second"), n))))
+    const fiber = yield* fork(run((n) => gauge.track(Effect.as(Effect.sleep("1 second"), n))))
     yield* TestClock.adjust("1 minute")
     yield* Fiber.join(fiber)
     return gauge.peak()

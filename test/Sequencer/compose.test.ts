@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Fiber, Stream } from "effect"
 import { Ordered, Sequencer } from "../../src/index.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 /** What an HTTP handler offers: the action, and a signal completed once it was applied. */
 interface Action {
@@ -30,7 +31,7 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
       yield* sequencer.stream.pipe(
         Ordered.mapEffect(apply, { concurrency: 8, key: (event) => event.key, order: "key" }),
         Stream.runDrain,
-        Effect.fork
+        fork
       )
       // An HTTP handler: offer, then answer once the action was applied (or refused).
       const handle = (key: string, sequence: number, name: string) =>
@@ -47,7 +48,7 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
         handle("order-18", 1, "cancel"),
         handle("order-19", 1, "amend"), // its place (sequence 0) is lost
         handle("order-17", 0, "place") // a retry
-      ], Effect.fork)
+      ], fork)
       yield* TestClock.adjust(Duration.seconds(5))
       const answers = yield* Effect.forEach(requests, Fiber.join)
       expect(answers).toEqual([

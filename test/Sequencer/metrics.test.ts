@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Equal, Fiber, Metric, pipe, Stream, TestClock } from "effect"
+import { Effect, Equal, Fiber, Metric, pipe, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
   Metric.value(Metric.tagged(metric, "pipeline", name))
@@ -13,7 +14,7 @@ describe("Sequencer: events, module functions, metrics", () => {
       yield* sequencer.offer("k", 0, "first")
       yield* sequencer.offer("k", 2, "third")
       yield* TestClock.adjust("10 millis")
-      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(sequencer.stream, 3)))
+      const events = Array.from(yield* Stream.runCollect(Stream.take(sequencer.stream, 3)))
       expect(events.map((e) => Equal.equals(e, events[0]))).toEqual([true, false, false])
       expect(Equal.equals(events[1], Sequencer.Event.Gap({ key: "k", from: 1, to: 1 }))).toBe(true)
       expect(events.map(Sequencer.Event.$match({ Released: (e) => e.value, Gap: (e) => `gap ${e.from}` }))).toEqual([
@@ -34,16 +35,16 @@ describe("Sequencer: events, module functions, metrics", () => {
       expect(yield* pipe(sequencer, Sequencer.next("other"))).toBe(0)
       expect(yield* Sequencer.stats(sequencer)).toEqual(yield* sequencer.stats)
       const values = yield* Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2))
-      expect(Chunk.toReadonlyArray(values).map((e) => Sequencer.isReleased(e) && e.value)).toEqual(["first", "second"])
+      expect(Array.from(values).map((e) => Sequencer.isReleased(e) && e.value)).toEqual(["first", "second"])
       expect(yield* Effect.either(Sequencer.offer(sequencer, "k", 0, "again"))).toMatchObject({
         _tag: "Left",
         left: { _tag: "DuplicateSequenceError" }
       })
       // offerAwait returns once the consumer has taken the value.
-      const taken = yield* Effect.fork(Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2)))
+      const taken = yield* fork(Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2)))
       yield* Sequencer.offerAwait(sequencer, "k", 2, "third")
       yield* pipe(sequencer, Sequencer.offerAwait("k", 3, "fourth"))
-      expect(Chunk.toReadonlyArray(yield* Fiber.join(taken)).map((e) => Sequencer.isReleased(e) && e.value)).toEqual([
+      expect(Array.from(yield* Fiber.join(taken)).map((e) => Sequencer.isReleased(e) && e.value)).toEqual([
         "third",
         "fourth"
       ])

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Either, Exit, FastCheck as fc, Stream } from "effect"
+import { Cause, Clock, Effect, Either, Exit, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { fc, fork, yieldNow } from "../utils/line.ts"
 
 /**
  * Properties over random arrival orders with duplicates, losses and delays,
@@ -59,7 +60,7 @@ const run = (scenario: Scenario) => {
       capacity: scenario.capacity,
       ...(scenario.gapTimeout === undefined ? {} : { gapTimeout: scenario.gapTimeout, onGap: scenario.onGap })
     })
-    yield* Effect.fork(
+    yield* fork(
       Stream.runForEach(sequencer.stream, (event) =>
         Effect.map(Clock.currentTimeMillis, (at) => {
           observed.push({ event, at })
@@ -76,7 +77,7 @@ const run = (scenario: Scenario) => {
       if (arrival.delay > 0) yield* Effect.sleep(arrival.delay)
       const id = `#${i}`
       const result = yield* Effect.either(sequencer.offer(arrival.key, arrival.sequence, id))
-      if (i % scenario.lag === 0) yield* Effect.yieldNow()
+      if (i % scenario.lag === 0) yield* yieldNow
       const stats = yield* sequencer.stats
       peakHeld = Math.max(peakHeld, stats.buffered + stats.unread)
       outcomes.push({

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { consume, flush, show } from "../utils/sequencer.ts"
+import { TestClock, fork, forkDaemon, yieldNow } from "../utils/line.ts"
 
 const at = (millis: number) => TestClock.adjust(Duration.millis(millis))
 
@@ -141,7 +142,7 @@ describe("Sequencer: gaps", () => {
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const times: Array<[string, number]> = []
-      yield* Effect.fork(Stream.runForEach(sequencer.stream, (e) =>
+      yield* fork(Stream.runForEach(sequencer.stream, (e) =>
         Effect.map(Clock.currentTimeMillis, (t) => {
           times.push([show([e])[0], t])
         })))
@@ -228,8 +229,8 @@ describe("Sequencer: gaps", () => {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "2 seconds", onGap: "fail" })
       yield* sequencer.offer("ok", 0, "released")
       yield* sequencer.offer("k", 2, "c")
-      const waiting = yield* Effect.fork(sequencer.offerAwait("k", 3, "d"))
-      const otherKey = yield* Effect.fork(sequencer.offerAwait("other", 1, "x"))
+      const waiting = yield* fork(sequencer.offerAwait("k", 3, "d"))
+      const otherKey = yield* fork(sequencer.offerAwait("other", 1, "x"))
       yield* flush
       yield* at(2000)
       const events: Array<Sequencer.Event<string>> = []
@@ -308,7 +309,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
       yield* sequencer.offer("b", 0, 0)
       yield* sequencer.offer("b", 1, 1) // b holds 2 unread values: b2 suspends until they are taken
-      const suspended = yield* Effect.fork(sequencer.offer("b", 2, 2))
+      const suspended = yield* fork(sequencer.offer("b", 2, 2))
       yield* at(5000)
       expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 1, unread: 2 })
       const { events } = yield* consume(sequencer) // t = 5000: takes b0 and b1, b2 is placed
@@ -334,8 +335,8 @@ describe("Sequencer: offerAwait and backpressure", () => {
   it.scoped("offerAwait completes only once the consumer took the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
-      const second = yield* Effect.fork(sequencer.offerAwait("k", 1, "b"))
-      const first = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+      const second = yield* fork(sequencer.offerAwait("k", 1, "b"))
+      const first = yield* fork(sequencer.offerAwait("k", 0, "a"))
       yield* flush
       // Released to the output but nobody has read it yet.
       expect(yield* sequencer.stats).toEqual({ keys: 1, buffered: 0, unread: 2 })
@@ -362,8 +363,8 @@ describe("Sequencer: offerAwait and backpressure", () => {
       const sequencer = yield* Sequencer.make<number>({ capacity: 2 })
       yield* sequencer.offer("k", 0, 0)
       yield* sequencer.offer("k", 1, 1)
-      const third = yield* Effect.fork(sequencer.offer("k", 2, 2))
-      const otherKey = yield* Effect.fork(sequencer.offer("j", 0, 0))
+      const third = yield* fork(sequencer.offer("k", 2, 2))
+      const otherKey = yield* fork(sequencer.offer("j", 0, 0))
       yield* flush
       expect(third.unsafePoll()).toBeNull()
       expect(otherKey.unsafePoll()).not.toBeNull()
@@ -378,9 +379,9 @@ describe("Sequencer: offerAwait and backpressure", () => {
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
-      const first = yield* Effect.fork(sequencer.offer("k", 1, "b"))
+      const first = yield* fork(sequencer.offer("k", 1, "b"))
       yield* flush
-      const retry = yield* Effect.fork(sequencer.offer("k", 1, "b again"))
+      const retry = yield* fork(sequencer.offer("k", 1, "b again"))
       yield* flush
       const { events } = yield* consume(sequencer)
       yield* Fiber.join(first)
@@ -392,7 +393,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
-      const suspended = yield* Effect.fork(sequencer.offer("k", 1, "dropped"))
+      const suspended = yield* fork(sequencer.offer("k", 1, "dropped"))
       yield* flush
       yield* Fiber.interrupt(suspended)
       const { events } = yield* consume(sequencer)
@@ -404,7 +405,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
   it.scoped("interrupting offerAwait after acceptance does not withdraw the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
-      const awaiting = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+      const awaiting = yield* fork(sequencer.offerAwait("k", 0, "a"))
       yield* flush
       yield* Fiber.interrupt(awaiting)
       const { events } = yield* consume(sequencer)
@@ -486,13 +487,13 @@ describe("Sequencer: closing", () => {
     Effect.gen(function*() {
       const { buffered, consumer, sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 2 })
-        const unread = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+        const unread = yield* fork(sequencer.offerAwait("k", 0, "a"))
         yield* sequencer.offer("k", 1, "b")
-        const suspended = yield* Effect.fork(sequencer.offer("k", 2, "c"))
-        const buffered = yield* Effect.fork(sequencer.offerAwait("j", 1, "x"))
+        const suspended = yield* fork(sequencer.offer("k", 2, "c"))
+        const buffered = yield* fork(sequencer.offerAwait("j", 1, "x"))
         yield* flush
         // A consumer outside the scope: taking "a" and "b" lets the suspended "c" in.
-        const consumer = yield* Effect.forkDaemon(Stream.runCollect(sequencer.stream))
+        const consumer = yield* forkDaemon(Stream.runCollect(sequencer.stream))
         yield* flush
         return { sequencer, unread, buffered, suspended, consumer }
       }))
@@ -517,8 +518,8 @@ describe("Sequencer: closing", () => {
     Effect.gen(function*() {
       const { sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
-        const unread = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
-        const suspended = yield* Effect.fork(sequencer.offerAwait("k", 1, "b"))
+        const unread = yield* fork(sequencer.offerAwait("k", 0, "a"))
+        const suspended = yield* fork(sequencer.offerAwait("k", 1, "b"))
         yield* flush
         return { sequencer, unread, suspended }
       }))
@@ -550,10 +551,10 @@ describe("Sequencer: regressions", () => {
         const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second", onGap: "fail" })
         yield* sequencer.offer("a", 1, "a1")
         // the timer fiber goes to sleep until the deadline, which never comes here
-        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        for (let i = 0; i < 10; i++) yield* yieldNow
         now.millis = 1000
-        const waiter = yield* Effect.fork(sequencer.offerAwait("b", 5, "b5"))
-        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        const waiter = yield* fork(sequencer.offerAwait("b", 5, "b5"))
+        for (let i = 0; i < 10; i++) yield* yieldNow
         return waiter.unsafePoll()
       })).pipe(Effect.withClock(frozenTimers(now)))
       expect(result !== null && Exit.isFailure(result) && result.cause._tag === "Fail" && result.cause.error._tag)

@@ -13,6 +13,7 @@ import * as Offsets from "../../src/kafka/internal/offsets.ts"
 import { resolve } from "../../src/kafka/internal/options.ts"
 import type { Context, Run } from "../../src/kafka/internal/partition.ts"
 import { waitFor } from "../redis/server.ts"
+import { isInterrupted } from "../utils/line.ts"
 
 const topic = "t"
 
@@ -70,7 +71,7 @@ describe("Kafka consumer fence", () => {
     expect(written).toEqual([])
     join("m1", [0])
     expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(keptWrite)))).toBe(true)
-    expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(movedWrite)))).toBe(true)
+    expect(isInterrupted(await Effect.runPromise(Fiber.await(movedWrite)))).toBe(true)
     expect(written).toEqual([0])
     expect([kept.stale, kept.join, moved.stale]).toEqual([false, 2, true])
     expect(ctx.runs.has(1)).toBe(false)
@@ -90,7 +91,7 @@ describe("Kafka consumer fence", () => {
     Offsets.commitNow(ctx)
     expect(commits).toEqual([])
     const flushed = await Effect.runPromise(Effect.exit(Offsets.flush(ctx, before[0])))
-    expect(Exit.isInterrupted(flushed)).toBe(true)
+    expect(isInterrupted(flushed)).toBe(true)
     expect(commits).toEqual([])
     // The new runs are current.
     const current = ctx.runs.get(0)!
@@ -111,7 +112,7 @@ describe("Kafka consumer fence", () => {
     await waitFor("the commit loop's refused commit", async () => ctx.membership.lost, 5000)
     for (const run of before) {
       expect(run.stale).toBe(true)
-      expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(run.fiber!)))).toBe(true)
+      expect(isInterrupted(await Effect.runPromise(Fiber.await(run.fiber!)))).toBe(true)
     }
     // Same member id: the group's refusal alone says the session was lost.
     join("m1", [0, 1])

@@ -8,7 +8,12 @@ import * as Barrel from "effect"
 import { Cause, Effect, Exit, Metric, Option } from "effect"
 import type * as Supervisor from "effect/Supervisor"
 import type * as Fiber from "effect/Fiber"
-import * as FastCheck from "fast-check"
+
+/**
+ * fast-check itself: effect 3's `effect/FastCheck` is `export * from "fast-check"` (the same copy, a dependency of
+ * effect 3), effect 4 has its own `Arbitrary` module instead; both lines take the package.
+ */
+export * as fc from "fast-check"
 
 /** `effect/TestClock` (3) / `effect/testing`'s `TestClock` (4): vitest.config.ts aliases the path per project. */
 export * as TestClock from "effect/TestClock"
@@ -37,11 +42,6 @@ export const yieldNow: Effect.Effect<void> = typeof effect.yieldNow === "functio
 /** `Effect.async` (3) / `Effect.callback` (4): resume once, with an optional cleanup on interruption. */
 export const callback: typeof Effect.async = effect.callback ?? effect.async
 
-/**
- * fast-check itself: effect 3 re-exports it as `effect/FastCheck`, effect 4 has its own `Arbitrary` module instead,
- * so both lines take the package effect 3 depends on.
- */
-export const fc: typeof FastCheck = barrel.FastCheck ?? FastCheck
 
 /** The typed error of a failure, if the cause has one: `failureOption` (3) / `findErrorOption` (4). */
 export const failureOf: <E>(self: Cause.Cause<E>) => Option.Option<E> = cause.findErrorOption ?? cause.failureOption
@@ -72,6 +72,10 @@ export const isInterrupted: (self: Exit.Exit<unknown, unknown>) => boolean = (Ex
 /** The defect the library raises for bad input: `IllegalArgumentException` (3) / `IllegalArgumentError` (4). */
 export const IllegalArgumentError: typeof Cause.IllegalArgumentException = cause.IllegalArgumentError ??
   cause.IllegalArgumentException
+
+/** Whether a value is that defect: `isIllegalArgumentException` (3) / `isIllegalArgumentError` (4). */
+export const isIllegalArgumentError: (u: unknown) => u is Cause.IllegalArgumentException =
+  cause.isIllegalArgumentError ?? cause.isIllegalArgumentException
 
 /** The defect `Effect.timeout` raises: `TimeoutException` (3) / `TimeoutError` (4). */
 export const isTimeoutError: (u: unknown) => boolean = cause.isTimeoutError ?? cause.isTimeoutException

@@ -1,8 +1,9 @@
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { RecordingSupervisor } from "./supervisor.ts"
+import { callback, fork } from "./line.ts"
 
-const nextMacrotask = Effect.async<void>((resume) => {
+const nextMacrotask = callback<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
   return Effect.sync(() => clearTimeout(timer))
 })
@@ -16,7 +17,7 @@ const nextMacrotask = Effect.async<void>((resume) => {
 export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_000) =>
   Effect.gen(function*() {
     const supervisor = new RecordingSupervisor()
-    const fiber = yield* Effect.fork(Effect.supervised(effect, supervisor))
+    const fiber = yield* fork(Effect.supervised(effect, supervisor))
     const fibers = (): ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> => [fiber, ...supervisor.fibers]
     const quiet = Effect.map(
       Effect.forEach(fibers(), (f) => f.status),

@@ -4,9 +4,10 @@
  * on workerd): order, refusals, what is written, restarts, gaps on the Clock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { KeySequencer } from "../../src/workers/index.ts"
+import { IllegalArgumentError, TestClock, fork, yieldNow } from "../utils/line.ts"
 
 /** A storage whose writes are recorded, one `put` per entry of `puts`. */
 const memoryStorage = () => {
@@ -48,9 +49,9 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const third = yield* Effect.fork(sequencer.submit(2, "c"))
-      const second = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const third = yield* fork(sequencer.submit(2, "c"))
+      const second = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       expect(applied).toEqual([])
       expect(yield* sequencer.submit(0, "a")).toBe("a@0")
       expect(yield* Fiber.join(second)).toBe("b@1")
@@ -68,8 +69,8 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const held = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const held = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       const heldTwice = yield* Effect.flip(sequencer.submit(1, "b"))
       expect(heldTwice).toBeInstanceOf(Sequencer.DuplicateSequenceError)
       expect(heldTwice).toMatchObject({ key: "k", sequence: 1, next: 0 })
@@ -106,7 +107,7 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage, { gapTimeout: "1 second" })
-      const late = yield* Effect.fork(sequencer.submit(2, "c"))
+      const late = yield* fork(sequencer.submit(2, "c"))
       yield* TestClock.adjust("999 millis")
       expect(applied).toEqual([])
       yield* TestClock.adjust("1 millis")
@@ -129,16 +130,16 @@ describe("KeySequencer", () => {
         // each value takes 800 ms to apply: a backlog of released values builds up
         apply: (released: KeySequencer.Released<string>) =>
           Effect.sleep("800 millis").pipe(
-            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.andThen(Clock.currentTimeMillis),
             Effect.map((now) => {
               applied.push([released, now])
             })
           )
       })
-      const callers = yield* Effect.forEach([0, 1, 2, 5], (sequence) => Effect.fork(sequencer.submit(sequence, `v${sequence}`)))
+      const callers = yield* Effect.forEach([0, 1, 2, 5], (sequence) => fork(sequencer.submit(sequence, `v${sequence}`)))
       yield* TestClock.adjust("2 seconds")
       // 3 arrives 2 s after 5, while 1 and 2 are still being applied: not given up on
-      callers.push(yield* Effect.fork(sequencer.submit(3, "v3")))
+      callers.push(yield* fork(sequencer.submit(3, "v3")))
       yield* TestClock.adjust("1199 millis") // t = 3199: 3 applied, the key caught up at 3200
       yield* TestClock.adjust("1 millis")
       expect(applied.map(([r, at]) => [r.sequence, r.missing, at])).toEqual([[0, undefined, 800], [1, undefined, 1600], [
@@ -167,8 +168,8 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const caller = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const caller = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       yield* Fiber.interrupt(caller)
       yield* sequencer.submit(0, "a")
       expect(applied.map((r) => r.value)).toEqual(["a", "b"])
@@ -190,7 +191,7 @@ describe("KeySequencer", () => {
         const exit = yield* Effect.exit(KeySequencer.make(options as KeySequencer.Options<unknown, number, never, never>))
         expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
         const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-        expect(defect).toBeInstanceOf(Cause.IllegalArgumentException)
+        expect(defect).toBeInstanceOf(IllegalArgumentError)
         expect((defect as Error).message).toContain(`\`${name}\``)
       }
     }))
