@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream, TestContext } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream } from "effect"
 import { Checkpoint } from "../../src/index.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
-import { TestClock, fc, fork, isTimeoutError } from "../utils/line.ts"
+import { TestClock, fc, fork, isTimeoutError, testServices } from "../utils/line.ts"
 
 /** A log record: an offset, a key, and a payload (a JSON action, or not). */
 interface Rec extends Worker.WorkerRecord {
@@ -259,7 +259,7 @@ describe("partition worker", () => {
                 action: { seq: i, latency, failures: i === poisonAt ? -1 : 0 }
               })))
               const { acknowledged } = await Effect.runPromise(
-                Effect.provide(runWorker(records, { poison: "halt-key" }), TestContext.TestContext)
+                Effect.provide(runWorker(records, { poison: "halt-key" }), testServices)
               )
               const checkpoint = acknowledged.reduce(Checkpoint.complete, Checkpoint.make())
               const firstHalted = poisonAt < records.length ? poisonAt : records.length

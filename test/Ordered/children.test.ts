@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Duration, Effect, Fiber, pipe, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
-import { TestClock, fork, forkDaemon, yieldNow } from "../utils/line.ts"
+import { TestClock, fork, forkDaemon, yieldNow, poll } from "../utils/line.ts"
 
 type Outcome = "completed" | "interrupted" | "running"
 
@@ -112,7 +112,7 @@ describe("fibers forked by an action", () => {
           () => fork(Effect.andThen(Effect.sleep(Duration.seconds(1)), Ref.update(done, (n) => n + 1))),
           { concurrency: 3, timeout: "1 minute" }
         )
-        expect(fibers.every((fiber) => fiber.unsafePoll() === null)).toBe(true)
+        expect(fibers.every((fiber) => poll(fiber) === null)).toBe(true)
         yield* TestClock.adjust("1 second")
         yield* Fiber.awaitAll(fibers)
         expect(yield* Ref.get(done)).toBe(10)

@@ -5,7 +5,7 @@ import { concurrencyLimit } from "../../src/internal/metrics.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { COUNT, MISSING, outcome, refusal, STRING, tooLarge } from "../utils/bad-input.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
-import { TestClock, callback, fc, fork } from "../utils/line.ts"
+import { TestClock, callback, fc, fork, poll } from "../utils/line.ts"
 
 /**
  * A fake downstream: serves at most `capacity` calls at once, `call(millis)`
@@ -48,7 +48,7 @@ const STEP_MILLIS = 5
 const drive = <A, E>(program: Effect.Effect<A, E>, tick: (millis: number) => void) =>
   Effect.gen(function*() {
     const fiber = yield* fork(program)
-    for (let millis = 0; fiber.unsafePoll() === null; millis += STEP_MILLIS) {
+    for (let millis = 0; poll(fiber) === null; millis += STEP_MILLIS) {
       tick(millis)
       yield* TestClock.adjust(STEP_MILLIS)
     }

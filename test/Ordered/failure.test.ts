@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
-import { TestClock, defectOf, failureOf, fork } from "../utils/line.ts"
+import { TestClock, defectOf, failureOf, fork, streamOutcome } from "../utils/line.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -244,14 +244,14 @@ describe("timeout", () => {
 })
 
 describe("results before a failure are not lost", () => {
-  it.effect("Stream.runCollect's error comes after the emitted prefix (Stream.either shows both)", () =>
+  it.effect("Stream.runCollect's error comes after the emitted prefix (Stream.either, Stream.result on 4, shows both)", () =>
     Effect.gen(function*() {
       const out = yield* Stream.range(0, 5).pipe(
         Ordered.mapEffect((n) => n === 4 ? Effect.fail(new Boom({ n })) : Effect.succeed(n), { concurrency: 3 }),
-        Stream.either,
+        streamOutcome,
         Stream.runCollect
       )
-      expect(Array.from(out).map((e) => e._tag === "Right" ? e.right : e.left._tag)).toEqual([
+      expect(Array.from(out).map((e) => e.ok ? e.value : e.error._tag)).toEqual([
         0,
         1,
         2,

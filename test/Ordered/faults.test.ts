@@ -4,8 +4,7 @@ import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
 import { hedgeOption } from "../utils/hedge.ts"
-import { RecordingSupervisor } from "../utils/supervisor.ts"
-import { defectOf, failureOf, fc } from "../utils/line.ts"
+import { defectOf, failureOf, fc, countingFibers } from "../utils/line.ts"
 
 /**
  * Fault injection, property-based over random scenarios, in virtual time
@@ -133,9 +132,9 @@ const runScenario = (s: Scenario) => {
   let program: Effect.Effect<unknown, unknown> = Stream.runDrain(stream)
   if (s.consumer._tag === "interruptAt") program = Effect.timeout(program, Duration.millis(s.consumer.millis))
 
-  const supervisor = new RecordingSupervisor()
-  const { exit } = runVirtual(Effect.supervised(program, supervisor))
-  const stillRunning = supervisor.running()
+  const [counted, fibers] = countingFibers(program)
+  const { exit } = runVirtual(counted)
+  const stillRunning = fibers.running()
   return {
     exit,
     emitted,

@@ -1,17 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
-import { RecordingSupervisor } from "../utils/supervisor.ts"
-import { TestClock, fork, yieldNow } from "../utils/line.ts"
+import { TestClock, fork, yieldNow, countingFibers } from "../utils/line.ts"
 
-/** Runs `effect` under a supervisor; returns how many fibers it forked and how many still run after. */
+/** Runs `effect` with its fibers counted; returns how many fibers it forked and how many still run after. */
 const runSupervised = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const supervisor = new RecordingSupervisor()
-    const fiber = yield* fork(Effect.supervised(effect, supervisor))
+    const [counted, fibers] = countingFibers(effect)
+    const fiber = yield* fork(counted)
     yield* TestClock.adjust(Duration.hours(1))
     const exit = yield* Fiber.await(fiber)
-    return { exit, running: supervisor.running(), forked: supervisor.fibers.length }
+    return { exit, running: fibers.running(), forked: fibers.started() }
   })
 
 const counted = (interrupted: Ref.Ref<number>, finalized: Ref.Ref<number>, millis: number) =>

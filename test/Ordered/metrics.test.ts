@@ -3,17 +3,17 @@ import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream } from "eff
 import { Ordered } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
 import { makeRecordingTracer } from "../utils/tracer.ts"
-import { TestClock, fork, isInterrupted, yieldNow } from "../utils/line.ts"
+import { TestClock, fork, isInterrupted, metricSnapshot, tagged, yieldNow } from "../utils/line.ts"
 
 /** The value of `metric` for pipeline `name`. */
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
-  Metric.value(Metric.tagged(metric, "pipeline", name))
+  Metric.value(tagged(metric, "pipeline", name))
 
 /** Every effect_ordered_* metric of the registry, with its tags. */
-const recorded = Effect.map(Metric.snapshot, (pairs) =>
-  pairs.filter((pair) => pair.metricKey.name.startsWith("effect_ordered_")).map((pair) => ({
-    name: pair.metricKey.name,
-    tags: pair.metricKey.tags.map((tag) => `${tag.key}=${tag.value}`)
+const recorded = Effect.map(metricSnapshot, (entries) =>
+  entries.filter((entry) => entry.name.startsWith("effect_ordered_")).map((entry) => ({
+    name: entry.name,
+    tags: Object.entries(entry.attributes).map(([key, value]) => `${key}=${value}`)
   })))
 
 // Eight actions, all started at 0 (concurrency 8): each is released when every

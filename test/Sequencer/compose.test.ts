@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Either, Fiber, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered, Sequencer } from "../../src/index.ts"
-import { TestClock, fork } from "../utils/line.ts"
+import { TestClock, fork, outcome } from "../utils/line.ts"
 
 /** What an HTTP handler offers: the action, and a signal completed once it was applied. */
 interface Action {
@@ -37,8 +37,8 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
       const handle = (key: string, sequence: number, name: string) =>
         Effect.gen(function*() {
           const applied = yield* Deferred.make<number>()
-          const offered = yield* Effect.either(sequencer.offer(key, sequence, { name, applied }))
-          if (Either.isLeft(offered)) return `${offered.left._tag}`
+          const offered = yield* outcome(sequencer.offer(key, sequence, { name, applied }))
+          if (!offered.ok) return `${offered.error._tag}`
           return `applied at ${yield* Deferred.await(applied)}`
         })
       const requests = yield* Effect.forEach([

@@ -2,10 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Equal, Fiber, Metric, pipe, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
-import { TestClock, fork } from "../utils/line.ts"
+import { TestClock, fork, metricSnapshot, outcome, tagged } from "../utils/line.ts"
 
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
-  Metric.value(Metric.tagged(metric, "pipeline", name))
+  Metric.value(tagged(metric, "pipeline", name))
 
 describe("Sequencer: events, module functions, metrics", () => {
   it.scoped("events are a Data.TaggedEnum: constructors, $is, $match, structural equality", () =>
@@ -36,9 +36,9 @@ describe("Sequencer: events, module functions, metrics", () => {
       expect(yield* Sequencer.stats(sequencer)).toEqual(yield* sequencer.stats)
       const values = yield* Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2))
       expect(Array.from(values).map((e) => Sequencer.isReleased(e) && e.value)).toEqual(["first", "second"])
-      expect(yield* Effect.either(Sequencer.offer(sequencer, "k", 0, "again"))).toMatchObject({
-        _tag: "Left",
-        left: { _tag: "DuplicateSequenceError" }
+      expect(yield* outcome(Sequencer.offer(sequencer, "k", 0, "again"))).toMatchObject({
+        ok: false,
+        error: { _tag: "DuplicateSequenceError" }
       })
       // offerAwait returns once the consumer has taken the value.
       const taken = yield* fork(Stream.runCollect(Stream.take(Sequencer.stream(sequencer), 2)))
@@ -58,9 +58,9 @@ describe("Sequencer: events, module functions, metrics", () => {
       yield* sequencer.offer("a", 3, "a3")
       yield* sequencer.offer("b", 1, "b1")
       expect((yield* valueOf(M.sequencerBuffered, name)).value).toBe(3)
-      yield* Effect.either(sequencer.offer("a", 2, "again"))
+      yield* Effect.exit(sequencer.offer("a", 2, "again"))
       yield* sequencer.offer("b", 0, "b0")
-      yield* Effect.either(sequencer.offer("b", 0, "again"))
+      yield* Effect.exit(sequencer.offer("b", 0, "again"))
       expect((yield* valueOf(M.sequencerBuffered, name)).value).toBe(2)
       expect((yield* valueOf(M.sequencerDuplicates, name)).count).toBe(2)
       // a0 and a1 never come: one gap.
@@ -72,13 +72,13 @@ describe("Sequencer: events, module functions, metrics", () => {
   it.scoped("without a name, nothing is recorded", () =>
     Effect.gen(function*() {
       const recorded = Effect.map(
-        Metric.snapshot,
-        (pairs) => pairs.filter((pair) => pair.metricKey.name.startsWith("effect_ordered_sequencer")).map((pair) => pair.metricState)
+        metricSnapshot,
+        (entries) => entries.filter((entry) => entry.name.startsWith("effect_ordered_sequencer")).map((entry) => entry.state)
       )
       const before = yield* recorded
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       yield* sequencer.offer("a", 2, "a2")
-      yield* Effect.either(sequencer.offer("a", 2, "a2"))
+      yield* Effect.exit(sequencer.offer("a", 2, "a2"))
       expect(yield* recorded).toEqual(before)
     }))
 })

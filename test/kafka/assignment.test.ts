@@ -4,7 +4,7 @@
  * a join under a new member id, and which offsets are ever sent.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Runtime } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import type { ConsumerGroupJoinEvent } from "kafkajs"
 import * as Checkpoint from "../../src/Checkpoint.ts"
 import * as Assignment from "../../src/kafka/internal/assignment.ts"
@@ -39,7 +39,7 @@ const makeContext = () => {
     deadLetters: {},
     runs: new Map<number, Run>(),
     membership: Fence.makeMembership(),
-    runFork: Runtime.runFork(Runtime.defaultRuntime)
+    runFork: (effect: Effect.Effect<unknown, unknown>) => Effect.runFork(effect)
   } as unknown as Context<unknown, unknown, never, never, never, never>
   const join = (memberId: string, partitions: ReadonlyArray<number>) =>
     Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as unknown as ConsumerGroupJoinEvent)

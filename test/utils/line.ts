@@ -5,7 +5,7 @@
  * Types are written against effect 3, the line `tsc` checks.
  */
 import * as Barrel from "effect"
-import { Cause, Effect, Exit, Metric, Option } from "effect"
+import { Cause, Clock, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
 import type * as Supervisor from "effect/Supervisor"
 import type * as Fiber from "effect/Fiber"
 
@@ -17,6 +17,7 @@ export * as fc from "fast-check"
 
 /** `effect/TestClock` (3) / `effect/testing`'s `TestClock` (4): vitest.config.ts aliases the path per project. */
 export * as TestClock from "effect/TestClock"
+import * as TestClockModule from "effect/TestClock"
 
 // deno-lint-ignore no-explicit-any
 const barrel = Barrel as any
@@ -84,22 +85,30 @@ export const isTimeoutError: (u: unknown) => boolean = cause.isTimeoutError ?? c
  * `Effect.either` (3) / `Effect.result` (4), read back as `{ ok, value }` / `{ ok: false, error }` so that a test
  * states what it expects once for both shapes (`Right`/`Left` against `Success`/`Failure`).
  */
-export const outcome = <A, E, R>(
-  self: Effect.Effect<A, E, R>
-): Effect.Effect<{ readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: E }, never, R> =>
-  Effect.map(
-    // deno-lint-ignore no-explicit-any
-    (effect.result ?? effect.either)(self) as Effect.Effect<any, never, R>,
-    (r) =>
-      r._tag === "Right" || r._tag === "Success"
-        ? { ok: true, value: r._tag === "Right" ? r.right : r.success }
-        : { ok: false, error: r._tag === "Left" ? r.left : r.failure }
-  )
+export const outcome = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<Outcome<A, E>, never, R> =>
+  Effect.map((effect.result ?? effect.either)(self) as Effect.Effect<unknown, never, R>, toOutcome)
+
+type Outcome<A, E> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly error: E }
+
+// deno-lint-ignore no-explicit-any
+const toOutcome = (r: any): Outcome<any, any> =>
+  r._tag === "Right" || r._tag === "Success"
+    ? { ok: true, value: r._tag === "Right" ? r.right : r.success }
+    : { ok: false, error: r._tag === "Left" ? r.left : r.failure }
+
+/** `Stream.either` (3) / `Stream.result` (4), each element read back as in {@link outcome}. */
+export const streamOutcome = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<Outcome<A, E>, never, R> =>
+  // deno-lint-ignore no-explicit-any
+  Stream.map(((Stream as any).result ?? Stream.either)(self) as Stream.Stream<unknown, never, R>, toOutcome)
 
 /** A metric with attributes: `Metric.tagged` (3) / `Metric.withAttributes` (4). */
-export const tagged = <M extends Metric.Metric<unknown, unknown, unknown>>(metric: M, key: string, value: string): M =>
+export const tagged = <Type, In, Out>(
+  metric: Metric.Metric<Type, In, Out>,
+  key: string,
+  value: string
+): Metric.Metric<Type, In, Out> =>
   // deno-lint-ignore no-explicit-any
-  line === 4 ? (Metric as any).withAttributes(metric, { [key]: value }) : Metric.tagged(metric as any, key, value) as M
+  line === 4 ? (Metric as any).withAttributes(metric, { [key]: value }) : Metric.tagged(metric, key, value)
 
 /** One entry of `Metric.snapshot`, the same on both lines: name, attributes and state. */
 export interface MetricEntry {
@@ -135,6 +144,8 @@ export const metricSnapshot: Effect.Effect<ReadonlyArray<MetricEntry>> = Effect.
 export interface FiberCount {
   readonly started: () => number
   readonly running: () => number
+  /** The fibers themselves, on effect 3 only: effect 4's hook sees a fiber's context, not the fiber. */
+  readonly fibers: (() => ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>>) | undefined
 }
 
 /** Runs `effect` with its fibers counted (see {@link FiberCount}). */
@@ -148,7 +159,7 @@ export const countingFibers = <A, E, R>(
     return [
       // deno-lint-ignore no-explicit-any
       effect.provideService(self, (Metric as any).FiberRuntimeMetrics, recorder),
-      { started: () => started, running: () => started - ended }
+      { started: () => started, running: () => started - ended, fibers: undefined }
     ]
   }
   const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
@@ -161,6 +172,48 @@ export const countingFibers = <A, E, R>(
   })()
   return [
     Effect.supervised(self, supervisor),
-    { started: () => fibers.length, running: () => fibers.filter((fiber) => fiber.unsafePoll() === null).length }
+    {
+      started: () => fibers.length,
+      running: () => fibers.filter((fiber) => fiber.unsafePoll() === null).length,
+      fibers: () => fibers
+    }
   ]
 }
+
+/** A fiber's exit if it has ended, else `null`: `unsafePoll()` (3) / `pollUnsafe()` (4, `undefined` while running). */
+export const poll = <A, E>(fiber: Fiber.Fiber<A, E>): Exit.Exit<A, E> | null =>
+  // deno-lint-ignore no-explicit-any
+  line === 4 ? (fiber as any).pollUnsafe() ?? null : (fiber as Fiber.RuntimeFiber<A, E>).unsafePoll()
+
+/** Runs an effect that needs a Scope in the given one: `Scope.extend` (3) / `Scope.provide` (4). */
+export const inScope: {
+  <A, E, R>(effect: Effect.Effect<A, E, R>, scope: Scope.Scope): Effect.Effect<A, E, Exclude<R, Scope.Scope>>
+  // deno-lint-ignore no-explicit-any
+} = (Scope as any).provide ?? Scope.extend
+
+/** A Clock reading `millis()` whose sleeps are `sleep` (a Clock needs other method names on 4). */
+export const makeClock = (millis: () => number, sleep: Clock.Clock["sleep"]): Clock.Clock => {
+  const nanos = () => BigInt(millis()) * 1_000_000n
+  const both: Clock.Clock & Record<string, unknown> = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    unsafeCurrentTimeNanos: nanos,
+    currentTimeMillisUnsafe: millis,
+    currentTimeNanosUnsafe: nanos,
+    monotonicTimeNanosUnsafe: nanos,
+    currentTimeMillis: Effect.sync(millis),
+    currentTimeNanos: Effect.sync(nanos),
+    monotonicTimeNanos: Effect.sync(nanos),
+    sleep
+  }
+  return both
+}
+
+/** Runs `self` with `clock`: `Effect.withClock` (3; default services are not in the context) / the `Clock` service (4). */
+export const withClock = <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clock): Effect.Effect<A, E, R> =>
+  line === 4 ? effect.provideService(self, Clock.Clock, clock) : Effect.withClock(self, clock)
+
+/** The test services `it.effect` provides, for a run of its own: `TestContext.TestContext` (3) / `TestClock.layer()` (4). */
+export const testServices: Layer.Layer<never> =
+  // deno-lint-ignore no-explicit-any
+  line === 4 ? (TestClockModule as any).layer() : barrel.TestContext.TestContext

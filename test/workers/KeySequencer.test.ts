@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { KeySequencer } from "../../src/workers/index.ts"
-import { IllegalArgumentError, TestClock, fork, yieldNow } from "../utils/line.ts"
+import { IllegalArgumentError, TestClock, fork, yieldNow, inScope } from "../utils/line.ts"
 
 /** A storage whose writes are recorded, one `put` per entry of `puts`. */
 const memoryStorage = () => {
@@ -87,7 +87,7 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { entries, storage } = memoryStorage()
       const first = yield* Scope.make()
-      const before = yield* Scope.extend(recording(storage), first)
+      const before = yield* inScope(recording(storage), first)
       yield* before.sequencer.submit(0, "a")
       yield* before.sequencer.submit(1, "b")
       yield* Scope.close(first, Exit.void) // the object is evicted
