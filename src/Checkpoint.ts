@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
 import type { CheckpointDecodeError } from "./errors.ts"
 import * as internal from "./internal/checkpoint.ts"
 
@@ -119,16 +119,16 @@ export const isCompleted: {
 export const encode: (self: Checkpoint) => string = internal.encode
 
 /**
- * Decodes the output of {@link encode}; fails with
+ * Decodes the output of {@link encode}: an `Exit` (an Effect on either Effect line) that fails with
  * {@link CheckpointDecodeError} for anything else, including another
  * spelling of a checkpoint (`"007"`, `"3:"`, a committed offset below -1).
  *
  * @example
  * ```ts
- * import { Either } from "effect"
+ * import { Effect } from "effect"
  * import { Checkpoint } from "effect-ordered"
  *
- * const c = Either.getOrThrow(Checkpoint.decode("1:Qw"))
+ * const c = Effect.runSync(Checkpoint.decode("1:Qw"))
  * console.log(c.committed, c.above)
  * // 1 [ 3, 4, 9 ]
  * ```
@@ -136,7 +136,7 @@ export const encode: (self: Checkpoint) => string = internal.encode
  * @since 0.1.0
  * @category encoding
  */
-export const decode: (encoded: string) => Either.Either<Checkpoint, CheckpointDecodeError> = internal.decode
+export const decode: (encoded: string) => Exit.Exit<Checkpoint, CheckpointDecodeError> = internal.decode
 
 export {
   /**

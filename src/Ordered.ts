@@ -8,14 +8,13 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type * as FiberRef from "effect/FiberRef"
 import type * as Stream from "effect/Stream"
 import type { ActionTimeoutError } from "./errors.ts"
 import * as hedge from "./internal/hedge.ts"
 import * as options from "./internal/options.ts"
 import * as internal from "./internal/ordered.ts"
+import * as runtime from "./internal/runtime.ts"
 
 /**
  * Options shared by every `Ordered` operator. Invalid options make the
@@ -28,7 +27,7 @@ import * as internal from "./internal/ordered.ts"
  */
 export interface Options<
   A,
-  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined
+  Timeout extends runtime.DurationInput | undefined = runtime.DurationInput | undefined
 > {
   /**
    * At most this many actions run at once: an integer ≥ 1, `"unbounded"`,
@@ -115,7 +114,7 @@ export interface Options<
    * Default: no hedging.
    */
   readonly hedge?:
-    | { readonly after: Duration.DurationInput }
+    | { readonly after: runtime.DurationInput }
     | { readonly quantile: number; readonly minSamples?: number | undefined }
     | undefined
   /**
@@ -139,7 +138,7 @@ export interface Options<
  */
 export interface ForEachOptions<
   A,
-  Timeout extends Duration.DurationInput | undefined = Duration.DurationInput | undefined,
+  Timeout extends runtime.DurationInput | undefined = runtime.DurationInput | undefined,
   Discard extends boolean = boolean
 > extends Options<A, Timeout> {
   /**
@@ -160,18 +159,18 @@ export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : Acti
 
 /**
  * Which attempt of an action `f` runs: `1`, or `2` for the copy that
- * `hedge` started. Read it with `FiberRef.get` for logs or an idempotency
+ * `hedge` started. Read it with `yield*` for logs or an idempotency
  * key; outside `Ordered` it is `1`. Below, the first attempt at "slow"
  * hangs, and the copy started after 50 ms answers at once.
  *
  * @example
  * ```ts
- * import { Effect, FiberRef } from "effect"
+ * import { Effect } from "effect"
  * import { Ordered } from "effect-ordered"
  *
  * const quote = (sku: string) =>
  *   Effect.gen(function*() {
- *     const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+ *     const attempt = yield* Ordered.currentAttempt
  *     if (sku === "slow" && attempt === 1) yield* Effect.sleep("1 second")
  *     return `${sku} by attempt ${attempt}`
  *   })
@@ -184,7 +183,7 @@ export type TimeoutError<Timeout> = [Timeout] extends [undefined] ? never : Acti
  * @since 0.2.0
  * @category hedging
  */
-export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
+export const currentAttempt: Effect.Effect<number> = hedge.currentAttempt.get
 
 /**
  * Maps each element of a stream with an effectful `f`, running up to
@@ -220,11 +219,11 @@ export const currentAttempt: FiberRef.FiberRef<number> = hedge.currentAttempt
  * @category operators
  */
 export const mapEffect: {
-  <A, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
+  <A, B, E1, R1, Timeout extends runtime.DurationInput | undefined = undefined>(
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
     options: Options<A, Timeout>
   ): <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<B, E | E1 | TimeoutError<Timeout>, R | R1>
-  <A, E, R, B, E1, R1, Timeout extends Duration.DurationInput | undefined = undefined>(
+  <A, E, R, B, E1, R1, Timeout extends runtime.DurationInput | undefined = undefined>(
     self: Stream.Stream<A, E, R>,
     f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
     options: Options<A, Timeout>
@@ -255,11 +254,11 @@ export const mapEffect: {
  * @category operators
  */
 export const forEach: {
-  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
+  <A, B, E, R, Timeout extends runtime.DurationInput | undefined = undefined, Discard extends boolean = false>(
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
     options: ForEachOptions<A, Timeout, Discard>
   ): (self: Iterable<A>) => Effect.Effect<Discard extends true ? void : Array<B>, E | TimeoutError<Timeout>, R>
-  <A, B, E, R, Timeout extends Duration.DurationInput | undefined = undefined, Discard extends boolean = false>(
+  <A, B, E, R, Timeout extends runtime.DurationInput | undefined = undefined, Discard extends boolean = false>(
     self: Iterable<A>,
     f: (a: A, index: number) => Effect.Effect<B, E, R>,
     options: ForEachOptions<A, Timeout, Discard>

@@ -7,7 +7,6 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -22,6 +21,7 @@ import type {
 import * as internal from "./internal/sequencer.ts"
 import type * as models from "./internal/sequencerModels.ts"
 import { Event as EventValue } from "./internal/sequencerModels.ts"
+import * as runtime from "./internal/runtime.ts"
 
 /**
  * What values are sequenced by: a non-empty string or a number (not `NaN`).
@@ -63,14 +63,14 @@ export interface Options {
    * while one is). See `maxGapWait` for the bound. Default: none (a missing
    * sequence holds its key until it arrives).
    */
-  readonly gapTimeout?: Duration.DurationInput | undefined
+  readonly gapTimeout?: runtime.DurationInput | undefined
   /**
    * The longest a buffered value waits for the sequences before it, from its
    * acceptance, however busy the sequencer is: a gap is given up after
    * `gapTimeout` once the backlog is drained, and never later than this.
    * At least `gapTimeout`; needs it. Default: `10 × gapTimeout`.
    */
-  readonly maxGapWait?: Duration.DurationInput | undefined
+  readonly maxGapWait?: runtime.DurationInput | undefined
   /**
    * What giving up on missing sequences does. `"skip"` (default): emit a
    * {@link Gap} for them and release the values after them. `"fail"`: the
@@ -88,7 +88,7 @@ export interface Options {
    * of window otherwise. Choose it longer than clients keep retrying.
    * Default: none (keys are remembered for the sequencer's lifetime).
    */
-  readonly idleKeyTimeout?: Duration.DurationInput | undefined
+  readonly idleKeyTimeout?: runtime.DurationInput | undefined
   /**
    * The most live keys at once; an offer for a new key beyond it fails with
    * {@link SequencerKeyLimitError}. With `capacity` it bounds memory: at most

@@ -11,10 +11,10 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Ordered from "./Ordered.ts"
 import * as internal from "./internal/simulation.ts"
+import * as runtime from "./internal/runtime.ts"
 
 /**
  * How long each simulated action takes. Build one with {@link Latency}'s
@@ -39,10 +39,10 @@ export type Latency =
   | {
     /** The given durations in turn, cycled when there are more actions. */
     readonly _tag: "Fixed"
-    readonly durations: ReadonlyArray<Duration.DurationInput>
+    readonly durations: ReadonlyArray<runtime.DurationInput>
   }
   | Server
-  | ((index: number) => Duration.DurationInput)
+  | ((index: number) => runtime.DurationInput)
 
 /**
  * A downstream with a capacity: at most `capacity` actions are served at
@@ -99,7 +99,7 @@ export interface Server {
 export const Latency: {
   readonly uniform: (min: number, max: number) => Exclude<Latency, Server>
   readonly logNormal: (median: number, sigma: number) => Exclude<Latency, Server>
-  readonly fixed: (durations: ReadonlyArray<Duration.DurationInput>) => Exclude<Latency, Server>
+  readonly fixed: (durations: ReadonlyArray<runtime.DurationInput>) => Exclude<Latency, Server>
   readonly server: (options: {
     readonly capacity: number
     readonly latency?: Exclude<Latency, Server> | undefined

@@ -9,7 +9,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import { constVoid } from "effect/Function"
 import * as MutableQueue from "effect/MutableQueue"
 import { Ordered, type Simulation } from "../../src/index.ts"
@@ -118,7 +117,7 @@ export const replay = (work: Simulation.Workload, downstream?: Downstream): Repl
       return Effect.zipRight(serve(work.hedgeLatencyMillis[i]), Effect.zipRight(finished(i), Effect.sync(() => hedgeWins++)))
     })
   return {
-    action: (i) => Effect.as(Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) => attempt === 1 ? first(i) : copy(i)), i),
+    action: (i) => Effect.as(Effect.flatMap(Ordered.currentAttempt, (attempt) => attempt === 1 ? first(i) : copy(i)), i),
     run: (program) => server === undefined ? program : server.run(program),
     hedged: () => hedged,
     hedgeWins: () => hedgeWins,

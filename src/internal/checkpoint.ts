@@ -1,4 +1,4 @@
-import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import type { Checkpoint } from "../Checkpoint.ts"
 import { CheckpointDecodeError } from "../errors.ts"
@@ -110,8 +110,8 @@ export const encode = (self: Checkpoint): string => {
 }
 
 /** @internal */
-export const decode = (encoded: string): Either.Either<Checkpoint, CheckpointDecodeError> => {
-  const fail = (reason: string) => Either.left(new CheckpointDecodeError({ input: encoded, reason }))
+export const decode = (encoded: string): Exit.Exit<Checkpoint, CheckpointDecodeError> => {
+  const fail = (reason: string) => Exit.fail(new CheckpointDecodeError({ input: encoded, reason }))
   if (typeof encoded !== "string") return fail(`expected a string, got ${V.describe(encoded)}`)
   const colon = encoded.indexOf(":")
   const head = colon === -1 ? encoded : encoded.slice(0, colon)
@@ -134,5 +134,5 @@ export const decode = (encoded: string): Either.Either<Checkpoint, CheckpointDec
   const checkpoint = make_(committed, above)
   const canonical = encode(checkpoint)
   if (canonical !== encoded) return fail(`not as \`encode\` writes it (${JSON.stringify(canonical)})`)
-  return Either.right(checkpoint)
+  return Exit.succeed(checkpoint)
 }

@@ -1,7 +1,4 @@
-import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
-import type * as Option from "effect/Option"
-import * as Supervisor from "effect/Supervisor"
+import type * as Effect from "effect/Effect"
 import * as runtime from "./runtime.ts"
 
 /**
@@ -13,45 +10,13 @@ import * as runtime from "./runtime.ts"
  *   interrupted when its own action ends, before the action's result is filed.
  *
  * Actions run inline on worker fibers, so without either rule a child would
- * live as long as the worker that happened to run its action.
+ * live as long as the worker that happened to run its action. On effect 4,
+ * where the concurrent `Effect.forEach` ends what an action forked with the
+ * action, `"caller"` reads as `"action"` (`runtime.childrenOutliveActions`).
  *
  * @internal
  */
 export type ChildLifetime = "caller" | "action"
-
-/**
- * Notes which watched fibers (the workers) forked something, so that only an
- * action that forked pays for ending its children: the others cost a `Set`
- * lookup. A fork it notes may be a daemon or a fiber forked in a scope, which
- * are not children: the worker's actual children are read when its action ends.
- */
-class ForkWatch extends Supervisor.AbstractSupervisor<void> {
-  readonly value = Effect.void
-  private readonly watched = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-  private readonly forkedFrom = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-
-  watch(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
-    this.watched.add(fiber)
-  }
-
-  override onStart<A, E, R>(
-    _context: unknown,
-    _effect: Effect.Effect<A, E, R>,
-    parent: Option.Option<Fiber.RuntimeFiber<unknown, unknown>>,
-    _fiber: Fiber.RuntimeFiber<A, E>
-  ): void {
-    if (parent._tag === "Some" && this.watched.has(parent.value)) this.forkedFrom.add(parent.value)
-  }
-
-  /**
-   * Interrupts the children `worker` forked since the last call, and waits
-   * for them to end; `undefined` when it forked nothing.
-   */
-  endChildren(worker: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
-    if (this.forkedFrom.size === 0 || !this.forkedFrom.delete(worker)) return undefined
-    return Effect.flatMap(worker.children, Fiber.interruptAll)
-  }
-}
 
 type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
@@ -62,14 +27,14 @@ type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
  * @internal
  */
 export class Children<R> {
-  private readonly forkWatch: ForkWatch | undefined
+  private readonly forkWatch: runtime.ForkTracker | undefined
   /** `"caller"`: runs an effect with the caller's fork scope (a fork does not inherit it). */
   private graft: Graft | undefined
   /** The worker loop as every worker runs it (grafted once, not per fork). */
   worker: Effect.Effect<void, never, R>
 
   constructor(lifetime: ChildLifetime, worker: Effect.Effect<void, never, R>) {
-    this.forkWatch = lifetime === "action" ? new ForkWatch() : undefined
+    this.forkWatch = lifetime === "action" || !runtime.childrenOutliveActions ? runtime.makeForkTracker() : undefined
     this.worker = worker
   }
 
@@ -80,7 +45,7 @@ export class Children<R> {
    */
   establish<X, E, R2>(start: Effect.Effect<X, E, R2>): Effect.Effect<X, E, R2> {
     const forkWatch = this.forkWatch
-    if (forkWatch !== undefined) return runtime.supervised(start, forkWatch)
+    if (forkWatch !== undefined) return forkWatch.establish(start)
     return runtime.transplant((graft) => {
       this.graft = graft
       this.worker = graft(this.worker)

@@ -1,5 +1,4 @@
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
@@ -57,7 +56,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /** With `name`: what the run records. */
   private metrics: PipelineMetrics | undefined
   /** With `name`, `hedge` or `concurrency: "auto"`: the clock actions are timed with. */
-  private clock: Clock.Clock | undefined
+  private clock: runtime.ClockReader | undefined
   private readonly handoff: Handoff<A, B, R>
   private readonly pool: WorkerPool<A, B, R>
   private interruptor: runtime.InterruptorId | undefined
@@ -86,8 +85,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool.scope = scope
     // Finalizers run in reverse: the workers stop before the source closes, and the metrics close last.
     return this.startPolicies.pipe(
-      Effect.zipRight(Scope.addFinalizer(scope, this.source.close)),
-      Effect.zipRight(this.children.establish(Effect.zipRight(this.startHedger, Effect.suspend(() => {
+      runtime.zipRight(Scope.addFinalizer(scope, this.source.close)),
+      runtime.zipRight(this.children.establish(runtime.zipRight(this.startHedger, Effect.suspend(() => {
         this.pool.worker = this.children.worker
         return this.pool.spawn(1)
       }))))
@@ -122,7 +121,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   /** A worker's loop ended; one that left over the `concurrency: "auto"` limit hands the work it was woken for to another. */
   private readonly workerEnded: Effect.Effect<void> = Effect.suspend(() =>
-    this.pool.limiter === undefined ? this.pool.ended : Effect.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
+    this.pool.limiter === undefined ? this.pool.ended : runtime.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
   )
 
   /**
@@ -182,10 +181,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       return Effect.succeed(out)
     }
     if (handoff.terminal !== undefined) {
-      return Effect.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
+      return runtime.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
     }
     if (this.intake.ended && this.window.admitted === 0) return Effect.succeed(undefined)
-    return Effect.zipRight(handoff.await, this.pull)
+    return runtime.zipRight(handoff.await, this.pull)
   })
 
   // ---------------------------------------------------------------- workers
@@ -219,7 +218,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     // Timed runs read the clock once per step, not per action: the actions
     // filed within the step complete in the same synchronous run, a few
     // microseconds at most, well within the metrics' first bucket (1 ms).
-    const now = this.clock === undefined ? 0 : this.clock.unsafeCurrentTimeMillis()
+    const now = this.clock === undefined ? 0 : this.clock.millis()
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
       if (copy !== undefined) return this.runCopy(worker, copy)
@@ -239,7 +238,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       else this.attemptEnded(worker, action.cause, undefined, now)
       if (!this.hasWork()) return Effect.void
     }
-    return Effect.yieldNow()
+    return runtime.yieldNow
   }
 
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
@@ -281,7 +280,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     try {
       return this.ordering.admit(task) ? task : undefined
     } catch (defect) {
-      task.finishedAt = this.clock?.unsafeCurrentTimeMillis() ?? 0
+      task.finishedAt = this.clock?.millis() ?? 0
       this.fail(task, Cause.die(defect))
       return undefined
     }
@@ -306,14 +305,14 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     }
     // Its value, or its failure, comes back to the worker loop.
     worker.awaiting = true
-    return recruit === undefined ? action : Effect.zipRight(recruit, action)
+    return recruit === undefined ? action : runtime.zipRight(recruit, action)
   }
 
   /** Starts the hedged copy of `task` on `worker`, under what is left of the first attempt's `timeout`. */
   private runCopy(worker: Worker<A, B>, task: Task<A, B>): Effect.Effect<unknown, unknown, R> {
     const hedger = this.hedger!
     worker.task = task
-    if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.unsafeCurrentTimeMillis())
+    if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.millis())
     return this.run(worker, task, hedger.asCopy(invoke(this.f, task)), hedger.copyTimeout(task))
   }
 
@@ -330,14 +329,14 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (task === undefined) return
     const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const children = this.children.end(worker.fiber)
-    const ending = loser === undefined ? children : children === undefined ? loser : Effect.zipRight(loser, children)
+    const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
     if (ending === undefined) this.fileExited(worker, cause, output)
-    else worker.ending = Effect.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+    else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
   }
 
   /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */
   private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
-    this.attemptEnded(worker, cause, output, this.clock?.unsafeCurrentTimeMillis() ?? 0)
+    this.attemptEnded(worker, cause, output, this.clock?.millis() ?? 0)
     this.metrics?.flush()
   }
 

@@ -1,8 +1,6 @@
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import { ActionTimeoutError } from "../errors.ts"
 import { Fifo } from "./fifo.ts"
 import { Heap } from "./heap.ts"
@@ -25,7 +23,7 @@ import * as V from "./validate.ts"
  */
 
 /** Which attempt of an action runs: 1, or 2 for a hedged copy. @internal */
-export const currentAttempt: FiberRef.FiberRef<number> = FiberRef.unsafeMake(1)
+export const currentAttempt: runtime.Local<number> = runtime.makeLocal("effect-ordered/currentAttempt", 1)
 
 /** @internal */
 export type HedgePolicy =
@@ -138,7 +136,7 @@ export class Hedger<A, B, R> {
 
   constructor(
     private readonly policy: HedgePolicy,
-    private readonly clock: Clock.Clock,
+    private readonly clock: runtime.ClockReader,
     private readonly ordering: Ordering<A, B>,
     private readonly host: HedgeHost<A, B, R>,
     /** `options.timeout`: it covers both attempts, from the first one's start. */
@@ -149,7 +147,7 @@ export class Hedger<A, B, R> {
   }
 
   now(): number {
-    return this.clock.unsafeCurrentTimeMillis()
+    return this.clock.millis()
   }
 
   /** Copies waiting for a worker. */
@@ -216,17 +214,17 @@ export class Hedger<A, B, R> {
     const head = heads.peek()
     if (head === undefined || threshold === undefined) {
       this.sleepingUntil = Infinity
-      return Effect.zipRight(this.poked, this.loop)
+      return runtime.zipRight(this.poked, this.loop)
     }
     const due = head.startedAt + threshold
     const now = this.now()
     // Within a nanosecond: a clock in fractional milliseconds may land a hair short of `due`.
     if (due - now < 1e-6) {
       heads.pop()
-      return Effect.zipRight(this.hedge(head), this.loop)
+      return runtime.zipRight(this.hedge(head), this.loop)
     }
     this.sleepingUntil = due
-    return Effect.zipRight(Effect.raceFirst(Effect.sleep(due - now), this.poked), this.loop)
+    return runtime.zipRight(Effect.raceFirst(Effect.sleep(due - now), this.poked), this.loop)
   })
 
   // ----------------------------------------------------------- the copies
@@ -247,7 +245,7 @@ export class Hedger<A, B, R> {
 
   /** The copy runs as attempt 2 (`Ordered.currentAttempt`). */
   asCopy(action: Effect.Effect<B, unknown, R>): Effect.Effect<B, unknown, R> {
-    return runtime.locally(action, currentAttempt, 2)
+    return currentAttempt.locally(action, 2)
   }
 
   /** What is left of `timeout` for the copy of `task`, which covers both attempts. */
@@ -296,6 +294,6 @@ export class Hedger<A, B, R> {
 
 /** Whether `cause` is `task`'s own timeout (which covers both attempts, and is an overload for the limiter). */
 export const isTimeoutOf = (task: Task<unknown, unknown>, cause: Cause.Cause<unknown>): boolean => {
-  const failure = Cause.failureOption(cause)
+  const failure = runtime.failureOption(cause)
   return failure._tag === "Some" && failure.value instanceof ActionTimeoutError && failure.value.index === task.index
 }

@@ -1,12 +1,7 @@
 import type * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Exit from "effect/Exit"
-import type * as FiberId from "effect/FiberId"
 import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as MetricLabel from "effect/MetricLabel"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as runtime from "./runtime.ts"
 
@@ -16,7 +11,7 @@ import * as runtime from "./runtime.ts"
  *
  * @internal
  */
-const millis = MetricBoundaries.exponential({ start: 1, factor: 2, count: 16 })
+const millis = { start: 1, factor: 2, count: 16 }
 
 /** @internal */
 export const inFlight = Metric.gauge("effect_ordered_in_flight", {
@@ -41,13 +36,13 @@ export const failures = Metric.counter("effect_ordered_failures", {
   incremental: true
 })
 /** @internal */
-export const actionDuration = Metric.histogram(
+export const actionDuration = runtime.exponentialHistogram(
   "effect_ordered_action_duration_ms",
   millis,
   "How long each action ran, in milliseconds"
 )
 /** @internal */
-export const emitDelay = Metric.histogram(
+export const emitDelay = runtime.exponentialHistogram(
   "effect_ordered_emit_delay_ms",
   millis,
   "How long each result waited, from its action's end to its release in order, in milliseconds"
@@ -67,23 +62,10 @@ export const sequencerDuplicates = Metric.counter("effect_ordered_sequencer_dupl
   incremental: true
 })
 
-/** What a named pipeline records. */
-const PIPELINE_METRICS: ReadonlyArray<{ readonly unsafeValue: (tags: ReadonlyArray<MetricLabel.MetricLabel>) => unknown }> = [
-  inFlight,
-  window,
-  emitted,
-  failures,
-  actionDuration,
-  emitDelay
-]
 
 /** The span each action of a named pipeline runs in. */
 export const ACTION_SPAN = "effect-ordered.action"
 
-/** The one tag of a pipeline's metrics: a stable array, so that Effect finds the metric's hook in its cache. */
-export const pipelineTags = (name: string): ReadonlyArray<MetricLabel.MetricLabel> => [
-  MetricLabel.make("pipeline", name)
-]
 
 /**
  * What one named run of the engine records. The gauges are counted here and
@@ -94,12 +76,18 @@ export const pipelineTags = (name: string): ReadonlyArray<MetricLabel.MetricLabe
  * @internal
  */
 export class PipelineMetrics {
-  private readonly tags: ReadonlyArray<MetricLabel.MetricLabel>
+  private readonly inFlight: runtime.Series
+  private readonly window: runtime.Series
+  private readonly emitted: runtime.Series
+  private readonly failures: runtime.Series
+  private readonly actionDuration: runtime.Series
+  private readonly emitDelay: runtime.Series
+  private readonly concurrencyLimit: runtime.Series
   private running = 0
   private taken = 0
   private reportedRunning = 0
   private reportedTaken = 0
-  private readonly clock: Clock.Clock
+  private readonly clock: runtime.ClockReader
   private readonly tracer: Tracer.Tracer | undefined
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
@@ -110,22 +98,30 @@ export class PipelineMetrics {
   constructor(
     readonly name: string,
     fiber: runtime.RuntimeFiber<unknown, unknown>,
-    clock: Clock.Clock,
+    clock: runtime.ClockReader,
     private readonly limiter: { readonly limit: number } | undefined
   ) {
-    this.tags = pipelineTags(name)
+    this.inFlight = runtime.seriesOf(inFlight, name, fiber)
+    this.window = runtime.seriesOf(window, name, fiber)
+    this.emitted = runtime.seriesOf(emitted, name, fiber)
+    this.failures = runtime.seriesOf(failures, name, fiber)
+    this.actionDuration = runtime.seriesOf(actionDuration, name, fiber)
+    this.emitDelay = runtime.seriesOf(emitDelay, name, fiber)
+    this.concurrencyLimit = runtime.seriesOf(concurrencyLimit, name, fiber)
     this.clock = clock
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
-    for (const metric of PIPELINE_METRICS) metric.unsafeValue(this.tags)
+    for (const series of [this.inFlight, this.window, this.emitted, this.failures, this.actionDuration, this.emitDelay]) {
+      series.touch()
+    }
     if (limiter !== undefined) this.flush()
     const tracing = runtime.tracingOf(fiber)
     this.tracer = tracing.tracer
-    this.parent = Option.fromNullable(tracing.span)
+    this.parent = runtime.fromNullable(tracing.span)
     this.timing = tracing.timing
   }
 
   now(): number {
-    return this.clock.unsafeCurrentTimeMillis()
+    return this.clock.millis()
   }
 
   /** An action was taken into the window. */
@@ -137,7 +133,7 @@ export class PipelineMetrics {
   started(index: number, key: string | number | undefined): Tracer.Span | undefined {
     this.running++
     if (this.tracer === undefined) return undefined
-    const span = this.tracer.span(ACTION_SPAN, this.parent, Context.empty(), [], this.nanos(), "internal")
+    const span = runtime.startSpan(this.tracer, ACTION_SPAN, this.parent, this.nanos())
     span.attribute("pipeline", this.name)
     span.attribute("index", index)
     if (key !== undefined) span.attribute("key", key)
@@ -156,40 +152,40 @@ export class PipelineMetrics {
     output: unknown
   ): void {
     this.running--
-    actionDuration.unsafeUpdate(now - startedAt, this.tags)
-    if (cause !== undefined) failures.unsafeUpdate(1, this.tags)
+    this.actionDuration.update(now - startedAt)
+    if (cause !== undefined) this.failures.update(1)
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
   }
 
   /** An action was interrupted (a later one after a failure, or the run ended). */
-  interrupted(span: Tracer.Span | undefined, by: FiberId.FiberId): void {
+  interrupted(span: Tracer.Span | undefined, by: runtime.InterruptorId): void {
     this.running--
     span?.end(this.nanos(), Exit.interrupt(by))
   }
 
   /** A result, ready since `finishedAt`, was released in order. */
   released(finishedAt: number, now: number): void {
-    emitDelay.unsafeUpdate(now - finishedAt, this.tags)
+    this.emitDelay.update(now - finishedAt)
   }
 
   /** `count` results were handed downstream. */
   handed(count: number): void {
     this.taken -= count
-    emitted.unsafeUpdate(count, this.tags)
+    this.emitted.update(count)
   }
 
   /** Brings the gauges to the counts. */
   flush(): void {
     if (this.running !== this.reportedRunning) {
-      inFlight.unsafeModify(this.running - this.reportedRunning, this.tags)
+      this.inFlight.modify(this.running - this.reportedRunning)
       this.reportedRunning = this.running
     }
     if (this.taken !== this.reportedTaken) {
-      window.unsafeModify(this.taken - this.reportedTaken, this.tags)
+      this.window.modify(this.taken - this.reportedTaken)
       this.reportedTaken = this.taken
     }
     if (this.limiter !== undefined && this.limiter.limit !== this.reportedLimit) {
-      concurrencyLimit.unsafeModify(this.limiter.limit - this.reportedLimit, this.tags)
+      this.concurrencyLimit.modify(this.limiter.limit - this.reportedLimit)
       this.reportedLimit = this.limiter.limit
     }
   }
@@ -198,18 +194,18 @@ export class PipelineMetrics {
    * The run is over: the actions its workers still ran end as interrupted
    * by `by`, and what it still counted leaves the gauges.
    */
-  close(workers: ReadonlyArray<{ readonly task: { readonly span: Tracer.Span | undefined } | undefined }>, by: FiberId.FiberId): void {
+  close(workers: ReadonlyArray<{ readonly task: { readonly span: Tracer.Span | undefined } | undefined }>, by: runtime.InterruptorId): void {
     for (const worker of workers) {
       if (worker.task !== undefined) this.interrupted(worker.task.span, by)
     }
     this.running = 0
     this.taken = 0
     this.flush()
-    if (this.reportedLimit !== 0) concurrencyLimit.unsafeModify(-this.reportedLimit, this.tags)
+    if (this.reportedLimit !== 0) this.concurrencyLimit.modify(-this.reportedLimit)
   }
 
   private nanos(): bigint {
-    return this.timing ? this.clock.unsafeCurrentTimeNanos() : BigInt(0)
+    return this.timing ? this.clock.nanos() : BigInt(0)
   }
 }
 
@@ -220,23 +216,27 @@ export class PipelineMetrics {
  * @internal
  */
 export class SequencerMetrics {
-  private readonly tags: ReadonlyArray<MetricLabel.MetricLabel>
+  private readonly buffers: runtime.Series
+  private readonly gaps: runtime.Series
+  private readonly duplicates: runtime.Series
   private reportedBuffered = 0
 
-  constructor(name: string) {
-    this.tags = pipelineTags(name)
+  constructor(name: string, fiber: runtime.RuntimeFiber<unknown, unknown> | undefined) {
+    this.buffers = runtime.seriesOf(sequencerBuffered, name, fiber)
+    this.gaps = runtime.seriesOf(sequencerGaps, name, fiber)
+    this.duplicates = runtime.seriesOf(sequencerDuplicates, name, fiber)
   }
 
   buffered(count: number): void {
-    sequencerBuffered.unsafeModify(count - this.reportedBuffered, this.tags)
+    this.buffers.modify(count - this.reportedBuffered)
     this.reportedBuffered = count
   }
 
   gap(): void {
-    sequencerGaps.unsafeUpdate(1, this.tags)
+    this.gaps.update(1)
   }
 
   duplicate(): void {
-    sequencerDuplicates.unsafeUpdate(1, this.tags)
+    this.duplicates.update(1)
   }
 }

@@ -1,8 +1,8 @@
-import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import type { LimitOptions } from "./concurrencyLimit.ts"
 import { type HedgePolicy, resolveHedge } from "./hedge.ts"
 import * as V from "./validate.ts"
+import * as runtime from "./runtime.ts"
 
 /** @internal */
 export type Order = "total" | "key" | "none"
@@ -170,7 +170,7 @@ export const resolveOptions = <A>(
   const order = o.order === undefined ? "total" : V.oneOf("options.order", o.order, ORDERS)
   const key = o.key === undefined ? undefined : V.fn<(a: A) => Key>("options.key", o.key)
   if (order === "key" && key === undefined) {
-    throw new Cause.IllegalArgumentException(
+    throw new runtime.IllegalArgumentException(
       "Expected `options.key` to be a function when `options.order` is \"key\", got `undefined` (undefined)"
     )
   }

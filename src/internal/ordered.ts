@@ -1,14 +1,12 @@
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Engine, iterableSource, streamSource } from "./engine.ts"
 import { type ResolvedOptions, resolveOptions } from "./options.ts"
 import * as V from "./validate.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * Data-first when the first argument is not the function `f`: so that a call
@@ -25,9 +23,9 @@ export const mapEffect = dual(isDataFirst, <A, E, R, B, E1, R1>(
   f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
   options: unknown
 ): Stream.Stream<B, unknown, R | R1> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    if (!Predicate.hasProperty(self, Stream.StreamTypeId)) throw V.invalid("self", "a Stream", self)
-    const resolved = resolveOptions<A>(options, yield* FiberRef.get(FiberRef.currentConcurrency))
+  runtime.unwrapScoped(Effect.gen(function*() {
+    if (!runtime.isStream(self)) throw V.invalid("self", "a Stream", self)
+    const resolved = resolveOptions<A>(options, yield* runtime.currentConcurrency)
     return yield* runStream(self, V.fn<typeof f>("f", f), resolved)
   })))
 
@@ -41,7 +39,7 @@ export const mapEffectResolved = <A, E, R, B, E1, R1>(
   self: Stream.Stream<A, E, R>,
   f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
   resolved: ResolvedOptions<A>
-): Stream.Stream<B, unknown, R | R1> => Stream.unwrapScoped(runStream(self, f, resolved))
+): Stream.Stream<B, unknown, R | R1> => runtime.unwrapScoped(runStream(self, f, resolved))
 
 const runStream = <A, E, R, B, E1, R1>(
   self: Stream.Stream<A, E, R>,
@@ -49,13 +47,10 @@ const runStream = <A, E, R, B, E1, R1>(
   resolved: ResolvedOptions<A>
 ): Effect.Effect<Stream.Stream<B, unknown>, never, Scope.Scope | R | R1> =>
   Effect.gen(function*() {
-    const upstream = yield* Stream.toPull(self)
+    const upstream = yield* runtime.toArrays(self)
     const engine = new Engine<A, B, unknown, R | R1>(streamSource(upstream), f, resolved, "action")
     yield* engine.start
-    return Stream.repeatEffectChunkOption(Effect.matchEffect(engine.pull, {
-      onFailure: (error) => Effect.fail(Option.some(error)),
-      onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(out))
-    }))
+    return runtime.fromArrays(engine.pull)
   })
 
 /** @internal */
@@ -64,14 +59,14 @@ export const forEach = dual(isDataFirst, <A, B, E, R>(
   f: (a: A, index: number) => Effect.Effect<B, E, R>,
   options: unknown
 ): Effect.Effect<Array<B> | void, unknown, R> =>
-  Effect.scoped(Effect.flatMap(FiberRef.get(FiberRef.currentConcurrency), (inherited) => {
+  Effect.scoped(Effect.flatMap(runtime.currentConcurrency, (inherited) => {
     if (!Predicate.isIterable(self)) throw V.invalid("iterable", "an Iterable", self)
     const resolved = resolveOptions<A>(options, inherited)
     const source = iterableSource(self)
     const engine = new Engine<A, B, unknown, R>(source, V.fn("f", f), resolved, "caller")
     if (V.optionalBoolean("options.discard", V.record("options", options).discard)) {
       const drain: Effect.Effect<void, unknown> = Effect.flatMap(engine.pull, (out) => out === undefined ? source.end : drain)
-      return Effect.zipRight(engine.start, drain)
+      return runtime.zipRight(engine.start, drain)
     }
     const results: Array<B> = []
     const collect: Effect.Effect<Array<B>, unknown> = Effect.flatMap(engine.pull, (out) => {
@@ -79,5 +74,5 @@ export const forEach = dual(isDataFirst, <A, B, E, R>(
       for (let i = 0; i < out.length; i++) results.push(out[i])
       return collect
     })
-    return Effect.zipRight(engine.start, collect)
+    return runtime.zipRight(engine.start, collect)
   })))

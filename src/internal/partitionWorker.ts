@@ -6,6 +6,7 @@ import * as Stream from "effect/Stream"
 import { Engine, streamSource } from "./engine.ts"
 import type { LimitOptions } from "./concurrencyLimit.ts"
 import type { ResolvedOptions } from "./options.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * The transport-neutral partition worker: what a log consumer (Redis
@@ -88,7 +89,7 @@ export interface WorkerOptions<Rec extends WorkerRecord, A, B, E1, R1, E2, R2> {
   readonly decode: (record: Rec) => Effect.Effect<A, unknown>
   readonly process: (action: A, record: Rec) => Effect.Effect<B, E1, R1>
   /** Retries of a failed or timed-out attempt. Defects are not retried: they are poison at once. */
-  readonly retry: Schedule.Schedule<unknown, E1 | Cause.TimeoutException, never>
+  readonly retry: Schedule.Schedule<unknown, E1 | runtime.TimeoutException, never>
   /** Each attempt is interrupted after this long and fails with `Cause.TimeoutException`. */
   readonly timeout: Duration.Duration | undefined
   readonly poison: PoisonPolicy
@@ -158,7 +159,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     // to skip work, and in release order, which is what decides).
     const halting = new Set<string>()
     const halted = new Set<string>()
-    const upstream = yield* Stream.toPull(records)
+    const upstream = yield* runtime.toArrays(records)
     // The engine is given no timeout (attempts are bounded in `handle`), and
     // `handle` fails only by interruption: it fails only with upstream's error.
     const engine = new Engine<Rec, Outcome<Rec, A, B>, E0, R0 | R1>(
@@ -170,7 +171,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     yield* engine.start
     const drain: Effect.Effect<void, E0 | E2, R0 | R1 | R2> = Effect.flatMap(
       engine.pull,
-      (released) => released === undefined ? Effect.void : Effect.zipRight(commitChunk(options, halted, released), drain)
+      (released) => released === undefined ? Effect.void : runtime.zipRight(commitChunk(options, halted, released), drain)
     )
     return yield* drain
   }))
@@ -204,7 +205,7 @@ const attempts = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
     onSuccess: (result) => Effect.succeed({ _tag: "Processed", record, action, result }),
     // A defect (a throw) is a bug, not a transient failure: poison at once, not retried.
     onFailure: (cause) =>
-      Cause.isInterruptedOnly(cause)
+      runtime.isInterruptedOnly(cause)
         ? Effect.failCause(cause as Cause.Cause<never>)
         : Effect.succeed(poisoned(o.poison, halting, record, Cause.squash(cause), made))
   })
@@ -230,12 +231,12 @@ const retrying = <B, E, R>(
   attempt: Effect.Effect<B, E, R>,
   schedule: Schedule.Schedule<unknown, E, never>
 ): Effect.Effect<B, E, R> =>
-  Effect.catchAll(attempt, (first) =>
-    Effect.flatMap(Schedule.driver(schedule), (driver) => {
+  runtime.catchAll(attempt, (first) =>
+    Effect.flatMap(runtime.stepsOf(schedule), (step) => {
       const next = (error: E): Effect.Effect<B, E, R> =>
-        Effect.matchEffect(driver.next(error), {
+        Effect.matchEffect(step(error), {
           onFailure: () => Effect.fail(error),
-          onSuccess: () => Effect.catchAll(attempt, next)
+          onSuccess: () => runtime.catchAll(attempt, next)
         })
       return next(first)
     }))
@@ -278,7 +279,7 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   const outcomes = haltAfterPoison(o.poison, halted, released)
   const finished: Array<Rec> = []
   for (const outcome of outcomes) if (outcome._tag !== "Halted") finished.push(outcome.record)
-  const sink = <X>(call: Effect.Effect<X, E2, R2>) => Effect.zipRight(o.beforeCommit, call)
+  const sink = <X>(call: Effect.Effect<X, E2, R2>) => runtime.zipRight(o.beforeCommit, call)
   const applyOne = (outcome: Outcome<Rec, A, B>): Effect.Effect<void, E2, R2> => {
     switch (outcome._tag) {
       case "Processed":
@@ -297,9 +298,9 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   if (o.commit._tag === "batch") {
     const processed: Array<Processed<Rec, A, B>> = []
     for (const outcome of outcomes) if (outcome._tag === "Processed") processed.push(outcome)
-    if (processed.length > 0) applied = Effect.zipRight(perGroup, sink(o.commit.commit(processed)))
+    if (processed.length > 0) applied = runtime.zipRight(perGroup, sink(o.commit.commit(processed)))
   }
-  return finished.length === 0 ? applied : Effect.zipRight(applied, o.acknowledge(finished))
+  return finished.length === 0 ? applied : runtime.zipRight(applied, o.acknowledge(finished))
 }
 
 /**

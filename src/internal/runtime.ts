@@ -1,82 +1,507 @@
 /**
- * The core's uses of Effect APIs that effect 4 renames or drops (see
- * issue #19), in one place: the engine, its policies and the public
- * modules use these names only, so that supporting a second Effect line
- * means changing this file, not the engine. Each is the effect 3 binding
- * itself (no wrapper), so the hot path pays nothing for the indirection.
+ * The one module that knows there are two Effect lines (issue #19): effect 3
+ * (`^3.22`) and effect 4 (`^4.0`). Every other source file imports only
+ * modules both lines have and reaches what one line renames, moves or drops
+ * through the names here. Each binding is picked once, at load, from the
+ * application's own `effect` (no top-level `await`, no `createRequire`, so
+ * `require` and bundlers keep working); where the engine calls one per
+ * action it is the line's own function, not a wrapper. Values only one line
+ * has are read through the `effect` barrel, whose other line lacks them.
  *
  * @internal
  */
+import * as Barrel from "effect"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
-import type * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
-import type * as Supervisor from "effect/Supervisor"
-import type * as Tracer from "effect/Tracer"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 
-/** A running fiber, as the engine holds its workers (effect 4: `Fiber.Fiber`). @internal */
-export type RuntimeFiber<A, E = never> = Fiber.RuntimeFiber<A, E>
+/** The modules as plain records: a name one line lacks reads as `undefined`. */
+type Module = Record<string, any>
+const E: Module = Effect
+const B: Module = Barrel
+const C: Module = Cause
+const S: Module = Stream
 
-/** Who interrupts: what `interruptAsFork` takes (effect 4: a fiber id number). @internal */
-export type InterruptorId = FiberId.FiberId
+/** Which Effect line the application's `effect` is. @internal */
+export const line: 3 | 4 = typeof E.zipRight === "function" ? 3 : 4
+const v3 = line === 3
+
+// ---------------------------------------------------------------------------
+// Version check
+// ---------------------------------------------------------------------------
+
+/**
+ * Why effect-ordered cannot run on `effect` at `version`, or `undefined` when
+ * it can: it needs `^3.22.0` or `^4.0.0`.
+ *
+ * @internal
+ */
+export const unsupportedVersion = (version: string | undefined): string | undefined => {
+  const match = /^(\d+)\.(\d+)\.(\d+)/.exec(version ?? "")
+  const found = version === undefined ? "an unknown version" : `effect ${version}`
+  const expected = "effect-ordered needs effect ^3.22.0 or ^4.0.0"
+  if (match === null) return `${expected}; found ${found}`
+  const major = Number(match[1])
+  const minor = Number(match[2])
+  if ((major === 3 && minor >= 22) || major === 4) return undefined
+  return `${expected}; found ${found}`
+}
+
+/** The version of the `effect` this module loaded: effect 3 stamps it on every Effect, effect 4 has `Version`. */
+const loadedVersion = (): string | undefined =>
+  v3
+    ? (Effect.void as unknown as Module)[E.EffectTypeId]?._V
+    : B.Version?.getCurrentVersion?.()
+
+{
+  const problem = unsupportedVersion(loadedVersion())
+  if (problem !== undefined) throw new Error(problem)
+}
+
+// ---------------------------------------------------------------------------
+// Types both lines share, named once
+// ---------------------------------------------------------------------------
+
+/** A running fiber, as the engine holds its workers (effect 3: `RuntimeFiber`). @internal */
+export type RuntimeFiber<A, E = never> = Fiber.Fiber<A, E> & {
+  readonly addObserver: (observer: (exit: Exit.Exit<A, E>) => void) => unknown
+}
+
+/** Who interrupts: a `FiberId` on effect 3, a fiber id number on effect 4. @internal */
+export type InterruptorId = Parameters<typeof Exit.interrupt>[0]
+
+/**
+ * What a `Duration` option accepts: effect 3's `Duration.DurationInput`,
+ * effect 4's `Duration.Input`, read off the line's own decoder.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DurationInput = typeof Duration extends { readonly fromInputUnsafe: (input: infer I) => any } ? I
+  : typeof Duration extends { readonly decode: (input: infer I) => any } ? I
+  : never
+
+/** The error `Effect.timeout` fails with: `TimeoutException` (3), `TimeoutError` (4). @since 0.1.0 @category models */
+export type TimeoutException = typeof Cause extends { readonly TimeoutException: new(...args: any) => infer T } ? T
+  : typeof Cause extends { readonly TimeoutError: new(...args: any) => infer T } ? T
+  : never
+
+/** The defect bad arguments die with: `IllegalArgumentException` (3), `IllegalArgumentError` (4). @internal */
+export type IllegalArgumentException = typeof Cause extends
+  { readonly IllegalArgumentException: new(...args: any) => infer T } ? T
+  : typeof Cause extends { readonly IllegalArgumentError: new(...args: any) => infer T } ? T
+  : never
+
+/** @internal */
+export const IllegalArgumentException: new(message?: string) => IllegalArgumentException = C.IllegalArgumentException ??
+  C.IllegalArgumentError
+
+/** @internal */
+export const isTimeoutException: (u: unknown) => u is TimeoutException = C.isTimeoutException ?? C.isTimeoutError
+
+/** @internal */
+export const TimeoutException: new(message?: string) => TimeoutException = C.TimeoutException ?? C.TimeoutError
+
+// ---------------------------------------------------------------------------
+// Effect: renamed combinators
+// ---------------------------------------------------------------------------
+
+/** `that` after `self`, keeping `that`'s value (effect 4: `andThen`). @internal */
+export const zipRight: {
+  <A2, E2, R2>(that: Effect.Effect<A2, E2, R2>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A2, E | E2, R | R2>
+  <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, that: Effect.Effect<A2, E2, R2>): Effect.Effect<A2, E | E2, R | R2>
+} = E.zipRight ?? E.andThen
 
 /** Suspends until `register`'s callback is called (effect 4: `Effect.callback`). @internal */
 export const async: <A, E = never, R = never>(
   register: (resume: (effect: Effect.Effect<A, E, R>) => void) => void | Effect.Effect<void, never, R>
-) => Effect.Effect<A, E, R> = Effect.async
+) => Effect.Effect<A, E, R> = E.async ?? E.callback
 
-/** Runs `f` with the fiber that runs it (effect 4: `Effect.withFiber`). @internal */
-export const withFiber: <A, E = never, R = never>(
-  f: (fiber: RuntimeFiber<unknown, unknown>) => Effect.Effect<A, E, R>
-) => Effect.Effect<A, E, R> = (f) => Effect.withFiberRuntime((fiber) => f(fiber))
+/** Recovers from every typed failure (effect 4: `Effect.catch`; effect 3's `catch` is by tag). @internal */
+export const catchAll: {
+  <E, A2, E2, R2>(f: (e: E) => Effect.Effect<A2, E2, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E2, R | R2>
+  <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, f: (e: E) => Effect.Effect<A2, E2, R2>): Effect.Effect<A | A2, E2, R | R2>
+} = v3 ? E.catchAll : E.catch
 
-/** The fiber's id, as an interruptor (effect 4: `fiber.id`). @internal */
-export const idOf = (fiber: RuntimeFiber<unknown, unknown>): InterruptorId => fiber.id()
-
-/** Interrupts `fiber` without waiting (effect 4: `fiber.interruptUnsafe`). @internal */
-export const interruptAsFork = (fiber: RuntimeFiber<unknown, unknown>, by: InterruptorId): void =>
-  fiber.unsafeInterruptAsFork(by)
-
-/** The `Clock` a fiber runs with (effect 4: `fiber.getRef(Clock.Clock)`). @internal */
-export const clockOf = (fiber: RuntimeFiber<unknown, unknown>): Clock.Clock =>
-  Context.get(fiber.currentDefaultServices, Clock.Clock)
-
-/** Both causes, the first first (effect 4: `Cause.combine`). @internal */
-export const sequential: <E, E2>(left: Cause.Cause<E>, right: Cause.Cause<E2>) => Cause.Cause<E | E2> =
-  Cause.sequential
+/** Recovers from every cause (effect 4: `Effect.catchCause`). @internal */
+export const catchAllCause: {
+  <E, A2, E2, R2>(f: (cause: Cause.Cause<E>) => Effect.Effect<A2, E2, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E2, R | R2>
+  <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, f: (cause: Cause.Cause<E>) => Effect.Effect<A2, E2, R2>): Effect.Effect<A | A2, E2, R | R2>
+} = E.catchAllCause ?? E.catchCause
 
 /** Fails with `onTimeout()` after `duration`, interrupting the effect (effect 4: `Effect.timeoutOrElse`). @internal */
 export const timeoutFail: <A, E, R, E1>(
   self: Effect.Effect<A, E, R>,
-  options: { readonly onTimeout: () => E1; readonly duration: Duration.DurationInput }
-) => Effect.Effect<A, E | E1, R> = Effect.timeoutFail
+  options: { readonly onTimeout: () => E1; readonly duration: DurationInput }
+) => Effect.Effect<A, E | E1, R> = v3 ? E.timeoutFail : (self, options) =>
+  E.timeoutOrElse(self, { duration: options.duration, orElse: () => Effect.fail(options.onTimeout()) })
 
-/** Runs `self` with a fiber-local value set (effect 4: a `Context.Reference` and `Effect.provideService`). @internal */
-export const locally: <A, E, R, X>(self: Effect.Effect<A, E, R>, ref: FiberRef.FiberRef<X>, value: X) => Effect.Effect<A, E, R> =
-  Effect.locally
+/** Both causes, the first first (effect 4: `Cause.combine`). @internal */
+export const sequential: <E, E2>(left: Cause.Cause<E>, right: Cause.Cause<E2>) => Cause.Cause<E | E2> = C.sequential ??
+  C.combine
+
+/** The first typed failure of a cause, if any (effect 4: `Cause.findErrorOption`). @internal */
+export const failureOption: <E>(cause: Cause.Cause<E>) => Option.Option<E> = C.failureOption ?? C.findErrorOption
+
+/** Whether a cause is only interruptions (effect 4: `Cause.hasInterruptsOnly`). @internal */
+export const isInterruptedOnly: <E>(cause: Cause.Cause<E>) => boolean = C.isInterruptedOnly ?? C.hasInterruptsOnly
+
+/** `Option.fromNullable` (effect 4: `fromNullishOr`). @internal */
+export const fromNullable: <A>(a: A) => Option.Option<NonNullable<A>> = (Option as Module).fromNullable ??
+  (Option as Module).fromNullishOr
+
+/** `Chunk.unsafeFromArray` (effect 4: `fromArrayUnsafe`). @internal */
+export const chunkFromArray: <A>(array: ReadonlyArray<A>) => Chunk.Chunk<A> = (Chunk as Module).unsafeFromArray ??
+  (Chunk as Module).fromArrayUnsafe
+
+/** A `Duration` from what a `Duration` option accepts; throws on a bad input (effect 4: `fromInputUnsafe`). @internal */
+export const decodeDuration: (input: DurationInput) => Duration.Duration = (Duration as Module).decode ??
+  (Duration as Module).fromInputUnsafe
+
+/** A `Duration` from what a `Duration` option accepts, if it is one. @internal */
+export const decodeDurationOption: (input: unknown) => Option.Option<Duration.Duration> =
+  (Duration as Module).decodeUnknown ?? (Duration as Module).fromInput
+
+/** `Duration.lessThan` (effect 4: `isLessThan`). @internal */
+export const durationLessThan: (self: Duration.Duration, that: Duration.Duration) => boolean =
+  (Duration as Module).lessThan ?? (Duration as Module).isLessThan
+
+/** `Duration.greaterThan` (effect 4: `isGreaterThan`). @internal */
+export const durationGreaterThan: (self: Duration.Duration, that: Duration.Duration) => boolean =
+  (Duration as Module).greaterThan ?? (Duration as Module).isGreaterThan
+
+// ---------------------------------------------------------------------------
+// Fibers
+// ---------------------------------------------------------------------------
+
+/** Runs `f` with the fiber that runs it (effect 4: `Effect.withFiber`). @internal */
+export const withFiber: <A, E = never, R = never>(
+  f: (fiber: RuntimeFiber<unknown, unknown>) => Effect.Effect<A, E, R>
+) => Effect.Effect<A, E, R> = E.withFiberRuntime ?? E.withFiber
+
+/** The fiber's id, as an interruptor (effect 4: `fiber.id`). @internal */
+export const idOf: (fiber: RuntimeFiber<unknown, unknown>) => InterruptorId = v3
+  ? (fiber) => (fiber as Module).id()
+  : (fiber) => (fiber as Module).id
+
+/** Interrupts `fiber` without waiting (effect 4: `fiber.interruptUnsafe`). @internal */
+export const interruptAsFork: (fiber: RuntimeFiber<unknown, unknown>, by: InterruptorId) => void = v3
+  ? (fiber, by) => (fiber as Module).unsafeInterruptAsFork(by)
+  : (fiber, by) => (fiber as Module).interruptUnsafe(by)
+
+/** The fiber's exit if it has ended (effect 4: `fiber.pollUnsafe`). @internal */
+export const poll = <A, E>(fiber: RuntimeFiber<A, E>): Exit.Exit<A, E> | undefined =>
+  (v3 ? (fiber as Module).unsafePoll() : (fiber as Module).pollUnsafe()) ?? undefined
+
+/** Whether an exit is an interruption only (effect 4: `Exit.hasInterrupts`). @internal */
+export const isInterrupted: <A, E>(exit: Exit.Exit<A, E>) => boolean = (Exit as Module).isInterrupted ??
+  (Exit as Module).hasInterrupts
+
+/** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
+export const yieldNow: Effect.Effect<void> = v3 ? E.yieldNow() : E.yieldNow
+
+/**
+ * A function that runs effects with the current fiber's services, for
+ * callbacks from outside Effect (effect 3: `Runtime.runFork`, effect 4:
+ * `Effect.runForkWith`).
+ *
+ * @internal
+ */
+export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Effect<A, E, R>) => RuntimeFiber<A, E>, never, R> =
+  v3
+    ? () => Effect.map(E.runtime(), (rt) => (effect: Effect.Effect<any, any, any>) => B.Runtime.runFork(rt)(effect))
+    : () => Effect.map(E.context(), (context) => E.runForkWith(context))
+
+/** Forks a child of the current fiber (effect 4: `Effect.forkChild`). @internal */
+export const fork: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<RuntimeFiber<A, E>, never, R> = E.fork ??
+  E.forkChild
+
+/**
+ * How the engine ends what an action forked (`children.ts`, `"action"`):
+ * effect 3 notes forks with a `Supervisor`; effect 4 ends a fiber's children
+ * with it and keeps them on the fiber, where this reads them.
+ *
+ * @internal
+ */
+export interface ForkTracker {
+  /** Runs `start` so that forks from watched fibers are noted. */
+  readonly establish: <X, E, R>(start: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
+  readonly watch: (fiber: RuntimeFiber<unknown, unknown>) => void
+  /** Interrupts and awaits what `worker` forked since the last call; `undefined` when nothing. */
+  readonly endChildren: (worker: RuntimeFiber<unknown, unknown>) => Effect.Effect<void> | undefined
+}
+
+const interruptChildren = (children: Iterable<RuntimeFiber<unknown, unknown>>): Effect.Effect<void> =>
+  Fiber.interruptAll(Array.from(children))
+
+/** @internal */
+export const makeForkTracker: () => ForkTracker = v3
+  ? () => {
+    const watched = new Set<RuntimeFiber<unknown, unknown>>()
+    const forkedFrom = new Set<RuntimeFiber<unknown, unknown>>()
+    // A fork noted may be a daemon or a fiber forked in a scope, which are not children:
+    // the worker's actual children are read when its action ends.
+    const supervisor = new (class extends B.Supervisor.AbstractSupervisor {
+      readonly value = Effect.void
+      onStart(_c: unknown, _e: unknown, parent: Option.Option<RuntimeFiber<unknown, unknown>>): void {
+        if (parent._tag === "Some" && watched.has(parent.value)) forkedFrom.add(parent.value)
+      }
+    })()
+    return {
+      establish: (start) => E.supervised(start, supervisor),
+      watch: (fiber) => watched.add(fiber),
+      endChildren: (worker) => {
+        if (forkedFrom.size === 0 || !forkedFrom.delete(worker)) return undefined
+        return Effect.flatMap((worker as Module).children as Effect.Effect<Array<RuntimeFiber<unknown, unknown>>>, interruptChildren)
+      }
+    }
+  }
+  : () => ({
+    establish: (start) => start,
+    watch: () => {},
+    // Effect 4 keeps a fiber's children in a set it empties as they end (not public API in 4.x).
+    endChildren: (worker) => {
+      const children: Set<RuntimeFiber<unknown, unknown>> | undefined = (worker as Module)._children
+      return children === undefined || children.size === 0 ? undefined : interruptChildren(children)
+    }
+  })
+
+/**
+ * Whether the line lets a fiber an action forks outlive the action, as
+ * effect 3's `Effect.forEach` does (`"caller"`); on effect 4 the concurrent
+ * `Effect.forEach` ends it with its action, and so does the engine.
+ *
+ * @internal
+ */
+export const childrenOutliveActions = v3
 
 /**
  * Gives `f` a `graft` that runs an effect with the caller's fork scope, so
- * that what it forks belongs to the caller (effect 4 has no `transplant`).
+ * that what it forks belongs to the caller (effect 3 only).
  *
  * @internal
  */
 export const transplant: <A, E, R>(
   f: (graft: <A2, E2, R2>(effect: Effect.Effect<A2, E2, R2>) => Effect.Effect<A2, E2, R2>) => Effect.Effect<A, E, R>
-) => Effect.Effect<A, E, R> = Effect.transplant
+) => Effect.Effect<A, E, R> = E.transplant ?? ((f) => f((effect) => effect))
 
-/** Runs `self` with `supervisor` seeing every fiber it forks (effect 4 has no `Supervisor`). @internal */
-export const supervised: <A, E, R, X>(self: Effect.Effect<A, E, R>, supervisor: Supervisor.Supervisor<X>) => Effect.Effect<A, E, R> =
-  Effect.supervised
+// ---------------------------------------------------------------------------
+// Fiber-local values
+// ---------------------------------------------------------------------------
 
-/** `Effect.isEffect` without its `dual` wrapper: the engine asks it of every action. @internal */
+/**
+ * A fiber-local value with a default: a `Context.Reference`, which both
+ * lines have but build differently. Read it with `yield*`; set it with
+ * `locally`.
+ *
+ * @internal
+ */
+export interface Local<A> {
+  readonly get: Effect.Effect<A>
+  readonly locally: <X, E, R>(self: Effect.Effect<X, E, R>, value: A) => Effect.Effect<X, E, R>
+}
+
+/** @internal */
+export const makeLocal = <A>(key: string, defaultValue: A): Local<A> => {
+  const Ctx = Context as Module
+  const reference = v3
+    ? Ctx.Reference()(key, { defaultValue: () => defaultValue })
+    : Ctx.Reference(key, { defaultValue: () => defaultValue })
+  return {
+    // Effect 3's Reference is itself the Effect that reads it.
+    get: v3 ? reference : withFiber((fiber) => Effect.succeed((fiber as Module).getRef(reference))),
+    locally: (self, value) => Effect.provideService(self, reference, value)
+  }
+}
+
+/**
+ * The concurrency `"inherit"` follows: effect 3's `Effect.withConcurrency`;
+ * effect 4 has no ambient concurrency, so `"unbounded"`, as effect 3's
+ * default.
+ *
+ * @internal
+ */
+export const currentConcurrency: Effect.Effect<number | "unbounded"> = v3
+  ? B.FiberRef.get(B.FiberRef.currentConcurrency)
+  : Effect.succeed("unbounded")
+
+// ---------------------------------------------------------------------------
+// Clock
+// ---------------------------------------------------------------------------
+
+/** A clock read synchronously: effect 3's `unsafeCurrentTimeMillis`, effect 4's `currentTimeMillisUnsafe`. @internal */
+export interface ClockReader {
+  readonly millis: () => number
+  readonly nanos: () => bigint
+  readonly sleep: (duration: Duration.Duration) => Effect.Effect<void>
+}
+
+/** @internal */
+export const readerOf: (clock: Clock.Clock) => ClockReader = v3
+  ? (clock) => {
+    const c = clock as Module
+    return { millis: () => c.unsafeCurrentTimeMillis(), nanos: () => c.unsafeCurrentTimeNanos(), sleep: (d) => c.sleep(d) }
+  }
+  : (clock) => {
+    const c = clock as Module
+    return { millis: () => c.currentTimeMillisUnsafe(), nanos: () => c.currentTimeNanosUnsafe(), sleep: (d) => c.sleep(d) }
+  }
+
+/** The `Clock` a fiber runs with (effect 4: `fiber.getRef(Clock.Clock)`). @internal */
+export const clockOf = (fiber: RuntimeFiber<unknown, unknown>): ClockReader =>
+  readerOf(
+    v3
+      ? Context.get((fiber as Module).currentDefaultServices, Clock.Clock)
+      : (fiber as Module).getRef(Clock.Clock)
+  )
+
+/** The current fiber's clock. @internal */
+export const currentClock: Effect.Effect<ClockReader> = withFiber((fiber) => Effect.succeed(clockOf(fiber)))
+
+/** Runs `self` with `clock` as its `Clock` (effect 4: a service). @internal */
+export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: unknown) => Effect.Effect<A, E, R> = v3
+  ? E.withClock
+  : (self, clock) => Effect.provideService(self, Clock.Clock as any, clock as never)
+
+/**
+ * A clock driven by hand (`Simulation`): the line's `Clock` shape around
+ * `millis` and `sleep`.
+ *
+ * @internal
+ */
+export const makeClock = (
+  millis: () => number,
+  sleep: (duration: Duration.Duration) => Effect.Effect<void>
+): unknown => {
+  const nanos = () => BigInt(Math.round(millis() * 1_000_000))
+  const clock: Module = {
+    unsafeCurrentTimeMillis: millis,
+    unsafeCurrentTimeNanos: nanos,
+    currentTimeMillisUnsafe: millis,
+    currentTimeNanosUnsafe: nanos,
+    monotonicTimeNanosUnsafe: nanos,
+    currentTimeMillis: Effect.sync(millis),
+    currentTimeNanos: Effect.sync(nanos),
+    monotonicTimeNanos: Effect.sync(nanos),
+    sleep
+  }
+  if (v3) clock[(Clock as Module).ClockTypeId] = (Clock as Module).ClockTypeId
+  return clock
+}
+
+/**
+ * A scheduler whose tasks run only when `step` is called (`Simulation`):
+ * effect 3's `ControlledScheduler`, a hand-written one on effect 4.
+ *
+ * @internal
+ */
+export interface SteppedScheduler {
+  readonly scheduler: unknown
+  readonly pending: () => boolean
+  readonly step: () => void
+}
+
+/** @internal */
+export const makeSteppedScheduler = (): SteppedScheduler => {
+  if (v3) {
+    const scheduler = new B.Scheduler.ControlledScheduler()
+    return { scheduler, pending: () => scheduler.tasks.buckets.length > 0, step: () => scheduler.step() }
+  }
+  let tasks: Array<() => void> = []
+  const dispatcher = { scheduleTask: (task: () => void) => tasks.push(task), flush: () => {} }
+  return {
+    scheduler: {
+      executionMode: "async",
+      shouldYield: (fiber: Module) => fiber.currentOpCount > 2048,
+      makeDispatcher: () => dispatcher
+    },
+    pending: () => tasks.length > 0,
+    step: () => {
+      const now = tasks
+      tasks = []
+      for (const task of now) task()
+    }
+  }
+}
+
+/** Runs `effect` on `scheduler` (`SteppedScheduler.scheduler`). @internal */
+export const runForkOn = <A, E>(effect: Effect.Effect<A, E>, scheduler: unknown): RuntimeFiber<A, E> =>
+  (Effect.runFork as any)(effect, { scheduler })
+
+// ---------------------------------------------------------------------------
+// Deferred, Queue, Schedule, Schema
+// ---------------------------------------------------------------------------
+
+/** A `Deferred` made outside Effect (effect 4: `Deferred.makeUnsafe`). @internal */
+export const makeDeferred: <A, E = never>() => Deferred.Deferred<A, E> = v3
+  ? () => (Deferred as Module).unsafeMake(B.FiberId.none)
+  : (Deferred as Module).makeUnsafe
+
+/** Completes a `Deferred` outside Effect (effect 4: `Deferred.doneUnsafe`). @internal */
+export const completeDeferred: <A, E>(self: Deferred.Deferred<A, E>, exit: Exit.Exit<A, E>) => void =
+  (Deferred as Module).unsafeDone ?? (Deferred as Module).doneUnsafe
+
+/** Offers to a queue outside Effect (effect 4: `Queue.offerUnsafe`). @internal */
+export const offerUnsafe: <A>(self: Queue.Queue<A>, value: A) => void = (Queue as Module).unsafeOffer ??
+  (Queue as Module).offerUnsafe
+
+/** How many values a queue holds now. @internal */
+export const queueSize: <A>(self: Queue.Queue<A>) => number = v3
+  ? (self) => Option.getOrElse((self as Module).unsafeSize(), () => 0)
+  : (Queue as Module).sizeUnsafe
+
+/** Recurs while both recur, with the longer delay (effect 4: `Schedule.max`). @internal */
+export const intersect = <A, B>(left: A, right: B): Schedule.Schedule<unknown, unknown> =>
+  v3 ? (Schedule as Module).intersect(left, right) : (Schedule as Module).max([left, right])
+
+/**
+ * A schedule's steps: each call waits the schedule's next delay, and fails
+ * once the schedule is done (effect 3: a `driver`'s `next`; effect 4:
+ * `toStepWithSleep`).
+ *
+ * @internal
+ */
+export const stepsOf: <I, R>(
+  schedule: Schedule.Schedule<unknown, I, R>
+) => Effect.Effect<(input: I) => Effect.Effect<unknown, unknown, R>, never, R> = v3
+  ? (schedule) => Effect.map((Schedule as Module).driver(schedule), (driver: Module) => (input) => driver.next(input))
+  : (Schedule as Module).toStepWithSleep
+
+/**
+ * A schema both lines accept as an option: what `Schema.Schema<A, I>` is on
+ * effect 3 and what a codec is on effect 4, read by its `Type` and
+ * `Encoded`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SchemaOf<A, I> {
+  readonly Type: A
+  readonly Encoded: I
+}
+
+/** Decodes unknown input with a schema (effect 4: `Schema.decodeUnknownEffect`). @internal */
+export const decodeUnknown: <A>(schema: SchemaOf<A, unknown>) => (input: unknown) => Effect.Effect<A, unknown> =
+  (Schema as Module).decodeUnknownEffect ?? (Schema as Module).decodeUnknown
+
+/** @internal */
 export const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
-  ((typeof u === "object" && u !== null) || typeof u === "function") && Effect.EffectTypeId in u
+  ((typeof u === "object" && u !== null) || typeof u === "function") && effectTypeId in u
+const effectTypeId: string | symbol = E.EffectTypeId ?? E.TypeId
 
 /** Whether an Effect is an `Exit`, already complete (as `Exit.isExit`, asked of an Effect). @internal */
 export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.Exit<A, E> & Effect.Effect<A, E, R> => {
@@ -84,19 +509,186 @@ export const isExit = <A, E, R>(effect: Effect.Effect<A, E, R>): effect is Exit.
   return tag === "Success" || tag === "Failure"
 }
 
+// ---------------------------------------------------------------------------
+// Stream
+// ---------------------------------------------------------------------------
+
+/** Whether `u` is a Stream. @internal */
+export const isStream: (u: unknown) => u is Stream.Stream<unknown, unknown, unknown> = S.isStream ??
+  ((u: unknown) => typeof u === "object" && u !== null && S.StreamTypeId in u)
+
+/** A stream built in a scope that lives as long as the stream (effect 4: `Stream.unwrap`). @internal */
+export const unwrapScoped: <A, E2, R2, E, R>(
+  effect: Effect.Effect<Stream.Stream<A, E2, R2>, E, R>
+) => Stream.Stream<A, E | E2, R2 | Exclude<R, Scope.Scope>> = S.unwrapScoped ?? S.unwrap
+
 /**
- * What a fiber's tracing settings say (effect 4: `References.TracerEnabled`,
- * `getRef(Tracer.Tracer)`): its tracer when tracing is on, its current span,
- * and whether spans are timed.
+ * A stream's pull as arrays, `undefined` at its end (effect 3 pulls Chunks
+ * and fails with `Option.none()` at the end; effect 4 pulls non-empty arrays
+ * and fails with `Cause.Done`).
  *
  * @internal
  */
+export const toArrays: <A, E, R>(
+  self: Stream.Stream<A, E, R>
+) => Effect.Effect<Effect.Effect<ReadonlyArray<A> | undefined, E, R>, never, R | Scope.Scope> = v3
+  ? (self) =>
+    Effect.map(S.toPull(self), (pull: Effect.Effect<Chunk.Chunk<any>, Option.Option<any>>) => {
+      const next: Effect.Effect<ReadonlyArray<any> | undefined, any> = Effect.matchEffect(pull, {
+        onFailure: (error) => Option.isNone(error) ? Effect.succeed(undefined) : Effect.fail(error.value),
+        onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Chunk.toReadonlyArray(chunk))
+      })
+      return next
+    })
+  : (self) =>
+    Effect.map(S.toPull(self), (pull: Effect.Effect<ReadonlyArray<any>, unknown>) =>
+      Effect.catchIf(pull, C.isDone, () => Effect.succeed(undefined)) as any)
+
+/**
+ * A stream of the arrays `pull` gives, ending at `undefined` (see
+ * `toArrays`).
+ *
+ * @internal
+ */
+export const fromArrays: <A, E, R>(pull: Effect.Effect<ReadonlyArray<A> | undefined, E, R>) => Stream.Stream<A, E, R> = v3
+  ? (pull) =>
+    S.repeatEffectChunkOption(Effect.matchEffect(pull, {
+      onFailure: (error) => Effect.fail(Option.some(error)),
+      onSuccess: (out) => out === undefined ? Effect.fail(Option.none()) : Effect.succeed(chunkFromArray(out))
+    }))
+  : (pull) => {
+    const next: Effect.Effect<ReadonlyArray<unknown>, unknown, unknown> = Effect.flatMap(
+      pull,
+      (out) => out === undefined ? C.done() : out.length === 0 ? next : Effect.succeed(out)
+    )
+    return S.fromPull(Effect.succeed(next))
+  }
+
+/** Sees each array of values the stream gives before it goes on (effect 3: Chunks). @internal */
+export const tapArrays: <A>(
+  f: (values: ReadonlyArray<A>) => void
+) => <E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R> = v3
+  ? (f) => (self) =>
+    S.mapChunks(self, (chunk: Chunk.Chunk<any>) => {
+      f(Chunk.toReadonlyArray(chunk))
+      return chunk
+    })
+  : (f) => (self) =>
+    S.mapArray(self, (values: ReadonlyArray<any>) => {
+      f(values)
+      return values
+    })
+
+/** Runs `f` on each array of values the stream gives (effect 3: `runForEachChunk`). @internal */
+export const runForEachArray: <A, E, R, E2, R2>(
+  self: Stream.Stream<A, E, R>,
+  f: (values: ReadonlyArray<A>) => Effect.Effect<void, E2, R2>
+) => Effect.Effect<void, E | E2, R | R2> = v3
+  ? (self, f) => S.runForEachChunk(self, (chunk: Chunk.Chunk<any>) => f(Chunk.toReadonlyArray(chunk)))
+  : S.runForEachArray
+
+// ---------------------------------------------------------------------------
+// Metrics and tracing
+// ---------------------------------------------------------------------------
+
+/** A histogram with exponential boundaries (the two lines take them differently). @internal */
+export const exponentialHistogram = (
+  name: string,
+  boundaries: { readonly start: number; readonly factor: number; readonly count: number },
+  description: string
+): ReturnType<typeof Metric.histogram> =>
+  v3
+    ? (Metric as Module).histogram(name, B.MetricBoundaries.exponential(boundaries), description)
+    : (Metric as Module).histogram(name, { boundaries: (Metric as Module).exponentialBoundaries(boundaries), description })
+
+/**
+ * A counter of numbers, as `Metric.counter` makes it on either line (its
+ * first overload, the same on both).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Counter = typeof Metric.counter extends {
+  (name: string, options?: any): infer C
+  (name: string, options: any): unknown
+} ? C : never
+
+/** One series of a metric, tagged `pipeline=<name>`, updated synchronously. @internal */
+export interface Series {
+  readonly update: (value: number) => void
+  readonly modify: (delta: number) => void
+  /** Makes the series exist, at its initial value. */
+  readonly touch: () => void
+}
+
+/**
+ * The `pipeline=<name>` series of `metric`: effect 3 tags each update (a
+ * stable tag array, so that Effect finds the hook in its cache); effect 4
+ * attributes the metric once and updates it in the fiber's registry.
+ *
+ * @internal
+ */
+export const seriesOf: (
+  metric: object,
+  name: string,
+  fiber: RuntimeFiber<unknown, unknown> | undefined
+) => Series = v3
+  ? (metric, name) => {
+    const m = metric as Module
+    const tags = [B.MetricLabel.make("pipeline", name)]
+    return {
+      update: (value) => m.unsafeUpdate(value, tags),
+      modify: (delta) => m.unsafeModify(delta, tags),
+      touch: () => m.unsafeValue(tags)
+    }
+  }
+  : (metric, name, fiber) => {
+    const m = (Metric as Module).withAttributes(metric, { pipeline: name })
+    const context = fiber === undefined ? Context.empty() : (fiber as Module).context
+    return {
+      update: (value) => m.updateUnsafe(value, context),
+      modify: (delta) => m.modifyUnsafe(delta, context),
+      touch: () => m.valueUnsafe(context)
+    }
+  }
+
+/** What a fiber's tracing settings say: its tracer when tracing is on, its current span, whether spans are timed. @internal */
 export const tracingOf = (fiber: RuntimeFiber<unknown, unknown>): {
   readonly tracer: Tracer.Tracer | undefined
   readonly span: Tracer.AnySpan | undefined
   readonly timing: boolean
-} => ({
-  tracer: fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentTracer : undefined,
-  span: fiber.currentSpan,
-  timing: fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
-})
+} => {
+  const f = fiber as Module
+  if (v3) {
+    return {
+      tracer: f.getFiberRef(B.FiberRef.currentTracerEnabled) ? f.currentTracer : undefined,
+      span: f.currentSpan,
+      timing: f.getFiberRef(B.FiberRef.currentTracerTimingEnabled)
+    }
+  }
+  return {
+    tracer: f.getRef(B.References.TracerEnabled) ? f.getRef(Tracer.Tracer) : undefined,
+    span: (Context as Module).getOrUndefined(f.context, (Tracer as Module).ParentSpan),
+    timing: f.getRef(B.References.TracerTimingEnabled)
+  }
+}
+
+/** Starts an internal span (effect 4 takes the arguments as one object). @internal */
+export const startSpan: (
+  tracer: Tracer.Tracer,
+  name: string,
+  parent: Option.Option<Tracer.AnySpan>,
+  startTime: bigint
+) => Tracer.Span = v3
+  ? (tracer, name, parent, startTime) => (tracer as Module).span(name, parent, Context.empty(), [], startTime, "internal")
+  : (tracer, name, parent, startTime) =>
+    (tracer as Module).span({
+      name,
+      parent,
+      annotations: Context.empty(),
+      links: [],
+      startTime,
+      kind: "internal",
+      root: false,
+      sampled: true
+    })

@@ -1,8 +1,5 @@
-import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
@@ -19,6 +16,7 @@ import { Fifo } from "./fifo.ts"
 import { SequencerMetrics } from "./metrics.ts"
 import { Deadlines, type Timed } from "./sequencerDeadlines.ts"
 import * as V from "./validate.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * The engine behind `Sequencer`: per-key reassembly of client-numbered values.
@@ -155,7 +153,7 @@ const resolveMaxGapWait = (value: unknown, gapTimeout: Duration.Duration | undef
   }
   if (value === undefined) return Duration.times(gapTimeout, DEFAULT_MAX_GAP_WAIT_FACTOR)
   const maxGapWait = V.positiveDuration("options.maxGapWait", value)
-  if (Duration.lessThan(maxGapWait, gapTimeout)) {
+  if (runtime.durationLessThan(maxGapWait, gapTimeout)) {
     throw V.invalid("options.maxGapWait", `a duration ≥ options.gapTimeout (${Duration.format(gapTimeout)})`, value)
   }
   return maxGapWait
@@ -206,14 +204,18 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   /** With `name`: what the sequencer records. */
   private readonly metrics: SequencerMetrics | undefined
 
-  constructor(private readonly options: Resolved, private readonly clock: Clock.Clock) {
-    this.metrics = options.name === undefined ? undefined : new SequencerMetrics(options.name)
+  constructor(
+    private readonly options: Resolved,
+    private readonly clock: runtime.ClockReader,
+    fiber: runtime.RuntimeFiber<unknown, unknown>
+  ) {
+    this.metrics = options.name === undefined ? undefined : new SequencerMetrics(options.name, fiber)
     this.deadlines = new Deadlines(clock, options, this)
   }
 
   /** Forks the timer fibers into `scope` and closes the sequencer when it closes. */
   start(scope: Scope.Scope): Effect.Effect<void> {
-    return Effect.zipRight(this.deadlines.start(scope), Scope.addFinalizer(scope, Effect.sync(() => this.close())))
+    return runtime.zipRight(this.deadlines.start(scope), Scope.addFinalizer(scope, Effect.sync(() => this.close())))
   }
 
   // ------------------------------------------------------------------ offers
@@ -260,7 +262,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
     value: A,
     awaiting: boolean
   ): Effect.Effect<void, OfferError | SequenceGapError> {
-    return Effect.async<void, OfferError | SequenceGapError>((resume) => {
+    return runtime.async<void, OfferError | SequenceGapError>((resume) => {
       const waiter: Waiter<A> = { resume, blockedOn: undefined }
       const placement = this.place(key, sequence, value, awaiting ? waiter : undefined)
       if (placement === BLOCKED) {
@@ -360,7 +362,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
         state,
         sequence,
         value,
-        arrivedAt: this.deadlines.gaps ? this.clock.unsafeCurrentTimeMillis() : 0,
+        arrivedAt: this.deadlines.gaps ? this.clock.millis() : 0,
         status: BUFFERED,
         waiter
       }
@@ -459,7 +461,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
       !this.deadlines.idles || state.buffered + state.unread + state.blockedCount > 0 || state.idleSince !== undefined ||
       this.keys.get(state.key) !== state
     ) return
-    const now = this.clock.unsafeCurrentTimeMillis()
+    const now = this.clock.millis()
     state.idleSince = now
     this.deadlines.idle(state, now, this.keys.size, this.idleSinceThen)
   }
@@ -479,7 +481,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   }
 
   /** Hands every unread event to the consumer: they are released now. */
-  private take(): Chunk.Chunk<Event<A>> {
+  private take(): ReadonlyArray<Event<A>> {
     const n = this.output.length
     const events = new Array<Event<A>>(n)
     for (let i = 0; i < n; i++) {
@@ -501,7 +503,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
       if (state.blockedCount > 0) this.admitBlocked(state)
       else this.markIdle(state)
     }
-    return Chunk.unsafeFromArray(events)
+    return events
   }
 
   /** Places the offers suspended on `state`, in arrival order, while it has room. */
@@ -523,13 +525,14 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
     this.markIdle(state)
   }
 
-  private readonly pull: Effect.Effect<Chunk.Chunk<Event<A>>, Option.Option<SequenceGapError>> = Effect.suspend(() => {
+  /** The next events; `undefined` once the stream has ended (`runtime.fromArrays`). */
+  private readonly pull: Effect.Effect<ReadonlyArray<Event<A>> | undefined, SequenceGapError> = Effect.suspend(() => {
     if (this.output.length > 0) return Effect.succeed(this.take())
     // A gap failure is reported even if the scope closed before it was read.
-    if (this.failure !== undefined) return Effect.fail(Option.some(this.failure))
-    if (this.closed) return Effect.fail(Option.none())
-    return Effect.zipRight(
-      Effect.async<void>((resume) => {
+    if (this.failure !== undefined) return Effect.fail(this.failure)
+    if (this.closed) return Effect.succeed(undefined)
+    return runtime.zipRight(
+      runtime.async<void>((resume) => {
         this.consumer = () => resume(Effect.void)
         return Effect.sync(() => {
           this.consumer = undefined
@@ -539,7 +542,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
     )
   })
 
-  readonly stream: Stream.Stream<Event<A>, SequenceGapError> = Stream.repeatEffectChunkOption(this.pull)
+  readonly stream: Stream.Stream<Event<A>, SequenceGapError> = runtime.fromArrays(this.pull)
 
   // -------------------------------------------------------------- stopping
 
@@ -621,8 +624,8 @@ export interface SequencerEngine<A> extends Sequencer<A> {
 export const make = <A>(options: Options): Effect.Effect<SequencerEngine<A>, never, Scope.Scope> =>
   Effect.suspend(() => {
     const resolved = resolveOptions(options)
-    return Effect.flatMap(Effect.all([Effect.clock, Effect.scope]), ([clock, scope]) => {
-      const sequencer = new SequencerImpl<A>(resolved, clock)
+    return runtime.withFiber((fiber) => Effect.flatMap(Effect.scope, (scope) => {
+      const sequencer = new SequencerImpl<A>(resolved, runtime.clockOf(fiber), fiber)
       return Effect.as(sequencer.start(scope), sequencer)
-    })
+    }))
   })

@@ -1,8 +1,8 @@
-import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Fifo } from "./fifo.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * A FIFO of deadlines that only grow, with a fiber that sleeps until the
@@ -60,20 +60,20 @@ class Timer<T> {
   }
 
   /** Forever: sleep until the head's deadline (or until something is pushed), then `settle`. */
-  run(clock: Clock.Clock, settle: (now: number) => void): Effect.Effect<never> {
-    const park = Effect.async<void>((resume) => {
+  run(clock: runtime.ClockReader, settle: (now: number) => void): Effect.Effect<never> {
+    const park = runtime.async<void>((resume) => {
       this.parked = () => resume(Effect.void)
       return Effect.sync(() => {
         this.parked = undefined
       })
     })
-    const settleNow = Effect.sync(() => settle(clock.unsafeCurrentTimeMillis()))
+    const settleNow = Effect.sync(() => settle(clock.millis()))
     return Effect.forever(Effect.suspend(() => {
       const since = this.times.peek()
       if (since === undefined) return park
-      const now = clock.unsafeCurrentTimeMillis()
+      const now = clock.millis()
       const wait = this.deadline(since, now) - now
-      return wait > 0 ? Effect.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
+      return wait > 0 ? runtime.zipRight(clock.sleep(Duration.millis(wait)), settleNow) : settleNow
     }))
   }
 }
@@ -113,7 +113,7 @@ export class Deadlines<E, S> {
   private held = 0
 
   constructor(
-    private readonly clock: Clock.Clock,
+    private readonly clock: runtime.ClockReader,
     options: {
       readonly gapTimeout: Duration.Duration | undefined
       readonly maxGapWait: Duration.Duration | undefined
@@ -152,7 +152,7 @@ export class Deadlines<E, S> {
   /** Settles the gap and idle deadlines due now, if any are pending. */
   settleDue(): void {
     if ((this.gapTimer?.items.length ?? 0) + (this.idleTimer?.items.length ?? 0) > 0) {
-      this.settle(this.clock.unsafeCurrentTimeMillis())
+      this.settle(this.clock.millis())
     }
   }
 
@@ -187,7 +187,7 @@ export class Deadlines<E, S> {
 
   /** An offer filled a hole: a sign of a backlog. */
   holeFilled(): void {
-    if (this.gapTimer !== undefined) this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
+    if (this.gapTimer !== undefined) this.lastBacklogSign = this.clock.millis()
   }
 
   /** An offer was suspended on a full key. */
@@ -210,7 +210,7 @@ export class Deadlines<E, S> {
   /** The moment the last suspended offer or held value leaves is the last sign of a backlog. */
   private backlogChanged(): void {
     if (this.blockedOffers + this.held === 0 && this.gapTimer !== undefined) {
-      this.lastBacklogSign = this.clock.unsafeCurrentTimeMillis()
+      this.lastBacklogSign = this.clock.millis()
     }
   }
 

@@ -1,10 +1,8 @@
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -33,6 +31,7 @@ import {
 import { deriveSeed, logNormal, mulberry32, uniformInt } from "./random.ts"
 import * as V from "./validate.ts"
 import { runVirtual } from "./virtualTime.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * The simulation engine: draws a workload from the seed, runs it through a
@@ -47,7 +46,7 @@ import { runVirtual } from "./virtualTime.ts"
 export const Latency = {
   uniform: (min: number, max: number): Exclude<LatencyModel, Server> => ({ _tag: "Uniform", min, max }),
   logNormal: (median: number, sigma: number): Exclude<LatencyModel, Server> => ({ _tag: "LogNormal", median, sigma }),
-  fixed: (durations: ReadonlyArray<Duration.DurationInput>): Exclude<LatencyModel, Server> => ({ _tag: "Fixed", durations }),
+  fixed: (durations: ReadonlyArray<runtime.DurationInput>): Exclude<LatencyModel, Server> => ({ _tag: "Fixed", durations }),
   server: (options: {
     readonly capacity: number
     readonly latency?: Exclude<LatencyModel, Server> | undefined
@@ -215,7 +214,7 @@ const drawLatencies = (resolved: Resolved, stream: number): Array<number> => {
       }
       break
     case "Fixed": {
-      const millis = latency.durations.map((d) => Duration.toMillis(Duration.decode(d)))
+      const millis = latency.durations.map((d) => Duration.toMillis(runtime.decodeDuration(d)))
       for (let i = 0; i < actions; i++) out[i] = millis[i % millis.length]
       break
     }
@@ -328,13 +327,13 @@ const makeServer = (server: Server) => {
   const serve = (millis: number): Effect.Effect<void> =>
     Effect.suspend(() => {
       const ticket = { admitted: false, left: false, resume: constVoid }
-      const wait = Effect.async<void>((resume) => {
+      const wait = runtime.async<void>((resume) => {
         ticket.resume = () => resume(Effect.void)
         line.push(ticket)
         admit()
       })
       return Effect.ensuring(
-        Effect.zipRight(wait, Effect.sleep(millis)),
+        runtime.zipRight(wait, Effect.sleep(millis)),
         Effect.sync(() => {
           ticket.left = true
           if (!ticket.admitted) return
@@ -346,7 +345,7 @@ const makeServer = (server: Server) => {
   const changes = [...server.capacityChanges].sort((a, b) => a.atMillis - b.atMillis)
   const changer = Effect.forEach(changes, (change) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.zipRight(
+      runtime.zipRight(
         Effect.sleep(Math.max(0, change.atMillis - now)),
         Effect.sync(() => {
           capacity = change.capacity
@@ -356,7 +355,7 @@ const makeServer = (server: Server) => {
   return {
     serve,
     run: <A, E>(program: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.scoped(Effect.zipRight(Effect.forkScoped(changer), program))
+      Effect.scoped(runtime.zipRight(Effect.forkScoped(changer), program))
   }
 }
 
@@ -370,14 +369,14 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup:
   const emitted: Array<number> = []
   const server = resolved.server === undefined ? undefined : makeServer(resolved.server)
   const action = (i: number): Effect.Effect<number, SimulatedFailure> =>
-    Effect.flatMap(FiberRef.get(currentAttempt), (attempt) =>
+    Effect.flatMap(currentAttempt.get, (attempt) =>
       Clock.currentTimeMillis.pipe(
         Effect.flatMap((now) => {
           ;(attempt === 1 ? start : hedgeStart)[i] = now
           const millis = (attempt === 1 ? work.latencyMillis : work.hedgeLatencyMillis)[i]
           return server === undefined ? Effect.sleep(millis) : server.serve(millis)
         }),
-        Effect.zipRight(Clock.currentTimeMillis),
+        runtime.zipRight(Clock.currentTimeMillis),
         Effect.flatMap((now) => {
           // The attempt that finishes first; the other is interrupted at once.
           finish[i] = now
@@ -392,9 +391,9 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup:
   const outputs = strategy === "effect-ordered"
     ? mapEffectResolved(inputs, action, { ...options, key: keys === undefined ? undefined : (i) => keys[i] })
     : Stream.mapEffect(inputs, action, { concurrency: options.concurrency, unordered: resolved.order === "none" })
-  const consume = Stream.runForEachChunk(outputs, (chunk) =>
+  const consume = runtime.runForEachArray(outputs, (values) =>
     Effect.map(Clock.currentTimeMillis, (now) => {
-      for (const i of Chunk.toReadonlyArray(chunk)) {
+      for (const i of values) {
         emit[i] = now
         emitted.push(i)
       }
@@ -402,7 +401,7 @@ const traceRun = (work: Workload, resolved: Resolved, strategy: Strategy, setup:
   const { elapsedMillis, exit } = runVirtual(server === undefined ? consume : server.run(consume))
   let failedAt: number | undefined
   if (Exit.isFailure(exit)) {
-    const failure = Cause.failureOption(exit.cause)
+    const failure = runtime.failureOption(exit.cause)
     if (Option.isNone(failure)) throw Cause.squash(exit.cause)
     // The engine's error type is `unknown`; the simulated actions fail only with SimulatedFailure.
     failedAt = (failure.value as SimulatedFailure).index

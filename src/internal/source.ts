@@ -1,6 +1,4 @@
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 
 /**
  * Where the engine's input comes from: an `Iterable` (`Ordered.forEach`) or
@@ -70,17 +68,12 @@ export const iterableSource = <A>(iterable: Iterable<A>): Source<A, never, never
   }
 }
 
-/** Reads a stream's chunks through its pull. */
+/** Reads a stream through its pull, as arrays (`runtime.toArrays`). */
 export const streamSource = <A, E, R>(
-  pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>, R>
-): Source<A, E, R> => {
-  const next: Effect.Effect<ReadonlyArray<A> | undefined, E, R> = Effect.matchEffect(pull, {
-    onFailure: (error) => Option.isNone(error) ? Effect.succeed(undefined) : Effect.fail(error.value),
-    onSuccess: (chunk) => Chunk.isEmpty(chunk) ? next : Effect.succeed(Chunk.toReadonlyArray(chunk))
-  })
+  pull: Effect.Effect<ReadonlyArray<A> | undefined, E, R>
+): Source<A, E, R> =>
   // The stream's own scope closes it.
-  return { pull: () => next, close: Effect.void }
-}
+  ({ pull: () => pull, close: Effect.void })
 
 /**
  * The engine's side of its source: the chunk pulled last, read one input at

@@ -1,10 +1,10 @@
-import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { resolveConcurrency, resolveWindow } from "./options.ts"
 import type { OrderBy, WorkerOptions } from "./partitionWorker.ts"
 import * as V from "./validate.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * The options every log transport (Redis Streams, Kafka) hands to the
@@ -19,7 +19,7 @@ import * as V from "./validate.ts"
  */
 
 /** Retries of a failed `process` when none are given: up to 4, exponential from 100 milliseconds. */
-const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = Schedule.intersect(
+const DEFAULT_RETRY: Schedule.Schedule<unknown, unknown> = runtime.intersect(
   Schedule.exponential("100 millis"),
   Schedule.recurs(4)
 )
@@ -50,7 +50,7 @@ export const resolveWorkerOptions = <A, E1>(options: Record<string, unknown>): R
     concurrency,
     limit,
     ...workerWindow(options.window, options.maxWindow, concurrency),
-    retry: retrySchedule(options.retry) as Schedule.Schedule<unknown, E1 | Cause.TimeoutException, never>,
+    retry: retrySchedule(options.retry) as Schedule.Schedule<unknown, E1 | runtime.TimeoutException, never>,
     timeout: V.optionalPositiveDuration("options.timeout", options.timeout),
     poison: options.poison === undefined ? "dead-letter" : V.oneOf("options.poison", options.poison, POISON_POLICIES),
     decodePayload: payloadDecoder<A>(options.schema)
@@ -84,7 +84,7 @@ const payloadDecoder = <A>(schema: unknown): (payload: string) => Effect.Effect<
   if (schema !== undefined && !Schema.isSchema(schema)) throw V.invalid("options.schema", "a Schema", schema)
   const parse = (payload: string) => Effect.try({ try: () => JSON.parse(payload) as unknown, catch: (error) => error })
   if (schema === undefined) return parse as (payload: string) => Effect.Effect<A, unknown>
-  const decode = Schema.decodeUnknown(schema as Schema.Schema<A, unknown>)
+  const decode = runtime.decodeUnknown(schema as runtime.SchemaOf<A, unknown>)
   return (payload) => Effect.flatMap(parse(payload), decode)
 }
 

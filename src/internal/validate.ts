@@ -1,6 +1,6 @@
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as runtime from "./runtime.ts"
 
 /**
  * Shared validation helpers: every public function checks its input up front
@@ -42,8 +42,8 @@ export const describe = (value: unknown): string => {
   return `\`${shown}\` (${type})`
 }
 
-export const invalid = (path: string, expected: string, value: unknown): Cause.IllegalArgumentException =>
-  new Cause.IllegalArgumentException(`Expected \`${path}\` to be ${expected}, got ${describe(value)}`)
+export const invalid = (path: string, expected: string, value: unknown): runtime.IllegalArgumentException =>
+  new runtime.IllegalArgumentException(`Expected \`${path}\` to be ${expected}, got ${describe(value)}`)
 
 export const isInteger = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value)
 
@@ -95,8 +95,8 @@ export const record = (path: string, value: unknown): Record<string, unknown> =>
  * milliseconds, `"1 second"`, `Duration.seconds(1)`, …), finite and positive.
  */
 export const positiveDuration = (path: string, value: unknown): Duration.Duration => {
-  const decoded = Duration.decodeUnknown(value as Duration.DurationInput)
-  if (decoded._tag === "Some" && Duration.isFinite(decoded.value) && Duration.greaterThan(decoded.value, Duration.zero)) {
+  const decoded = runtime.decodeDurationOption(value as runtime.DurationInput)
+  if (decoded._tag === "Some" && Duration.isFinite(decoded.value) && runtime.durationGreaterThan(decoded.value, Duration.zero)) {
     return decoded.value
   }
   throw invalid(path, "a finite duration > 0 (milliseconds, \"1 second\", Duration.seconds(1), …)", value)
@@ -122,7 +122,7 @@ export const nonNegativeDuration = (path: string, value: unknown): Duration.Dura
   // Duration.decode reads a negative or NaN number as zero: reject it here.
   const decoded = typeof value === "number" && !(value >= 0)
     ? Option.none()
-    : Duration.decodeUnknown(value as Duration.DurationInput)
+    : runtime.decodeDurationOption(value as runtime.DurationInput)
   if (decoded._tag === "Some" && Duration.isFinite(decoded.value)) return decoded.value
   throw invalid(path, "a finite duration ≥ 0 (milliseconds, \"1 second\", Duration.seconds(1), …)", value)
 }
@@ -148,8 +148,8 @@ export const comesWith = (
   value: unknown,
   companion: string,
   instead = `no ${companion.split(".").pop()}`
-): Cause.IllegalArgumentException =>
-  new Cause.IllegalArgumentException(
+): runtime.IllegalArgumentException =>
+  new runtime.IllegalArgumentException(
     `Expected \`${path}\` to come with \`${companion}\`, got ${describe(value)} and ${instead}`
   )
 

@@ -1,9 +1,8 @@
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import * as Scheduler from "effect/Scheduler"
 import { Heap } from "./heap.ts"
+import * as runtime from "./runtime.ts"
 
 /**
  * Discrete-event time for Effect programs: a `Clock` whose sleeps wait on a
@@ -28,23 +27,19 @@ interface WakeUp {
 const before = (a: WakeUp, b: WakeUp): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq)
 
 /** @internal */
-export class VirtualClock implements Clock.Clock {
-  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+export class VirtualClock {
   private nowMillis = 0
   private seq = 0
   private readonly wakeUps = new Heap<WakeUp>(before)
+  /** The line's `Clock` over this one. */
+  readonly clock: unknown = runtime.makeClock(() => this.nowMillis, (duration) => this.sleep(duration))
 
-  unsafeCurrentTimeMillis(): number {
+  millis(): number {
     return this.nowMillis
   }
-  unsafeCurrentTimeNanos(): bigint {
-    return BigInt(Math.round(this.nowMillis * 1_000_000))
-  }
-  readonly currentTimeMillis: Effect.Effect<number> = Effect.sync(() => this.nowMillis)
-  readonly currentTimeNanos: Effect.Effect<bigint> = Effect.sync(() => this.unsafeCurrentTimeNanos())
 
   sleep(duration: Duration.Duration): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
+    return runtime.async<void>((resume) => {
       const wakeUp: WakeUp = { at: this.nowMillis + Duration.toMillis(duration), seq: this.seq++, resume, cancelled: false }
       this.wakeUps.push(wakeUp)
       return Effect.sync(() => {
@@ -84,15 +79,15 @@ export interface VirtualRun<A, E> {
  */
 export const runVirtual = <A, E>(effect: Effect.Effect<A, E>): VirtualRun<A, E> => {
   const clock = new VirtualClock()
-  const scheduler = new Scheduler.ControlledScheduler()
-  const fiber = Effect.runFork(Effect.withClock(effect, clock), { scheduler })
+  const scheduler = runtime.makeSteppedScheduler()
+  const fiber = runtime.runForkOn(runtime.withClock(effect, clock.clock), scheduler.scheduler)
   for (;;) {
-    while (scheduler.tasks.buckets.length > 0) scheduler.step()
-    const exit = fiber.unsafePoll()
-    if (exit !== null) return { exit, elapsedMillis: clock.unsafeCurrentTimeMillis() }
+    while (scheduler.pending()) scheduler.step()
+    const exit = runtime.poll(fiber)
+    if (exit !== undefined) return { exit, elapsedMillis: clock.millis() }
     if (!clock.advance()) {
       throw new Error(
-        `Simulated program is stuck at ${clock.unsafeCurrentTimeMillis()} ms: no fiber can run and no timer is pending`
+        `Simulated program is stuck at ${clock.millis()} ms: no fiber can run and no timer is pending`
       )
     }
   }

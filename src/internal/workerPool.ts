@@ -1,5 +1,4 @@
 import type * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
@@ -82,9 +81,9 @@ export class WorkerPool<A, B, R> {
 
   /** Forks `effect` into the run's scope. */
   fork(effect: Effect.Effect<unknown, never, R>): Effect.Effect<void, never, R> {
-    return Effect.asVoid(Effect.tap(Effect.forkIn(effect, this.scope!), (fiber) => {
+    return Effect.map(Effect.forkIn(effect, this.scope!), (fiber) => {
       this.fibers.push(fiber as runtime.RuntimeFiber<void>)
-    }))
+    })
   }
 
   spawn(count: number): Effect.Effect<void, never, R> {
@@ -160,9 +159,9 @@ export class WorkerPool<A, B, R> {
    * place is then free for a new worker, so that no more than `concurrency`
    * actions ever run.
    */
-  retire(worker: Worker<A, B>, clock: Clock.Clock): Effect.Effect<void> {
+  retire(worker: Worker<A, B>, clock: runtime.ClockReader): Effect.Effect<void> {
     // The cut attempt leaves the limiter's count without a sample: its latency was cut short.
-    this.limiter?.dropped(worker.startedAt, clock.unsafeCurrentTimeMillis(), false)
+    this.limiter?.dropped(worker.startedAt, clock.millis(), false)
     worker.task = undefined
     worker.fiber.addObserver(() => {
       this.spawned--

@@ -14,14 +14,12 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type * as Schema from "effect/Schema"
 import type { KafkaError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
 import * as producer from "./internal/producer.ts"
+import * as runtime from "../internal/runtime.ts"
 
 export {
   /**
@@ -163,11 +161,11 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
   /** `"key"` (default): per key in log order. `"partition"`: the partition's log order. `"none"`: no order. */
   readonly order?: "key" | "partition" | "none" | undefined
   /** Decodes each record's JSON value; a record that does not decode is a dead letter. Default: the parsed JSON as is. */
-  readonly schema?: Schema.Schema<A, I> | undefined
+  readonly schema?: runtime.SchemaOf<A, I> | undefined
   /** Retries of a failed (or timed-out) `process`. Default: up to 4 retries, exponential from 100 milliseconds. */
-  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | Cause.TimeoutException, never> | undefined
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | runtime.TimeoutException, never> | undefined
   /** Each `process` attempt is interrupted after this long (and retried). Default: no limit. */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: runtime.DurationInput | undefined
   /**
    * A record whose `process` still fails after `retry`, or dies, or whose
    * value does not decode. `"dead-letter"` (default): it goes to
@@ -184,20 +182,20 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * moved are committed to Kafka, in one request: a crash redoes about this
    * much work. Default: 100 milliseconds.
    */
-  readonly commitInterval?: Duration.DurationInput | undefined
+  readonly commitInterval?: runtime.DurationInput | undefined
   /**
    * On a rebalance or shutdown, how long a partition's work in flight may take
    * to finish and be committed before it is interrupted. Default: 10 seconds.
    */
-  readonly drainTimeout?: Duration.DurationInput | undefined
+  readonly drainTimeout?: runtime.DurationInput | undefined
   /** The group session timeout: a consumer silent this long is removed from the group. Default: 30 seconds. */
-  readonly sessionTimeout?: Duration.DurationInput | undefined
+  readonly sessionTimeout?: runtime.DurationInput | undefined
   /** Heartbeat interval (below a third of `sessionTimeout`). Default: 3 seconds. */
-  readonly heartbeatInterval?: Duration.DurationInput | undefined
+  readonly heartbeatInterval?: runtime.DurationInput | undefined
   /** How long the group waits for every member to rejoin in a rebalance. Default: 60 seconds. */
-  readonly rebalanceTimeout?: Duration.DurationInput | undefined
+  readonly rebalanceTimeout?: runtime.DurationInput | undefined
   /** Longest wait of a fetch for new records. Default: 100 milliseconds. */
-  readonly maxWaitTime?: Duration.DurationInput | undefined
+  readonly maxWaitTime?: runtime.DurationInput | undefined
 }
 
 /**

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Metric from "effect/Metric"
+import type { Counter } from "../internal/runtime.ts"
 
 /**
  * Counts records skipped because the commit metadata of their partition
@@ -21,6 +22,6 @@ import * as Metric from "effect/Metric"
  * @since 0.1.0
  * @category metrics
  */
-export const skippedRecords: Metric.Metric.Counter<number> = Metric.counter("effect_ordered_kafka_skipped_records", {
+export const skippedRecords: Counter = Metric.counter("effect_ordered_kafka_skipped_records", {
   description: "Records skipped because the commit metadata marked them done"
 })

@@ -13,17 +13,15 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type * as Schema from "effect/Schema"
 import type { Redis } from "ioredis"
 import type { RedisError, StaleFenceError } from "./errors.ts"
 import * as consumer from "./internal/consumer.ts"
 import * as fence from "./internal/fence.ts"
 import * as producer from "./internal/producer.ts"
 import * as redis from "./internal/redis.ts"
+import * as runtime from "../internal/runtime.ts"
 
 export {
   /**
@@ -230,14 +228,14 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * match is poison (dead-lettered, or its key halted), `process` never
    * sees it. Default: the parsed JSON as is.
    */
-  readonly schema?: Schema.Schema<A, I> | undefined
+  readonly schema?: runtime.SchemaOf<A, I> | undefined
   /**
    * Each `process` attempt is interrupted after this long and counts as a
    * failed attempt (a `Cause.TimeoutException`): it is retried with `retry`,
    * then handled by `poison`, so a stuck action holds up only its own key.
    * Default: none.
    */
-  readonly timeout?: Duration.DurationInput | undefined
+  readonly timeout?: runtime.DurationInput | undefined
   /**
    * At most this many `process` calls at once, per partition: an integer ≥ 1,
    * or `"auto"`, a limit per partition that follows the downstream's capacity
@@ -269,14 +267,14 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * are taken over after about this long; a hand-over waits at most this
    * long for what was read to be committed. Default: 10 seconds.
    */
-  readonly leaseTtl?: Duration.DurationInput | undefined
+  readonly leaseTtl?: runtime.DurationInput | undefined
   /** Pause between reads that found nothing new. Default: 100 milliseconds. */
-  readonly pollInterval?: Duration.DurationInput | undefined
+  readonly pollInterval?: runtime.DurationInput | undefined
   /**
    * Retries of a failed or timed-out `process`. Default: up to 4 retries, exponential
    * from 100 milliseconds. Defects and interruptions are not retried.
    */
-  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | Cause.TimeoutException, never> | undefined
+  readonly retry?: Schedule.Schedule<unknown, NoInfer<E1> | runtime.TimeoutException, never> | undefined
   /**
    * What happens to an action whose `process` still fails after `retry`,
    * dies, or whose entry has no key or no valid JSON action. `"dead-letter"` (default): append it

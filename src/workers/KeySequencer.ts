@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Key, OfferError } from "../Sequencer.ts"
 import * as internal from "./internal/keySequencer.ts"
+import * as runtime from "../internal/runtime.ts"
 
 /**
  * The part of a Durable Object's `ctx.storage` (`DurableObjectStorage` in
@@ -60,9 +60,9 @@ export interface Options<A, B, E, R> {
    * value is released with `missing` set. Default: none (a missing sequence
    * holds the key).
    */
-  readonly gapTimeout?: Duration.DurationInput | undefined
+  readonly gapTimeout?: runtime.DurationInput | undefined
   /** The longest a held value waits, however busy the key (`Sequencer`'s `maxGapWait`). Default: `10 × gapTimeout`. */
-  readonly maxGapWait?: Duration.DurationInput | undefined
+  readonly maxGapWait?: runtime.DurationInput | undefined
   /**
    * Applies one value, in sequence order, one at a time. Its sequence is
    * spent whatever it does: a failure or defect is the caller's, and the key

@@ -1,6 +1,6 @@
 /** The bad-input table (test/utils/bad-input.ts, docs/validation.md): Checkpoint. */
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Cause, Exit } from "effect"
 import { Checkpoint } from "../../src/index.ts"
 import { describeGroups, type Group, INTEGER, NATURAL } from "../utils/bad-input.ts"
 
@@ -57,15 +57,14 @@ describe("bad input: typed refusals and regressions", () => {
     ]
     for (const [input, message] of cases) {
       const decoded = Checkpoint.decode(input as string)
-      expect(Either.isLeft(decoded) && decoded.left._tag).toBe("CheckpointDecodeError")
-      expect(Either.match(decoded, { onLeft: (e) => e.message, onRight: () => "decoded" })).toBe(message)
+      expect(Exit.isFailure(decoded) && Cause.squash(decoded.cause)).toMatchObject({ _tag: "CheckpointDecodeError", message })
     }
   })
 
   it("Checkpoint.decode still reads everything encode writes, including committed -1", () => {
     for (const offsets of [[], [0], [2], [0, 1, 3, 4, 9], [5, 40, 41]]) {
       const checkpoint = offsets.reduce(Checkpoint.complete, Checkpoint.make())
-      expect(Checkpoint.decode(Checkpoint.encode(checkpoint))).toEqual(Either.right(checkpoint))
+      expect(Checkpoint.decode(Checkpoint.encode(checkpoint))).toEqual(Exit.succeed(checkpoint))
     }
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Checkpoint } from "../../src/index.ts"
 import { fc } from "../utils/line.ts"
 
@@ -44,7 +44,7 @@ describe("Checkpoint", () => {
       fc.property(scenario, ({ offsets, start }) => {
         const checkpoint = offsets.reduce((c, o) => Checkpoint.complete(c, start + o), Checkpoint.make(start))
         const encoded = Checkpoint.encode(checkpoint)
-        expect(Either.getOrThrow(Checkpoint.decode(encoded))).toEqual(checkpoint)
+        expect(Effect.runSync(Checkpoint.decode(encoded))).toEqual(checkpoint)
         const span = checkpoint.above.length === 0 ? 0 : checkpoint.above[checkpoint.above.length - 1] - checkpoint.committed
         // One bit per offset of the span above `committed`, base64: 4 characters per 3 bytes.
         expect(encoded.length).toBeLessThanOrEqual(String(checkpoint.committed).length + 1 + Math.ceil(span / 6) + 1)
@@ -62,7 +62,7 @@ describe("Checkpoint", () => {
   })
 
   it("decode rejects malformed input with the reason", () => {
-    const reason = (input: string) => Either.match(Checkpoint.decode(input), { onLeft: (e) => e.message, onRight: () => "decoded" })
+    const reason = (input: string) => Exit.match(Checkpoint.decode(input), { onFailure: (cause) => (Cause.squash(cause) as Error).message, onSuccess: () => "decoded" })
     expect(reason("x")).toBe(`Cannot decode checkpoint "x": the committed offset "x" is not a safe integer`)
     expect(reason("3:a+b")).toBe(`Cannot decode checkpoint "3:a+b": the bitset after \`:\` is not base64url`)
     expect(reason("99999999999999999999")).toContain("is not a safe integer")
@@ -81,7 +81,7 @@ describe("Checkpoint: regressions", () => {
     // Found in review: 32-bit bit operators wrapped, so 2^32 + 9 encoded as 9 (silently wrong)
     // and 2^31 + 5 threw a RangeError from the typed array.
     const near = Checkpoint.complete(Checkpoint.make(), 2 ** 20 + 5)
-    expect(Either.getOrThrow(Checkpoint.decode(Checkpoint.encode(near)))).toEqual(near)
+    expect(Effect.runSync(Checkpoint.decode(Checkpoint.encode(near)))).toEqual(near)
     const far = Checkpoint.complete(Checkpoint.make(), 2 ** 32 + 9)
     expect(() => Checkpoint.encode(far)).toThrow(
       "Expected `checkpoint.above` to be within 268435456 offsets past the committed one (one bit each), got `4294967305` (number)"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, FiberRef, Option, Stream } from "effect"
+import { Duration, Effect, Exit, Option, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
@@ -93,7 +93,7 @@ const runScenario = (s: Scenario) => {
   const action = (i: number): Effect.Effect<number, Rejected> =>
     probe.track(
       i,
-      Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) =>
+      Effect.flatMap(Ordered.currentAttempt, (attempt) =>
         Effect.sleep(Duration.millis((attempt === 1 ? s.latencies : s.copyLatencies)[i])).pipe(
           Effect.andThen(
             s.outcomes[i] === "ok"

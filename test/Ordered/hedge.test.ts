@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Exit, Fiber, FiberRef, Option, Ref, Stream } from "effect"
+import { Cause, Clock, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import { ActionTimeoutError, Ordered, Simulation } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe, makeGauge } from "../utils/gauge.ts"
@@ -33,7 +33,7 @@ const run = (count: number, plan: (index: number, attempt: number) => Attempt, o
         probe.track(
           i,
           Effect.gen(function*() {
-            const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+            const attempt = yield* Ordered.currentAttempt
             started.push([i, attempt, yield* Clock.currentTimeMillis])
             const { fails, millis } = plan(i, attempt)
             yield* Effect.sleep(millis)
@@ -153,7 +153,7 @@ describe("hedge", () => {
       const fiber = yield* Stream.range(0, 4).pipe(
         Ordered.mapEffect((i) =>
           gauge.track(Effect.gen(function*() {
-            const attempt = yield* FiberRef.get(Ordered.currentAttempt)
+            const attempt = yield* Ordered.currentAttempt
             yield* at(`start ${i}.${attempt}`)
             yield* Effect.sleep(millis(i, attempt))
             return i
@@ -174,7 +174,7 @@ describe("hedge", () => {
     }))
 
   it("f reads attempt 1 outside Ordered", () =>
-    expect(Effect.runSync(FiberRef.get(Ordered.currentAttempt))).toBe(1))
+    expect(Effect.runSync(Ordered.currentAttempt)).toBe(1))
 })
 
 describe("hedge in Simulation (the bench runs 10,000 actions over five seeds)", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, FiberRef, Option, Stream } from "effect"
+import { Duration, Effect, Exit, Option, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
@@ -76,7 +76,7 @@ const run = (w: Workload) => {
       (n, index) =>
         probe.track(
           n,
-          Effect.flatMap(FiberRef.get(Ordered.currentAttempt), (attempt) => {
+          Effect.flatMap(Ordered.currentAttempt, (attempt) => {
             expect(index).toBe(n)
             return Effect.andThen(
               Effect.sleep(Duration.millis((attempt === 1 ? w.latencies : w.copyLatencies)[n])),

@@ -238,7 +238,7 @@ describe("effect-ordered/kafka on a real broker", () => {
       await waitFor("offset 2 committed with b2 and b3 done above it", async () => {
         const [p] = await committedOffsets("halt", topic)
         const decoded = Checkpoint.decode(p.metadata ?? "")
-        return p.offset === "2" && decoded._tag === "Right" && decoded.right.above.join() === "3,5"
+        return p.offset === "2" && decoded._tag === "Success" && decoded.value.above.join() === "3,5"
       })
       expect(committed.sort()).toEqual(["a1", "b1", "b2", "b3"])
     } finally {
@@ -264,7 +264,7 @@ describe("effect-ordered/kafka on a real broker", () => {
     await waitFor("offset 0 committed with 1..99 done above it", async () => {
       const [p] = await committedOffsets("restart", topic)
       const decoded = Checkpoint.decode(p.metadata ?? "")
-      return p.offset === "0" && decoded._tag === "Right" && decoded.right.above.length === 99
+      return p.offset === "0" && decoded._tag === "Success" && decoded.value.above.length === 99
     })
     await run1.stop()
     expect(first).toHaveLength(99)

@@ -23,8 +23,8 @@ export interface Sampler {
 
 export const checkpointOf = (offset: string, metadata: string | null): Checkpoint.Checkpoint => {
   const decoded = Checkpoint.decode(metadata ?? "")
-  return decoded._tag === "Right" && decoded.right.committed === Number(offset) - 1
-    ? decoded.right
+  return decoded._tag === "Success" && decoded.value.committed === Number(offset) - 1
+    ? decoded.value
     : Checkpoint.make(Number(offset))
 }
 

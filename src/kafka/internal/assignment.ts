@@ -1,14 +1,13 @@
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from "kafkajs"
 import type * as Checkpoint from "../../Checkpoint.ts"
 import * as T from "../../internal/transportOptions.ts"
 import * as Fence from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { type Context, flowControl, makeRun, type Run, topicPartition, work } from "./partition.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * Which partitions this consumer runs: KafkaJS's group membership gives
@@ -27,7 +26,7 @@ import { type Context, flowControl, makeRun, type Run, topicPartition, work } fr
 const start = <A, B, E1, R1, E2, R2>(
   ctx: Context<A, B, E1, R1, E2, R2>,
   partition: number,
-  previous: Fiber.RuntimeFiber<void> | undefined,
+  previous: runtime.RuntimeFiber<void> | undefined,
   checkpoint?: Option.Option<Checkpoint.Checkpoint>
 ): Run => {
   const run = makeRun(partition, ctx.membership.join, checkpoint)
@@ -35,12 +34,12 @@ const start = <A, B, E1, R1, E2, R2>(
   ctx.kafka.resume(topicPartition(ctx.o.topic, partition))
   run.fiber = ctx.runFork(
     (previous === undefined ? Effect.void : Fiber.await(previous)).pipe(
-      Effect.zipRight(work(ctx, run)),
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(
+      runtime.zipRight(work(ctx, run)),
+      runtime.catchAllCause((cause) =>
+        runtime.isInterruptedOnly(cause) ? Effect.void : Effect.logWarning(
           `partition ${partition} stopped; it starts again from its last commit`,
           cause
-        ).pipe(Effect.zipRight(restartAfterFailure(ctx, run)))
+        ).pipe(runtime.zipRight(restartAfterFailure(ctx, run)))
       ),
       Effect.annotateLogs({ consumer: ctx.o.consumer, partition })
     )
@@ -51,12 +50,12 @@ const start = <A, B, E1, R1, E2, R2>(
 /** After a failure, the partition (if still this run's) starts over from its committed offset. */
 const restartAfterFailure = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run) =>
   Effect.sleep("1 second").pipe(
-    Effect.zipRight(Offsets.load(ctx, run.partition)),
+    runtime.zipRight(Offsets.load(ctx, run.partition)),
     Effect.flatMap((checkpoint) =>
       Effect.sync(() => {
         if (ctx.runs.get(run.partition) !== run || run.stale) return
         run.taking = false
-        start(ctx, run.partition, undefined, Option.fromNullable(checkpoint))
+        start(ctx, run.partition, undefined, runtime.fromNullable(checkpoint))
         const offset = checkpoint === undefined ? "0" : String(checkpoint.committed + 1)
         ctx.kafka.seek({ topic: ctx.o.topic, partition: run.partition, offset })
       })
@@ -69,13 +68,13 @@ export const drain = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, 
     run.taking = false
     run.paused = true
     ctx.kafka.pause(topicPartition(ctx.o.topic, run.partition))
-    Queue.unsafeOffer(run.queue, null)
+    runtime.offerUnsafe(run.queue, null)
   }
   const fiber = run.fiber!
   // Interruptible: in a finalizer (shutdown) the timeout could not cut the wait otherwise.
   return Effect.interruptible(Fiber.await(fiber)).pipe(
     Effect.timeout(ctx.o.drainTimeout),
-    Effect.catchAll(() => Fiber.interrupt(fiber)),
+    runtime.catchAll(() => Fiber.interrupt(fiber)),
     Effect.asVoid
   )
 }
@@ -114,7 +113,7 @@ export const onJoin = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>)
       ? Effect.logWarning(`rejoined after a lost session: its runs stop without writing; ${message}`)
       : Effect.logDebug(`joined: ${message}`)).pipe(Effect.annotateLogs({ consumer: ctx.o.consumer }))
   )
-  const previous = new Map<number, Fiber.RuntimeFiber<void>>()
+  const previous = new Map<number, runtime.RuntimeFiber<void>>()
   for (const [partition, run] of ctx.runs) {
     previous.set(partition, run.fiber!)
     if (sessionLost || run.stale || !assigned.has(partition)) {
@@ -141,7 +140,7 @@ export const takeBatch =
       if (position < run.nextOffset) continue
       run.nextOffset = position + 1
       const key = message.key === null ? null : message.key.toString()
-      Queue.unsafeOffer(run.queue, {
+      runtime.offerUnsafe(run.queue, {
         position,
         key: T.recordKey(key, position),
         record: { topic: batch.topic, partition: batch.partition, offset: position, key },

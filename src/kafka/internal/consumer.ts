@@ -1,7 +1,6 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
 import { KafkaError } from "../errors.ts"
 import type { ConsumeOptions } from "../index.ts"
 import * as Assignment from "./assignment.ts"
@@ -9,6 +8,7 @@ import { call, client } from "./client.ts"
 import { makeMembership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { resolve } from "./options.ts"
+import * as runtime from "../../internal/runtime.ts"
 import type { Context, Run } from "./partition.ts"
 import { PRODUCER_OPTIONS } from "./producer.ts"
 
@@ -41,7 +41,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
         deadLetters: kafka.producer(PRODUCER_OPTIONS),
         runs: new Map<number, Run>(),
         membership: makeMembership(),
-        runFork: Runtime.runFork(yield* Effect.runtime<R1 | R2>())
+        runFork: yield* runtime.runForkWithCurrent<R1 | R2>()
       }
       yield* Effect.acquireRelease(
         call("connect", () => Promise.all([ctx.kafka.connect(), ctx.admin.connect(), ctx.deadLetters.connect()])),
@@ -54,7 +54,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
       ctx.kafka.on(ctx.kafka.events.REBALANCING, Assignment.onRebalancing(ctx))
       ctx.kafka.on(ctx.kafka.events.GROUP_JOIN, Assignment.onJoin(ctx))
       ctx.kafka.on(ctx.kafka.events.CRASH, ({ payload }) => {
-        if (!payload.restart) Deferred.unsafeDone(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
+        if (!payload.restart) runtime.completeDeferred(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
       })
       yield* Effect.forkScoped(Offsets.commitEvery(ctx))
       // Finalizers run in reverse: the runs drain before the client disconnects.

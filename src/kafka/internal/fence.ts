@@ -1,7 +1,7 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * When this consumer's partition runs may still write: the group's
@@ -78,7 +78,7 @@ export const makeMembership = (): Membership => ({
   join: 0,
   memberId: undefined,
   rebalancing: false,
-  decided: Deferred.unsafeMake(FiberId.none),
+  decided: runtime.makeDeferred(),
   lost: false
 })
 
@@ -86,7 +86,7 @@ export const makeMembership = (): Membership => ({
 export const rebalancing = (membership: Membership): void => {
   if (membership.rebalancing) return
   membership.rebalancing = true
-  membership.decided = Deferred.unsafeMake(FiberId.none)
+  membership.decided = runtime.makeDeferred()
 }
 
 /** A join: the fence moves to it, and the writes held since the rebalance began go on or end. @internal */
@@ -95,7 +95,7 @@ export const joined = (membership: Membership, memberId: string): void => {
   membership.memberId = memberId
   membership.rebalancing = false
   membership.lost = false
-  Deferred.unsafeDone(membership.decided, Exit.void)
+  runtime.completeDeferred(membership.decided, Exit.void)
 }
 
 /**
@@ -120,6 +120,6 @@ export const fenced = <X, E, R>(
 ): Effect.Effect<X, E, R> => {
   const guarded = Effect.suspend(() => isCurrent(membership, run) ? write() : Effect.interrupt)
   return Effect.suspend(() =>
-    membership.rebalancing ? Effect.zipRight(Deferred.await(membership.decided), guarded) : guarded
+    membership.rebalancing ? runtime.zipRight(Deferred.await(membership.decided), guarded) : guarded
   )
 }

@@ -7,6 +7,7 @@ import type { KafkaError } from "../errors.ts"
 import { call } from "./client.ts"
 import { isCurrent, isLostSession } from "./fence.ts"
 import type { Context, Run } from "./partition.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * A partition's offsets in Kafka: the checkpoint a run starts from (the
@@ -30,8 +31,8 @@ export const load = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, p
       const offset = found === undefined ? -1 : Number(found.offset)
       if (offset < 0) return undefined
       const decoded = found?.metadata ? Checkpoint.decode(found.metadata) : undefined
-      return decoded !== undefined && decoded._tag === "Right" && decoded.right.committed === offset - 1
-        ? decoded.right
+      return decoded !== undefined && decoded._tag === "Success" && decoded.value.committed === offset - 1
+        ? decoded.value
         : Checkpoint.make(offset)
     }),
     Effect.tapError((error) => Effect.logWarning(`partition ${partition}: reading the checkpoint failed; retrying`, error)),
@@ -99,7 +100,7 @@ const commit = <A, B, E1, R1, E2, R2>(
   Effect.suspend(() => {
     const sending = send(ctx, runs)
     return sending === undefined ? Effect.void : call("commit offsets", () => sending).pipe(
-      Effect.catchAll((error) =>
+      runtime.catchAll((error) =>
         isLostSession(error, ctx.membership.rebalancing) ? lose(ctx, error) : Effect.fail(error)
       )
     )
@@ -112,7 +113,7 @@ const commit = <A, B, E1, R1, E2, R2>(
  */
 export const commitEvery = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>): Effect.Effect<never> =>
   Effect.suspend(() => commit(ctx, ctx.runs.values())).pipe(
-    Effect.catchAll((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
+    runtime.catchAll((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
     Effect.delay(ctx.o.commitInterval),
     Effect.forever
   )
@@ -124,8 +125,8 @@ export const commitEvery = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2,
 export const flush = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run): Effect.Effect<void> =>
   Effect.suspend(() => isCurrent(ctx.membership, run) ? commit(ctx, [run]) : Effect.interrupt).pipe(
     // A request of the commit loop may carry this run's offsets: done once it is answered.
-    Effect.zipRight(Effect.promise(() => run.committing ?? Promise.resolve())),
-    Effect.zipRight(Effect.suspend(() => run.dirty ? Effect.fail("not committed yet" as const) : Effect.void)),
+    runtime.zipRight(Effect.promise(() => run.committing ?? Promise.resolve())),
+    runtime.zipRight(Effect.suspend(() => run.dirty ? Effect.fail("not committed yet" as const) : Effect.void)),
     Effect.tapError((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
     Effect.retry(Schedule.spaced(ctx.o.commitInterval)),
     Effect.orDie

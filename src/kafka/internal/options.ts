@@ -4,6 +4,7 @@ import type * as Worker from "../../internal/partitionWorker.ts"
 import * as V from "../../internal/validate.ts"
 import type { ConsumeOptions } from "../index.ts"
 import { brokerList } from "./client.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /** The options with every default filled in: the required ones as given, the rest resolved. @internal */
 export interface Resolved<A, B, E1, R1, E2, R2> extends
@@ -22,7 +23,7 @@ export interface Resolved<A, B, E1, R1, E2, R2> extends
   readonly maxWaitTime: number
 }
 
-const millis = (path: string, value: unknown, fallback: Duration.DurationInput): number =>
+const millis = (path: string, value: unknown, fallback: runtime.DurationInput): number =>
   Duration.toMillis(V.optionalPositiveDuration(path, value) ?? fallback)
 
 /** Validates the options once, up front; throws `Cause.IllegalArgumentException` naming the option. @internal */

@@ -1,10 +1,7 @@
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Stream from "effect/Stream"
 import type { Admin, Consumer as KafkaConsumer, Producer as KafkaProducer } from "kafkajs"
 import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
 import * as Checkpoint from "../../internal/checkpoint.ts"
@@ -17,6 +14,7 @@ import { call } from "./client.ts"
 import { type Fenced, fenced, type Membership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import type { Resolved } from "./options.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * A partition run: one partition under one assignment, from its checkpoint
@@ -36,7 +34,7 @@ export interface Context<A, B, E1, R1, E2, R2> {
   /** The current run of each partition this consumer holds or drains. */
   readonly runs: Map<number, Run>
   readonly membership: Membership
-  readonly runFork: <X, E>(effect: Effect.Effect<X, E, R1 | R2>) => Fiber.RuntimeFiber<X, E>
+  readonly runFork: <X, E>(effect: Effect.Effect<X, E, R1 | R2>) => runtime.RuntimeFiber<X, E>
 }
 
 /** A fetched record as the partition worker sees it. */
@@ -55,7 +53,7 @@ export interface Run extends Fenced {
   paused: boolean
   /** The next offset to take: records fetched again below it are already in the run. */
   nextOffset: number
-  fiber: Fiber.RuntimeFiber<void> | undefined
+  fiber: runtime.RuntimeFiber<void> | undefined
   /** The completed offsets; `undefined` before the first record of a partition nothing was committed for. */
   checkpoint: CheckpointState | undefined
   /** Whether `checkpoint` was read (a restart reads it before the run starts, to seek to it). */
@@ -85,7 +83,7 @@ export const makeRun = (partition: number, join: number, checkpoint?: Option.Opt
 /** @internal */
 export const topicPartition = (topic: string, partition: number) => [{ topic, partitions: [partition] }]
 
-const queued = (run: Run): number => run.queue.unsafeSize().pipe(Option.getOrElse(() => 0))
+const queued = (run: Run): number => runtime.queueSize(run.queue)
 
 /**
  * Pauses the partition's fetching while its queue holds a window; resumes it
@@ -107,18 +105,17 @@ export const flowControl = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2,
 /** The next records to process, less those the checkpoint marks done; ends at the drain marker. */
 const take = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run) =>
   Effect.flatMap(Queue.takeBetween(run.queue, 1, 1024), (chunk) => {
-    if (!run.taking) return Effect.fail(Option.none())
+    if (!run.taking) return Effect.succeed(undefined)
     flowControl(ctx, run)
     const records: Array<Rec> = []
     let skipped = 0
     for (const rec of chunk) {
-      if (rec === null) return Effect.fail(Option.none())
+      if (rec === null) return Effect.succeed(undefined)
       run.checkpoint ??= Checkpoint.make(rec.position)
       if (!Checkpoint.isCompleted(run.checkpoint, rec.position)) records.push(rec)
       else if (rec.position > run.checkpoint.committed) skipped++
     }
-    const taken = Chunk.unsafeFromArray(records)
-    return skipped === 0 ? Effect.succeed(taken) : Effect.as(Metric.incrementBy(skippedRecords, skipped), taken)
+    return skipped === 0 ? Effect.succeed(records) : Effect.as(Metric.update(skippedRecords, skipped), records)
   })
 
 const deadLetter = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, poisoned: Worker.Poisoned<Rec>) =>
@@ -142,7 +139,7 @@ const deadLetter = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, po
 /** The partition worker over the run's queue, until the drain marker or a failure. */
 const processing = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, run: Run) =>
   Worker.run<Rec, A, B, E1, R1, E2 | KafkaError, R2, never, never>(
-    Stream.repeatEffectChunkOption(Effect.suspend(() => run.taking ? take(ctx, run) : Effect.fail(Option.none()))),
+    runtime.fromArrays(Effect.suspend(() => run.taking ? take(ctx, run) : Effect.succeed(undefined))),
     {
       concurrency: ctx.o.concurrency,
       limit: ctx.o.limit,

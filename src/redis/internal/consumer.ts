@@ -6,6 +6,7 @@ import * as Lease from "./lease.ts"
 import * as Membership from "./membership.ts"
 import { resolve } from "./options.ts"
 import * as Partition from "./partition.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * The consumer: membership keeps this consumer's fair share of partition
@@ -34,13 +35,13 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
       )
       yield* Effect.addFinalizer(() =>
         membership.handOverAll.pipe(
-          Effect.zipRight(Scope.close(workers, Exit.void)),
-          Effect.zipRight(membership.leave)
+          runtime.zipRight(Scope.close(workers, Exit.void)),
+          runtime.zipRight(membership.leave)
         )
       )
       return yield* membership.rebalance.pipe(
-        Effect.catchAllCause((cause) => Effect.logWarning("rebalance failed; retrying", cause)),
-        Effect.zipRight(Effect.sleep(times.renewEvery)),
+        runtime.catchAllCause((cause) => Effect.logWarning("rebalance failed; retrying", cause)),
+        runtime.zipRight(Effect.sleep(times.renewEvery)),
         Effect.forever
       )
     })).pipe(Effect.annotateLogs({ consumer: o.consumer }))

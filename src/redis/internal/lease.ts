@@ -74,7 +74,7 @@ export const keep = (redis: Redis, lease: Lease, times: LeaseTimes): Effect.Effe
     if (left <= 0) return yield* lost("not renewed in time (this process was paused or too busy)")
     const renewed = yield* runScript(redis, RENEW, [lease.key], [lease.token, times.ttl]).pipe(
       Effect.timeout(left),
-      Effect.either
+      Effect.match({ onFailure: (left) => ({ _tag: "Left" as const, left }), onSuccess: (right) => ({ _tag: "Right" as const, right }) })
     )
     if (renewed._tag === "Right") {
       if (renewed.right !== 1) return yield* lost("taken by another consumer (Redis refused the renewal)")

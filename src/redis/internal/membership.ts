@@ -1,4 +1,3 @@
-import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -9,6 +8,7 @@ import type { Redis } from "ioredis"
 import type { RedisError } from "../errors.ts"
 import * as Lease from "./lease.ts"
 import { command, HEARTBEAT, leaseKey, membersKey, partitionOf, runScript } from "./redis.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * Group membership: a heartbeat in a sorted set counts the live consumers;
@@ -31,13 +31,13 @@ export interface MembershipOptions {
 export type Owner<R> = (lease: Lease.Lease, stop: Deferred.Deferred<void>) => Effect.Effect<void, never, R>
 
 interface Owned {
-  readonly fiber: Fiber.RuntimeFiber<void>
+  readonly fiber: runtime.RuntimeFiber<void>
   readonly stop: Deferred.Deferred<void>
 }
 
 export interface Membership {
   /** One heartbeat, then taking or handing over partitions towards the fair share. */
-  readonly rebalance: Effect.Effect<void, RedisError | Cause.TimeoutException>
+  readonly rebalance: Effect.Effect<void, RedisError | runtime.TimeoutException>
   /**
    * Gracefully gives every partition up: stop reading, let what was read be
    * committed and acknowledged (so the next owner has nothing to redo), for
@@ -61,9 +61,9 @@ export const make = <R>(o: MembershipOptions, owner: Owner<R>, workers: Scope.Sc
       for (const partition of partitions) owned.delete(partition)
       return Effect.forEach(leaving, ({ fiber, stop }) =>
         Deferred.succeed(stop, undefined).pipe(
-          Effect.zipRight(Effect.interruptible(Fiber.await(fiber))),
+          runtime.zipRight(Effect.interruptible(Fiber.await(fiber))),
           Effect.timeout(o.times.ttl),
-          Effect.catchAll(() => Fiber.interrupt(fiber))
+          runtime.catchAll(() => Fiber.interrupt(fiber))
         ), { concurrency: "unbounded", discard: true })
     }
 
@@ -92,7 +92,7 @@ export const make = <R>(o: MembershipOptions, owner: Owner<R>, workers: Scope.Sc
         Effect.timeout(o.times.renewEvery)
       )) as number
       const share = Math.ceil(o.partitions / Math.max(1, live))
-      for (const [partition, { fiber }] of owned) if (fiber.unsafePoll() !== null) owned.delete(partition)
+      for (const [partition, { fiber }] of owned) if (runtime.poll(fiber) !== undefined) owned.delete(partition)
       // In the background: the heartbeat must go on while they drain.
       if (owned.size > share) yield* Effect.forkIn(handOver([...owned.keys()].slice(share)), workers)
       else if (owned.size < share) yield* takeFree(share)

@@ -1,5 +1,4 @@
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -12,6 +11,7 @@ import { RedisError } from "../errors.ts"
 import * as Lease from "./lease.ts"
 import type { Resolved } from "./options.ts"
 import { ACK, ACTION_FIELD, CLAIM, command, KEY_FIELD, READ, runScript, streamKey } from "./redis.ts"
+import * as runtime from "../../internal/runtime.ts"
 
 /**
  * One owned partition: reads its stream (pending entries first) fenced by
@@ -40,7 +40,7 @@ export interface StreamRecord extends Worker.WorkerRecord {
 }
 
 /** Parses `[id, [field, value, …]]` replies; skips entries deleted from the stream (nil). */
-const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRecord> => {
+const parseEntries = (lease: Lease.Lease, reply: unknown): ReadonlyArray<StreamRecord> => {
   const out: Array<StreamRecord> = []
   for (const item of (reply ?? []) as Array<[string, Array<string>] | null>) {
     if (item === null || item[1] === null) continue
@@ -54,7 +54,7 @@ const parseEntries = (lease: Lease.Lease, reply: unknown): Chunk.Chunk<StreamRec
     const entry: Entry = { partition: lease.partition, id, key: key ?? "", fence: lease.fence }
     out.push({ position: id, key: recordKey(key, id), entry, payload })
   }
-  return Chunk.unsafeFromArray(out)
+  return out
 }
 
 /** Redis refused a fenced command: the lease is someone else's. */
@@ -75,20 +75,30 @@ const reads = <A, B, E1, R1, E2, R2>(
   lost: Deferred.Deferred<never, Lease.LeaseLost>
 ): Stream.Stream<StreamRecord, RedisError | ReadsOutOfStep> => {
   const stream = streamKey(o.prefix, lease.partition)
-  const fencedOut = (what: string) => Effect.zipRight(Deferred.fail(lost, refused(lease, what)), Effect.never)
+  const fencedOut = (what: string) => runtime.zipRight(Deferred.fail(lost, refused(lease, what)), Effect.never)
   // The group's last delivered ID as this worker knows it: every read checks
   // that nothing was delivered behind its back (a resent read).
   let lastDelivered = ""
-  const pending = Stream.paginateChunkEffect("0-0", (cursor: string) =>
-    runScript(o.redis, CLAIM, [lease.key, stream], [lease.token, o.group, o.consumer, cursor, o.batchSize]).pipe(
+  // `undefined` once XAUTOCLAIM has gone round the pending list.
+  let cursor: string | undefined = "0-0"
+  const pending = runtime.fromArrays(Effect.suspend(() =>
+    cursor === undefined ? Effect.succeed(undefined) : runScript(o.redis, CLAIM, [lease.key, stream], [
+      lease.token,
+      o.group,
+      o.consumer,
+      cursor,
+      o.batchSize
+    ]).pipe(
       Effect.flatMap((reply) =>
         reply === null ? fencedOut("XAUTOCLAIM") : Effect.succeed(reply as [string, unknown, string])
       ),
       Effect.map(([next, entries, delivered]) => {
         lastDelivered = delivered
-        return [parseEntries(lease, entries), next === "0-0" ? Option.none() : Option.some(next)] as const
+        cursor = next === "0-0" ? undefined : next
+        return parseEntries(lease, entries)
       })
-    ))
+    )
+  ))
   const read = Effect.suspend(() =>
     runScript(o.redis, READ, [lease.key, stream], [lease.token, o.group, o.consumer, o.batchSize, lastDelivered])
   ).pipe(
@@ -96,15 +106,14 @@ const reads = <A, B, E1, R1, E2, R2>(
       if (reply === null) return fencedOut("XREADGROUP")
       if (reply === "moved") return Effect.fail(new ReadsOutOfStep({ partition: lease.partition }))
       const records = parseEntries(lease, reply)
-      if (Chunk.isEmpty(records)) return Effect.as(Effect.sleep(o.pollInterval), records)
-      lastDelivered = Chunk.unsafeLast(records).position
+      if (records.length === 0) return Effect.as(Effect.sleep(o.pollInterval), records)
+      lastDelivered = records[records.length - 1].position
       return Effect.succeed(records)
-    }),
-    Effect.mapError(Option.some)
+    })
   )
   // Ends once `stop` completes: what was read still goes through process, commit and XACK.
-  const fresh = Stream.repeatEffectChunkOption(
-    Effect.flatMap(Deferred.isDone(stop), (stopped) => stopped ? Effect.fail(Option.none()) : read)
+  const fresh = runtime.fromArrays(
+    Effect.flatMap(Deferred.isDone(stop), (stopped) => stopped ? Effect.succeed(undefined) : read)
   )
   return Stream.concat(pending, fresh)
 }
@@ -151,7 +160,7 @@ export const work = <A, B, E1, R1, E2, R2>(
   stop: Deferred.Deferred<void>,
   lost: Deferred.Deferred<never, Lease.LeaseLost>
 ): Effect.Effect<void, E2 | RedisError | Lease.LeaseLost | ReadsOutOfStep, R1 | R2> =>
-  Effect.zipRight(
+  runtime.zipRight(
     command("XGROUP CREATE", () => o.redis.xgroup("CREATE", streamKey(o.prefix, lease.partition), o.group, "0", "MKSTREAM")).pipe(
       Effect.catchIf((e) => errorText(e.cause).startsWith("BUSYGROUP"), () => Effect.void)
     ),
@@ -193,7 +202,7 @@ const sinkCommit = <A, B, E2, R2>(
 
 /** Why a partition's work stopped, for the log. */
 export const stopReason = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
+  const failure = runtime.failureOption(cause)
   if (Option.isNone(failure)) return `defect: ${Cause.pretty(cause)}`
   const error = failure.value
   if (error instanceof Lease.LeaseLost || error instanceof ReadsOutOfStep) return error.message
@@ -213,7 +222,7 @@ export const own = <A, B, E1, R1, E2, R2>(
   stop: Deferred.Deferred<void>
 ): Effect.Effect<void, never, R1 | R2> =>
   Effect.logDebug(`partition ${lease.partition} taken with fence ${lease.fence}`).pipe(
-    Effect.zipRight(Deferred.make<never, Lease.LeaseLost>()),
+    runtime.zipRight(Deferred.make<never, Lease.LeaseLost>()),
     // The first to end (or fail) ends the partition's work.
     Effect.flatMap((lost) =>
       Effect.raceFirst(
@@ -221,9 +230,9 @@ export const own = <A, B, E1, R1, E2, R2>(
         Effect.raceFirst(Lease.keep(o.redis, lease, times), Deferred.await(lost))
       )
     ),
-    Effect.zipRight(Effect.logDebug(`partition ${lease.partition} handed over`)),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
+    runtime.zipRight(Effect.logDebug(`partition ${lease.partition} handed over`)),
+    runtime.catchAllCause((cause) =>
+      runtime.isInterruptedOnly(cause)
         ? Effect.void
         : Effect.logWarning(`partition ${lease.partition} stopped: ${stopReason(cause)}; it will be taken again`)
     ),

@@ -6,6 +6,7 @@ import type { OfferError } from "../../Sequencer.ts"
 import * as Sequencer from "../../internal/sequencer.ts"
 import { DuplicateSequenceError, type Gap } from "../../internal/sequencerModels.ts"
 import * as V from "../../internal/validate.ts"
+import * as runtime from "../../internal/runtime.ts"
 import type { DurableObjectStorage, KeySequencer, Options, Released } from "../KeySequencer.ts"
 
 /**
@@ -79,10 +80,7 @@ export const make = <A, B, E = never, R = never>(
     let gap: Gap | undefined
     yield* sequencer.stream.pipe(
       // The values of a chunk wait their turn here: until they are applied, the key is not caught up.
-      Stream.mapChunks((events) => {
-        sequencer.holdGaps(events.length)
-        return events
-      }),
+      runtime.tapArrays((events) => sequencer.holdGaps(events.length)),
       Stream.runForEach((event) => {
         if (event._tag === "Gap") {
           gap = event
