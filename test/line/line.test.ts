@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import * as runtime from "../../src/internal/runtime.ts"
 import { fork, line, TestClock } from "../utils/line.ts"
 
 declare module "vitest" {
@@ -10,8 +11,8 @@ declare module "vitest" {
 }
 
 describe("the Effect line under test", () => {
-  it("test/utils/line.ts detects the line this project resolves `effect` to", () => {
-    expect(line).toBe(inject("effectLine"))
+  it("the library and test/utils/line.ts detect the line this project resolves `effect` to", () => {
+    expect([runtime.line, line]).toEqual([inject("effectLine"), inject("effectLine")])
   })
 
   it.effect("@effect/vitest and TestClock are that line's: adjusting the clock wakes a sleeping fiber", () =>

@@ -5,9 +5,10 @@
  * Types are written against effect 3, the line `tsc` checks.
  */
 import * as Barrel from "effect"
-import { Cause, Clock, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
+import { Cause, type Clock, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
 import type * as Supervisor from "effect/Supervisor"
 import type * as Fiber from "effect/Fiber"
+import * as runtime from "../../src/internal/runtime.ts"
 
 /**
  * fast-check itself: effect 3's `effect/FastCheck` is `export * from "fast-check"` (the same copy, a dependency of
@@ -191,27 +192,13 @@ export const inScope: {
   // deno-lint-ignore no-explicit-any
 } = (Scope as any).provide ?? Scope.extend
 
-/** A Clock reading `millis()` whose sleeps are `sleep` (a Clock needs other method names on 4). */
-export const makeClock = (millis: () => number, sleep: Clock.Clock["sleep"]): Clock.Clock => {
-  const nanos = () => BigInt(millis()) * 1_000_000n
-  const both: Clock.Clock & Record<string, unknown> = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: millis,
-    unsafeCurrentTimeNanos: nanos,
-    currentTimeMillisUnsafe: millis,
-    currentTimeNanosUnsafe: nanos,
-    monotonicTimeNanosUnsafe: nanos,
-    currentTimeMillis: Effect.sync(millis),
-    currentTimeNanos: Effect.sync(nanos),
-    monotonicTimeNanos: Effect.sync(nanos),
-    sleep
-  }
-  return both
-}
+/** A Clock reading `millis()` whose sleeps are `sleep`, in the line's shape (the library's own builder). */
+export const makeClock = (millis: () => number, sleep: Clock.Clock["sleep"]): Clock.Clock =>
+  runtime.makeClock(millis, sleep) as Clock.Clock
 
-/** Runs `self` with `clock`: `Effect.withClock` (3; default services are not in the context) / the `Clock` service (4). */
-export const withClock = <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clock): Effect.Effect<A, E, R> =>
-  line === 4 ? effect.provideService(self, Clock.Clock, clock) : Effect.withClock(self, clock)
+/** Runs `self` with `clock`: `Effect.withClock` (3) / the `Clock` service (4), as the library does. */
+export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clock) => Effect.Effect<A, E, R> =
+  runtime.withClock
 
 /** The test services `it.effect` provides, for a run of its own: `TestContext.TestContext` (3) / `TestClock.layer()` (4). */
 export const testServices: Layer.Layer<never> =
