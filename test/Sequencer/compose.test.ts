@@ -1,7 +1,7 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered, Sequencer } from "../../src/index.ts"
-import { TestClock, fork, outcome } from "../utils/line.ts"
+import { TestClock, fork, outcome, itScoped } from "../utils/line.ts"
 
 /** What an HTTP handler offers: the action, and a signal completed once it was applied. */
 interface Action {
@@ -10,7 +10,7 @@ interface Action {
 }
 
 describe("Sequencer: composition with Ordered.mapEffect", () => {
-  it.scoped("stream → Ordered.mapEffect(order: key): each key applied in sequence order, keys in parallel", () =>
+  itScoped("stream → Ordered.mapEffect(order: key): each key applied in sequence order, keys in parallel", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<Action>({ capacity: 16, gapTimeout: "1 second" })
       const log: Array<string> = []

@@ -1,14 +1,14 @@
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect } from "@effect/vitest"
 import { Effect, Equal, Fiber, Metric, pipe, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
-import { TestClock, fork, metricSnapshot, outcome, tagged } from "../utils/line.ts"
+import { TestClock, fork, metricSnapshot, outcome, tagged, itScoped } from "../utils/line.ts"
 
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
   Metric.value(tagged(metric, "pipeline", name))
 
 describe("Sequencer: events, module functions, metrics", () => {
-  it.scoped("events are a Data.TaggedEnum: constructors, $is, $match, structural equality", () =>
+  itScoped("events are a Data.TaggedEnum: constructors, $is, $match, structural equality", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, gapTimeout: "10 millis" })
       yield* sequencer.offer("k", 0, "first")
@@ -26,7 +26,7 @@ describe("Sequencer: events, module functions, metrics", () => {
       expect(events.map(Sequencer.isReleased)).toEqual([true, false, true])
     }))
 
-  it.scoped("module functions do what the methods do, data-first and data-last", () =>
+  itScoped("module functions do what the methods do, data-first and data-last", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       yield* Sequencer.offer(sequencer, "k", 1, "second")
@@ -50,7 +50,7 @@ describe("Sequencer: events, module functions, metrics", () => {
       ])
     }))
 
-  it.scoped("with a name: buffered gauge, gaps and duplicates counters", () =>
+  itScoped("with a name: buffered gauge, gaps and duplicates counters", () =>
     Effect.gen(function*() {
       const name = "reassembly"
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second", name })
@@ -69,7 +69,7 @@ describe("Sequencer: events, module functions, metrics", () => {
       expect((yield* valueOf(M.sequencerBuffered, name)).value).toBe(0)
     }))
 
-  it.scoped("without a name, nothing is recorded", () =>
+  itScoped("without a name, nothing is recorded", () =>
     Effect.gen(function*() {
       const recorded = Effect.map(
         metricSnapshot,

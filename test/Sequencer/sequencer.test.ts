@@ -2,12 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { consume, flush, show } from "../utils/sequencer.ts"
-import { TestClock, fork, forkDaemon, yieldNow, failuresOf, makeClock, poll, withClock } from "../utils/line.ts"
+import { TestClock, fork, forkDaemon, yieldNow, failuresOf, makeClock, poll, withClock, itScoped } from "../utils/line.ts"
 
 const at = (millis: number) => TestClock.adjust(Duration.millis(millis))
 
 describe("Sequencer: order and exactly-once", () => {
-  it.scoped("releases each key in sequence order, whatever the arrival order", () =>
+  itScoped("releases each key in sequence order, whatever the arrival order", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -19,7 +19,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(events.every(Sequencer.isReleased)).toBe(true)
     }))
 
-  it.scoped("holds a value until the one before it arrives, then releases the whole run", () =>
+  itScoped("holds a value until the one before it arrives, then releases the whole run", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -35,7 +35,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.next(1)).toBe(4)
     }))
 
-  it.scoped("buffers a full window in any order (63 values ahead with capacity 64)", () =>
+  itScoped("buffers a full window in any order (63 values ahead with capacity 64)", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 64 })
       const { events } = yield* consume(sequencer)
@@ -54,7 +54,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 1, buffered: 0, unread: 0 })
     }))
 
-  it.scoped("starts every key at options.start", () =>
+  itScoped("starts every key at options.start", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, start: 1 })
       const { events } = yield* consume(sequencer)
@@ -65,7 +65,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:1=first", "k:2=second"])
     }))
 
-  it.scoped("numbers and strings are different keys; 0 is a valid key", () =>
+  itScoped("numbers and strings are different keys; 0 is a valid key", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       yield* sequencer.offer(1, 0, "number")
@@ -74,7 +74,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 3, buffered: 0, unread: 3 })
     }))
 
-  it.scoped("rejects a buffered duplicate and keeps the first value", () =>
+  itScoped("rejects a buffered duplicate and keeps the first value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -88,7 +88,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:0=zero", "k:1=original"])
     }))
 
-  it.scoped("rejects a released duplicate and changes nothing", () =>
+  itScoped("rejects a released duplicate and changes nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -103,7 +103,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["7:0=place", "7:1=cancel"])
     }))
 
-  it.scoped("rejects a sequence at or beyond next + capacity, accepts it once the window moved", () =>
+  itScoped("rejects a sequence at or beyond next + capacity, accepts it once the window moved", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       const { events } = yield* consume(sequencer)
@@ -124,7 +124,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:0=zero", "k:1=one", "k:2=two", "k:3=last in window", "k:4=now in window"])
     }))
 
-  it.scoped("keeps keys independent: a missing value in one key never delays another", () =>
+  itScoped("keeps keys independent: a missing value in one key never delays another", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -138,7 +138,7 @@ describe("Sequencer: order and exactly-once", () => {
 })
 
 describe("Sequencer: gaps", () => {
-  it.scoped("onGap skip: gives up gapTimeout after the first later value arrived, then releases the run", () =>
+  itScoped("onGap skip: gives up gapTimeout after the first later value arrived, then releases the run", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const times: Array<[string, number]> = []
@@ -157,7 +157,7 @@ describe("Sequencer: gaps", () => {
       expect(yield* sequencer.next("k")).toBe(3)
     }))
 
-  it.scoped("each buffered value waits at most gapTimeout: later holes are measured from their value's arrival", () =>
+  itScoped("each buffered value waits at most gapTimeout: later holes are measured from their value's arrival", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -172,7 +172,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-0", "k:1=b", "k:gap 2-2", "k:3=d"])
     }))
 
-  it.scoped("gives up on several holes at once when the value behind them timed out", () =>
+  itScoped("gives up on several holes at once when the value behind them timed out", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -186,7 +186,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-1", "k:2=c", "k:gap 3-4", "k:5=f"])
     }))
 
-  it.scoped("a value arriving before the timeout cancels the gap", () =>
+  itScoped("a value arriving before the timeout cancels the gap", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -197,7 +197,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("a late value for a given-up sequence is rejected as a duplicate", () =>
+  itScoped("a late value for a given-up sequence is rejected as a duplicate", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: 100 })
       const { events } = yield* consume(sequencer)
@@ -208,7 +208,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-1", "k:2=c"])
     }))
 
-  it.scoped("a gap in one key leaves other keys flowing, and their gaps are their own", () =>
+  itScoped("a gap in one key leaves other keys flowing, and their gaps are their own", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -224,7 +224,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["b:0=0", "a:gap 0-0", "a:1=1", "b:gap 1-1", "b:2=2"])
     }))
 
-  it.scoped("onGap fail: the stream emits what was released, then fails with SequenceGapError", () =>
+  itScoped("onGap fail: the stream emits what was released, then fails with SequenceGapError", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "2 seconds", onGap: "fail" })
       yield* sequencer.offer("ok", 0, "released")
@@ -253,7 +253,7 @@ describe("Sequencer: gaps", () => {
 })
 
 describe("Sequencer: gaps under a backlog (late is not lost)", () => {
-  it.scoped("values still arriving late, on any key, hold every gap: a slow burst loses nothing", () =>
+  itScoped("values still arriving late, on any key, hold every gap: a slow burst loses nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -272,7 +272,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "b"))).toEqual(Array.from({ length: 10 }, (_, i) => `b:${i}=${i}`))
     }))
 
-  it.scoped("a real gap is given up gapTimeout after the backlog drained (the last late value)", () =>
+  itScoped("a real gap is given up gapTimeout after the backlog drained (the last late value)", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -288,7 +288,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("maxGapWait bounds the wait while late values keep coming", () =>
+  itScoped("maxGapWait bounds the wait while late values keep coming", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 64, gapTimeout: "1 second", maxGapWait: "3 seconds" })
       const { events } = yield* consume(sequencer)
@@ -303,7 +303,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       }
     }))
 
-  it.scoped("offers suspended on a full key hold the gap clock until they are placed", () =>
+  itScoped("offers suspended on a full key hold the gap clock until they are placed", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 2, gapTimeout: "1 second" })
       yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
@@ -332,7 +332,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
 })
 
 describe("Sequencer: offerAwait and backpressure", () => {
-  it.scoped("offerAwait completes only once the consumer took the value", () =>
+  itScoped("offerAwait completes only once the consumer took the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const second = yield* fork(sequencer.offerAwait("k", 1, "b"))
@@ -348,7 +348,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
       yield* Fiber.join(second)
     }))
 
-  it.scoped("offerAwait of a rejected offer fails at once", () =>
+  itScoped("offerAwait of a rejected offer fails at once", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 2 })
       yield* sequencer.offer("k", 0, "a")
@@ -358,7 +358,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
       )
     }))
 
-  it.scoped("an offer to a key holding capacity values suspends until the consumer takes one", () =>
+  itScoped("an offer to a key holding capacity values suspends until the consumer takes one", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 2 })
       yield* sequencer.offer("k", 0, 0)
@@ -375,7 +375,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 0, unread: 1 })
     }))
 
-  it.scoped("suspended offers are placed in arrival order and re-checked: a suspended duplicate is rejected", () =>
+  itScoped("suspended offers are placed in arrival order and re-checked: a suspended duplicate is rejected", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
@@ -389,7 +389,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("an interrupted suspended offer changes nothing", () =>
+  itScoped("an interrupted suspended offer changes nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
@@ -402,7 +402,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("interrupting offerAwait after acceptance does not withdraw the value", () =>
+  itScoped("interrupting offerAwait after acceptance does not withdraw the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       const awaiting = yield* fork(sequencer.offerAwait("k", 0, "a"))
@@ -414,7 +414,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
 })
 
 describe("Sequencer: idle keys and maxKeys", () => {
-  it.scoped("forgets a key idleKeyTimeout after it last held something; a late retry then counts as new", () =>
+  itScoped("forgets a key idleKeyTimeout after it last held something; a late retry then counts as new", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: "1 minute" })
       const { events } = yield* consume(sequencer)
@@ -432,7 +432,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect(show(events)).toEqual(["k:0=place", "k:1=cancel", "k:0=place again"])
     }))
 
-  it.scoped("a rejected offer does not reset the idle time", () =>
+  itScoped("a rejected offer does not reset the idle time", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: 1000 })
       yield* consume(sequencer)
@@ -445,7 +445,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect((yield* sequencer.stats).keys).toBe(0)
     }))
 
-  it.scoped("keeps a key holding a buffered or unread value, whatever the idle timeout", () =>
+  itScoped("keeps a key holding a buffered or unread value, whatever the idle timeout", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: 1000 })
       yield* sequencer.offer("buffered", 2, "c")
@@ -462,7 +462,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect(yield* sequencer.next("buffered")).toBe(0)
     }))
 
-  it.scoped("maxKeys: an offer for a new key beyond it fails; known keys and expired slots still work", () =>
+  itScoped("maxKeys: an offer for a new key beyond it fails; known keys and expired slots still work", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, maxKeys: 2, idleKeyTimeout: 1000 })
       yield* consume(sequencer)
@@ -483,7 +483,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
 })
 
 describe("Sequencer: closing", () => {
-  it.scoped("closing the scope ends the stream, fails pending and later offers", () =>
+  itScoped("closing the scope ends the stream, fails pending and later offers", () =>
     Effect.gen(function*() {
       const { buffered, consumer, sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 2 })
@@ -514,7 +514,7 @@ describe("Sequencer: closing", () => {
       expect(yield* Effect.flip(sequencer.offerAwait("new", 0, "e"))).toBeInstanceOf(Sequencer.SequencerClosedError)
     }))
 
-  it.scoped("closing fails awaiting offers whose values were released but not taken, and suspended offers", () =>
+  itScoped("closing fails awaiting offers whose values were released but not taken, and suspended offers", () =>
     Effect.gen(function*() {
       const { sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 1 })

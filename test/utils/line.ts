@@ -4,6 +4,7 @@
  * `effect` barrel the project resolves (vitest.config.ts sends `effect` to effect 4 in the `effect4` project).
  * Types are written against effect 3, the line `tsc` checks.
  */
+import { it } from "@effect/vitest"
 import * as Barrel from "effect"
 import { Cause, type Clock, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
 import type * as Supervisor from "effect/Supervisor"
@@ -29,6 +30,12 @@ const cause = Cause as any
 
 /** The line `effect` resolved to here: 4 has `Effect.forkChild`, 3 has `Effect.fork`. */
 export const line: 3 | 4 = typeof effect.forkChild === "function" ? 4 : 3
+
+/**
+ * A test whose effect gets a Scope: `it.scoped` (3) / `it.effect` (4, which scopes every test; on 4 `it.scoped`
+ * falls through to vitest 5's deprecated `test.scoped` and registers nothing).
+ */
+export const itScoped: typeof it.scoped = line === 4 ? it.effect as typeof it.scoped : it.scoped
 
 /** `Effect.fork` (3) / `Effect.forkChild` (4): a child of the current fiber. */
 export const fork: typeof Effect.fork = effect.forkChild ?? effect.fork

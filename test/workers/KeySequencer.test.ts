@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { KeySequencer } from "../../src/workers/index.ts"
-import { IllegalArgumentError, TestClock, fork, yieldNow, inScope } from "../utils/line.ts"
+import { IllegalArgumentError, TestClock, fork, yieldNow, inScope, itScoped } from "../utils/line.ts"
 
 /** A storage whose writes are recorded, one `put` per entry of `puts`. */
 const memoryStorage = () => {
@@ -45,7 +45,7 @@ const recording = (storage: KeySequencer.DurableObjectStorage, options?: { reado
   })
 
 describe("KeySequencer", () => {
-  it.scoped("applies out-of-order values in sequence order and answers each caller with its own result", () =>
+  itScoped("applies out-of-order values in sequence order and answers each caller with its own result", () =>
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
@@ -65,7 +65,7 @@ describe("KeySequencer", () => {
       ])
     }))
 
-  it.scoped("refuses duplicates and sequences beyond the capacity, changing nothing", () =>
+  itScoped("refuses duplicates and sequences beyond the capacity, changing nothing", () =>
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
@@ -103,7 +103,7 @@ describe("KeySequencer", () => {
       expect(entries.get("effect-ordered/next")).toBe(3)
     }))
 
-  it.scoped("a gap is given up on after gapTimeout on the Clock: the value after it carries `missing`, the key goes on", () =>
+  itScoped("a gap is given up on after gapTimeout on the Clock: the value after it carries `missing`, the key goes on", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage, { gapTimeout: "1 second" })
@@ -118,7 +118,7 @@ describe("KeySequencer", () => {
       expect(yield* Effect.flip(sequencer.submit(0, "a"))).toMatchObject({ _tag: "DuplicateSequenceError", next: 4 })
     }))
 
-  it.scoped("values waiting their turn to be applied hold the gap clock: late is not lost, a real gap goes gapTimeout after the key caught up", () =>
+  itScoped("values waiting their turn to be applied hold the gap clock: late is not lost, a real gap goes gapTimeout after the key caught up", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const applied: Array<[KeySequencer.Released<string>, number]> = []
@@ -154,7 +154,7 @@ describe("KeySequencer", () => {
       yield* Effect.forEach(callers, Fiber.join)
     }))
 
-  it.scoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>
+  itScoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>
     Effect.gen(function*() {
       const { entries, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
@@ -164,7 +164,7 @@ describe("KeySequencer", () => {
       expect(applied.map((r) => r.value)).toEqual(["b"])
     }))
 
-  it.scoped("an interrupted caller leaves its value accepted: it is applied in its turn", () =>
+  itScoped("an interrupted caller leaves its value accepted: it is applied in its turn", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
@@ -176,7 +176,7 @@ describe("KeySequencer", () => {
       expect(yield* sequencer.next).toBe(2)
     }))
 
-  it.scoped("bad options die with IllegalArgumentException naming the option", () =>
+  itScoped("bad options die with IllegalArgumentException naming the option", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const apply = () => Effect.succeed(1)
