@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, FastCheck as fc } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Checkpoint } from "../../src/index.ts"
+import { fc } from "../utils/line.ts"
 
 /** The naive model: the set of completed offsets. */
 const model = (start: number, done: ReadonlySet<number>) => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Schedule, Stream, TestClock, TestContext } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream } from "effect"
 import { Checkpoint } from "../../src/index.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
+import { TestClock, fc, fork, isTimeoutError, testServices } from "../utils/line.ts"
 
 /** A log record: an offset, a key, and a payload (a JSON action, or not). */
 interface Rec extends Worker.WorkerRecord {
@@ -52,7 +53,7 @@ const runWorker = (
           attempts.set(record.position, n)
           if (action.failures === "never") return Effect.never
           const failing = action.failures === -1 || n <= (action.failures ?? 0)
-          return Effect.zipRight(
+          return Effect.andThen(
             Effect.sleep(Duration.millis(action.latency)),
             failing ? Effect.fail(new Boom(`boom at ${record.position} (attempt ${n})`)) : Effect.succeed(action.seq)
           )
@@ -88,7 +89,7 @@ const runWorker = (
         }
       }
       : options
-    const fiber = yield* Effect.fork(Worker.run(Stream.fromIterable(records), batched))
+    const fiber = yield* fork(Worker.run(Stream.fromIterable(records), batched))
     yield* TestClock.adjust(Duration.hours(1))
     const exit = yield* Fiber.await(fiber)
     return { exit, committed, batches, deadLetters, acknowledged, attempts, peak: gauge.peak(), keyed }
@@ -182,7 +183,7 @@ describe("partition worker", () => {
       expect(attempts.get(0)).toBe(2)
       expect(poisoned).toHaveLength(1)
       expect(poisoned[0].attempts).toBe(2)
-      expect(Cause.isTimeoutException(poisoned[0].error)).toBe(true)
+      expect(isTimeoutError(poisoned[0].error)).toBe(true)
       // Every other key of the partition was committed while the stuck action was still running.
       expect(sinkCalls).toHaveLength(41)
       expect(sinkCalls[40]).toBe("dead-letter stuck")
@@ -258,7 +259,7 @@ describe("partition worker", () => {
                 action: { seq: i, latency, failures: i === poisonAt ? -1 : 0 }
               })))
               const { acknowledged } = await Effect.runPromise(
-                Effect.provide(runWorker(records, { poison: "halt-key" }), TestContext.TestContext)
+                Effect.provide(runWorker(records, { poison: "halt-key" }), testServices)
               )
               const checkpoint = acknowledged.reduce(Checkpoint.complete, Checkpoint.make())
               const firstHalted = poisonAt < records.length ? poisonAt : records.length

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array as Arr, Duration, Effect, Fiber, pipe, Ref, Stream, TestClock } from "effect"
+import { Array as Arr, Duration, Effect, Fiber, pipe, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
+import { TestClock, fork, forkDaemon, yieldNow, poll } from "../utils/line.ts"
 
 type Outcome = "completed" | "interrupted" | "running"
 
@@ -17,14 +18,14 @@ const childOfAction0 = (
     const outcome = yield* Ref.make<Outcome>("running")
     const child = pipe(
       Effect.sleep("10 millis"),
-      Effect.zipRight(Ref.set(outcome, "completed")),
+      Effect.andThen(Ref.set(outcome, "completed")),
       Effect.onInterrupt(() => Ref.set(outcome, "interrupted"))
     )
     const f = (n: number) =>
       n === 0
-        ? Effect.as(Effect.zipRight(Effect.fork(child), Effect.sleep("1 millis")), n)
+        ? Effect.as(Effect.andThen(fork(child), Effect.sleep("1 millis")), n)
         : Effect.as(Effect.sleep(n === 1 ? "100 millis" : "50 millis"), n)
-    const fiber = yield* Effect.fork(run(f))
+    const fiber = yield* fork(run(f))
     yield* TestClock.adjust("1 second")
     const results = Arr.fromIterable(yield* Fiber.join(fiber))
     return { results, child: yield* Ref.get(outcome) }
@@ -52,8 +53,8 @@ describe("fibers forked by an action", () => {
           Ordered.mapEffect(
             (n) =>
               Effect.gen(function*() {
-                yield* Effect.fork(Effect.onInterrupt(Effect.never, () => Ref.update(ended, Arr.append(n))))
-                yield* Effect.yieldNow()
+                yield* fork(Effect.onInterrupt(Effect.never, () => Ref.update(ended, Arr.append(n))))
+                yield* yieldNow
                 // Every earlier action's children have ended before it was emitted.
                 return (yield* Ref.get(ended)).length
               }),
@@ -70,7 +71,7 @@ describe("fibers forked by an action", () => {
         const done = yield* Ref.make(0)
         const daemons = yield* Stream.range(0, 4).pipe(
           Ordered.mapEffect(
-            () => Effect.zipLeft(Effect.forkDaemon(Effect.zipRight(Effect.sleep("1 second"), Ref.update(done, (n) => n + 1))), Effect.yieldNow()),
+            () => Effect.zipLeft(forkDaemon(Effect.andThen(Effect.sleep("1 second"), Ref.update(done, (n) => n + 1))), yieldNow),
             { concurrency: 2 }
           ),
           Stream.runCollect
@@ -97,7 +98,7 @@ describe("fibers forked by an action", () => {
         const ref = yield* Ref.make(0)
         const fibers = yield* pipe(
           Arr.makeBy(100, (i) => i + 1),
-          Ordered.forEach(() => pipe(Ref.update(ref, (_) => _ + 1), Effect.fork), { concurrency: 10 })
+          Ordered.forEach(() => pipe(Ref.update(ref, (_) => _ + 1), fork), { concurrency: 10 })
         )
         yield* pipe(fibers, Effect.forEach(Fiber.await))
         expect(yield* Ref.get(ref)).toBe(100)
@@ -108,10 +109,10 @@ describe("fibers forked by an action", () => {
         const done = yield* Ref.make(0)
         const fibers = yield* Ordered.forEach(
           Arr.range(0, 9),
-          () => Effect.fork(Effect.zipRight(Effect.sleep(Duration.seconds(1)), Ref.update(done, (n) => n + 1))),
+          () => fork(Effect.andThen(Effect.sleep(Duration.seconds(1)), Ref.update(done, (n) => n + 1))),
           { concurrency: 3, timeout: "1 minute" }
         )
-        expect(fibers.every((fiber) => fiber.unsafePoll() === null)).toBe(true)
+        expect(fibers.every((fiber) => poll(fiber) === null)).toBe(true)
         yield* TestClock.adjust("1 second")
         yield* Fiber.awaitAll(fibers)
         expect(yield* Ref.get(done)).toBe(10)

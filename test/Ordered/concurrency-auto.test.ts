@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck as fc, Fiber, Metric, Stream, TestClock } from "effect"
+import { Effect, Exit, Fiber, Metric, Stream } from "effect"
 import { Ordered, Simulation } from "../../src/index.ts"
 import { concurrencyLimit } from "../../src/internal/metrics.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { COUNT, MISSING, outcome, refusal, STRING, tooLarge } from "../utils/bad-input.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
+import { TestClock, callback, fc, fork, poll } from "../utils/line.ts"
 
 /**
  * A fake downstream: serves at most `capacity` calls at once, `call(millis)`
@@ -20,7 +21,7 @@ const downstream = (capacity: number) => {
     }
   }
   const call = (millis: number) => Effect.acquireUseRelease(
-    Effect.async<void>((resume) => {
+    callback<void>((resume) => {
       state.inFlight++
       state.peak = Math.max(state.peak, state.inFlight)
       state.line.push(() => resume(Effect.void))
@@ -46,8 +47,8 @@ const STEP_MILLIS = 5
 /** Runs `program` under TestClock, `STEP_MILLIS` at a time, calling `tick` before each step. */
 const drive = <A, E>(program: Effect.Effect<A, E>, tick: (millis: number) => void) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(program)
-    for (let millis = 0; fiber.unsafePoll() === null; millis += STEP_MILLIS) {
+    const fiber = yield* fork(program)
+    for (let millis = 0; poll(fiber) === null; millis += STEP_MILLIS) {
       tick(millis)
       yield* TestClock.adjust(STEP_MILLIS)
     }
@@ -138,7 +139,7 @@ const run = (w: Workload) => {
       (n) =>
         probe.track(
           n,
-          Effect.zipRight(
+          Effect.andThen(
             server.call(w.latencies[n]),
             w.failing.has(n) ? Effect.fail(n) : Effect.succeed(n)
           )

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
+import { TestClock, defectOf, failureOf, fork, streamOutcome } from "../utils/line.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
 const drive = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
+    const fiber = yield* fork(effect)
     yield* TestClock.adjust(Duration.hours(1))
     return yield* Fiber.await(fiber)
   })
@@ -31,8 +32,8 @@ describe("failure, order: total", () => {
           Ordered.mapEffect(
             (n) =>
               Ref.update(started, (s) => [...s, n]).pipe(
-                Effect.zipRight(Effect.sleep(Duration.millis(latencies[n]))),
-                Effect.zipRight(n === 3 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
+                Effect.andThen(Effect.sleep(Duration.millis(latencies[n]))),
+                Effect.andThen(n === 3 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
                 Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
               ),
             { concurrency: 6 }
@@ -53,7 +54,7 @@ describe("failure, order: total", () => {
       const { emitted, exit } = yield* collectUntilEnd(
         Stream.make(0, 1, 2).pipe(
           Ordered.mapEffect(
-            (n) => Effect.zipRight(Effect.sleep(Duration.millis(latencies[n])), n === 0 ? Effect.succeed(n) : Effect.fail(new Boom({ n }))),
+            (n) => Effect.andThen(Effect.sleep(Duration.millis(latencies[n])), n === 0 ? Effect.succeed(n) : Effect.fail(new Boom({ n }))),
             { concurrency: 3 }
           )
         )
@@ -74,11 +75,11 @@ describe("failure, order: total", () => {
         )
       )
       expect(emitted).toEqual([0])
-      expect(Exit.isFailure(exit) && Cause.dieOption(exit.cause)).toEqual(Option.some(error))
+      expect(Exit.isFailure(exit) && defectOf(exit.cause)).toEqual(Option.some(error))
       const died = yield* drive(
         Ordered.forEach([0, 1], (n) => n === 1 ? Effect.die("defect") : Effect.succeed(n), { concurrency: 2 })
       )
-      expect(Exit.isFailure(died) && Cause.dieOption(died.cause)).toEqual(Option.some("defect"))
+      expect(Exit.isFailure(died) && defectOf(died.cause)).toEqual(Option.some("defect"))
     }))
 
   it.effect("a key function that throws fails the stream at that action's position", () =>
@@ -95,7 +96,7 @@ describe("failure, order: total", () => {
         )
       )
       expect(emitted).toEqual([0])
-      expect(Exit.isFailure(exit) && Option.map(Cause.dieOption(exit.cause), (e) => (e as Error).message)).toEqual(
+      expect(Exit.isFailure(exit) && Option.map(defectOf(exit.cause), (e) => (e as Error).message)).toEqual(
         Option.some("no key")
       )
     }))
@@ -105,7 +106,7 @@ describe("failure, order: total", () => {
       const exit = yield* Effect.exit(
         Ordered.forEach([{ id: "" }], (x) => Effect.succeed(x), { concurrency: 1, key: (x) => x.id })
       )
-      expect(Exit.isFailure(exit) && Option.map(Cause.dieOption(exit.cause), (e) => (e as Error).message)).toEqual(
+      expect(Exit.isFailure(exit) && Option.map(defectOf(exit.cause), (e) => (e as Error).message)).toEqual(
         Option.some("Expected `options.key(input 0)` to be a non-empty string or a number, got `\"\"` (string)")
       )
     }))
@@ -122,7 +123,7 @@ describe("failure, order: key and none", () => {
             Ordered.mapEffect(
               (n) =>
                 Effect.sleep(Duration.millis(latencies[n])).pipe(
-                  Effect.zipRight(n === 2 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
+                  Effect.andThen(n === 2 ? Effect.fail(new Boom({ n })) : Effect.succeed(n)),
                   Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
                 ),
               { concurrency: 4, order, key: (n) => n }
@@ -158,9 +159,9 @@ describe("upstream failure", () => {
       // aborted the run, interrupting action 0 and failing with upstream's error.
       const { emitted, exit } = yield* collectUntilEnd(
         Stream.make(0, 1).pipe(
-          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Stream.concat(Stream.fromEffect(Effect.andThen(Effect.sleep("20 millis"), Effect.fail("upstream")))),
           Ordered.mapEffect(
-            (n) => n === 0 ? Effect.as(Effect.sleep("100 millis"), n) : Effect.zipRight(Effect.sleep("10 millis"), Effect.fail(`action ${n}`)),
+            (n) => n === 0 ? Effect.as(Effect.sleep("100 millis"), n) : Effect.andThen(Effect.sleep("10 millis"), Effect.fail(`action ${n}`)),
             { concurrency: 3 }
           )
         )
@@ -175,7 +176,7 @@ describe("upstream failure", () => {
       const interrupted = yield* Ref.make(0)
       const { emitted, exit } = yield* collectUntilEnd(
         Stream.range(1, 4).pipe(
-          Stream.concat(Stream.fromEffect(Effect.zipRight(Effect.sleep("20 millis"), Effect.fail("upstream")))),
+          Stream.concat(Stream.fromEffect(Effect.andThen(Effect.sleep("20 millis"), Effect.fail("upstream")))),
           Ordered.mapEffect(
             (n) =>
               Effect.as(Effect.sleep(Duration.millis(n === 4 ? 500 : 100)), n).pipe(
@@ -217,7 +218,7 @@ describe("timeout", () => {
       expect(exit).toEqual(Exit.fail(new ActionTimeoutError({ index: 1, timeout: Duration.millis(100) })))
       expect(yield* Ref.get(interrupted)).toEqual([1])
       if (Exit.isFailure(exit)) {
-        const error = Option.getOrThrow(Cause.failureOption(exit.cause))
+        const error = Option.getOrThrow(failureOf(exit.cause))
         expect(error.message).toBe("Action 1 did not complete within 100ms")
         expect(error._tag).toBe("ActionTimeoutError")
       }
@@ -235,7 +236,7 @@ describe("timeout", () => {
     Effect.gen(function*() {
       const fiber = yield* Ordered.forEach([0], () => Effect.never, { concurrency: 1, timeout: "1 second" }).pipe(
         Effect.catchTag("ActionTimeoutError", (e) => Effect.succeed([`timed out: ${e.index}`])),
-        Effect.fork
+        fork
       )
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toEqual(["timed out: 0"])
@@ -243,14 +244,14 @@ describe("timeout", () => {
 })
 
 describe("results before a failure are not lost", () => {
-  it.effect("Stream.runCollect's error comes after the emitted prefix (Stream.either shows both)", () =>
+  it.effect("Stream.runCollect's error comes after the emitted prefix (Stream.either, Stream.result on 4, shows both)", () =>
     Effect.gen(function*() {
       const out = yield* Stream.range(0, 5).pipe(
         Ordered.mapEffect((n) => n === 4 ? Effect.fail(new Boom({ n })) : Effect.succeed(n), { concurrency: 3 }),
-        Stream.either,
+        streamOutcome,
         Stream.runCollect
       )
-      expect(Chunk.toReadonlyArray(out).map((e) => e._tag === "Right" ? e.right : e.left._tag)).toEqual([
+      expect(Array.from(out).map((e) => e.ok ? e.value : e.error._tag)).toEqual([
         0,
         1,
         2,
@@ -277,13 +278,13 @@ describe("an iterable that throws", () => {
         for (const count of [0, 1, 5, 23]) {
           const started: Array<number> = []
           const completed: Array<number> = []
-          const fiber = yield* Effect.fork(Ordered.forEach(
+          const fiber = yield* fork(Ordered.forEach(
             yieldsThenThrows(count),
             (n) =>
               Effect.sync(() => started.push(n)).pipe(
                 // Later items finish first: completion order is not input order.
-                Effect.zipRight(Effect.sleep(Duration.millis(100 - n))),
-                Effect.zipRight(Effect.sync(() => completed.push(n)))
+                Effect.andThen(Effect.sleep(Duration.millis(100 - n))),
+                Effect.andThen(Effect.sync(() => completed.push(n)))
               ),
             { concurrency, window }
           ))

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
+import { Duration, Effect, Exit, Option, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
 import { hedgeOption } from "../utils/hedge.ts"
-import { RecordingSupervisor } from "../utils/supervisor.ts"
+import { defectOf, failureOf, fc, countingFibers } from "../utils/line.ts"
 
 /**
  * Fault injection, property-based over random scenarios, in virtual time
@@ -95,7 +95,7 @@ const runScenario = (s: Scenario) => {
       i,
       Effect.flatMap(Ordered.currentAttempt, (attempt) =>
         Effect.sleep(Duration.millis((attempt === 1 ? s.latencies : s.copyLatencies)[i])).pipe(
-          Effect.zipRight(
+          Effect.andThen(
             s.outcomes[i] === "ok"
               ? Effect.succeed(i)
               : s.outcomes[i] === "fail"
@@ -132,9 +132,9 @@ const runScenario = (s: Scenario) => {
   let program: Effect.Effect<unknown, unknown> = Stream.runDrain(stream)
   if (s.consumer._tag === "interruptAt") program = Effect.timeout(program, Duration.millis(s.consumer.millis))
 
-  const supervisor = new RecordingSupervisor()
-  const { exit } = runVirtual(Effect.supervised(program, supervisor))
-  const stillRunning = supervisor.running()
+  const [counted, fibers] = countingFibers(program)
+  const { exit } = runVirtual(counted)
+  const stillRunning = fibers.running()
   return {
     exit,
     emitted,
@@ -202,8 +202,8 @@ describe("fault injection: Ordered.mapEffect", () => {
             const failedAt = r.emitted.length
             expect(failedAt).toBeLessThanOrEqual(firstCertain)
             expect(certainlyFails(s, failedAt) || ties(s, failedAt)).toBe(true)
-            const failure = Option.getOrUndefined(Cause.failureOption(r.exit.cause)) ??
-              Option.getOrUndefined(Cause.dieOption(r.exit.cause))
+            const failure = Option.getOrUndefined(failureOf(r.exit.cause)) ??
+              Option.getOrUndefined(defectOf(r.exit.cause))
             // the failing action's own error, its defect, or its timeout
             if (failure instanceof Rejected) expect(failure.index).toBe(failedAt)
             else if (failure instanceof ActionTimeoutError) expect(failure.index).toBe(failedAt)
@@ -278,8 +278,8 @@ describe("fault injection: Ordered.mapEffect", () => {
           expect(emitted).toEqual(emitted.map((_, i) => i))
           if (firstFailure >= 0 && Exit.isFailure(exit)) {
             expect(emitted.length).toBe(firstFailure)
-            const failure = Option.getOrUndefined(Cause.failureOption(exit.cause)) ??
-              Option.getOrUndefined(Cause.dieOption(exit.cause))
+            const failure = Option.getOrUndefined(failureOf(exit.cause)) ??
+              Option.getOrUndefined(defectOf(exit.cause))
             expect(failure).toBe(firstFailure)
           }
         }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Clock, Effect, Exit, Fiber, Option, Ref, Stream, TestClock } from "effect"
+import { Cause, Clock, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import { ActionTimeoutError, Ordered, Simulation } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe, makeGauge } from "../utils/gauge.ts"
+import { TestClock, failureOf, fork } from "../utils/line.ts"
 
 /**
  * `hedge`, in virtual time: which actions get a second copy and when, who
@@ -115,7 +116,7 @@ describe("hedge", () => {
 
   it("`timeout` covers both attempts, measured from the first one's start", () => {
     const r = run(1, () => ({ millis: 10_000 }), { concurrency: 2, hedge: { after: 50 }, timeout: 200 })
-    const failure = Exit.isFailure(r.exit) ? Option.getOrUndefined(Cause.failureOption(r.exit.cause)) : undefined
+    const failure = Exit.isFailure(r.exit) ? Option.getOrUndefined(failureOf(r.exit.cause)) : undefined
     expect(failure).toBeInstanceOf(ActionTimeoutError)
     expect((failure as ActionTimeoutError).index).toBe(0)
     expect(r.elapsedMillis).toBe(200)
@@ -159,10 +160,10 @@ describe("hedge", () => {
           }).pipe(Effect.onInterrupt(() => at(`finalized ${i}`)))), { concurrency: 2, hedge: { after: 50 } }),
         Stream.tap((i) => at(`emit ${i}`)),
         Stream.runCollect,
-        Effect.fork
+        fork
       )
       yield* TestClock.adjust(2000)
-      expect(Chunk.toReadonlyArray(yield* Fiber.join(fiber))).toEqual([0, 1, 2, 3, 4])
+      expect(Array.from(yield* Fiber.join(fiber))).toEqual([0, 1, 2, 3, 4])
       const of = (pattern: RegExp) => events.filter((event) => pattern.test(event))
       expect(of(/^start 0/)).toEqual(["start 0.1 at 0", "start 0.2 at 220"])
       // The loser's finalizer runs first, then the winner's result leaves, at the same moment.

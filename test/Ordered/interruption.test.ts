@@ -1,16 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Ref, Stream, TestClock } from "effect"
+import { Duration, Effect, Fiber, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
-import { RecordingSupervisor } from "../utils/supervisor.ts"
+import { TestClock, fork, yieldNow, countingFibers } from "../utils/line.ts"
 
-/** Runs `effect` under a supervisor; returns how many fibers it forked and how many still run after. */
+/** Runs `effect` with its fibers counted; returns how many fibers it forked and how many still run after. */
 const runSupervised = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const supervisor = new RecordingSupervisor()
-    const fiber = yield* Effect.fork(Effect.supervised(effect, supervisor))
+    const [counted, fibers] = countingFibers(effect)
+    const fiber = yield* fork(counted)
     yield* TestClock.adjust(Duration.hours(1))
     const exit = yield* Fiber.await(fiber)
-    return { exit, running: supervisor.running(), forked: supervisor.fibers.length }
+    return { exit, running: fibers.running(), forked: fibers.started() }
   })
 
 const counted = (interrupted: Ref.Ref<number>, finalized: Ref.Ref<number>, millis: number) =>
@@ -28,7 +28,7 @@ describe("early stop and interruption", () => {
       const { exit, forked, running } = yield* runSupervised(
         Stream.range(0, 999).pipe(
           Ordered.mapEffect(
-            (n) => Effect.zipRight(Ref.update(started, (k) => k + 1), Effect.as(counted(interrupted, finalized, n === 0 ? 1 : 1000), n)),
+            (n) => Effect.andThen(Ref.update(started, (k) => k + 1), Effect.as(counted(interrupted, finalized, n === 0 ? 1 : 1000), n)),
             { concurrency: 8 }
           ),
           Stream.take(1),
@@ -36,7 +36,7 @@ describe("early stop and interruption", () => {
         )
       )
       expect(exit._tag).toBe("Success")
-      expect(exit._tag === "Success" && Chunk.toReadonlyArray(exit.value)).toEqual([0])
+      expect(exit._tag === "Success" && Array.from(exit.value)).toEqual([0])
       const startedCount = yield* Ref.get(started)
       // Every action that started either finished or was interrupted, and each ran its finalizer once.
       expect(yield* Ref.get(finalized)).toBe(startedCount)
@@ -52,7 +52,7 @@ describe("early stop and interruption", () => {
       const fiber = yield* Stream.range(0, 99).pipe(
         Ordered.mapEffect(() => counted(interrupted, finalized, 10_000), { concurrency: 5 }),
         Stream.runDrain,
-        Effect.fork
+        fork
       )
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
@@ -68,7 +68,7 @@ describe("early stop and interruption", () => {
         Array.from({ length: 50 }, (_, i) => i),
         (n) => counted(interrupted, finalized, n < 3 ? 1 : 10_000),
         { concurrency: 6, key: (n) => n % 4 }
-      ).pipe(Effect.fork)
+      ).pipe(fork)
       yield* TestClock.adjust("1 second")
       yield* Fiber.interrupt(fiber)
       // 0–2 finished at 1 ms; keys 0–2 then started 4–6, key 3 still runs 3: four in flight.
@@ -123,8 +123,8 @@ describe("early stop and interruption", () => {
       )
       expect(failed._tag).toBe("Failure")
       expect(closed).toBe(1)
-      const fiber = yield* Ordered.forEach(actions(), () => Effect.never, { concurrency: 2 }).pipe(Effect.fork)
-      yield* Effect.yieldNow()
+      const fiber = yield* Ordered.forEach(actions(), () => Effect.never, { concurrency: 2 }).pipe(fork)
+      yield* yieldNow
       yield* Fiber.interrupt(fiber)
       expect(closed).toBe(2)
       expect(yield* Ordered.forEach(actions(), (n) => Effect.succeed(n), { concurrency: 2 })).toHaveLength(1000)

@@ -1,18 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream, TestClock } from "effect"
+import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
 import { makeRecordingTracer } from "../utils/tracer.ts"
+import { TestClock, fork, isInterrupted, metricSnapshot, tagged, yieldNow } from "../utils/line.ts"
 
 /** The value of `metric` for pipeline `name`. */
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
-  Metric.value(Metric.tagged(metric, "pipeline", name))
+  Metric.value(tagged(metric, "pipeline", name))
 
 /** Every effect_ordered_* metric of the registry, with its tags. */
-const recorded = Effect.map(Metric.snapshot, (pairs) =>
-  pairs.filter((pair) => pair.metricKey.name.startsWith("effect_ordered_")).map((pair) => ({
-    name: pair.metricKey.name,
-    tags: pair.metricKey.tags.map((tag) => `${tag.key}=${tag.value}`)
+const recorded = Effect.map(metricSnapshot, (entries) =>
+  entries.filter((entry) => entry.name.startsWith("effect_ordered_")).map((entry) => ({
+    name: entry.name,
+    tags: Object.entries(entry.attributes).map(([key, value]) => `${key}=${value}`)
   })))
 
 // Eight actions, all started at 0 (concurrency 8): each is released when every
@@ -27,7 +28,7 @@ describe("metrics (options.name)", () => {
   it.effect("gauges follow the run: in flight, and taken but not yet emitted", () =>
     Effect.gen(function*() {
       const name = "gauges"
-      const fiber = yield* Effect.fork(Ordered.forEach(
+      const fiber = yield* fork(Ordered.forEach(
         LATENCIES,
         (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms),
         { concurrency: 8, name }
@@ -53,7 +54,7 @@ describe("metrics (options.name)", () => {
       yield* Stream.fromIterable(LATENCIES).pipe(
         Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 8, name }),
         Stream.runDrain,
-        Effect.fork,
+        fork,
         Effect.tap(() => TestClock.adjust("1 second")),
         Effect.flatMap(Fiber.join)
       )
@@ -69,7 +70,7 @@ describe("metrics (options.name)", () => {
   it.effect("failures counts failed and timed-out actions; the gauges return to 0 after the failure", () =>
     Effect.gen(function*() {
       const name = "failures"
-      const fiber = yield* Effect.fork(Ordered.forEach(
+      const fiber = yield* fork(Ordered.forEach(
         [1, 2, 3, 4],
         (n) => n === 3 ? Effect.fail(new Boom({ n })) : Effect.sleep(Duration.seconds(n === 4 ? 10 : n)),
         { concurrency: 2, order: "none", timeout: "5 seconds", name }
@@ -81,7 +82,7 @@ describe("metrics (options.name)", () => {
       expect((yield* valueOf(M.window, name)).value).toBe(0)
 
       const timedOut = "timeouts"
-      const second = yield* Effect.fork(Effect.exit(Ordered.forEach(
+      const second = yield* fork(Effect.exit(Ordered.forEach(
         [1, 10],
         (n) => Effect.sleep(Duration.seconds(n)),
         { concurrency: 2, timeout: "5 seconds", name: timedOut }
@@ -131,7 +132,7 @@ describe("metrics (options.name)", () => {
   it.effect("without a name, nothing is recorded", () =>
     Effect.gen(function*() {
       const before = yield* recorded
-      yield* Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.yieldNow(), n), { concurrency: 2 })
+      yield* Ordered.forEach([1, 2, 3], (n) => Effect.as(yieldNow, n), { concurrency: 2 })
       yield* Stream.runDrain(Ordered.mapEffect(Stream.make(1, 2, 3), Effect.succeed, { concurrency: 2 }))
       const after = yield* recorded
       expect(after).toEqual(before)
@@ -145,7 +146,7 @@ describe("spans (options.name)", () => {
       const { spans, tracer } = makeRecordingTracer()
       yield* Ordered.forEach(
         ["a", "b", "a"],
-        (key, index) => index === 1 ? Effect.succeed(key) : Effect.withSpan(Effect.as(Effect.yieldNow(), key), "inner"),
+        (key, index) => index === 1 ? Effect.succeed(key) : Effect.withSpan(Effect.as(yieldNow, key), "inner"),
         { concurrency: 2, key: (k) => k, name: "traced" }
       ).pipe(Effect.withSpan("caller"), Effect.withTracer(tracer))
       const actions = spans.filter((span) => span.name === "effect-ordered.action")
@@ -165,8 +166,8 @@ describe("spans (options.name)", () => {
   it.effect("a failed action's span ends with its failure; an interrupted one's with its interruption", () =>
     Effect.gen(function*() {
       const { spans, tracer } = makeRecordingTracer()
-      const fiber = yield* Effect.fork(
-        Ordered.forEach([0, 1], (n) => n === 0 ? Effect.zipRight(Effect.sleep("1 second"), Effect.fail("no")) : Effect.never, {
+      const fiber = yield* fork(
+        Ordered.forEach([0, 1], (n) => n === 0 ? Effect.andThen(Effect.sleep("1 second"), Effect.fail("no")) : Effect.never, {
           concurrency: 2,
           name: "ends"
         }).pipe(Effect.withTracer(tracer))
@@ -175,13 +176,13 @@ describe("spans (options.name)", () => {
       yield* Fiber.await(fiber)
       const byIndex = new Map(spans.map((span) => [span.attributes.get("index"), span.exit]))
       expect(byIndex.get(0)).toEqual(Exit.fail("no"))
-      expect(byIndex.get(1) !== undefined && Exit.isInterrupted(byIndex.get(1)!)).toBe(true)
+      expect(byIndex.get(1) !== undefined && isInterrupted(byIndex.get(1)!)).toBe(true)
     }))
 
   it.effect("without a name, no span", () =>
     Effect.gen(function*() {
       const { spans, tracer } = makeRecordingTracer()
-      yield* Ordered.forEach([1, 2], (n) => Effect.as(Effect.yieldNow(), n), { concurrency: 2 }).pipe(
+      yield* Ordered.forEach([1, 2], (n) => Effect.as(yieldNow, n), { concurrency: 2 }).pipe(
         Effect.withTracer(tracer)
       )
       expect(spans).toEqual([])

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { uniformLatencies } from "../utils/latency.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 /** Runs `effect` forked and drives the TestClock until it is done. */
 const runWithClock = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
+    const fiber = yield* fork(effect)
     yield* TestClock.adjust(Duration.hours(1))
     return yield* Fiber.join(fiber)
   })
@@ -27,7 +28,7 @@ describe("order: total", () => {
           Stream.runCollect
         )
       )
-      expect(Chunk.toReadonlyArray(out)).toEqual(Array.from({ length: 200 }, (_, i) => i * 10))
+      expect(Array.from(out)).toEqual(Array.from({ length: 200 }, (_, i) => i * 10))
       // The latencies really did scramble completion order.
       expect(finished).not.toEqual([...finished].sort((a, b) => a - b))
     }))
@@ -38,7 +39,7 @@ describe("order: total", () => {
         Ordered.mapEffect((s, index) => Effect.succeed(`${index}:${s}`), { concurrency: 2 }),
         Stream.runCollect
       )
-      expect(Chunk.toReadonlyArray(out)).toEqual(["0:a", "1:b", "2:c"])
+      expect(Array.from(out)).toEqual(["0:a", "1:b", "2:c"])
     }))
 
   it.effect("emits a result as soon as everything before it is emitted", () =>
@@ -63,7 +64,7 @@ describe("order: total", () => {
       yield* runWithClock(
         Stream.fromIterable([0, 1, 2, 3]).pipe(
           Ordered.mapEffect((n) => sleepThen(latencies[n], n), { concurrency: 4 }),
-          Stream.runForEachChunk((chunk) => Effect.sync(() => chunks.push(Chunk.toReadonlyArray(chunk))))
+          Stream.runForEachChunk((chunk) => Effect.sync(() => chunks.push(Array.from(chunk))))
         )
       )
       expect(chunks).toEqual([[0], [1, 2, 3]])
@@ -85,8 +86,8 @@ describe("order: total", () => {
       const f = (n: number) => Effect.succeed(n * 2)
       const first = yield* Stream.runCollect(Ordered.mapEffect(Stream.make(1, 2, 3), f, { concurrency: 2 }))
       const last = yield* Stream.runCollect(Stream.make(1, 2, 3).pipe(Ordered.mapEffect(f, { concurrency: 2 })))
-      expect(Chunk.toReadonlyArray(first)).toEqual([2, 4, 6])
-      expect(Chunk.toReadonlyArray(last)).toEqual([2, 4, 6])
+      expect(Array.from(first)).toEqual([2, 4, 6])
+      expect(Array.from(last)).toEqual([2, 4, 6])
       const each = yield* Ordered.forEach([1, 2, 3], f, { concurrency: 2 })
       const eachLast = yield* Ordered.forEach(f, { concurrency: 2 })([1, 2, 3])
       expect(each).toEqual([2, 4, 6])
@@ -100,7 +101,7 @@ describe("order: total", () => {
         Ordered.mapEffect((n) => Effect.succeed(-n), { concurrency: 7, window: 9 }),
         Stream.runCollect
       )
-      expect(Chunk.toReadonlyArray(out)).toEqual(Array.from({ length: 1000 }, (_, i) => -i))
+      expect(Array.from(out)).toEqual(Array.from({ length: 1000 }, (_, i) => -i))
       function* naturals() {
         for (let i = 0; i < 1000; i++) yield i
       }
@@ -137,7 +138,7 @@ describe("order: key", () => {
       yield* runWithClock(
         Ordered.forEach(
           inputs,
-          (x) => Effect.zipRight(Effect.sync(() => started.push(x.n)), Effect.sleep(Duration.millis(latencies[x.n]))),
+          (x) => Effect.andThen(Effect.sync(() => started.push(x.n)), Effect.sleep(Duration.millis(latencies[x.n]))),
           { concurrency: 12, key: (x) => x.key, order: "key" }
         )
       )

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Chunk, Duration, Effect, Exit, FastCheck as fc, Option, Stream } from "effect"
+import { Duration, Effect, Exit, Option, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
 import { hedgeOption } from "../utils/hedge.ts"
+import { failureOf, fc } from "../utils/line.ts"
 
 /**
  * Properties over random workloads, run in virtual time (deterministic and
@@ -77,7 +78,7 @@ const run = (w: Workload) => {
           n,
           Effect.flatMap(Ordered.currentAttempt, (attempt) => {
             expect(index).toBe(n)
-            return Effect.zipRight(
+            return Effect.andThen(
               Effect.sleep(Duration.millis((attempt === 1 ? w.latencies : w.copyLatencies)[n])),
               w.failing.has(n) ? Effect.fail(n) : Effect.succeed(n)
             )
@@ -153,7 +154,7 @@ describe("properties", () => {
           return
         }
         expect(Exit.isFailure(exit)).toBe(true)
-        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        const error = Exit.isFailure(exit) ? Option.getOrUndefined(failureOf(exit.cause)) : undefined
         // exactly once, never a failing input
         expect(new Set(emitted).size).toBe(emitted.length)
         for (const n of emitted) expect(w.failing.has(n)).toBe(false)
@@ -178,7 +179,7 @@ describe("properties", () => {
         const inputs = w.latencies.map((_, i) => i)
         const viaForEach = runVirtual(Ordered.forEach(inputs, f, options(w)))
         const viaStream = runVirtual(Stream.runCollect(Ordered.mapEffect(Stream.fromIterable(inputs), f, options(w))))
-        expect(Exit.map(viaForEach.exit, (xs) => xs)).toEqual(Exit.map(viaStream.exit, Chunk.toArray))
+        expect(Exit.map(viaForEach.exit, (xs) => xs)).toEqual(Exit.map(viaStream.exit, Array.from))
         expect(viaForEach.elapsedMillis).toBe(viaStream.elapsedMillis)
       }),
       { numRuns: 150 }

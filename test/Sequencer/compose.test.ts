@@ -1,6 +1,7 @@
-import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import { describe, expect } from "@effect/vitest"
+import { Clock, Deferred, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered, Sequencer } from "../../src/index.ts"
+import { TestClock, fork, outcome, itScoped } from "../utils/line.ts"
 
 /** What an HTTP handler offers: the action, and a signal completed once it was applied. */
 interface Action {
@@ -9,7 +10,7 @@ interface Action {
 }
 
 describe("Sequencer: composition with Ordered.mapEffect", () => {
-  it.scoped("stream → Ordered.mapEffect(order: key): each key applied in sequence order, keys in parallel", () =>
+  itScoped("stream → Ordered.mapEffect(order: key): each key applied in sequence order, keys in parallel", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<Action>({ capacity: 16, gapTimeout: "1 second" })
       const log: Array<string> = []
@@ -30,14 +31,14 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
       yield* sequencer.stream.pipe(
         Ordered.mapEffect(apply, { concurrency: 8, key: (event) => event.key, order: "key" }),
         Stream.runDrain,
-        Effect.fork
+        fork
       )
       // An HTTP handler: offer, then answer once the action was applied (or refused).
       const handle = (key: string, sequence: number, name: string) =>
         Effect.gen(function*() {
           const applied = yield* Deferred.make<number>()
-          const offered = yield* Effect.either(sequencer.offer(key, sequence, { name, applied }))
-          if (Either.isLeft(offered)) return `${offered.left._tag}`
+          const offered = yield* outcome(sequencer.offer(key, sequence, { name, applied }))
+          if (!offered.ok) return `${offered.error._tag}`
           return `applied at ${yield* Deferred.await(applied)}`
         })
       const requests = yield* Effect.forEach([
@@ -47,7 +48,7 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
         handle("order-18", 1, "cancel"),
         handle("order-19", 1, "amend"), // its place (sequence 0) is lost
         handle("order-17", 0, "place") // a retry
-      ], Effect.fork)
+      ], fork)
       yield* TestClock.adjust(Duration.seconds(5))
       const answers = yield* Effect.forEach(requests, Fiber.join)
       expect(answers).toEqual([

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Either, Exit, FastCheck as fc, Stream } from "effect"
+import { Cause, Clock, Effect, Exit, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { fc, fork, yieldNow, outcome } from "../utils/line.ts"
 
 /**
  * Properties over random arrival orders with duplicates, losses and delays,
@@ -59,7 +60,7 @@ const run = (scenario: Scenario) => {
       capacity: scenario.capacity,
       ...(scenario.gapTimeout === undefined ? {} : { gapTimeout: scenario.gapTimeout, onGap: scenario.onGap })
     })
-    yield* Effect.fork(
+    yield* fork(
       Stream.runForEach(sequencer.stream, (event) =>
         Effect.map(Clock.currentTimeMillis, (at) => {
           observed.push({ event, at })
@@ -75,22 +76,22 @@ const run = (scenario: Scenario) => {
       const arrival = queue[i]
       if (arrival.delay > 0) yield* Effect.sleep(arrival.delay)
       const id = `#${i}`
-      const result = yield* Effect.either(sequencer.offer(arrival.key, arrival.sequence, id))
-      if (i % scenario.lag === 0) yield* Effect.yieldNow()
+      const result = yield* outcome(sequencer.offer(arrival.key, arrival.sequence, id))
+      if (i % scenario.lag === 0) yield* yieldNow
       const stats = yield* sequencer.stats
       peakHeld = Math.max(peakHeld, stats.buffered + stats.unread)
       outcomes.push({
         arrival,
         id,
         at: yield* Clock.currentTimeMillis,
-        result: Either.isRight(result) ? "accepted" : result.left._tag,
+        result: result.ok ? "accepted" : result.error._tag,
         next: yield* sequencer.next(arrival.key),
         observedBefore: observed.length,
         held: outcomes.filter((o) => o.result === "accepted" && o.arrival.key === arrival.key).length +
-          (Either.isRight(result) ? 1 : 0) -
+          (result.ok ? 1 : 0) -
           observed.filter(({ event }) => event._tag === "Released" && event.key === arrival.key).length
       })
-      if (scenario.retry && Either.isLeft(result) && result.left._tag === "SequenceOutOfWindowError") {
+      if (scenario.retry && !result.ok && result.error._tag === "SequenceOutOfWindowError") {
         if (++retries > 10_000) throw new Error("no progress")
         queue.push({ ...arrival, delay: 0 })
       }

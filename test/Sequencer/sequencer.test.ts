@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { consume, flush, show } from "../utils/sequencer.ts"
+import { TestClock, fork, forkDaemon, yieldNow, failuresOf, makeClock, poll, withClock, itScoped } from "../utils/line.ts"
 
 const at = (millis: number) => TestClock.adjust(Duration.millis(millis))
 
 describe("Sequencer: order and exactly-once", () => {
-  it.scoped("releases each key in sequence order, whatever the arrival order", () =>
+  itScoped("releases each key in sequence order, whatever the arrival order", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -18,7 +19,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(events.every(Sequencer.isReleased)).toBe(true)
     }))
 
-  it.scoped("holds a value until the one before it arrives, then releases the whole run", () =>
+  itScoped("holds a value until the one before it arrives, then releases the whole run", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -34,7 +35,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.next(1)).toBe(4)
     }))
 
-  it.scoped("buffers a full window in any order (63 values ahead with capacity 64)", () =>
+  itScoped("buffers a full window in any order (63 values ahead with capacity 64)", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 64 })
       const { events } = yield* consume(sequencer)
@@ -53,7 +54,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 1, buffered: 0, unread: 0 })
     }))
 
-  it.scoped("starts every key at options.start", () =>
+  itScoped("starts every key at options.start", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, start: 1 })
       const { events } = yield* consume(sequencer)
@@ -64,7 +65,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:1=first", "k:2=second"])
     }))
 
-  it.scoped("numbers and strings are different keys; 0 is a valid key", () =>
+  itScoped("numbers and strings are different keys; 0 is a valid key", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       yield* sequencer.offer(1, 0, "number")
@@ -73,7 +74,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 3, buffered: 0, unread: 3 })
     }))
 
-  it.scoped("rejects a buffered duplicate and keeps the first value", () =>
+  itScoped("rejects a buffered duplicate and keeps the first value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -87,7 +88,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:0=zero", "k:1=original"])
     }))
 
-  it.scoped("rejects a released duplicate and changes nothing", () =>
+  itScoped("rejects a released duplicate and changes nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -102,7 +103,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["7:0=place", "7:1=cancel"])
     }))
 
-  it.scoped("rejects a sequence at or beyond next + capacity, accepts it once the window moved", () =>
+  itScoped("rejects a sequence at or beyond next + capacity, accepts it once the window moved", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
       const { events } = yield* consume(sequencer)
@@ -123,7 +124,7 @@ describe("Sequencer: order and exactly-once", () => {
       expect(show(events)).toEqual(["k:0=zero", "k:1=one", "k:2=two", "k:3=last in window", "k:4=now in window"])
     }))
 
-  it.scoped("keeps keys independent: a missing value in one key never delays another", () =>
+  itScoped("keeps keys independent: a missing value in one key never delays another", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8 })
       const { events } = yield* consume(sequencer)
@@ -137,11 +138,11 @@ describe("Sequencer: order and exactly-once", () => {
 })
 
 describe("Sequencer: gaps", () => {
-  it.scoped("onGap skip: gives up gapTimeout after the first later value arrived, then releases the run", () =>
+  itScoped("onGap skip: gives up gapTimeout after the first later value arrived, then releases the run", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const times: Array<[string, number]> = []
-      yield* Effect.fork(Stream.runForEach(sequencer.stream, (e) =>
+      yield* fork(Stream.runForEach(sequencer.stream, (e) =>
         Effect.map(Clock.currentTimeMillis, (t) => {
           times.push([show([e])[0], t])
         })))
@@ -156,7 +157,7 @@ describe("Sequencer: gaps", () => {
       expect(yield* sequencer.next("k")).toBe(3)
     }))
 
-  it.scoped("each buffered value waits at most gapTimeout: later holes are measured from their value's arrival", () =>
+  itScoped("each buffered value waits at most gapTimeout: later holes are measured from their value's arrival", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -171,7 +172,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-0", "k:1=b", "k:gap 2-2", "k:3=d"])
     }))
 
-  it.scoped("gives up on several holes at once when the value behind them timed out", () =>
+  itScoped("gives up on several holes at once when the value behind them timed out", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -185,7 +186,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-1", "k:2=c", "k:gap 3-4", "k:5=f"])
     }))
 
-  it.scoped("a value arriving before the timeout cancels the gap", () =>
+  itScoped("a value arriving before the timeout cancels the gap", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -196,7 +197,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("a late value for a given-up sequence is rejected as a duplicate", () =>
+  itScoped("a late value for a given-up sequence is rejected as a duplicate", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: 100 })
       const { events } = yield* consume(sequencer)
@@ -207,7 +208,7 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["k:gap 0-1", "k:2=c"])
     }))
 
-  it.scoped("a gap in one key leaves other keys flowing, and their gaps are their own", () =>
+  itScoped("a gap in one key leaves other keys flowing, and their gaps are their own", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 8, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -223,13 +224,13 @@ describe("Sequencer: gaps", () => {
       expect(show(events)).toEqual(["b:0=0", "a:gap 0-0", "a:1=1", "b:gap 1-1", "b:2=2"])
     }))
 
-  it.scoped("onGap fail: the stream emits what was released, then fails with SequenceGapError", () =>
+  itScoped("onGap fail: the stream emits what was released, then fails with SequenceGapError", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "2 seconds", onGap: "fail" })
       yield* sequencer.offer("ok", 0, "released")
       yield* sequencer.offer("k", 2, "c")
-      const waiting = yield* Effect.fork(sequencer.offerAwait("k", 3, "d"))
-      const otherKey = yield* Effect.fork(sequencer.offerAwait("other", 1, "x"))
+      const waiting = yield* fork(sequencer.offerAwait("k", 3, "d"))
+      const otherKey = yield* fork(sequencer.offerAwait("other", 1, "x"))
       yield* flush
       yield* at(2000)
       const events: Array<Sequencer.Event<string>> = []
@@ -252,7 +253,7 @@ describe("Sequencer: gaps", () => {
 })
 
 describe("Sequencer: gaps under a backlog (late is not lost)", () => {
-  it.scoped("values still arriving late, on any key, hold every gap: a slow burst loses nothing", () =>
+  itScoped("values still arriving late, on any key, hold every gap: a slow burst loses nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -271,7 +272,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "b"))).toEqual(Array.from({ length: 10 }, (_, i) => `b:${i}=${i}`))
     }))
 
-  it.scoped("a real gap is given up gapTimeout after the backlog drained (the last late value)", () =>
+  itScoped("a real gap is given up gapTimeout after the backlog drained (the last late value)", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" })
       const { events } = yield* consume(sequencer)
@@ -287,7 +288,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("maxGapWait bounds the wait while late values keep coming", () =>
+  itScoped("maxGapWait bounds the wait while late values keep coming", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 64, gapTimeout: "1 second", maxGapWait: "3 seconds" })
       const { events } = yield* consume(sequencer)
@@ -302,13 +303,13 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       }
     }))
 
-  it.scoped("offers suspended on a full key hold the gap clock until they are placed", () =>
+  itScoped("offers suspended on a full key hold the gap clock until they are placed", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 2, gapTimeout: "1 second" })
       yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
       yield* sequencer.offer("b", 0, 0)
       yield* sequencer.offer("b", 1, 1) // b holds 2 unread values: b2 suspends until they are taken
-      const suspended = yield* Effect.fork(sequencer.offer("b", 2, 2))
+      const suspended = yield* fork(sequencer.offer("b", 2, 2))
       yield* at(5000)
       expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 1, unread: 2 })
       const { events } = yield* consume(sequencer) // t = 5000: takes b0 and b1, b2 is placed
@@ -320,7 +321,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events.filter((e) => e.key === "a"))).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("a held backlog holds every gap; its release starts the gap clocks afresh", () =>
+  itScoped("a held backlog holds every gap; its release starts the gap clocks afresh", () =>
     Effect.gen(function*() {
       const backlog = yield* Sequencer.makeBacklog
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second", backlog })
@@ -328,7 +329,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       yield* sequencer.offer("a", 1, 1) // t = 0: a0 never comes
       yield* sequencer.offer("b", 1, 1) // t = 0: b0 comes at 4.5 s, read for 4 s from 0.5 s
       yield* at(500)
-      const reading = yield* Effect.fork(Effect.sleep("4 seconds").pipe(Sequencer.holdGaps(backlog)))
+      const reading = yield* fork(Effect.sleep("4 seconds").pipe(Sequencer.holdGaps(backlog)))
       yield* at(4000) // t = 4500: the read ends
       yield* Fiber.join(reading)
       yield* sequencer.offer("b", 0, 0)
@@ -338,7 +339,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events)).toEqual(["b:0=0", "b:1=1", "a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("unsafeHoldGaps holds until its last release (a second call does nothing); holdGapsFor holds ahead", () =>
+  itScoped("unsafeHoldGaps holds until its last release (a second call does nothing); holdGapsFor holds ahead", () =>
     Effect.gen(function*() {
       const backlog = yield* Sequencer.makeBacklog
       const sequencer = yield* Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second", backlog })
@@ -360,7 +361,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events)).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("maxGapWait bounds a backlog held for ever", () =>
+  itScoped("maxGapWait bounds a backlog held for ever", () =>
     Effect.gen(function*() {
       const backlog = yield* Sequencer.makeBacklog
       const sequencer = yield* Sequencer.make<number>({
@@ -378,7 +379,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       expect(show(events)).toEqual(["a:gap 0-0", "a:1=1"])
     }))
 
-  it.scoped("a stall (the gap timer wakes more than gapTimeout / 4 late) starts the gap clock afresh", () =>
+  itScoped("a stall (the gap timer wakes more than gapTimeout / 4 late) starts the gap clock afresh", () =>
     Effect.gen(function*() {
       const testClock = yield* Effect.clock
       // Sleeps wake `lag` late, as on a process stalled by a loaded machine: the timer, not the test, is late.
@@ -424,23 +425,23 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
 })
 
 describe("Sequencer: offerAwait and backpressure", () => {
-  it.scoped("offerAwait completes only once the consumer took the value", () =>
+  itScoped("offerAwait completes only once the consumer took the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 8 })
-      const second = yield* Effect.fork(sequencer.offerAwait("k", 1, "b"))
-      const first = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+      const second = yield* fork(sequencer.offerAwait("k", 1, "b"))
+      const first = yield* fork(sequencer.offerAwait("k", 0, "a"))
       yield* flush
       // Released to the output but nobody has read it yet.
       expect(yield* sequencer.stats).toEqual({ keys: 1, buffered: 0, unread: 2 })
-      expect(first.unsafePoll()).toBeNull()
-      expect(second.unsafePoll()).toBeNull()
+      expect(poll(first)).toBeNull()
+      expect(poll(second)).toBeNull()
       const taken = yield* Stream.runCollect(Stream.take(sequencer.stream, 2))
       expect(show(Array.from(taken))).toEqual(["k:0=a", "k:1=b"])
       yield* Fiber.join(first)
       yield* Fiber.join(second)
     }))
 
-  it.scoped("offerAwait of a rejected offer fails at once", () =>
+  itScoped("offerAwait of a rejected offer fails at once", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 2 })
       yield* sequencer.offer("k", 0, "a")
@@ -450,16 +451,16 @@ describe("Sequencer: offerAwait and backpressure", () => {
       )
     }))
 
-  it.scoped("an offer to a key holding capacity values suspends until the consumer takes one", () =>
+  itScoped("an offer to a key holding capacity values suspends until the consumer takes one", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<number>({ capacity: 2 })
       yield* sequencer.offer("k", 0, 0)
       yield* sequencer.offer("k", 1, 1)
-      const third = yield* Effect.fork(sequencer.offer("k", 2, 2))
-      const otherKey = yield* Effect.fork(sequencer.offer("j", 0, 0))
+      const third = yield* fork(sequencer.offer("k", 2, 2))
+      const otherKey = yield* fork(sequencer.offer("j", 0, 0))
       yield* flush
-      expect(third.unsafePoll()).toBeNull()
-      expect(otherKey.unsafePoll()).not.toBeNull()
+      expect(poll(third)).toBeNull()
+      expect(poll(otherKey)).not.toBeNull()
       expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 0, unread: 3 })
       const taken = yield* Stream.runCollect(Stream.take(sequencer.stream, 3))
       expect(show(Array.from(taken))).toEqual(["k:0=0", "k:1=1", "j:0=0"])
@@ -467,13 +468,13 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(yield* sequencer.stats).toEqual({ keys: 2, buffered: 0, unread: 1 })
     }))
 
-  it.scoped("suspended offers are placed in arrival order and re-checked: a suspended duplicate is rejected", () =>
+  itScoped("suspended offers are placed in arrival order and re-checked: a suspended duplicate is rejected", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
-      const first = yield* Effect.fork(sequencer.offer("k", 1, "b"))
+      const first = yield* fork(sequencer.offer("k", 1, "b"))
       yield* flush
-      const retry = yield* Effect.fork(sequencer.offer("k", 1, "b again"))
+      const retry = yield* fork(sequencer.offer("k", 1, "b again"))
       yield* flush
       const { events } = yield* consume(sequencer)
       yield* Fiber.join(first)
@@ -481,11 +482,11 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("an interrupted suspended offer changes nothing", () =>
+  itScoped("an interrupted suspended offer changes nothing", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
       yield* sequencer.offer("k", 0, "a")
-      const suspended = yield* Effect.fork(sequencer.offer("k", 1, "dropped"))
+      const suspended = yield* fork(sequencer.offer("k", 1, "dropped"))
       yield* flush
       yield* Fiber.interrupt(suspended)
       const { events } = yield* consume(sequencer)
@@ -494,10 +495,10 @@ describe("Sequencer: offerAwait and backpressure", () => {
       expect(show(events)).toEqual(["k:0=a", "k:1=b"])
     }))
 
-  it.scoped("interrupting offerAwait after acceptance does not withdraw the value", () =>
+  itScoped("interrupting offerAwait after acceptance does not withdraw the value", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4 })
-      const awaiting = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+      const awaiting = yield* fork(sequencer.offerAwait("k", 0, "a"))
       yield* flush
       yield* Fiber.interrupt(awaiting)
       const { events } = yield* consume(sequencer)
@@ -506,7 +507,7 @@ describe("Sequencer: offerAwait and backpressure", () => {
 })
 
 describe("Sequencer: idle keys and maxKeys", () => {
-  it.scoped("forgets a key idleKeyTimeout after it last held something; a late retry then counts as new", () =>
+  itScoped("forgets a key idleKeyTimeout after it last held something; a late retry then counts as new", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: "1 minute" })
       const { events } = yield* consume(sequencer)
@@ -524,7 +525,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect(show(events)).toEqual(["k:0=place", "k:1=cancel", "k:0=place again"])
     }))
 
-  it.scoped("a rejected offer does not reset the idle time", () =>
+  itScoped("a rejected offer does not reset the idle time", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: 1000 })
       yield* consume(sequencer)
@@ -537,7 +538,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect((yield* sequencer.stats).keys).toBe(0)
     }))
 
-  it.scoped("keeps a key holding a buffered or unread value, whatever the idle timeout", () =>
+  itScoped("keeps a key holding a buffered or unread value, whatever the idle timeout", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, idleKeyTimeout: 1000 })
       yield* sequencer.offer("buffered", 2, "c")
@@ -554,7 +555,7 @@ describe("Sequencer: idle keys and maxKeys", () => {
       expect(yield* sequencer.next("buffered")).toBe(0)
     }))
 
-  it.scoped("maxKeys: an offer for a new key beyond it fails; known keys and expired slots still work", () =>
+  itScoped("maxKeys: an offer for a new key beyond it fails; known keys and expired slots still work", () =>
     Effect.gen(function*() {
       const sequencer = yield* Sequencer.make<string>({ capacity: 4, maxKeys: 2, idleKeyTimeout: 1000 })
       yield* consume(sequencer)
@@ -575,17 +576,17 @@ describe("Sequencer: idle keys and maxKeys", () => {
 })
 
 describe("Sequencer: closing", () => {
-  it.scoped("closing the scope ends the stream, fails pending and later offers", () =>
+  itScoped("closing the scope ends the stream, fails pending and later offers", () =>
     Effect.gen(function*() {
       const { buffered, consumer, sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 2 })
-        const unread = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
+        const unread = yield* fork(sequencer.offerAwait("k", 0, "a"))
         yield* sequencer.offer("k", 1, "b")
-        const suspended = yield* Effect.fork(sequencer.offer("k", 2, "c"))
-        const buffered = yield* Effect.fork(sequencer.offerAwait("j", 1, "x"))
+        const suspended = yield* fork(sequencer.offer("k", 2, "c"))
+        const buffered = yield* fork(sequencer.offerAwait("j", 1, "x"))
         yield* flush
         // A consumer outside the scope: taking "a" and "b" lets the suspended "c" in.
-        const consumer = yield* Effect.forkDaemon(Stream.runCollect(sequencer.stream))
+        const consumer = yield* forkDaemon(Stream.runCollect(sequencer.stream))
         yield* flush
         return { sequencer, unread, buffered, suspended, consumer }
       }))
@@ -606,12 +607,12 @@ describe("Sequencer: closing", () => {
       expect(yield* Effect.flip(sequencer.offerAwait("new", 0, "e"))).toBeInstanceOf(Sequencer.SequencerClosedError)
     }))
 
-  it.scoped("closing fails awaiting offers whose values were released but not taken, and suspended offers", () =>
+  itScoped("closing fails awaiting offers whose values were released but not taken, and suspended offers", () =>
     Effect.gen(function*() {
       const { sequencer, suspended, unread } = yield* Effect.scoped(Effect.gen(function*() {
         const sequencer = yield* Sequencer.make<string>({ capacity: 1 })
-        const unread = yield* Effect.fork(sequencer.offerAwait("k", 0, "a"))
-        const suspended = yield* Effect.fork(sequencer.offerAwait("k", 1, "b"))
+        const unread = yield* fork(sequencer.offerAwait("k", 0, "a"))
+        const suspended = yield* fork(sequencer.offerAwait("k", 1, "b"))
         yield* flush
         return { sequencer, unread, suspended }
       }))
@@ -624,14 +625,7 @@ describe("Sequencer: closing", () => {
 
 describe("Sequencer: regressions", () => {
   /** A clock whose sleeps never fire: the timer fiber never runs, offers must settle what is due. */
-  const frozenTimers = (now: { millis: number }): Clock.Clock => ({
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now.millis,
-    unsafeCurrentTimeNanos: () => BigInt(now.millis) * 1_000_000n,
-    currentTimeMillis: Effect.sync(() => now.millis),
-    currentTimeNanos: Effect.sync(() => BigInt(now.millis) * 1_000_000n),
-    sleep: () => Effect.never
-  })
+  const frozenTimers = (now: { millis: number }) => makeClock(() => now.millis, () => Effect.never)
 
   it.effect("an offer that comes after a due gap deadline under onGap \"fail\" is refused, never left hanging", () =>
     // Found in review: place() checked `stopped` before settling what was due,
@@ -643,13 +637,13 @@ describe("Sequencer: regressions", () => {
         const sequencer = yield* Sequencer.make<string>({ capacity: 8, gapTimeout: "1 second", onGap: "fail" })
         yield* sequencer.offer("a", 1, "a1")
         // the timer fiber goes to sleep until the deadline, which never comes here
-        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        for (let i = 0; i < 10; i++) yield* yieldNow
         now.millis = 1000
-        const waiter = yield* Effect.fork(sequencer.offerAwait("b", 5, "b5"))
-        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
-        return waiter.unsafePoll()
-      })).pipe(Effect.withClock(frozenTimers(now)))
-      expect(result !== null && Exit.isFailure(result) && result.cause._tag === "Fail" && result.cause.error._tag)
-        .toBe("SequencerClosedError")
+        const waiter = yield* fork(sequencer.offerAwait("b", 5, "b5"))
+        for (let i = 0; i < 10; i++) yield* yieldNow
+        return poll(waiter)
+      })).pipe((self) => withClock(self, frozenTimers(now)))
+      expect(result !== null && Exit.isFailure(result) && failuresOf(result.cause).map((error) => error._tag))
+        .toEqual(["SequencerClosedError"])
     }))
 })

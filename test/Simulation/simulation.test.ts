@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { FastCheck as fc } from "effect"
 import { Simulation } from "../../src/index.ts"
+import { IllegalArgumentError, fc } from "../utils/line.ts"
 
 /**
  * An independent discrete-event model of `order: "total"` without keys: a
@@ -53,7 +53,7 @@ const defectMessage = <A>(effect: Effect.Effect<A>) =>
   Effect.map(Effect.exit(effect), (exit) => {
     if (Exit.isSuccess(exit)) throw new Error("expected a defect")
     const defect = Cause.squash(exit.cause)
-    expect(defect).toBeInstanceOf(Cause.IllegalArgumentException)
+    expect(defect).toBeInstanceOf(IllegalArgumentError)
     return (defect as Error).message
   })
 

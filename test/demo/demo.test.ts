@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as TestClock from "effect/TestClock"
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,6 +13,7 @@ import { parseArgs, UsageError } from "../../examples/demo/args.ts"
 import { replay } from "../../examples/demo/replay.ts"
 import { timelineSvg, windowSvg } from "../../examples/demo/svg.ts"
 import { Ordered, Simulation } from "../../src/index.ts"
+import { TestClock, fork } from "../utils/line.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -117,7 +117,7 @@ describe("the real run's actions", () => {
   it.effect("a hedged copy sleeps its own latency, not the first attempt's", () =>
     Effect.gen(function*() {
       const replayed = replay({ latencyMillis: [1000, 5], hedgeLatencyMillis: [40, 5], keys: undefined, fails: [false, false] })
-      const fiber = yield* Effect.fork(Ordered.forEach([0, 1], replayed.action, { concurrency: 2, hedge: { after: 100 } }))
+      const fiber = yield* fork(Ordered.forEach([0, 1], replayed.action, { concurrency: 2, hedge: { after: 100 } }))
       // The copy of 0 starts at 100 ms and finishes 40 ms later; the first attempt would take 1000 ms.
       yield* TestClock.adjust(139)
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
@@ -140,7 +140,7 @@ describe("the real run's actions", () => {
       const simulated = yield* Simulation.run(options)
       const replayed = replay(Simulation.workload(options))
       const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
-      const fiber = yield* Effect.fork(Effect.zipRight(run, Clock.currentTimeMillis))
+      const fiber = yield* fork(Effect.andThen(run, Clock.currentTimeMillis))
       yield* TestClock.adjust("1 minute")
       // Finished when the simulation says: the copies won the same races on the same clock.
       expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)
@@ -166,7 +166,7 @@ describe("the real run's actions", () => {
       const work = Simulation.workload(options)
       const replayed = replay(work, capacity)
       const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
-      const fiber = yield* Effect.fork(Effect.zipRight(replayed.run(run), Clock.currentTimeMillis))
+      const fiber = yield* fork(Effect.andThen(replayed.run(run), Clock.currentTimeMillis))
       yield* TestClock.adjust("10 minutes")
       // The same downstream on the same clock: the same makespan and the same observed latencies.
       expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)

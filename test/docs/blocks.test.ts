@@ -5,6 +5,7 @@ import ts from "typescript"
 import type { CodeBlock } from "../utils/code-blocks.ts"
 import { fileNameOf, jsdocExamples, markdownBlocks, markdownFiles, publicModules, standalone } from "../utils/code-blocks.ts"
 import { root } from "../utils/entries.ts"
+import { line } from "../utils/line.ts"
 
 /**
  * Every ```ts block of README.md, docs/*.md and examples/*\/README.md, and
@@ -13,6 +14,11 @@ import { root } from "../utils/entries.ts"
  * project's tsconfig), its imports of the package's entry points (from
  * package.json `exports`) pointing at their sources, and all of them are
  * checked as one TypeScript program. A failure names the file and line.
+ *
+ * The program is built against the project's Effect line: on effect 4, `effect` and `@effect/vitest` resolve to
+ * the `effect4` and `@effect/vitest4` aliases (tsconfig.effect4.json's paths). Blocks are line-neutral except
+ * those importing a package that exists for effect 3 only ({@link EFFECT3_ONLY}: the edge example is specified
+ * on `@effect/platform`), which are checked on effect 3 alone; README's blocks are never among them.
  */
 const out = join(root, "build", "docs-blocks")
 
@@ -26,10 +32,14 @@ declare const Bun: {
 }
 `
 
-const blocks: ReadonlyArray<CodeBlock> = [
+/** Packages built on effect 3 alone: a block importing one is checked on effect 3 only. */
+const EFFECT3_ONLY = /from "@effect\/(platform|platform-node|platform-bun|opentelemetry)"/
+
+const allBlocks: ReadonlyArray<CodeBlock> = [
   ...markdownFiles().flatMap(markdownBlocks),
   ...publicModules().flatMap(jsdocExamples)
 ]
+const blocks = line === 4 ? allBlocks.filter((block) => !EFFECT3_ONLY.test(block.code)) : allBlocks
 const fileOf = (block: CodeBlock) => join(out, fileNameOf(block))
 
 let program: ts.Program
@@ -43,7 +53,7 @@ beforeAll(() => {
   }
   const globals = join(out, "runtime-globals.d.ts")
   writeFileSync(globals, runtimeGlobals)
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, line === 4 ? "tsconfig.effect4.json" : "tsconfig.json"), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
       throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"))
@@ -59,7 +69,13 @@ beforeAll(() => {
       // Top-level await, as in a user's ESM module.
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
-      target: ts.ScriptTarget.ES2022
+      target: ts.ScriptTarget.ES2022,
+      // the declarations were checked by `npm run typecheck`; here only the blocks are
+      skipLibCheck: true,
+      paths: {
+        ...config.options.paths,
+        ...(line === 4 ? { "@effect/vitest": [join(root, "node_modules/@effect/vitest4/dist/index.d.ts")] } : {})
+      }
     }
   })
 }, 120_000)
@@ -77,6 +93,11 @@ describe("code blocks of the docs and the JSDoc", () => {
     expect(count("README.md")).toBeGreaterThanOrEqual(2)
     expect(count("docs/")).toBeGreaterThanOrEqual(5)
     expect(count("src/")).toBeGreaterThanOrEqual(20)
+  })
+
+  it("the effect-3-only blocks are the edge example's Node server, none of README's", () => {
+    expect([...new Set(allBlocks.filter((block) => EFFECT3_ONLY.test(block.code)).map((block) => block.origin))])
+      .toEqual(["examples/edge/README.md"])
   })
 
   for (const block of blocks) {

@@ -27,7 +27,7 @@ const step = (action: Action) => {
   if (!action.key.startsWith("rev-")) return Effect.void
   const i = Number(action.key.slice("rev-".length))
   const after = i + 1 < reversed ? Deferred.await(done[i + 1]) : Effect.void
-  return Effect.zipRight(after, Deferred.succeed(done[i], undefined))
+  return Effect.andThen(after, Deferred.succeed(done[i], undefined))
 }
 
 const runtime = ManagedRuntime.make(layer(testConfig, { step }))

@@ -4,7 +4,7 @@
  * a join under a new member id, and which offsets are ever sent.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Runtime } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import type { ConsumerGroupJoinEvent } from "kafkajs"
 import * as Checkpoint from "../../src/Checkpoint.ts"
 import * as Assignment from "../../src/kafka/internal/assignment.ts"
@@ -14,6 +14,7 @@ import { resolve } from "../../src/kafka/internal/options.ts"
 import type { Context, Run } from "../../src/kafka/internal/partition.ts"
 import { Progress } from "../../src/kafka/internal/progress.ts"
 import { waitFor } from "../redis/server.ts"
+import { isInterrupted } from "../utils/line.ts"
 
 const topic = "t"
 
@@ -39,7 +40,7 @@ const makeContext = () => {
     deadLetters: {},
     runs: new Map<number, Run>(),
     membership: Fence.makeMembership(),
-    runFork: Runtime.runFork(Runtime.defaultRuntime)
+    runFork: (effect: Effect.Effect<unknown, unknown>) => Effect.runFork(effect)
   } as unknown as Context<unknown, unknown, never, never, never, never>
   const join = (memberId: string, partitions: ReadonlyArray<number>) =>
     Assignment.onJoin(ctx)({ payload: { memberId, memberAssignment: { [topic]: [...partitions] } } } as unknown as ConsumerGroupJoinEvent)
@@ -72,7 +73,7 @@ describe("Kafka consumer fence", () => {
     expect(written).toEqual([])
     join("m1", [0])
     expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(keptWrite)))).toBe(true)
-    expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(movedWrite)))).toBe(true)
+    expect(isInterrupted(await Effect.runPromise(Fiber.await(movedWrite)))).toBe(true)
     expect(written).toEqual([0])
     expect([kept.stale, kept.join, moved.stale]).toEqual([false, 2, true])
     expect(ctx.runs.has(1)).toBe(false)
@@ -92,7 +93,7 @@ describe("Kafka consumer fence", () => {
     Offsets.commitNow(ctx)
     expect(commits).toEqual([])
     const flushed = await Effect.runPromise(Effect.exit(Offsets.flush(ctx, before[0])))
-    expect(Exit.isInterrupted(flushed)).toBe(true)
+    expect(isInterrupted(flushed)).toBe(true)
     expect(commits).toEqual([])
     // The new runs are current.
     const current = ctx.runs.get(0)!
@@ -113,7 +114,7 @@ describe("Kafka consumer fence", () => {
     await waitFor("the commit loop's refused commit", async () => ctx.membership.lost, 5000)
     for (const run of before) {
       expect(run.stale).toBe(true)
-      expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(run.fiber!)))).toBe(true)
+      expect(isInterrupted(await Effect.runPromise(Fiber.await(run.fiber!)))).toBe(true)
     }
     // Same member id: the group's refusal alone says the session was lost.
     join("m1", [0, 1])

@@ -15,6 +15,7 @@ import * as LogLevel from "effect/LogLevel"
 import { Kafka, logLevel } from "kafkajs"
 import { consume } from "../../src/kafka/index.ts"
 import { type Action, appendCommit } from "./sink.ts"
+import { isInterrupted } from "../utils/line.ts"
 
 export interface ConsumerConfig {
   readonly brokers: ReadonlyArray<string>
@@ -77,5 +78,5 @@ if (config.baseline) {
   const stop = () => Effect.runFork(Fiber.interrupt(fiber))
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
-  fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0))
+  fiber.addObserver((exit) => process.exit(Exit.isFailure(exit) && !isInterrupted(exit) ? 1 : 0))
 }

@@ -13,6 +13,7 @@ import { type Action, appendMark, type CommitLine, load, producerOptions, readSi
 import { waitFor } from "../redis/server.ts"
 import { type Child, spawnScript } from "../utils/child.ts"
 import { lowestMean, queuedDownstream } from "../utils/gauge.ts"
+import { IllegalArgumentError } from "../utils/line.ts"
 
 let broker: KafkaBroker
 let kafka: Kafka
@@ -87,7 +88,7 @@ describe("effect-ordered/kafka options", () => {
     const exit = Effect.runSyncExit(consume(options as ConsumeOptions<unknown, unknown, never, never, never, never>))
     expect(Exit.isFailure(exit)).toBe(true)
     const defect = Cause.squash((exit as Exit.Failure<never, unknown>).cause)
-    expect(defect).toBeInstanceOf(Cause.IllegalArgumentException)
+    expect(defect).toBeInstanceOf(IllegalArgumentError)
     expect((defect as Error).message).toBe(message)
   }
 
@@ -138,7 +139,7 @@ describe("effect-ordered/kafka options", () => {
     )
     const producer = makeProducer({ brokers: ["127.0.0.1:1"], topic: "t" })
     const exit = Effect.runSyncExit(producer.publish("", {}))
-    expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(Cause.IllegalArgumentException)
+    expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(IllegalArgumentError)
   })
 })
 

@@ -274,7 +274,7 @@ describe("consume", () => {
       prefix: "drain", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 5_000, pollInterval: 20,
       process: (a: Action, e: { id: string }) =>
         Effect.sync(() => started.add(e.id)).pipe(
-          Effect.zipRight(Effect.sleep(200)),
+          Effect.andThen(Effect.sleep(200)),
           Effect.as(a.seq),
           Effect.onInterrupt(() => Effect.sync(() => interrupted++))
         ),
@@ -408,7 +408,7 @@ describe("consume", () => {
       prefix: "lost", partitions: 1, group: "g", consumer: "c", concurrency: 4, leaseTtl: 1500, pollInterval: 20,
       process: (a: Action) =>
         (phase === "blocking"
-          ? Effect.zipRight(Effect.sync(() => blocked++), Effect.never)
+          ? Effect.andThen(Effect.sync(() => blocked++), Effect.never)
           : Effect.as(Effect.sleep(5), a.seq)).pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++))),
       commit: () => Effect.sync(() => phase === "lost" && committedAfterStop++)
     }))
@@ -568,7 +568,7 @@ describe("consume: timeout, batches, schema", () => {
       timeout: "200 millis",
       retry: Schedule.recurs(1),
       process: (a: Action, e: Entry) =>
-        e.key === "stuck" ? Effect.zipRight(Effect.sync(() => attempts++), Effect.never) : Effect.succeed(a.seq),
+        e.key === "stuck" ? Effect.andThen(Effect.sync(() => attempts++), Effect.never) : Effect.succeed(a.seq),
       commit: (_seq: number, _a: Action, e: Entry) => Effect.sync(() => committed.push(e.key))
     }))
     await waitFor("every other action committed", async () => committed.length === 60)

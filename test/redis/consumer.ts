@@ -14,6 +14,7 @@ import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
 import { type Committed, consume, type Entry } from "../../src/redis/index.ts"
 import { type Action, sink } from "./sink.ts"
+import { isInterrupted } from "../utils/line.ts"
 
 export interface ConsumerConfig {
   readonly url: string
@@ -83,5 +84,5 @@ fiber.addObserver((exit) => {
     const { system, user } = process.cpuUsage(busySince)
     writeSync(1, `busy-cpu-us ${user + system}\n`)
   }
-  process.exit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : 0)
+  process.exit(Exit.isFailure(exit) && !isInterrupted(exit) ? 1 : 0)
 })

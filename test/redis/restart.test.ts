@@ -5,6 +5,7 @@ import { outstanding } from "./children.ts"
 import { random, redis, run, server, useRedis } from "./fixture.ts"
 import { type Action, sink, workload } from "./sink.ts"
 import { waitFor } from "../utils/waitFor.ts"
+import { poll } from "../utils/line.ts"
 
 // Persistent (append-only file, fsync always): the restarted server has the streams, groups and sink.
 useRedis({ persistent: true })
@@ -33,6 +34,6 @@ describe("Redis restarted mid-run", () => {
     const stats = await out.stats()
     expect(stats.gaps).toBe(0)
     expect(await out.last()).toEqual(expected)
-    expect(consumer.fiber.unsafePoll()).toBeNull()
+    expect(poll(consumer.fiber)).toBeNull()
   })
 })

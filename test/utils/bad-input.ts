@@ -2,7 +2,7 @@
  * The bad-input table: every public function and option, each class of bad
  * value that applies to it (wrong type, NaN, ±Infinity, negative, zero,
  * non-integer, too large, missing, empty), refused with the documented
- * error: `Cause.IllegalArgumentException` (thrown by a synchronous function,
+ * error: `Cause.IllegalArgumentException` (effect 3; `IllegalArgumentError` on 4) (thrown by a synchronous function,
  * the defect of an effect or stream) whose message names the field path and
  * shows the value with its type. The cases are generated from one table
  * (groups of targets sharing a valid base input, and fields with the classes
@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { defectOf, isIllegalArgumentError } from "./line.ts"
 
 /**
  * The bad-input table's vocabulary: classes of bad values, each with how a
@@ -91,13 +92,13 @@ export const RECORD: ReadonlyArray<BadValue> = [STRING, ARRAY, NULL, BOOLEAN, NU
 /** How a call treated a value. */
 export type Outcome =
   | { readonly _tag: "Accepted" }
-  /** `Cause.IllegalArgumentException`, thrown by a synchronous function or as the defect of an effect. */
+  /** The bad-input defect (see above), thrown by a synchronous function or as the defect of an effect. */
   | { readonly _tag: "IllegalArgument"; readonly channel: "thrown" | "defect"; readonly message: string }
   /** Anything else: another exception or defect, a typed failure. */
   | { readonly _tag: "Other"; readonly channel: "thrown" | "defect" | "failure"; readonly error: unknown }
 
 const classify = (error: unknown, channel: "thrown" | "defect"): Outcome =>
-  Cause.isIllegalArgumentException(error)
+  isIllegalArgumentError(error)
     ? { _tag: "IllegalArgument", channel, message: error.message }
     : { _tag: "Other", channel, error }
 
@@ -121,7 +122,7 @@ export const outcome = async (call: () => unknown): Promise<Outcome> => {
   if (effect === undefined) return { _tag: "Accepted" }
   const exit = await Effect.runPromiseExit(effect)
   if (Exit.isSuccess(exit)) return { _tag: "Accepted" }
-  const defect = Cause.dieOption(exit.cause)
+  const defect = defectOf(exit.cause)
   if (Option.isSome(defect)) return classify(defect.value, "defect")
   return { _tag: "Other", channel: "failure", error: Cause.squash(exit.cause) }
 }

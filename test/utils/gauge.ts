@@ -1,5 +1,5 @@
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import { isInterruptedOnly } from "./line.ts"
 
 /**
  * An in-flight gauge: wraps an action so that the gauge counts it while it
@@ -91,7 +91,7 @@ export const makeActionProbe = (keyOf: (index: number) => string | number): Acti
           }),
           () =>
             Effect.onExit(effect, (exit) =>
-              Effect.sync(() => bump(exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause) ? interrupted : completed, index))),
+              Effect.sync(() => bump(exit._tag === "Failure" && isInterruptedOnly(exit.cause) ? interrupted : completed, index))),
           () =>
             Effect.sync(() => {
               bump(finalized, index)

@@ -1,5 +1,5 @@
-import { FastCheck as fc } from "effect"
 import type { Ordered } from "../../src/index.ts"
+import { fc } from "./line.ts"
 
 /** No hedging, a fixed delay, or a quantile with a small `minSamples`: for the property and fault suites. */
 export const hedgeOption: fc.Arbitrary<Ordered.Options<number>["hedge"]> = fc.option(

@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import * as TestClock from "effect/TestClock"
 import type { Sequencer } from "../../src/index.ts"
+import { TestClock, fork } from "./line.ts"
 
 /**
  * Lets every forked fiber (the consumer, woken offers, timer fibers) run until
@@ -19,7 +19,7 @@ export interface Consumer<A> {
 export const consume = <A>(sequencer: Sequencer.Sequencer<A>): Effect.Effect<Consumer<A>> =>
   Effect.gen(function*() {
     const events: Array<Sequencer.Event<A>> = []
-    const fiber = yield* Effect.fork(Stream.runForEach(sequencer.stream, (event) =>
+    const fiber = yield* fork(Stream.runForEach(sequencer.stream, (event) =>
       Effect.sync(() => {
         events.push(event)
       })))

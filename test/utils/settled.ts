@@ -1,23 +1,25 @@
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import { RecordingSupervisor } from "./supervisor.ts"
+import { callback, fork, countingFibers } from "./line.ts"
 
-const nextMacrotask = Effect.async<void>((resume) => {
+const nextMacrotask = callback<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
   return Effect.sync(() => clearTimeout(timer))
 })
 
 /**
- * Runs `effect` under a supervisor and returns a wait for the moment nothing
+ * Runs `effect` under a supervisor (effect 3 only: see `countingFibers`) and returns a wait for the moment nothing
  * more can happen without outside help: every fiber it forked is suspended
  * (parked, waiting on a Deferred or the clock) or done, twice in a row across
  * a trip through the event loop. Polls with a deadline of `maxPolls` and fails loudly past it.
  */
 export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_000) =>
   Effect.gen(function*() {
-    const supervisor = new RecordingSupervisor()
-    const fiber = yield* Effect.fork(Effect.supervised(effect, supervisor))
-    const fibers = (): ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> => [fiber, ...supervisor.fibers]
+    const [counted, count] = countingFibers(effect)
+    if (count.fibers === undefined) return yield* Effect.dieMessage("forkObserved needs fiber statuses: effect 3 only")
+    const forked = count.fibers
+    const fiber = yield* fork(counted)
+    const fibers = (): ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> => [fiber, ...forked()]
     const quiet = Effect.map(
       Effect.forEach(fibers(), (f) => f.status),
       (statuses) => statuses.every((status) => status._tag !== "Running")

@@ -4,9 +4,10 @@
  * on workerd): order, refusals, what is written, restarts, gaps on the Clock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope, TestClock } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { KeySequencer } from "../../src/workers/index.ts"
+import { IllegalArgumentError, TestClock, fork, yieldNow, inScope, itScoped } from "../utils/line.ts"
 
 /** A storage whose writes are recorded, one `put` per entry of `puts`. */
 const memoryStorage = () => {
@@ -44,13 +45,13 @@ const recording = (storage: KeySequencer.DurableObjectStorage, options?: { reado
   })
 
 describe("KeySequencer", () => {
-  it.scoped("applies out-of-order values in sequence order and answers each caller with its own result", () =>
+  itScoped("applies out-of-order values in sequence order and answers each caller with its own result", () =>
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const third = yield* Effect.fork(sequencer.submit(2, "c"))
-      const second = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const third = yield* fork(sequencer.submit(2, "c"))
+      const second = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       expect(applied).toEqual([])
       expect(yield* sequencer.submit(0, "a")).toBe("a@0")
       expect(yield* Fiber.join(second)).toBe("b@1")
@@ -64,12 +65,12 @@ describe("KeySequencer", () => {
       ])
     }))
 
-  it.scoped("refuses duplicates and sequences beyond the capacity, changing nothing", () =>
+  itScoped("refuses duplicates and sequences beyond the capacity, changing nothing", () =>
     Effect.gen(function*() {
       const { puts, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const held = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const held = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       const heldTwice = yield* Effect.flip(sequencer.submit(1, "b"))
       expect(heldTwice).toBeInstanceOf(Sequencer.DuplicateSequenceError)
       expect(heldTwice).toMatchObject({ key: "k", sequence: 1, next: 0 })
@@ -86,7 +87,7 @@ describe("KeySequencer", () => {
     Effect.gen(function*() {
       const { entries, storage } = memoryStorage()
       const first = yield* Scope.make()
-      const before = yield* Scope.extend(recording(storage), first)
+      const before = yield* inScope(recording(storage), first)
       yield* before.sequencer.submit(0, "a")
       yield* before.sequencer.submit(1, "b")
       yield* Scope.close(first, Exit.void) // the object is evicted
@@ -102,11 +103,11 @@ describe("KeySequencer", () => {
       expect(entries.get("effect-ordered/next")).toBe(3)
     }))
 
-  it.scoped("a gap is given up on after gapTimeout on the Clock: the value after it carries `missing`, the key goes on", () =>
+  itScoped("a gap is given up on after gapTimeout on the Clock: the value after it carries `missing`, the key goes on", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage, { gapTimeout: "1 second" })
-      const late = yield* Effect.fork(sequencer.submit(2, "c"))
+      const late = yield* fork(sequencer.submit(2, "c"))
       yield* TestClock.adjust("999 millis")
       expect(applied).toEqual([])
       yield* TestClock.adjust("1 millis")
@@ -117,7 +118,7 @@ describe("KeySequencer", () => {
       expect(yield* Effect.flip(sequencer.submit(0, "a"))).toMatchObject({ _tag: "DuplicateSequenceError", next: 4 })
     }))
 
-  it.scoped("values waiting their turn to be applied hold the gap clock: late is not lost, a real gap goes gapTimeout after the key caught up", () =>
+  itScoped("values waiting their turn to be applied hold the gap clock: late is not lost, a real gap goes gapTimeout after the key caught up", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const applied: Array<[KeySequencer.Released<string>, number]> = []
@@ -129,16 +130,16 @@ describe("KeySequencer", () => {
         // each value takes 800 ms to apply: a backlog of released values builds up
         apply: (released: KeySequencer.Released<string>) =>
           Effect.sleep("800 millis").pipe(
-            Effect.zipRight(Clock.currentTimeMillis),
+            Effect.andThen(Clock.currentTimeMillis),
             Effect.map((now) => {
               applied.push([released, now])
             })
           )
       })
-      const callers = yield* Effect.forEach([0, 1, 2, 5], (sequence) => Effect.fork(sequencer.submit(sequence, `v${sequence}`)))
+      const callers = yield* Effect.forEach([0, 1, 2, 5], (sequence) => fork(sequencer.submit(sequence, `v${sequence}`)))
       yield* TestClock.adjust("2 seconds")
       // 3 arrives 2 s after 5, while 1 and 2 are still being applied: not given up on
-      callers.push(yield* Effect.fork(sequencer.submit(3, "v3")))
+      callers.push(yield* fork(sequencer.submit(3, "v3")))
       yield* TestClock.adjust("1199 millis") // t = 3199: 3 applied, the key caught up at 3200
       yield* TestClock.adjust("1 millis")
       expect(applied.map(([r, at]) => [r.sequence, r.missing, at])).toEqual([[0, undefined, 800], [1, undefined, 1600], [
@@ -153,7 +154,7 @@ describe("KeySequencer", () => {
       yield* Effect.forEach(callers, Fiber.join)
     }))
 
-  it.scoped("a shared backlog held by what feeds the object holds its gaps (another key's request on its way)", () =>
+  itScoped("a shared backlog held by what feeds the object holds its gaps (another key's request on its way)", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const backlog = yield* Sequencer.makeBacklog
@@ -166,7 +167,7 @@ describe("KeySequencer", () => {
         backlog,
         apply: (released: KeySequencer.Released<string>) => Effect.sync(() => applied.push(released))
       })
-      const late = yield* Effect.fork(sequencer.submit(1, "b")) // 0 is still in the worker, forwarded after 3 s
+      const late = yield* fork(sequencer.submit(1, "b")) // 0 is still in the worker, forwarded after 3 s
       const release = Sequencer.unsafeHoldGaps(backlog)
       yield* TestClock.adjust("3 seconds")
       expect(applied).toEqual([])
@@ -178,7 +179,7 @@ describe("KeySequencer", () => {
       expect(applied).toEqual([{ sequence: 1, value: "b", missing: { from: 0, to: 0 } }])
     }))
 
-  it.scoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>
+  itScoped("a failed apply is its caller's error; its sequence is spent and written, and the key goes on", () =>
     Effect.gen(function*() {
       const { entries, storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
@@ -188,19 +189,19 @@ describe("KeySequencer", () => {
       expect(applied.map((r) => r.value)).toEqual(["b"])
     }))
 
-  it.scoped("an interrupted caller leaves its value accepted: it is applied in its turn", () =>
+  itScoped("an interrupted caller leaves its value accepted: it is applied in its turn", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const { applied, sequencer } = yield* recording(storage)
-      const caller = yield* Effect.fork(sequencer.submit(1, "b"))
-      yield* Effect.yieldNow()
+      const caller = yield* fork(sequencer.submit(1, "b"))
+      yield* yieldNow
       yield* Fiber.interrupt(caller)
       yield* sequencer.submit(0, "a")
       expect(applied.map((r) => r.value)).toEqual(["a", "b"])
       expect(yield* sequencer.next).toBe(2)
     }))
 
-  it.scoped("bad options die with IllegalArgumentException naming the option", () =>
+  itScoped("bad options die with IllegalArgumentException naming the option", () =>
     Effect.gen(function*() {
       const { storage } = memoryStorage()
       const apply = () => Effect.succeed(1)
@@ -215,7 +216,7 @@ describe("KeySequencer", () => {
         const exit = yield* Effect.exit(KeySequencer.make(options as KeySequencer.Options<unknown, number, never, never>))
         expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
         const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-        expect(defect).toBeInstanceOf(Cause.IllegalArgumentException)
+        expect(defect).toBeInstanceOf(IllegalArgumentError)
         expect((defect as Error).message).toContain(`\`${name}\``)
       }
     }))
