@@ -8,7 +8,7 @@ import { Deferred, Effect, Fiber, Queue, Ref, Stream } from "effect"
 import { pMapIterable } from "p-map"
 import { Readable } from "node:stream"
 import { Ordered } from "../src/index.ts"
-import * as runtime from "../src/internal/runtime.ts"
+import * as runtime from "./line.ts"
 import { check, type Check, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
 
 const CONCURRENCY = 100

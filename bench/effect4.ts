@@ -6,7 +6,7 @@
  * writes its checks as JSON to the file named by its first argument.
  */
 import { writeFileSync } from "node:fs"
-import * as runtime from "../src/internal/runtime.ts"
+import * as runtime from "./line.ts"
 import { runCpuBench } from "./core.ts"
 
 console.log(`\n## The CPU tables again, on effect ${runtime.line}`)

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { consume, flush, show } from "../utils/sequencer.ts"
-import { TestClock, fork, forkDaemon, yieldNow, failuresOf, makeClock, poll, withClock, itScoped } from "../utils/line.ts"
+import { TestClock, fork, forkDaemon, yieldNow, failuresOf, makeClock, poll, withClock, itScoped, currentClock } from "../utils/line.ts"
 
 const at = (millis: number) => TestClock.adjust(Duration.millis(millis))
 
@@ -381,21 +381,11 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
 
   itScoped("a stall (the gap timer wakes more than gapTimeout / 4 late) starts the gap clock afresh", () =>
     Effect.gen(function*() {
-      const testClock = yield* Effect.clock
+      const testClock = yield* currentClock
       // Sleeps wake `lag` late, as on a process stalled by a loaded machine: the timer, not the test, is late.
       let lag = 0
-      const lateClock: Clock.Clock = {
-        [Clock.ClockTypeId]: Clock.ClockTypeId,
-        unsafeCurrentTimeMillis: () => testClock.unsafeCurrentTimeMillis(),
-        unsafeCurrentTimeNanos: () => testClock.unsafeCurrentTimeNanos(),
-        currentTimeMillis: testClock.currentTimeMillis,
-        currentTimeNanos: testClock.currentTimeNanos,
-        sleep: (duration) => testClock.sleep(Duration.sum(duration, Duration.millis(lag)))
-      }
-      const sequencer = yield* Effect.withClock(
-        Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" }),
-        lateClock
-      )
+      const lateClock = makeClock(testClock.millis, (duration) => testClock.sleep(Duration.sum(duration, Duration.millis(lag))))
+      const sequencer = yield* withClock(Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" }), lateClock)
       const { events } = yield* consume(sequencer)
       lag = 300
       yield* sequencer.offer("a", 1, 1) // t = 0: due at 1000, the timer wakes at 1300: a stall

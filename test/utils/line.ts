@@ -203,6 +203,11 @@ export const inScope: {
 export const makeClock = (millis: () => number, sleep: Clock.Clock["sleep"]): Clock.Clock =>
   runtime.makeClock(millis, sleep) as Clock.Clock
 
+/** The running fiber's Clock, read synchronously (`millis()`, `sleep`): to build a clock on top of the TestClock. */
+export const currentClock: Effect.Effect<runtime.ClockReader> = runtime.withFiber((fiber) =>
+  Effect.succeed(runtime.clockOf(fiber))
+)
+
 /** Runs `self` with `clock`: `Effect.withClock` (3) / the `Clock` service (4), as the library does. */
 export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clock) => Effect.Effect<A, E, R> =
   runtime.withClock
