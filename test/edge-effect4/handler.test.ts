@@ -10,7 +10,6 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { inject } from "vitest"
 import { lifecycleBatch, ndjson, outcome, readAll } from "../edge/harness.ts"
 import { freePort, root } from "../edge/launch.ts"
 
@@ -73,13 +72,7 @@ const start = async (runtime: string, command: ReadonlyArray<string>, port: numb
   throw new Error(`${runtime} server (effect 4) did not become healthy:\n${output}`)
 }
 
-/**
- * The example bundles effect 4 itself, whichever line the test runs on: one run is enough, so the effect-3
- * project (when the suite runs once per line, vitest's `provide`d `effectLine`) skips it.
- */
-const effectLine = (inject as (key: string) => unknown)("effectLine")
-
-describe.skipIf(effectLine === 3)("examples/edge-effect4", () => {
+describe("examples/edge-effect4", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "edge-effect4-"))
     await build({ ...effect4Bundle, entryPoints: [join(example, "node.ts")], outfile: join(dir, "node.mjs"), platform: "node" })
