@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
+import { Admission } from "./admission.ts"
 import { ActionTimeoutError } from "../errors.ts"
 import { type ChildLifetime, Children } from "./children.ts"
 import { Handoff } from "./handoff.ts"
@@ -11,7 +12,7 @@ import type { ResolvedOptions } from "./options.ts"
 import { makeOrdering, type Ordering } from "./ordering.ts"
 import * as runtime from "./runtime.ts"
 import { Intake, type Source } from "./source.ts"
-import { DONE, FAILED, makeTask, RUNNING, type Task } from "./task.ts"
+import { DONE, FAILED, RUNNING, type Task } from "./task.ts"
 import * as V from "./validate.ts"
 import { Window } from "./window.ts"
 import { type Worker, WorkerPool } from "./workerPool.ts"
@@ -34,6 +35,9 @@ export { iterableSource, streamSource } from "./source.ts"
  * to do, and are woken one at a time, each woken worker waking the next
  * while work remains.
  *
+ * Admission (`admission.ts`): what may start next, inputs numbered in input
+ * order, and the bounds a failure sets.
+ *
  * Window (`window.ts`): `admitted` counts actions taken from upstream and not
  * yet handed to the consumer; nothing is admitted while it equals the
  * window's size, which an `AutoWindow` moves with `window: "auto"`. Concurrency: at most
@@ -44,12 +48,8 @@ export { iterableSource, streamSource } from "./source.ts"
  */
 export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly intake: Intake<A, R>
-  private nextIndex = 0
   private readonly window: Window
-  /** False once a failure is known: nothing more is taken from upstream. */
-  private admitting = true
-  /** Only actions before this index may still start (total order after a failure). */
-  startLimit = Infinity
+  private readonly admission: Admission<A, B>
   private readonly ordering: Ordering<A, B>
   private readonly children: Children<R>
   private hedger: Hedger<A, B, R> | undefined
@@ -81,8 +81,17 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.ordering = makeOrdering(options)
     this.children = new Children(lifetime, this.workerLoop)
     this.handoff = new Handoff(() => {
-      if (this.growWindow(this.pool.idle)) this.wakeForWork()
+      if (this.admission.growWindow(this.pool.idle)) this.wakeForWork()
     })
+    this.admission = new Admission(this.intake, this.window, this.ordering, this.handoff, (task, cause) => {
+      task.finishedAt = this.clock?.millis() ?? 0
+      this.fail(task, cause)
+    })
+  }
+
+  /** `HedgeHost`: only actions before this index may still start. */
+  get startLimit(): number {
+    return this.admission.startLimit
   }
 
   /**
@@ -107,7 +116,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       this.clock = runtime.clockOf(fiber)
     }
     if (name === undefined) return Effect.void
-    const metrics = this.metrics = this.handoff.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
+    const metrics = this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
     return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
@@ -185,7 +194,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         this.metrics.handed(out.length)
         this.metrics.flush()
       }
-      if (this.admitting) this.wakeForWork()
+      if (this.admission.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
     if (handoff.terminal !== undefined) {
@@ -200,7 +209,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /** Whether a worker still has a reason to loop. */
   private hasWork(): boolean {
     return this.ordering.freed.length > 0 || (this.hedger !== undefined && this.hedger.waiting > 0) ||
-      (this.admitting && !this.intake.exhausted)
+      (this.admission.admitting && !this.intake.exhausted)
   }
 
   /** Starts the next actions; the gauges are brought up to date before the worker gives up the thread. */
@@ -235,17 +244,17 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       }
       let action: Effect.Effect<B, unknown, R> | undefined
       let task: Task<A, B> | undefined
-      if (this.direct && this.canAdmit() && this.ordering.releasesAtOnce()) {
+      if (this.direct && this.admission.canAdmit() && this.ordering.releasesAtOnce()) {
         const input = this.intake.next()
-        action = invoke(this.f, input, this.nextIndex)
+        action = invoke(this.f, input, this.admission.nextIndex)
         if (runtime.isExit(action) && action._tag === "Success") {
-          this.releaseDirect(action.value)
+          this.admission.releaseDirect(action.value)
           if (!this.hasWork()) return this.leave(Effect.void)
           continue
         }
-        task = this.admit(input)!
+        task = this.admission.admit(input)!
       } else {
-        task = this.take()
+        task = this.admission.take()
         if (task === undefined) {
           // A consumer that runs as it is woken (effect 4) may free room in the window: look again.
           if (this.handoff.wakeIfReady()) continue
@@ -282,63 +291,11 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */
   private idle(): Effect.Effect<void, never, R> {
     if (
-      this.admitting && !this.intake.pulling && !this.intake.ended && this.intake.buffered === 0 &&
+      this.admission.admitting && !this.intake.pulling && !this.intake.ended && this.intake.buffered === 0 &&
       this.window.admitted < this.window.size
     ) return this.pullUpstream()
-    if (this.growWindow(1 + this.pool.idle)) return Effect.void
+    if (this.admission.growWindow(1 + this.pool.idle)) return Effect.void
     return this.pool.park
-  }
-
-  /**
-   * `window: "auto"`: room for `idle` more workers when the full window keeps
-   * them from input while the consumer waits for the next result in order.
-   */
-  private growWindow(idle: number): boolean {
-    return this.handoff.waiting && this.admitting && !this.intake.exhausted && this.window.grow(idle)
-  }
-
-  /** The next action to start: one its key let go, else the next admitted. */
-  private take(): Task<A, B> | undefined {
-    const freed = this.ordering.freed
-    let task = freed.shift()
-    while (task !== undefined && task.index >= this.startLimit) task = freed.shift()
-    if (task !== undefined) return task
-    while (this.canAdmit()) {
-      const admitted = this.admit(this.intake.next())
-      if (admitted !== undefined) return admitted
-    }
-    return undefined
-  }
-
-  /** Whether the window admits the next buffered input now. */
-  private canAdmit(): boolean {
-    return this.admitting && this.window.admitted < this.window.size && this.intake.buffered > 0
-  }
-
-  /**
-   * Direct mode: the action of the next input succeeded at once while every
-   * earlier result was already released, so its value leaves now, in order,
-   * with no `Task` made for it: it takes its place in the window as an
-   * admitted action that was handed over at once would.
-   */
-  private releaseDirect(value: B): void {
-    this.nextIndex++
-    this.window.admitted++
-    this.handoff.output.push(value)
-  }
-
-  /** Takes one input into the window; returns it if it may start now. */
-  private admit(input: A): Task<A, B> | undefined {
-    const task = makeTask<A, B>(this.nextIndex++, input)
-    this.window.admitted++
-    this.metrics?.admitted()
-    try {
-      return this.ordering.admit(task) ? task : undefined
-    } catch (defect) {
-      task.finishedAt = this.clock?.millis() ?? 0
-      this.fail(task, Cause.die(defect))
-      return undefined
-    }
   }
 
   /** Runs an action that has yet to complete, under `timeout` if one is given. */
@@ -429,7 +386,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return Effect.matchCause(this.intake.pull(this.window.size - this.window.admitted), {
       // After an action's failure (total order) that failure comes first:
       // upstream's, which lies after every admitted action, is moot.
-      onFailure: (cause) => this.admitting ? this.abort(cause) : undefined,
+      onFailure: (cause) => this.admission.admitting ? this.abort(cause) : undefined,
       onSuccess: (more) => {
         if (more) {
           this.wakeForWork()
@@ -447,12 +404,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * one worker to pull).
    */
   private startableWork(): number {
-    const ready = this.ordering.freed.length + (this.hedger?.waiting ?? 0)
-    if (!this.admitting) return ready
-    const room = this.window.size - this.window.admitted
-    const buffered = this.intake.buffered
-    const more = this.intake.ended || this.intake.pulling ? buffered : Math.max(buffered, 1)
-    return ready + Math.min(room, more)
+    return this.ordering.freed.length + (this.hedger?.waiting ?? 0) + this.admission.startable()
   }
 
   /** Wakes parked workers for the work no worker on its way will take; returns how much is left. */
@@ -476,9 +428,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     task.state = FAILED
     task.cause = cause
     if (this.options.order !== "total") return this.abort(cause)
-    if (task.index >= this.startLimit) return
-    this.startLimit = task.index
-    this.admitting = false
+    if (!this.admission.stopAfter(task.index)) return
     this.pool.interruptAfter(task.index, this.interruptor!, this.metrics)
     this.pool.wakeAll()
     this.ordering.failed(task, this.handoff)
@@ -489,8 +439,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private abort(cause: Cause.Cause<unknown>): void {
     if (this.handoff.terminal !== undefined) return
     this.handoff.terminal = cause
-    this.admitting = false
-    this.startLimit = -1
+    this.admission.stopAll()
     this.pool.interruptAfter(-1, this.interruptor!, this.metrics)
     this.pool.wakeAll()
     this.handoff.wake()

@@ -1,0 +1,113 @@
+import * as Cause from "effect/Cause"
+import type { Handoff } from "./handoff.ts"
+import type { PipelineMetrics } from "./metrics.ts"
+import type { Ordering } from "./ordering.ts"
+import type { Intake } from "./source.ts"
+import { makeTask, type Task } from "./task.ts"
+import type { Window } from "./window.ts"
+
+/**
+ * What may start next: inputs taken from upstream into the window (each
+ * numbered in input order), the actions their key let go, and the bounds a
+ * failure sets (nothing more admitted; in total order, nothing after the
+ * failed action started). The engine asks it for the next action and tells
+ * it when a failure stops admission.
+ *
+ * @internal
+ */
+export class Admission<A, B> {
+  /** The index the next input taken from upstream gets. */
+  nextIndex = 0
+  /** False once a failure is known: nothing more is taken from upstream. */
+  admitting = true
+  /** Only actions before this index may still start (total order after a failure). */
+  startLimit = Infinity
+  /** With `name`: counts admissions. */
+  metrics: PipelineMetrics | undefined
+
+  constructor(
+    private readonly intake: Intake<A, unknown>,
+    private readonly window: Window,
+    private readonly ordering: Ordering<A, B>,
+    private readonly handoff: Handoff<A, B, unknown>,
+    /** The order threw on an admitted action (a key function's defect): the engine fails it. */
+    private readonly onDefect: (task: Task<A, B>, cause: Cause.Cause<unknown>) => void
+  ) {}
+
+  /** Whether the window admits the next buffered input now. */
+  canAdmit(): boolean {
+    return this.admitting && this.window.admitted < this.window.size && this.intake.buffered > 0
+  }
+
+  /** The next action to start: one its key let go, else the next admitted. */
+  take(): Task<A, B> | undefined {
+    const freed = this.ordering.freed
+    let task = freed.shift()
+    while (task !== undefined && task.index >= this.startLimit) task = freed.shift()
+    if (task !== undefined) return task
+    while (this.canAdmit()) {
+      const admitted = this.admit(this.intake.next())
+      if (admitted !== undefined) return admitted
+    }
+    return undefined
+  }
+
+  /** Takes one input into the window; returns it if it may start now. */
+  admit(input: A): Task<A, B> | undefined {
+    const task = makeTask<A, B>(this.nextIndex++, input)
+    this.window.admitted++
+    this.metrics?.admitted()
+    try {
+      return this.ordering.admit(task) ? task : undefined
+    } catch (defect) {
+      this.onDefect(task, Cause.die(defect))
+      return undefined
+    }
+  }
+
+  /**
+   * Direct mode: the action of the next input succeeded at once while every
+   * earlier result was already released, so its value leaves now, in order,
+   * with no `Task` made for it: it takes its place in the window as an
+   * admitted action that was handed over at once would.
+   */
+  releaseDirect(value: B): void {
+    this.nextIndex++
+    this.window.admitted++
+    this.handoff.output.push(value)
+  }
+
+  /**
+   * `window: "auto"`: room for `idle` more workers when the full window keeps
+   * them from input while the consumer waits for the next result in order.
+   */
+  growWindow(idle: number): boolean {
+    return this.handoff.waiting && this.admitting && !this.intake.exhausted && this.window.grow(idle)
+  }
+
+  /**
+   * How many more actions could start from upstream now: what the window
+   * admits of the buffered input (or one worker to pull).
+   */
+  startable(): number {
+    if (!this.admitting) return 0
+    const room = this.window.size - this.window.admitted
+    const buffered = this.intake.buffered
+    const more = this.intake.ended || this.intake.pulling ? buffered : Math.max(buffered, 1)
+    return Math.min(room, more)
+  }
+
+  /** Total order: the action at `index` failed; whether it is the first (the earliest) to stop what follows it. */
+  stopAfter(index: number): boolean {
+    if (index >= this.startLimit) return false
+    this.startLimit = index
+    this.admitting = false
+    return true
+  }
+
+  /** The run ends: nothing more starts. */
+  stopAll(): void {
+    this.admitting = false
+    this.startLimit = -1
+  }
+}
