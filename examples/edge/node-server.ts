@@ -61,29 +61,79 @@ const closeAfterEarlyAnswer = (lingerMillis: number) => (request: IncomingMessag
 }
 
 /**
- * What `node:http` answers by itself, before any route runs: a request that
- * did not arrive within the header or request timeout (408), a head too
- * large (431), a request it cannot parse (400). The same JSON error body as
- * every other error, then the connection closes.
- */
-/**
  * Sockets answered by `answerClientError`. The answer ends the socket, but
  * the HTTP parser still reads what comes after it: the rest of a head that
  * was late (a 408 under load) would still become a request, and a client
- * told 408 would have its action applied. `ignoreAnswered` drops them.
+ * told 408 would have its action applied. Such requests are dropped.
  */
 const answered = new WeakSet<Duplex>()
 
-/** Makes `server` drop requests that arrive on a socket it already answered (see `answered`). */
-const ignoreAnswered = (server: Server): Server => {
+/**
+ * Makes `server` hand a request to its `request` listeners (the app) only
+ * when `take` did not take it: `take` answers it itself, or drops it.
+ */
+const takeRequests = (
+  server: Server,
+  take: (request: IncomingMessage, response: ServerResponse) => boolean
+): Server => {
   const emit = server.emit
   server.emit = function(this: Server, event: string | symbol, ...args: Array<unknown>) {
-    if (event === "request" && answered.has((args[0] as IncomingMessage).socket)) return true
+    if (event === "request" && take(args[0] as IncomingMessage, args[1] as ServerResponse)) return true
     return Reflect.apply(emit, this, [event, ...args])
   } as typeof server.emit
   return server
 }
 
+/**
+ * Load shedding for the keyed route. A keyed request counts as unread from
+ * its head until its body was read (by the app, which then offers it) or its
+ * connection closed: so many unread requests mean the server is behind with
+ * its input. Beyond `maxUnreadRequests`, a keyed request is answered 503
+ * with `Retry-After` as soon as its body arrived (read and dropped, so the
+ * connection stays usable), nothing applied. That answer is cheap, so
+ * during a burst the server keeps accepting, and no connection waits in the
+ * kernel's queue, unseen by the sequencer, until its client gives up. The
+ * shed action is late, not missing: the backlog is held for `Retry-After` +
+ * `HEADERS_TIMEOUT_MS`, the time its client has to send it again.
+ */
+const shedWhenBehind = (listen: ListenConfig, backlog: Sequencer.Backlog) => {
+  let unread = 0
+  const comeBack = Duration.sum(Duration.seconds(listen.retryAfterSeconds), Duration.millis(listen.headersTimeoutMs))
+  const json = JSON.stringify({
+    error: `Over ${listen.maxUnreadRequests} requests wait to be read: send this one again in ${listen.retryAfterSeconds} s`,
+    retryAfterSeconds: listen.retryAfterSeconds,
+    limit: { unreadRequests: listen.maxUnreadRequests }
+  })
+  const answer = (response: ServerResponse) => () =>
+    response.writeHead(503, "Service Unavailable", {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(json),
+      "retry-after": String(listen.retryAfterSeconds)
+    }).end(json)
+  return (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== "POST" || request.url?.startsWith("/keys/") !== true) return false
+    if (unread >= listen.maxUnreadRequests) {
+      Effect.runSync(Sequencer.holdGapsFor(backlog, comeBack))
+      request.once("end", answer(response)).resume()
+      return true
+    }
+    unread++
+    let counted = true
+    const read = () => {
+      if (counted) unread--
+      counted = false
+    }
+    request.once("end", read).once("close", read)
+    return false
+  }
+}
+
+/**
+ * What `node:http` answers by itself, before any route runs: a request that
+ * did not arrive within the header or request timeout (408), a head too
+ * large (431), a request it cannot parse (400). The same JSON error body as
+ * every other error, then the connection closes.
+ */
 const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
 (error: NodeJS.ErrnoException, socket: Duplex): void => {
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
@@ -137,16 +187,20 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
   const listen = listenConfigFromEnv(env)
   const backlog = Effect.runSync(Sequencer.makeBacklog)
   const unread = holdWhileUnread(backlog)
+  const shed = shedWhenBehind(listen, backlog)
   const server = () =>
-    ignoreAnswered(createServer({
+    takeRequests(createServer({
       IncomingMessage: DrainingIncomingMessage,
       headersTimeout: listen.headersTimeoutMs,
       requestTimeout: listen.requestTimeoutMs,
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("connection", unread.connection).on("request", unread.request)
-      .on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs)).on("clientError", answerClientError(listen, backlog)))
+    }).on("connection", unread.connection).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
+      .on("clientError", answerClientError(listen, backlog)), (request, response) => {
+      unread.request(request)
+      return answered.has(request.socket) || shed(request, response)
+    })
   const Server = HttpServer.serve(app).pipe(
     HttpServer.withLogAddress,
     Layer.provide(layer(configFromEnv(runtime, env), { backlog })),
