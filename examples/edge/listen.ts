@@ -25,10 +25,12 @@ export interface ListenConfig {
    */
   readonly backlog: number
   /**
-   * Keyed requests the server may have accepted and not yet read the body
-   * of; one more is answered 503 with `Retry-After` at once, unread. Cheap
-   * answers keep the server accepting during a burst, so that no connection
-   * waits in the kernel's queue, where the sequencer cannot see it.
+   * Requests the server may have accepted and not read yet (connections
+   * whose first request head is not parsed, keyed requests whose body is
+   * not read); at this many, a keyed request is answered 503 with
+   * `Retry-After`, unread. Cheap answers keep the server accepting during a
+   * burst, so that no connection waits in the kernel's queue, where the
+   * sequencer cannot see it.
    */
   readonly maxUnreadRequests: number
   /** A request shed with 503 may be sent again after this many seconds (its `Retry-After`). */

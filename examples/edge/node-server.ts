@@ -85,22 +85,24 @@ const takeRequests = (
 }
 
 /**
- * Load shedding for the keyed route. A keyed request counts as unread from
- * its head until its body was read (by the app, which then offers it) or its
- * connection closed: so many unread requests mean the server is behind with
- * its input. Beyond `maxUnreadRequests`, a keyed request is answered 503
- * with `Retry-After` as soon as its body arrived (read and dropped, so the
- * connection stays usable), nothing applied. That answer is cheap, so
- * during a burst the server keeps accepting, and no connection waits in the
- * kernel's queue, unseen by the sequencer, until its client gives up. The
- * shed action is late, not missing: the backlog is held for `Retry-After` +
- * `HEADERS_TIMEOUT_MS`, the time its client has to send it again.
+ * Load shedding for the keyed route. The server is behind with its input
+ * when many requests are accepted and not read: connections whose first
+ * request head is not parsed yet (`unreadConnections`), and keyed requests
+ * whose body was not read yet (by the app, which then offers it) and whose
+ * connection is open. At `maxUnreadRequests`, a keyed request is answered
+ * 503 with `Retry-After` as soon as its body arrived (read and dropped, so
+ * the connection stays usable), nothing applied. That answer is cheap: during
+ * a burst the server gets through what it accepted quickly, accepts again,
+ * and no connection waits in the kernel's queue, unseen by the sequencer,
+ * until its client gives up. The shed action is late, not missing: the
+ * backlog is held for `Retry-After` + `HEADERS_TIMEOUT_MS`, the time its
+ * client has to send it again.
  */
-const shedWhenBehind = (listen: ListenConfig, backlog: Sequencer.Backlog) => {
-  let unread = 0
+const shedWhenBehind = (listen: ListenConfig, backlog: Sequencer.Backlog, unreadConnections: () => number) => {
+  let unreadBodies = 0
   const comeBack = Duration.sum(Duration.seconds(listen.retryAfterSeconds), Duration.millis(listen.headersTimeoutMs))
   const json = JSON.stringify({
-    error: `Over ${listen.maxUnreadRequests} requests wait to be read: send this one again in ${listen.retryAfterSeconds} s`,
+    error: `${listen.maxUnreadRequests} or more requests wait to be read: send this one again in ${listen.retryAfterSeconds} s`,
     retryAfterSeconds: listen.retryAfterSeconds,
     limit: { unreadRequests: listen.maxUnreadRequests }
   })
@@ -112,15 +114,15 @@ const shedWhenBehind = (listen: ListenConfig, backlog: Sequencer.Backlog) => {
     }).end(json)
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     if (request.method !== "POST" || request.url?.startsWith("/keys/") !== true) return false
-    if (unread >= listen.maxUnreadRequests) {
+    if (unreadConnections() + unreadBodies >= listen.maxUnreadRequests) {
       Effect.runSync(Sequencer.holdGapsFor(backlog, comeBack))
       request.once("end", answer(response)).resume()
       return true
     }
-    unread++
+    unreadBodies++
     let counted = true
     const read = () => {
-      if (counted) unread--
+      if (counted) unreadBodies--
       counted = false
     }
     request.once("end", read).once("close", read)
@@ -168,7 +170,7 @@ const answerClientError = (listen: ListenConfig, backlog: Sequencer.Backlog) =>
  * (the route then holds it until its offer), or until it closes.
  */
 const holdWhileUnread = (backlog: Sequencer.Backlog) => {
-  const unread = new WeakMap<Socket, () => void>()
+  const unread = new Map<Socket, () => void>()
   const read = (socket: Socket) => {
     unread.get(socket)?.()
     unread.delete(socket)
@@ -178,7 +180,9 @@ const holdWhileUnread = (backlog: Sequencer.Backlog) => {
       unread.set(socket, Sequencer.unsafeHoldGaps(backlog))
       socket.once("close", () => read(socket))
     },
-    request: (request: IncomingMessage): void => read(request.socket as Socket)
+    request: (request: IncomingMessage): void => read(request.socket as Socket),
+    /** Connections accepted whose first request head is not parsed yet. */
+    count: (): number => unread.size
   }
 }
 
@@ -187,7 +191,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
   const listen = listenConfigFromEnv(env)
   const backlog = Effect.runSync(Sequencer.makeBacklog)
   const unread = holdWhileUnread(backlog)
-  const shed = shedWhenBehind(listen, backlog)
+  const shed = shedWhenBehind(listen, backlog, unread.count)
   const server = () =>
     takeRequests(createServer({
       IncomingMessage: DrainingIncomingMessage,

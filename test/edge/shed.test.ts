@@ -74,7 +74,7 @@ describe.each(runtimes)("edge server on %s over MAX_UNREAD_REQUESTS", (runtime) 
     expect(firstResponse(answer)).toEqual({
       status: 503,
       body: {
-        error: "Over 1 requests wait to be read: send this one again in 1 s",
+        error: "1 or more requests wait to be read: send this one again in 1 s",
         retryAfterSeconds: 1,
         limit: { unreadRequests: 1 }
       }
