@@ -20,8 +20,8 @@
  *     [--burst-keys 40] [--burst-keys-node 100] [--burst-only]
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { loadavg, tmpdir } from "node:os"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg, platform, tmpdir } from "node:os"
 import { join } from "node:path"
 import { defaultBurst, expectedApplied, runBurst } from "../test/edge/burst.ts"
 import { type Runtime, startServer } from "../test/edge/launch.ts"
@@ -190,9 +190,22 @@ export interface BurstRow {
   readonly retried: number
   /** Requests answered 503 + `Retry-After` and sent again after it. */
   readonly shed: number
+  /** Connects the kernel dropped meanwhile (full listen queue), machine-wide; Linux only. */
+  readonly listenOverflows: number | undefined
   /** Requests with no answer, by error code (resent when never sent). */
   readonly errors: Readonly<Record<string, number>>
   readonly drainMillis: number
+}
+
+/**
+ * Connects the kernel dropped because a listen queue was full, machine-wide
+ * (Linux `TcpExtListenOverflows`; `undefined` elsewhere).
+ */
+const listenOverflows = (): number | undefined => {
+  if (platform() !== "linux") return undefined
+  const [names, values] = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((line) => line.startsWith("TcpExt:"))
+  const index = names.split(" ").indexOf("ListenOverflows")
+  return index < 0 ? undefined : Number(values.split(" ")[index])
 }
 
 /** The keyed burst against `runtime`'s server at its default settings. */
@@ -200,6 +213,7 @@ const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> =
   const server = await startServer(runtime)
   try {
     const spec = defaultBurst(keys)
+    const overflowsBefore = listenOverflows()
     const result = await runBurst(server.url, spec, `bench-${runtime}-${keys}-${Date.now()}`)
     return {
       runtime,
@@ -211,6 +225,7 @@ const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> =
       gaps: result.statuses[504] ?? 0,
       retried: result.retried,
       shed: result.shed,
+      listenOverflows: overflowsBefore === undefined ? undefined : listenOverflows()! - overflowsBefore,
       errors: result.errors,
       drainMillis: result.drainMillis
     }
@@ -231,14 +246,14 @@ export const runBurstBench = async (
   console.log("\n### Keyed burst: keys × 100 actions, shuffled, 6 duplicates a key, 10 gaps, all at once, default settings\n")
   console.log(`load average ${loadavg().map((n) => n.toFixed(1)).join(", ")} at the end\n`)
   console.log(
-    "| runtime | keys × actions | requests | applied | 409 | 504 | shed (503, resent) | resent (408, failed connect) | no answer | drained in |"
+    "| runtime | keys × actions | requests | applied | 409 | 504 | shed (503, resent) | resent (408, failed connect) | no answer | connects dropped | drained in |"
   )
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of rows) {
     const errors = Object.entries(r.errors).map(([code, n]) => `${n} ${code}`).join(", ") || "0"
     console.log(
       `| ${r.runtime} | ${r.keys} × 100 | ${r.requests} | ${r.applied} of ${r.applicable} | ${r.conflicts} | ${r.gaps} | ` +
-        `${r.shed} | ${r.retried} | ${errors} | ${(r.drainMillis / 1000).toFixed(1)} s |`
+        `${r.shed} | ${r.retried} | ${errors} | ${r.listenOverflows ?? "?"} | ${(r.drainMillis / 1000).toFixed(1)} s |`
     )
   }
   return rows

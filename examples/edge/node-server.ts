@@ -186,6 +186,31 @@ const holdWhileUnread = (backlog: Sequencer.Backlog) => {
   }
 }
 
+/**
+ * How long a connect the kernel dropped may take to reach the server: Linux
+ * retransmits a SYN 6 times (1, 3, 7, 15, 31, 63 s after the first) and
+ * fails the connect at 127 s, after which the client sends it again.
+ */
+const kernelConnectTimeoutMs = 127_000
+
+/**
+ * A full listen queue: when the server accepts as many connections at once
+ * (in one turn of the event loop) as its listen backlog, the kernel's queue
+ * was full and it dropped the connects that came meanwhile. The server sees
+ * them only when a retransmitted SYN finds room, or when their client sends
+ * them again after the kernel's connect timeout. They are late, not missing:
+ * the input backlog is held for that long, plus `HEADERS_TIMEOUT_MS` for the
+ * resend to arrive.
+ */
+const holdAfterFullQueue = (listen: ListenConfig, backlog: Sequencer.Backlog) => {
+  const dropped = Duration.millis(kernelConnectTimeoutMs + listen.headersTimeoutMs)
+  let accepted = 0
+  return (): void => {
+    if (accepted++ === 0) setImmediate(() => accepted = 0)
+    if (accepted === listen.backlog) Effect.runSync(Sequencer.holdGapsFor(backlog, dropped))
+  }
+}
+
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
 export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, string | undefined>>): void => {
   const listen = listenConfigFromEnv(env)
@@ -200,7 +225,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("connection", unread.connection).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
+    }).on("connection", unread.connection).on("connection", holdAfterFullQueue(listen, backlog)).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
       .on("clientError", answerClientError(listen, backlog)), (request, response) => {
       unread.request(request)
       return answered.has(request.socket) || shed(request, response)
