@@ -20,10 +20,11 @@
  *     [--burst-keys 40] [--burst-keys-node 100] [--burst-only]
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { loadavg, platform, tmpdir } from "node:os"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { defaultBurst, expectedApplied, runBurst } from "../test/edge/burst.ts"
+import { listenOverflows } from "../examples/edge/node-server.ts"
 import { type Runtime, startServer } from "../test/edge/launch.ts"
 
 export interface HttpBenchOptions {
@@ -195,17 +196,6 @@ export interface BurstRow {
   /** Requests with no answer, by error code (resent when never sent). */
   readonly errors: Readonly<Record<string, number>>
   readonly drainMillis: number
-}
-
-/**
- * Connects the kernel dropped because a listen queue was full, machine-wide
- * (Linux `TcpExtListenOverflows`; `undefined` elsewhere).
- */
-const listenOverflows = (): number | undefined => {
-  if (platform() !== "linux") return undefined
-  const [names, values] = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((line) => line.startsWith("TcpExt:"))
-  const index = names.split(" ").indexOf("ListenOverflows")
-  return index < 0 ? undefined : Number(values.split(" ")[index])
 }
 
 /** The keyed burst against `runtime`'s server at its default settings. */

@@ -10,6 +10,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { readFileSync } from "node:fs"
 import { createServer, IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
@@ -194,21 +195,38 @@ const holdWhileUnread = (backlog: Sequencer.Backlog) => {
 const kernelConnectTimeoutMs = 127_000
 
 /**
- * A full listen queue: when the server accepts as many connections at once
- * (in one turn of the event loop) as its listen backlog, the kernel's queue
- * was full and it dropped the connects that came meanwhile. The server sees
- * them only when a retransmitted SYN finds room, or when their client sends
- * them again after the kernel's connect timeout. They are late, not missing:
- * the input backlog is held for that long, plus `HEADERS_TIMEOUT_MS` for the
- * resend to arrive.
+ * Connects the kernel dropped because a listen queue was full, machine-wide
+ * (Linux `TcpExtListenOverflows`); `undefined` where it cannot be read
+ * (another OS, Deno without `--allow-read`).
  */
-const holdAfterFullQueue = (listen: ListenConfig, backlog: Sequencer.Backlog) => {
-  const dropped = Duration.millis(kernelConnectTimeoutMs + listen.headersTimeoutMs)
-  let accepted = 0
-  return (): void => {
-    if (accepted++ === 0) setImmediate(() => accepted = 0)
-    if (accepted === listen.backlog) Effect.runSync(Sequencer.holdGapsFor(backlog, dropped))
+export const listenOverflows = (): number | undefined => {
+  try {
+    const [names, values] = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((line) => line.startsWith("TcpExt:"))
+    const index = names.split(" ").indexOf("ListenOverflows")
+    return index < 0 ? undefined : Number(values.split(" ")[index])
+  } catch {
+    return undefined
   }
+}
+
+/**
+ * A full listen queue: shedding keeps the server accepting, but a connect
+ * storm can still fill the kernel's queue faster than any server accepts,
+ * and the kernel then drops connects. The server sees them only when a
+ * retransmitted SYN finds room, or when their client sends them again after
+ * the kernel's connect timeout. They are late, not missing: once a second
+ * (Linux only) the server looks whether the kernel dropped connects, and if
+ * so holds the input backlog for that timeout plus `HEADERS_TIMEOUT_MS`.
+ */
+const holdAfterDroppedConnects = (listen: ListenConfig, backlog: Sequencer.Backlog): void => {
+  const dropped = Duration.millis(kernelConnectTimeoutMs + listen.headersTimeoutMs)
+  let seen = listenOverflows()
+  if (seen === undefined) return
+  setInterval(() => {
+    const now = listenOverflows() ?? 0
+    if (now > seen!) Effect.runSync(Sequencer.holdGapsFor(backlog, dropped))
+    seen = now
+  }, 1_000).unref()
 }
 
 /** Serves the example until the process is stopped; `runtime` is what `GET /healthz` reports. */
@@ -217,6 +235,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
   const backlog = Effect.runSync(Sequencer.makeBacklog)
   const unread = holdWhileUnread(backlog)
   const shed = shedWhenBehind(listen, backlog, unread.count)
+  holdAfterDroppedConnects(listen, backlog)
   const server = () =>
     takeRequests(createServer({
       IncomingMessage: DrainingIncomingMessage,
@@ -225,7 +244,7 @@ export const serveWithNodeHttp = (runtime: string, env: Readonly<Record<string, 
       keepAliveTimeout: listen.keepAliveTimeoutMs,
       // Node checks both timeouts on this interval (default 30 s): it bounds how late a cut can come.
       connectionsCheckingInterval: Math.min(1_000, listen.headersTimeoutMs)
-    }).on("connection", unread.connection).on("connection", holdAfterFullQueue(listen, backlog)).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
+    }).on("connection", unread.connection).on("request", closeAfterEarlyAnswer(listen.keepAliveTimeoutMs))
       .on("clientError", answerClientError(listen, backlog)), (request, response) => {
       unread.request(request)
       return answered.has(request.socket) || shed(request, response)
