@@ -29,8 +29,8 @@ export interface ListenConfig {
    * whose first request head is not parsed, keyed requests whose body is
    * not read); at this many, a keyed request is answered 503 with
    * `Retry-After`, unread. Cheap answers keep the server accepting during a
-   * burst, so that no connection waits in the kernel's queue, where the
-   * sequencer cannot see it.
+   * burst, so that fewer connections wait in the kernel's queue, where the
+   * sequencer cannot see them.
    */
   readonly maxUnreadRequests: number
   /** A request shed with 503 may be sent again after this many seconds (its `Retry-After`). */

@@ -93,9 +93,10 @@ const takeRequests = (
  * connection is open. At `maxUnreadRequests`, a keyed request is answered
  * 503 with `Retry-After` as soon as its body arrived (read and dropped, so
  * the connection stays usable), nothing applied. That answer is cheap: during
- * a burst the server gets through what it accepted quickly, accepts again,
- * and no connection waits in the kernel's queue, unseen by the sequencer,
- * until its client gives up. The shed action is late, not missing: the
+ * a burst the server gets through what it accepted quickly and accepts
+ * again, so fewer connections wait in the kernel's queue, unseen by the
+ * sequencer, or are dropped from it (`holdAfterDroppedConnects` covers
+ * those). The shed action is late, not missing: the
  * backlog is held for `Retry-After` + `HEADERS_TIMEOUT_MS`, the time its
  * client has to send it again.
  */
