@@ -12,7 +12,8 @@
  * `POST /keys/:key/actions/:sequence`, shuffled, 6 duplicates a key,
  * sequence 20 never sent on 10 keys, all in flight at once; it reports the
  * actions applied (of those that can be), the 409s (the duplicates), the 504s
- * (the real gaps), the requests resent (408, failed connect), those left
+ * (the real gaps), the requests shed (503 + `Retry-After`, resent after
+ * it) and those resent (408, failed connect), those left
  * with no answer, the load average and the time until the last answer.
  *
  *   node --import tsx bench/http.ts [--duration 10] [--connections 16] [--latency-ms 0,5] [--runtimes node,deno,bun,workerd]
@@ -23,6 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { defaultBurst, expectedApplied, runBurst } from "../test/edge/burst.ts"
+import { listenOverflows } from "../examples/edge/node-server.ts"
 import { type Runtime, startServer } from "../test/edge/launch.ts"
 
 export interface HttpBenchOptions {
@@ -187,6 +189,10 @@ export interface BurstRow {
   readonly conflicts: number
   readonly gaps: number
   readonly retried: number
+  /** Requests answered 503 + `Retry-After` and sent again after it. */
+  readonly shed: number
+  /** Connects the kernel dropped meanwhile (full listen queue), machine-wide; Linux only. */
+  readonly listenOverflows: number | undefined
   /** Requests with no answer, by error code (resent when never sent). */
   readonly errors: Readonly<Record<string, number>>
   readonly drainMillis: number
@@ -197,6 +203,7 @@ const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> =
   const server = await startServer(runtime)
   try {
     const spec = defaultBurst(keys)
+    const overflowsBefore = listenOverflows()
     const result = await runBurst(server.url, spec, `bench-${runtime}-${keys}-${Date.now()}`)
     return {
       runtime,
@@ -207,6 +214,8 @@ const measureBurst = async (runtime: Runtime, keys: number): Promise<BurstRow> =
       conflicts: result.statuses[409] ?? 0,
       gaps: result.statuses[504] ?? 0,
       retried: result.retried,
+      shed: result.shed,
+      listenOverflows: overflowsBefore === undefined ? undefined : listenOverflows()! - overflowsBefore,
       errors: result.errors,
       drainMillis: result.drainMillis
     }
@@ -226,13 +235,15 @@ export const runBurstBench = async (
   if (runtimes.includes("node") && nodeKeys !== keys) rows.push(await measureBurst("node", nodeKeys))
   console.log("\n### Keyed burst: keys × 100 actions, shuffled, 6 duplicates a key, 10 gaps, all at once, default settings\n")
   console.log(`load average ${loadavg().map((n) => n.toFixed(1)).join(", ")} at the end\n`)
-  console.log("| runtime | keys × actions | requests | applied | 409 | 504 | resent (408, failed connect) | no answer | drained in |")
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+  console.log(
+    "| runtime | keys × actions | requests | applied | 409 | 504 | shed (503, resent) | resent (408, failed connect) | no answer | connects dropped | drained in |"
+  )
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const r of rows) {
     const errors = Object.entries(r.errors).map(([code, n]) => `${n} ${code}`).join(", ") || "0"
     console.log(
       `| ${r.runtime} | ${r.keys} × 100 | ${r.requests} | ${r.applied} of ${r.applicable} | ${r.conflicts} | ${r.gaps} | ` +
-        `${r.retried} | ${errors} | ${(r.drainMillis / 1000).toFixed(1)} s |`
+        `${r.shed} | ${r.retried} | ${errors} | ${r.listenOverflows ?? "?"} | ${(r.drainMillis / 1000).toFixed(1)} s |`
     )
   }
   return rows

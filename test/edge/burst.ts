@@ -44,6 +44,8 @@ export interface BurstResult {
   readonly unexpectedCount: number
   /** Requests sent again after a 408 (the server's header timeout shed them under load) or a failed connect. */
   readonly retried: number
+  /** Requests answered 503 with `Retry-After` (the server shed them, unread) and sent again after it. */
+  readonly shed: number
   /** Requests that failed without an answer, by error code. */
   readonly errors: Readonly<Record<string, number>>
   /** The first few bodies of answers other than 200. */
@@ -114,6 +116,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
   const statuses: Record<number, number> = {}
   let applied = 0
   let retried = 0
+  let shed = 0
   const errors: Record<string, number> = {}
   const samples: Array<unknown> = []
   const started = performance.now()
@@ -127,8 +130,8 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
       })
     /**
      * The client's contract: a request that never reached the server (its
-     * connection was refused or timed out in the kernel) is sent again, and so is one answered 408 (the
-     * server shed it before reading it). Both are safe with sequence numbers.
+     * connection was refused or timed out in the kernel) is sent again, and so is one answered 408 or 503 (the
+     * server shed it before reading it; after its `Retry-After`). All are safe with sequence numbers.
      */
     const sendUntilRead = async (key: string, sequence: number) => {
       for (;;) {
@@ -137,6 +140,11 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
           const code = String(response.code ?? response.message)
           errors[code] = (errors[code] ?? 0) + 1
           if (!neverSent.has(code)) return response
+        } else if (response.statusCode === 503 && response.headers["retry-after"] !== undefined) {
+          await response.body.dump()
+          await new Promise((resolve) => setTimeout(resolve, Number(response.headers["retry-after"]) * 1000))
+          shed++
+          continue
         } else if (response.statusCode !== 408) {
           return response
         } else {
@@ -182,6 +190,7 @@ export const runBurst = async (url: string, spec: BurstSpec, prefix: string): Pr
     unexpectedCount: unexpected.length,
     samples,
     retried,
+    shed,
     errors,
     drainMillis
   }

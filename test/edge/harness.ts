@@ -20,6 +20,16 @@ export const testConfig: EdgeConfig = {
   gapTimeoutMs: 200
 }
 
+/** The first response in `received`, once its head and `content-length` bytes of body are there. */
+export const firstResponse = (received: string) => {
+  const headEnd = received.indexOf("\r\n\r\n")
+  if (headEnd < 0) return undefined
+  const head = received.slice(0, headEnd)
+  const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
+  const body = received.slice(headEnd + 4, headEnd + 4 + length)
+  return Buffer.byteLength(body) < length ? undefined : { status: Number(head.split(" ")[1]), body: JSON.parse(body) }
+}
+
 export const ndjson = (values: ReadonlyArray<unknown>): string => values.map((v) => JSON.stringify(v)).join("\n") + "\n"
 
 /** Reads an NDJSON body line by line, as the lines arrive. */

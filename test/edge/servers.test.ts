@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { connect, type Socket } from "node:net"
+import { firstResponse } from "./harness.ts"
 import { type Runtime, type RunningServer, startServer } from "./launch.ts"
 
 /** Short timeouts so the suite is quick; the defaults are 10 s and 30 s. */
@@ -96,16 +97,6 @@ const trickle = (socket: Socket, text: string) => {
   socket.write(text)
   const timer = setInterval(() => socket.write("a"), 500)
   return () => clearInterval(timer)
-}
-
-/** The first response in `received`, once its head and `content-length` bytes of body are there. */
-const firstResponse = (received: string) => {
-  const headEnd = received.indexOf("\r\n\r\n")
-  if (headEnd < 0) return undefined
-  const head = received.slice(0, headEnd)
-  const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
-  const body = received.slice(headEnd + 4, headEnd + 4 + length)
-  return Buffer.byteLength(body) < length ? undefined : { status: Number(head.split(" ")[1]), body: JSON.parse(body) }
 }
 
 describe.each(runtimes)("edge server on %s", (runtime) => {
