@@ -197,8 +197,10 @@ describe("KeySequencer", () => {
       yield* yieldNow
       yield* Fiber.interrupt(caller)
       yield* sequencer.submit(0, "a")
-      expect(applied.map((r) => r.value)).toEqual(["a", "b"])
-      expect(yield* sequencer.next).toBe(2)
+      // "a"'s caller may resume before "b" is applied (effect 4 does): "c" comes after "b" in any case
+      expect(yield* sequencer.submit(2, "c")).toBe("c@2")
+      expect(applied.map((r) => r.value)).toEqual(["a", "b", "c"])
+      expect(yield* sequencer.next).toBe(3)
     }))
 
   itScoped("bad options die with IllegalArgumentException naming the option", () =>
