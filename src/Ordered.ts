@@ -203,7 +203,7 @@ export const currentAttempt: Effect.Effect<number> = hedge.currentAttempt.get
  *
  * @example
  * ```ts
- * import { Chunk, Effect, Stream } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { Ordered } from "effect-ordered"
  *
  * // The actions sleep 7, 4, 1, 8 and 5 ms.
@@ -212,7 +212,7 @@ export const currentAttempt: Effect.Effect<number> = hedge.currentAttempt.get
  *   Stream.runCollect
  * )
  * // Input order, though the actions finish out of order:
- * Effect.runPromise(program).then((results) => console.log(Chunk.toArray(results)))
+ * Effect.runPromise(program).then((results) => console.log(Array.from(results)))
  * // [ 2, 4, 6, 8, 10 ]
  * ```
  *

@@ -268,7 +268,7 @@ export interface Sequencer<A> {
  *
  * @example
  * ```ts
- * import { Chunk, Effect, Stream } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { Sequencer } from "effect-ordered"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -278,7 +278,7 @@ export interface Sequencer<A> {
  *   yield* sequencer.offer("order-17", 0, "place")
  *   const retry = yield* Effect.flip(sequencer.offer("order-17", 0, "place"))
  *   const events = yield* Stream.runCollect(Stream.take(sequencer.stream, 2))
- *   return { events: Chunk.toReadonlyArray(events).map((e) => e._tag === "Released" ? e.value : "gap"), retry: retry._tag }
+ *   return { events: Array.from(events).map((e) => e._tag === "Released" ? e.value : "gap"), retry: retry._tag }
  * }))
  * Effect.runPromise(program).then(console.log)
  * // { events: [ 'place', 'cancel' ], retry: 'DuplicateSequenceError' }
@@ -372,7 +372,7 @@ export const unsafeHoldGaps: (backlog: Backlog) => () => void = backlogInternal.
  *
  * @example
  * ```ts
- * import { Chunk, Effect, Stream } from "effect"
+ * import { Effect, Stream } from "effect"
  * import { Sequencer } from "effect-ordered"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
@@ -385,7 +385,7 @@ export const unsafeHoldGaps: (backlog: Backlog) => () => void = backlogInternal.
  *   )
  * }))
  * // After 10 ms:
- * Effect.runPromise(program).then((events) => console.log(Chunk.toArray(events)))
+ * Effect.runPromise(program).then((events) => console.log(Array.from(events)))
  * // [ 'gap 0-0', 'second' ]
  * ```
  *

@@ -8,9 +8,9 @@
  * order, as `Latency.server` does in simulation.
  */
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { constVoid } from "effect/Function"
-import * as MutableQueue from "effect/MutableQueue"
 import { Ordered, type Simulation } from "../../src/index.ts"
 
 export interface Replay {
@@ -40,11 +40,16 @@ export interface Downstream {
 const makeDownstream = (downstream: Downstream) => {
   let capacity = downstream.capacity
   let busy = 0
-  const line = MutableQueue.unbounded<Place>()
+  // first come first served: `line[head]` is the next to serve
+  const line: Array<Place> = []
+  let head = 0
   const admit = () => {
     while (busy < capacity) {
-      const next = MutableQueue.poll(line, undefined)
-      if (next === undefined) return
+      if (head === line.length) {
+        line.length = head = 0
+        return
+      }
+      const next = line[head++]
       if (next.state === "gone") continue
       busy++
       next.state = "served"
@@ -54,10 +59,11 @@ const makeDownstream = (downstream: Downstream) => {
   const serve = (millis: number): Effect.Effect<void> =>
     Effect.suspend(() => {
       const place: Place = { state: "waiting", wake: constVoid }
-      const wait = Effect.async<void>((resume) => {
-        place.wake = () => resume(Effect.void)
-        MutableQueue.offer(line, place)
+      const wait = Effect.flatMap(Deferred.make<void>(), (served) => {
+        place.wake = () => Effect.runSync(Deferred.succeed(served, undefined))
+        line.push(place)
         admit()
+        return Deferred.await(served)
       })
       const leave = Effect.sync(() => {
         if (place.state === "served") {
@@ -66,13 +72,13 @@ const makeDownstream = (downstream: Downstream) => {
         }
         place.state = "gone"
       })
-      return Effect.ensuring(Effect.zipRight(wait, Effect.sleep(millis)), leave)
+      return Effect.ensuring(Effect.andThen(wait, Effect.sleep(millis)), leave)
     })
   const changes = [...downstream.changes].sort((a, b) => a.atMillis - b.atMillis)
   const changer = Effect.flatMap(Clock.currentTimeMillis, (start) =>
     Effect.forEach(changes, (change) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.zipRight(
+        Effect.andThen(
           Effect.sleep(Math.max(0, start + change.atMillis - now)),
           Effect.sync(() => {
             capacity = change.capacity
@@ -82,7 +88,7 @@ const makeDownstream = (downstream: Downstream) => {
   return {
     serve,
     run: <A, E>(program: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.scoped(Effect.zipRight(Effect.forkScoped(changer), program))
+      Effect.scoped(Effect.andThen(Effect.forkScoped(changer), program))
   }
 }
 
@@ -108,13 +114,13 @@ export const replay = (work: Simulation.Workload, downstream?: Downstream): Repl
   const first = (i: number): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       started[i] = now
-      return Effect.zipRight(serve(work.latencyMillis[i]), finished(i))
+      return Effect.andThen(serve(work.latencyMillis[i]), finished(i))
     })
   const copy = (i: number): Effect.Effect<void> =>
     Effect.suspend(() => {
       hedged++
       // The first attempt is interrupted once the copy finishes: the copy won.
-      return Effect.zipRight(serve(work.hedgeLatencyMillis[i]), Effect.zipRight(finished(i), Effect.sync(() => hedgeWins++)))
+      return Effect.andThen(serve(work.hedgeLatencyMillis[i]), Effect.andThen(finished(i), Effect.sync(() => hedgeWins++)))
     })
   return {
     action: (i) => Effect.as(Effect.flatMap(Ordered.currentAttempt, (attempt) => attempt === 1 ? first(i) : copy(i)), i),

@@ -118,7 +118,7 @@ export interface KeySequencer<A, B, E> {
  *
  * @example
  * ```ts
- * import { Effect, Scope } from "effect"
+ * import { Effect } from "effect"
  * import { KeySequencer } from "effect-ordered/workers"
  *
  * // An in-memory stand-in for a Durable Object's `ctx.storage`.
@@ -130,8 +130,7 @@ export interface KeySequencer<A, B, E> {
  *   }
  * }
  *
- * const program = Effect.gen(function*() {
- *   const scope = yield* Scope.make()
+ * const program = Effect.scoped(Effect.gen(function*() {
  *   const applied: Array<string> = []
  *   const sequencer = yield* KeySequencer.make({
  *     storage,
@@ -143,13 +142,13 @@ export interface KeySequencer<A, B, E> {
  *         return `applied ${sequence}`
  *       }),
  *     state: () => ({ log: applied.join(",") })
- *   }).pipe(Scope.extend(scope))
+ *   })
  *   // "cancel" (sequence 1) arrives before "place" (sequence 0)
  *   const results = yield* Effect.all([sequencer.submit(1, "cancel"), sequencer.submit(0, "place")], {
  *     concurrency: "unbounded"
  *   })
  *   return { results, applied, stored: Object.fromEntries(entries) }
- * })
+ * }))
  * Effect.runPromise(program).then(console.log)
  * // {
  * //   results: [ 'applied 1', 'applied 0' ],

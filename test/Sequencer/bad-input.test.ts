@@ -27,6 +27,7 @@ import {
   tooLarge,
   without
 } from "../utils/bad-input.ts"
+import { catchAllDefect } from "../utils/line.ts"
 
 const sequencerMake: Group = {
   name: "Sequencer.make",
@@ -90,7 +91,7 @@ const withSequencer = <A, E>(use: (sequencer: Sequencer.Sequencer<string>) => Ef
   Effect.scoped(Effect.gen(function*() {
     const sequencer = yield* Sequencer.make<string>({ capacity: 4, start })
     yield* Effect.forkScoped(Stream.runDrain(sequencer.stream))
-    return yield* Effect.catchAllDefect(use(sequencer), (defect) =>
+    return yield* catchAllDefect(use(sequencer), (defect) =>
       Effect.flatMap(sequencer.stats, (stats) =>
         Effect.die(stats.keys === 0 && stats.buffered === 0 ? defect : `half-applied: ${JSON.stringify(stats)}`)))
   }))

@@ -1,7 +1,7 @@
 import { describe, expect } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered, Sequencer } from "../../src/index.ts"
-import { TestClock, fork, outcome, itScoped } from "../utils/line.ts"
+import { TestClock, fork, outcome, itScoped, yieldNow } from "../utils/line.ts"
 
 /** What an HTTP handler offers: the action, and a signal completed once it was applied. */
 interface Action {
@@ -49,6 +49,9 @@ describe("Sequencer: composition with Ordered.mapEffect", () => {
         handle("order-19", 1, "amend"), // its place (sequence 0) is lost
         handle("order-17", 0, "place") // a retry
       ], fork)
+      // Both places start at 0 ms. Effect 4's TestClock does not wait for fibers already running to settle before
+      // it advances (only for those its wakes resume), so the pipeline is let get there first.
+      for (let turn = 0; turn < 1_000 && running.size < 2; turn++) yield* yieldNow
       yield* TestClock.adjust(Duration.seconds(5))
       const answers = yield* Effect.forEach(requests, Fiber.join)
       expect(answers).toEqual([

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Stream } from "effect"
 import { Sequencer } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
-import { fc, fork, yieldNow, outcome } from "../utils/line.ts"
+import { catchAll, fc, fork, yieldNow, outcome } from "../utils/line.ts"
 
 /**
  * Properties over random arrival orders with duplicates, losses and delays,
@@ -64,7 +64,7 @@ const run = (scenario: Scenario) => {
       Stream.runForEach(sequencer.stream, (event) =>
         Effect.map(Clock.currentTimeMillis, (at) => {
           observed.push({ event, at })
-        })).pipe(Effect.catchAll((error) =>
+        })).pipe(catchAll((error) =>
           Effect.map(Clock.currentTimeMillis, (at) => {
             failure = { error, at }
           })

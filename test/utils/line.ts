@@ -216,3 +216,9 @@ export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clo
 export const testServices: Layer.Layer<never> =
   // deno-lint-ignore no-explicit-any
   line === 4 ? (TestClockModule as any).layer() : barrel.TestContext.TestContext
+
+/** Recovers from any typed error: `Effect.catchAll` (3) / `Effect.catch` (4; on 3 `catch` is tag-based). */
+export const catchAll: typeof Effect.catchAll = effect.catchAll ?? effect.catch
+
+/** Recovers from a defect: `Effect.catchAllDefect` (3) / `Effect.catchDefect` (4). */
+export const catchAllDefect: typeof Effect.catchAllDefect = effect.catchAllDefect ?? effect.catchDefect
