@@ -14,7 +14,7 @@ import { Kafka, logLevel } from "kafkajs"
 import { consume } from "../../src/kafka/index.ts"
 import { type Action, appendCommit } from "./sink.ts"
 import { checkLine } from "../utils/child.ts"
-import { isInterrupted, line, withLogging } from "../utils/line.ts"
+import { consoleLogFmt, isInterrupted, line, withLogging } from "../utils/line.ts"
 
 checkLine(line)
 
@@ -74,7 +74,10 @@ if (config.baseline) {
       drainTimeout: config.sessionTimeoutMs,
       process: (action: Action) => Effect.as(Effect.sleep(latency()), action.seq),
       commit: (seq, _action, record) => Effect.sync(() => appendCommit(config.sink, config.consumer, record, seq))
-    }).pipe(withLogging({ minimum: process.env.CONSUMER_DEBUG ? "Debug" : "Info" }))
+    }).pipe(
+      // logfmt on both lines: kafka.test.ts reads the time of a warning from its `timestamp=`
+      withLogging({ minimum: process.env.CONSUMER_DEBUG ? "Debug" : "Info", logger: consoleLogFmt, replace: true })
+    )
   )
   const stop = () => Effect.runFork(Fiber.interrupt(fiber))
   process.once("SIGTERM", stop)

@@ -247,3 +247,6 @@ export const withLogging = (options: {
 /** `Effect.makeSemaphore` (3) / `Semaphore.make` (4), made synchronously. */
 export const makeSemaphore = (permits: number): Effect.Semaphore =>
   line === 4 ? barrel.Semaphore.makeUnsafe(permits) : Effect.unsafeMakeSemaphore(permits)
+
+/** The console logger in logfmt (`timestamp=… level=WARN … message=…`): the default one (3) / `Logger.consoleLogFmt` (4). */
+export const consoleLogFmt: Barrel.Logger.Logger<unknown, void> = barrel.Logger.consoleLogFmt ?? Barrel.Logger.defaultLogger
