@@ -21,6 +21,7 @@ import { waitFor } from "../test/redis/server.ts"
 import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
 import { type Child, spawnScript } from "../test/utils/child.ts"
 import { printTable, ratio } from "./table.ts"
+import { line } from "./line.ts"
 
 const P = 8
 const KEYS = 1000
@@ -61,7 +62,7 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
     maxLatencyMs: 20, sessionTimeoutMs: 6000, commitIntervalMs: 100, baseline
   })
   const start = (consumer: string) => {
-    const child = spawnScript(consumer, "test/kafka/consumer.ts", config(consumer))
+    const child = spawnScript(consumer, "test/kafka/consumer.ts", config(consumer), line)
     children.push(child)
     return child
   }

@@ -21,6 +21,7 @@ import type { ConsumerConfig } from "../test/redis/consumer.ts"
 import { startRedis } from "../test/redis/server.ts"
 import { waitFor } from "../test/utils/waitFor.ts"
 import { type Action, sink, workload } from "../test/redis/sink.ts"
+import { line } from "./line.ts"
 
 const P = 8
 const KEYS = 200
@@ -40,7 +41,7 @@ const run = async (name: string, consumers: number, sinkMode: Sink, crash: boole
     concurrency: 16, maxLatencyMs: 5, leaseTtlMs: 3_000, ...sinkMode
   })
   const start = (consumer: string) => {
-    const child = spawnConsumer(config(consumer))
+    const child = spawnConsumer(config(consumer), line)
     children.push(child)
     return child
   }

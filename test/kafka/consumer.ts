@@ -10,12 +10,13 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import { Kafka, logLevel } from "kafkajs"
 import { consume } from "../../src/kafka/index.ts"
 import { type Action, appendCommit } from "./sink.ts"
-import { isInterrupted } from "../utils/line.ts"
+import { checkLine } from "../utils/child.ts"
+import { consoleLogFmt, isInterrupted, line, withLogging } from "../utils/line.ts"
+
+checkLine(line)
 
 export interface ConsumerConfig {
   readonly brokers: ReadonlyArray<string>
@@ -73,7 +74,10 @@ if (config.baseline) {
       drainTimeout: config.sessionTimeoutMs,
       process: (action: Action) => Effect.as(Effect.sleep(latency()), action.seq),
       commit: (seq, _action, record) => Effect.sync(() => appendCommit(config.sink, config.consumer, record, seq))
-    }).pipe(Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Info))
+    }).pipe(
+      // logfmt on both lines: kafka.test.ts reads the time of a warning from its `timestamp=`
+      withLogging({ minimum: process.env.CONSUMER_DEBUG ? "Debug" : "Info", logger: consoleLogFmt, replace: true })
+    )
   )
   const stop = () => Effect.runFork(Fiber.interrupt(fiber))
   process.once("SIGTERM", stop)

@@ -13,7 +13,7 @@ import { type Action, appendMark, type CommitLine, load, producerOptions, readSi
 import { waitFor } from "../redis/server.ts"
 import { type Child, spawnScript } from "../utils/child.ts"
 import { lowestMean, queuedDownstream } from "../utils/gauge.ts"
-import { IllegalArgumentError } from "../utils/line.ts"
+import { IllegalArgumentError, line } from "../utils/line.ts"
 
 let broker: KafkaBroker
 let kafka: Kafka
@@ -398,7 +398,7 @@ describe("effect-ordered/kafka consumers across processes", () => {
     }
     const sampler = sampleOffsets(admin, topic, topic)
     const start = (name: string) => {
-      const child = spawnScript(name, "test/kafka/consumer.ts", { ...base, consumer: name } satisfies ConsumerConfig)
+      const child = spawnScript(name, "test/kafka/consumer.ts", { ...base, consumer: name } satisfies ConsumerConfig, line)
       children.push(child)
       return child
     }

@@ -4,7 +4,7 @@
  * same offsets done above it and the same answers, after every completion.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc } from "effect"
+import { fc } from "../utils/line.ts"
 import * as Checkpoint from "../../src/Checkpoint.ts"
 import { Progress } from "../../src/kafka/internal/progress.ts"
 

@@ -5,8 +5,9 @@ import type { ConsumerConfig } from "./consumer.ts"
 
 export type { Child } from "../utils/child.ts"
 
-export const spawnConsumer = (config: ConsumerConfig): Child =>
-  spawnScript(config.consumer, "test/redis/consumer.ts", config)
+/** A consumer process on Effect `line` (the caller's). */
+export const spawnConsumer = (config: ConsumerConfig, line: 3 | 4): Child =>
+  spawnScript(config.consumer, "test/redis/consumer.ts", config, line)
 
 /** Partition → the consumer holding its lease (or null). */
 export const leaseHolders = async (

@@ -9,12 +9,13 @@ import { writeSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
 import { type Committed, consume, type Entry } from "../../src/redis/index.ts"
 import { type Action, sink } from "./sink.ts"
-import { isInterrupted } from "../utils/line.ts"
+import { checkLine } from "../utils/child.ts"
+import { isInterrupted, line, withLogging } from "../utils/line.ts"
+
+checkLine(line)
 
 export interface ConsumerConfig {
   readonly url: string
@@ -71,7 +72,7 @@ const fiber = Effect.runFork(
       })
   }).pipe(
     Effect.ensuring(Effect.promise(() => redis.quit())),
-    Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Info)
+    withLogging({ minimum: process.env.CONSUMER_DEBUG ? "Debug" : "Info" })
   )
 )
 

@@ -14,6 +14,7 @@ import { type Child, spawnConsumer } from "./children.ts"
 import type { ConsumerConfig } from "./consumer.ts"
 import { runConsumer, type Running } from "./inprocess.ts"
 import { type RedisServer, startRedis } from "./server.ts"
+import { line } from "../utils/line.ts"
 
 export let server: RedisServer
 export let redis: Redis
@@ -50,9 +51,9 @@ export const useRedis = (options: { readonly persistent?: boolean } = {}): void 
   })
 }
 
-/** A consumer process (test/redis/consumer.ts), killed after the file's tests. */
+/** A consumer process (test/redis/consumer.ts) on the project's Effect line, killed after the file's tests. */
 export const spawn = (config: ConsumerConfig): Child => {
-  const child = spawnConsumer(config)
+  const child = spawnConsumer(config, line)
   children.push(child)
   return child
 }

@@ -2,9 +2,9 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import { Redis } from "ioredis"
 import { type ConsumeOptions, consume } from "../../src/redis/index.ts"
+import { withLogging } from "../utils/line.ts"
 
 export interface Running {
   readonly redis: Redis
@@ -29,8 +29,11 @@ export const runConsumer = <A, B, E1, E2, I = unknown>(
   const fiber = Effect.runFork(
     consume({ redis, ...options(redis) }).pipe(
       // Recorded, and printed too when debugging.
-      Effect.provide(process.env.CONSUMER_DEBUG ? Logger.add(recorder) : Logger.replace(Logger.defaultLogger, recorder)),
-      Logger.withMinimumLogLevel(process.env.CONSUMER_DEBUG ? LogLevel.Debug : LogLevel.Warning)
+      withLogging({
+        logger: recorder,
+        replace: !process.env.CONSUMER_DEBUG,
+        minimum: process.env.CONSUMER_DEBUG ? "Debug" : "Warning"
+      })
     )
   )
   return {

@@ -1,4 +1,7 @@
-/** A TypeScript script run as a child process (`node --import tsx`), with its output kept for failure messages. */
+/**
+ * A TypeScript script run as a child process (`node --import tsx`) on the parent's Effect line, with its output kept
+ * for failure messages.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
@@ -12,10 +15,18 @@ export interface Child {
   readonly exited: Promise<number | null>
 }
 
-/** Runs `script` (a path from the repository root) with `config` as its one JSON argument. */
-export const spawnScript = (name: string, script: string, config: unknown): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(config)], {
+/** The variable that tells a child the line it must run on ({@link checkLine}). */
+const lineVariable = "EFFECT_ORDERED_LINE"
+
+/**
+ * Runs `script` (a path from the repository root) with `config` as its one JSON argument, on Effect `line`: on 4
+ * through test/utils/effect4.ts, which resolves `effect` to the `effect4` alias as the `effect4` vitest project does.
+ */
+export const spawnScript = (name: string, script: string, config: unknown, line: 3 | 4): Child => {
+  const effect4 = line === 4 ? ["--import", "./test/utils/effect4.ts"] : []
+  const child = spawn(process.execPath, ["--import", "tsx", ...effect4, script, JSON.stringify(config)], {
     cwd: root,
+    env: { ...process.env, [lineVariable]: String(line) },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
@@ -27,4 +38,14 @@ export const spawnScript = (name: string, script: string, config: unknown): Chil
     output: () => output,
     exited: new Promise((resolve) => child.once("exit", (code) => resolve(code)))
   }
+}
+
+/**
+ * In a child script, given the line its `effect` resolved to: exits at start-up unless that is the line the parent
+ * asked for, so that a test meant for effect 4 cannot pass on effect 3 unseen.
+ */
+export const checkLine = (line: 3 | 4): void => {
+  if (process.env[lineVariable] === String(line)) return
+  process.stderr.write(`expected to run on effect ${process.env[lineVariable]}, runs on effect ${line}\n`)
+  process.exit(1)
 }

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { isInterruptedOnly } from "./line.ts"
+import { isInterruptedOnly, makeSemaphore } from "./line.ts"
 
 /**
  * An in-flight gauge: wraps an action so that the gauge counts it while it
@@ -128,7 +128,7 @@ export const lowestMean = (samples: ReadonlyArray<number>, size: number): number
  * in flight as each call starts (`atStart`) and the peak.
  */
 export const queuedDownstream = (capacity: number, millis: number) => {
-  const permits = Effect.runSync(Effect.makeSemaphore(capacity))
+  const permits = makeSemaphore(capacity)
   const state = { inFlight: 0, peak: 0, atStart: [] as Array<number> }
   const call = <A>(value: A): Effect.Effect<A> =>
     Effect.acquireUseRelease(

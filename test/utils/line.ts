@@ -222,3 +222,37 @@ export const catchAll: typeof Effect.catchAll = effect.catchAll ?? effect.catch
 
 /** Recovers from a defect: `Effect.catchAllDefect` (3) / `Effect.catchDefect` (4). */
 export const catchAllDefect: typeof Effect.catchAllDefect = effect.catchAllDefect ?? effect.catchDefect
+
+/** A log level by its effect-3 name (effect 4 calls `"Warning"` `"Warn"`). */
+export type LogLevelName = "None" | "Error" | "Warning" | "Info" | "Debug"
+
+/**
+ * Runs `self` logging from `minimum` up, through `logger` (if given) beside the default logger or, with `replace`,
+ * instead of it: `Logger.add`/`Logger.replace` and `Logger.withMinimumLogLevel` (3) / `Logger.layer` and
+ * `References.MinimumLogLevel` (4).
+ */
+export const withLogging = (options: {
+  readonly minimum: LogLevelName
+  readonly logger?: Barrel.Logger.Logger<unknown, void> | undefined
+  readonly replace?: boolean | undefined
+}) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const { logger, minimum, replace = false } = options
+  if (line === 4) {
+    const level = minimum === "Warning" ? "Warn" : minimum
+    const leveled: Effect.Effect<A, E, R> = effect.provideService(self, barrel.References.MinimumLogLevel, level)
+    return logger === undefined
+      ? leveled
+      : Effect.provide(leveled, barrel.Logger.layer([logger], { mergeWithExisting: !replace }) as Layer.Layer<never>)
+  }
+  const leveled = Barrel.Logger.withMinimumLogLevel(self, Barrel.LogLevel.fromLiteral(minimum))
+  if (logger === undefined) return leveled
+  return Effect.provide(leveled, replace ? Barrel.Logger.replace(Barrel.Logger.defaultLogger, logger) : Barrel.Logger.add(logger))
+}
+
+/** `Effect.makeSemaphore` (3) / `Semaphore.make` (4), made synchronously. */
+export const makeSemaphore = (permits: number): Effect.Semaphore =>
+  line === 4 ? barrel.Semaphore.makeUnsafe(permits) : Effect.unsafeMakeSemaphore(permits)
+
+/** The console logger in logfmt (`timestamp=… level=WARN … message=…`): the default one (3) / `Logger.consoleLogFmt` (4). */
+export const consoleLogFmt: Barrel.Logger.Logger<unknown, void> = barrel.Logger.consoleLogFmt ?? Barrel.Logger.defaultLogger

@@ -126,6 +126,7 @@ export const onJoin = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>)
       ctx.runFork(drain(ctx, run))
     }
   }
+  Fence.decided(membership)
   for (const partition of assigned) start(ctx, partition, previous.get(partition))
 }
 

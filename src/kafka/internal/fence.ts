@@ -89,14 +89,20 @@ export const rebalancing = (membership: Membership): void => {
   membership.decided = runtime.makeDeferred()
 }
 
-/** A join: the fence moves to it, and the writes held since the rebalance began go on or end. @internal */
+/** A join: the fence moves to it. The writes held since the rebalance began wait for `decided`. @internal */
 export const joined = (membership: Membership, memberId: string): void => {
   membership.join++
   membership.memberId = memberId
   membership.rebalancing = false
   membership.lost = false
-  runtime.completeDeferred(membership.decided, Exit.void)
 }
+
+/**
+ * The join has moved the runs it keeps to itself: the writes held since the rebalance began go on or end. Only
+ * then, as effect 4 resumes them within this call (effect 3 later): sooner, a kept run's write would see the old
+ * join and end unwritten. @internal
+ */
+export const decided = (membership: Membership): void => runtime.completeDeferred(membership.decided, Exit.void)
 
 /**
  * Whether `run` may still write (offsets, checkpoint metadata, the user's
