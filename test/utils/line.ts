@@ -216,3 +216,10 @@ export const withClock: <A, E, R>(self: Effect.Effect<A, E, R>, clock: Clock.Clo
 export const testServices: Layer.Layer<never> =
   // deno-lint-ignore no-explicit-any
   line === 4 ? (TestClockModule as any).layer() : barrel.TestContext.TestContext
+
+/**
+ * Lets the fibers forked so far run until they wait, before a `TestClock.adjust`: effect 3's `adjust` waits until
+ * every fiber is suspended, effect 4's yields once only, so that a run whose workers start a few forks deep (the
+ * engine forks its first worker, which forks the others) would see the clock move before they start.
+ */
+export const settle: Effect.Effect<void> = Effect.asVoid(Effect.replicateEffect(yieldNow, 64))
