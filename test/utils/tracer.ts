@@ -38,6 +38,10 @@ export class RecordedSpan implements Tracer.Span {
   addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
     this.links.push(...links)
   }
+  /** What effect 4 calls `context` (it reads a parent's `annotations`). */
+  get annotations(): Context.Context<never> {
+    return this.context
+  }
   /** The name of the parent span, if it is one. */
   get parentName(): string | undefined {
     return Option.getOrUndefined(Option.map(this.parent, (p) => p._tag === "Span" ? p.name : p.spanId))
