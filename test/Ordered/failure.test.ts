@@ -301,10 +301,9 @@ describe("an iterable that throws", () => {
 
 describe("an action whose continuation returns no effect", () => {
   // Effect 4 ends the fiber at once with a defect, without unwinding its stack; the engine still sees it (it hung).
-  const invalid = (n: number) =>
+  const invalid = (n: number): Effect.Effect<number> =>
     n === 2
-      // deno-lint-ignore no-explicit-any
-      ? Effect.flatMap(Effect.sleep(Duration.millis(5)), () => undefined as any)
+      ? Effect.flatMap(Effect.sleep(Duration.millis(5)), () => undefined as unknown as Effect.Effect<number>)
       : Effect.as(Effect.sleep(Duration.millis(10 * n)), n)
   for (const order of ["total", "key", "none"] as const) {
     for (const concurrency of [1, 3]) {
