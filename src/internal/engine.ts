@@ -158,6 +158,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       startedAt: 0
     }
     this.pool.started(worker)
+    runtime.onUnwoundFailure(fiber, (cause) => {
+      if (worker.awaiting) this.abandoned(worker, cause)
+    })
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
       while: () => worker.ending !== undefined || (this.hasWork() && !this.overLimit()),
       body: () => this.step(worker),
@@ -344,6 +347,17 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
     if (ending === undefined) this.fileExited(worker, cause, output)
     else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+  }
+
+  /**
+   * `worker` died in its action without unwinding its loop (see
+   * `runtime.onUnwoundFailure`): the action failed with `cause`, what must
+   * end with it ends on a fiber of its own, and the worker's place is free.
+   */
+  private abandoned(worker: Worker<A, B>, cause: Cause.Cause<unknown>): void {
+    this.pool.forget(worker)
+    this.exited(worker, cause, undefined)
+    if (worker.ending !== undefined) Effect.runFork(worker.ending)
   }
 
   /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */

@@ -198,6 +198,23 @@ export const interruptAsFork: (fiber: RuntimeFiber<unknown, unknown>, by: Interr
 export const poll = <A, E>(fiber: RuntimeFiber<A, E>): Exit.Exit<A, E> | undefined =>
   (v3 ? (fiber as Module).unsafePoll() : (fiber as Module).pollUnsafe()) ?? undefined
 
+/**
+ * Calls `f` with the cause of `fiber`'s failure, if it fails other than by
+ * interruption. Effect 4 ends a fiber at once, with a defect and without
+ * unwinding its stack (no `matchCause`, no finalizer of the stack runs), when
+ * a continuation returns a value that is not an effect (`Effect.tap(self,
+ * () => {})`): only an observer of the fiber sees that. Effect 3 makes it a
+ * defect that goes through the stack, so this is a no-op there.
+ *
+ * @internal
+ */
+export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause: Cause.Cause<unknown>) => void) => void = v3
+  ? () => {}
+  : (fiber, f) =>
+    fiber.addObserver((exit) => {
+      if (exit._tag === "Failure" && !isInterruptedOnly(exit.cause)) f(exit.cause)
+    })
+
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 

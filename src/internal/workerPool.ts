@@ -163,12 +163,15 @@ export class WorkerPool<A, B, R> {
     // The cut attempt leaves the limiter's count without a sample: its latency was cut short.
     this.limiter?.dropped(worker.startedAt, clock.millis(), false)
     worker.task = undefined
-    worker.fiber.addObserver(() => {
-      this.spawned--
-      this.workers.splice(this.workers.indexOf(worker), 1)
-      this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
-    })
+    worker.fiber.addObserver(() => this.forget(worker))
     return Effect.asVoid(Fiber.interrupt(worker.fiber))
+  }
+
+  /** `worker` has ended outside its loop: its place is free. */
+  forget(worker: Worker<A, B>): void {
+    this.spawned--
+    this.workers.splice(this.workers.indexOf(worker), 1)
+    this.fibers.splice(this.fibers.indexOf(worker.fiber), 1)
   }
 
   /** Interrupts, without waiting, the workers running actions after `index` (their spans end as interrupted). */

@@ -298,3 +298,20 @@ describe("an iterable that throws", () => {
       }
     }))
 })
+
+describe("an action whose continuation returns no effect", () => {
+  // Effect 4 ends the fiber at once with a defect, without unwinding its stack; the engine still sees it (it hung).
+  const invalid = (n: number): Effect.Effect<number> =>
+    n === 2
+      ? Effect.flatMap(Effect.sleep(Duration.millis(5)), () => undefined as unknown as Effect.Effect<number>)
+      : Effect.as(Effect.sleep(Duration.millis(10 * n)), n)
+  for (const order of ["total", "key", "none"] as const) {
+    for (const concurrency of [1, 3]) {
+      it.effect(`fails the run with a defect (order ${order}, concurrency ${concurrency})`, () =>
+        Effect.gen(function*() {
+          const exit = yield* drive(Ordered.forEach([1, 2, 3], invalid, { concurrency, order, key: (n) => n % 2 }))
+          expect(Exit.isFailure(exit) && Option.isSome(defectOf(exit.cause))).toBe(true)
+        }))
+    }
+  }
+})

@@ -256,3 +256,10 @@ export const makeSemaphore = (permits: number): Effect.Semaphore =>
 
 /** The console logger in logfmt (`timestamp=… level=WARN … message=…`): the default one (3) / `Logger.consoleLogFmt` (4). */
 export const consoleLogFmt: Barrel.Logger.Logger<unknown, void> = barrel.Logger.consoleLogFmt ?? Barrel.Logger.defaultLogger
+
+/**
+ * Lets the fibers forked so far run until they wait, before a `TestClock.adjust`: effect 3's `adjust` waits until
+ * every fiber is suspended, effect 4's yields once only, so that a run whose workers start a few forks deep (the
+ * engine forks its first worker, which forks the others) would see the clock move before they start.
+ */
+export const settle: Effect.Effect<void> = Effect.asVoid(Effect.replicateEffect(yieldNow, 64))
