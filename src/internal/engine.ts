@@ -128,14 +128,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.pool.fork(hedger.loop)
   })
 
-  /**
-   * Whether a worker must leave, the `concurrency: "auto"` limit having fallen. One waiting on upstream
-   * does not count: else all others could leave, stranding the work their actions freed.
-   */
-  private overLimit(): boolean {
-    return this.pool.spawned - (this.intake.pulling ? 1 : 0) > this.pool.concurrency
-  }
-
   /** A worker's loop ended; one that left over the `concurrency: "auto"` limit hands the work it was woken for to another. */
   private readonly workerEnded: Effect.Effect<void> = Effect.suspend(() =>
     this.pool.limiter === undefined ? this.pool.ended : runtime.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
@@ -162,7 +154,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       if (worker.awaiting) this.abandoned(worker, cause)
     })
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
-      while: () => worker.ending !== undefined || (this.hasWork() && !this.overLimit()),
+      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)),
       body: () => this.step(worker),
       step: (output) => {
         if (worker.awaiting) this.exited(worker, undefined, output as B)
@@ -193,10 +185,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      if (this.metrics !== undefined) {
-        this.metrics.handed(out.length)
-        this.metrics.flush()
-      }
       if (this.admission.admitting) this.wakeForWork()
       return Effect.succeed(out)
     }
@@ -252,7 +240,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         action = invoke(this.f, input, this.admission.nextIndex)
         if (runtime.isExit(action) && action._tag === "Success") {
           this.admission.releaseDirect(action.value)
-          if (!this.hasWork()) return this.leave(Effect.void)
+          if (!this.hasWork()) return this.handoff.leave(Effect.void)
           continue
         }
         task = this.admission.admit(input)!
@@ -277,18 +265,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       }
       if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)
       else this.attemptEnded(worker, action.cause, undefined, now)
-      if (!this.hasWork()) return this.leave(Effect.void)
+      if (!this.hasWork()) return this.handoff.leave(Effect.void)
     }
-    return this.leave(runtime.yieldNow)
-  }
-
-  /**
-   * The worker gives up the thread with `next`: the consumer, if it waits,
-   * is woken once for every result the step filed, not once per result.
-   */
-  private leave<X>(next: X): X {
-    this.handoff.wakeIfReady()
-    return next
+    return this.handoff.leave(runtime.yieldNow)
   }
 
   /** Nothing to start: pull upstream if it is this worker's turn, grow an automatic window, else park. */

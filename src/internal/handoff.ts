@@ -40,11 +40,24 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     else this.hedger?.becameHead(head)
   }
 
-  /** Takes every result released so far. */
+  /** Takes every result released so far (for the consumer). */
   take(): Array<B> {
     const out = this.output
     this.output = []
+    if (this.metrics !== undefined) {
+      this.metrics.handed(out.length)
+      this.metrics.flush()
+    }
     return out
+  }
+
+  /**
+   * A worker gives up the thread with `next`: the consumer, if it waits,
+   * is woken once for every result the step filed, not once per result.
+   */
+  leave<X>(next: X): X {
+    this.wakeIfReady()
+    return next
   }
 
   /** Whether the consumer waits for a result. */

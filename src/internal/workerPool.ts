@@ -59,6 +59,14 @@ export class WorkerPool<A, B, R> {
     this.limiter = limit === undefined ? undefined : new ConcurrencyLimit(limit)
     this.concurrency = this.limiter?.limit ?? concurrency
   }
+  /**
+   * Whether a worker must leave, the `concurrency: "auto"` limit having fallen. One waiting on upstream
+   * (`pulling`) does not count: else all others could leave, stranding the work their actions freed.
+   */
+  overLimit(pulling: boolean): boolean {
+    return this.spawned - (pulling ? 1 : 0) > this.concurrency
+  }
+
 
   /** With `limiter`: `worker` starts an attempt at `now`. */
   attemptStarted(worker: Worker<A, B>, now: number): void {
