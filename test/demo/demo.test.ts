@@ -12,7 +12,7 @@ import { parseArgs, UsageError } from "../../examples/demo/args.ts"
 import { replay } from "../../examples/demo/replay.ts"
 import { timelineSvg, windowSvg } from "../../examples/demo/svg.ts"
 import { Ordered, Simulation } from "../../src/index.ts"
-import { TestClock, fork, poll } from "../utils/line.ts"
+import { TestClock, adjustUntilDone, fork, poll, settle } from "../utils/line.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -118,6 +118,7 @@ describe("the real run's actions", () => {
       const replayed = replay({ latencyMillis: [1000, 5], hedgeLatencyMillis: [40, 5], keys: undefined, fails: [false, false] })
       const fiber = yield* fork(Ordered.forEach([0, 1], replayed.action, { concurrency: 2, hedge: { after: 100 } }))
       // The copy of 0 starts at 100 ms and finishes 40 ms later; the first attempt would take 1000 ms.
+      yield* settle
       yield* TestClock.adjust(139)
       expect(poll(fiber)).toBeNull()
       expect(replayed.hedged()).toBe(1)
@@ -141,7 +142,7 @@ describe("the real run's actions", () => {
       const replayed = replay(Simulation.workload(options))
       const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
       const fiber = yield* fork(Effect.andThen(run, Clock.currentTimeMillis))
-      yield* TestClock.adjust("1 minute")
+      yield* adjustUntilDone(fiber, "1 minute")
       // Finished when the simulation says: the copies won the same races on the same clock.
       expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)
       expect(simulated.hedgeWins).toBeGreaterThan(0)
@@ -167,7 +168,7 @@ describe("the real run's actions", () => {
       const replayed = replay(work, capacity)
       const run = Ordered.forEach(Array.from({ length: options.actions }, (_, i) => i), replayed.action, options)
       const fiber = yield* fork(Effect.andThen(replayed.run(run), Clock.currentTimeMillis))
-      yield* TestClock.adjust("10 minutes")
+      yield* adjustUntilDone(fiber, "10 minutes")
       // The same downstream on the same clock: the same makespan and the same observed latencies.
       expect(yield* Fiber.join(fiber)).toBe(simulated.makespanMillis)
       const p99 = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.ceil(0.99 * values.length) - 1]

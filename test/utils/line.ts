@@ -6,7 +6,7 @@
  */
 import { it } from "@effect/vitest"
 import * as Barrel from "effect"
-import { Cause, type Clock, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
+import { Cause, type Clock, Duration, Effect, Exit, type Layer, Metric, Option, Scope, Stream } from "effect"
 import type * as Supervisor from "effect/Supervisor"
 import type * as Fiber from "effect/Fiber"
 import * as runtime from "../../src/internal/runtime.ts"
@@ -263,3 +263,25 @@ export const consoleLogFmt: Barrel.Logger.Logger<unknown, void> = barrel.Logger.
  * engine forks its first worker, which forks the others) would see the clock move before they start.
  */
 export const settle: Effect.Effect<void> = Effect.asVoid(Effect.replicateEffect(yieldNow, 64))
+
+/**
+ * Moves the TestClock up to `duration`, until `fiber` is done, with every fiber run until it waits at each moment:
+ * one `adjust` on effect 3 (it waits until every fiber is suspended); on effect 4, whose `adjust` does not wait for
+ * fibers forked while it moves the clock, a millisecond at a time with `settle` between (a run that forks workers
+ * and copies as it goes would start them late).
+ */
+export const adjustUntilDone = (fiber: Fiber.Fiber<unknown, unknown>, duration: runtime.DurationInput): Effect.Effect<void> => {
+  if (line === 3) return TestClockModule.adjust(duration)
+  const end = Duration.toMillis(runtime.decodeDuration(duration))
+  let moved = 0
+  return Effect.andThen(
+    settle,
+    Effect.whileLoop({
+      while: () => moved < end && poll(fiber) === null,
+      body: () => Effect.andThen(TestClockModule.adjust(1), settle),
+      step: () => {
+        moved++
+      }
+    })
+  )
+}
