@@ -164,8 +164,19 @@ export const decodeDuration: (input: DurationInput) => Duration.Duration = (Dura
   (Duration as Module).fromInputUnsafe
 
 /** A `Duration` from what a `Duration` option accepts, if it is one. @internal */
-export const decodeDurationOption: (input: unknown) => Option.Option<Duration.Duration> =
-  (Duration as Module).decodeUnknown ?? (Duration as Module).fromInput
+export const decodeDurationOption: (input: unknown) => Option.Option<Duration.Duration> = v3
+  ? (Duration as Module).decodeUnknown
+  : (input) => isStrayObject(input) ? Option.none() : (Duration as Module).fromInput(input)
+
+/** Effect 4's `{ seconds: 1 }`-style input: an object of these keys only, at least one. */
+const DURATION_OBJECT_KEYS = new Set(["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"])
+
+/** An object that is neither a `Duration`, a `[seconds, nanos]` pair nor a duration object (effect 4 reads it as zero). */
+const isStrayObject = (input: unknown): boolean => {
+  if (typeof input !== "object" || input === null || Array.isArray(input) || Duration.isDuration(input)) return false
+  const keys = Object.keys(input)
+  return keys.length === 0 || keys.some((key) => !DURATION_OBJECT_KEYS.has(key))
+}
 
 /** `Duration.lessThan` (effect 4: `isLessThan`). @internal */
 export const durationLessThan: (self: Duration.Duration, that: Duration.Duration) => boolean =

@@ -16,6 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as runtime from "../../src/internal/runtime.ts"
 import { defectOf, isIllegalArgumentError } from "./line.ts"
 
 /**
@@ -114,7 +115,7 @@ export const outcome = async (call: () => unknown): Promise<Outcome> => {
   } catch (error) {
     return classify(error, "thrown")
   }
-  const effect = Stream.StreamTypeId in Object(result)
+  const effect = runtime.isStream(result)
     ? Stream.runDrain(result as Stream.Stream<unknown, unknown>)
     : Effect.isEffect(result)
     ? result as Effect.Effect<unknown, unknown>
