@@ -17,8 +17,6 @@ import * as runtime from "../../src/internal/runtime.ts"
  */
 export * as fc from "fast-check"
 
-/** `effect/TestClock` (3) / `effect/testing`'s `TestClock` (4): vitest.config.ts aliases the path per project. */
-export * as TestClock from "effect/TestClock"
 import * as TestClockModule from "effect/TestClock"
 
 // deno-lint-ignore no-explicit-any
@@ -285,3 +283,12 @@ export const adjustUntilDone = (fiber: Fiber.Fiber<unknown, unknown>, duration: 
     })
   )
 }
+
+/**
+ * `effect/TestClock` (3) / `effect/testing`'s `TestClock` (4; vitest.config.ts aliases the path per project). On
+ * effect 4 `adjust` first lets the fibers forked so far run until they wait (`settle`), as effect 3's does.
+ */
+export const TestClock: typeof TestClockModule = line === 3 ? TestClockModule : {
+  ...TestClockModule,
+  adjust: (duration: runtime.DurationInput) => Effect.andThen(settle, TestClockModule.adjust(duration))
+} as typeof TestClockModule
