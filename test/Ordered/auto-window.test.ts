@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, FastCheck, Stream } from "effect"
+import { countChunks } from "../utils/line.ts"
 import { Ordered, Simulation } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeGauge } from "../utils/gauge.ts"
@@ -71,9 +72,8 @@ describe("window: \"auto\"", () => {
         })
       ),
       Ordered.mapEffect((i) => Effect.as(Effect.sleep(latency(i)), i), options),
-      Stream.mapChunks((chunk) => {
-        handedOver += chunk.length
-        return chunk
+      countChunks((size) => {
+        handedOver += size
       }),
       Stream.runForEach((i) => Effect.sleep(Duration.millis(consumerMillis(i))))
     )

@@ -71,7 +71,7 @@ describe("fibers forked by an action", () => {
         const done = yield* Ref.make(0)
         const daemons = yield* Stream.range(0, 4).pipe(
           Ordered.mapEffect(
-            () => Effect.zipLeft(forkDaemon(Effect.andThen(Effect.sleep("1 second"), Ref.update(done, (n) => n + 1))), yieldNow),
+            () => Effect.tap(forkDaemon(Effect.andThen(Effect.sleep("1 second"), Ref.update(done, (n) => n + 1))), () => yieldNow),
             { concurrency: 2 }
           ),
           Stream.runCollect

@@ -180,7 +180,7 @@ describe("upstream failure", () => {
           Ordered.mapEffect(
             (n) =>
               Effect.as(Effect.sleep(Duration.millis(n === 4 ? 500 : 100)), n).pipe(
-                Effect.zipLeft(Ref.update(completed, (k) => k + 1)),
+                Effect.tap(() => Ref.update(completed, (k) => k + 1)),
                 Effect.onInterrupt(() => Ref.update(interrupted, (k) => k + 1))
               ),
             { concurrency: 2 }

@@ -4,7 +4,7 @@ import { ActionTimeoutError, Ordered } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
 import { hedgeOption } from "../utils/hedge.ts"
-import { defectOf, failureOf, fc, countingFibers } from "../utils/line.ts"
+import { countChunks, defectOf, failureOf, fc, countingFibers } from "../utils/line.ts"
 
 /**
  * Fault injection, property-based over random scenarios, in virtual time
@@ -121,9 +121,8 @@ const runScenario = (s: Scenario) => {
       ...(s.keys > 0 ? { key: keyOf, keyConcurrency: s.keyConcurrency } : {}),
       ...(s.timeout !== undefined ? { timeout: s.timeout } : {})
     }),
-    Stream.mapChunks((chunk) => {
-      handedOver += chunk.length
-      return chunk
+    countChunks((size) => {
+      handedOver += size
     }),
     Stream.tap((i) => Effect.sync(() => emitted.push(i)))
   )
@@ -257,9 +256,8 @@ describe("fault injection: Ordered.mapEffect", () => {
                 throw i
             }
           }, { concurrency: m.concurrency, window, order: m.order, key: (i) => i % m.keys }),
-          Stream.mapChunks((chunk) => {
-            handedOver += chunk.length
-            return chunk
+          countChunks((size) => {
+            handedOver += size
           }),
           Stream.tap((i) => Effect.sync(() => emitted.push(i)))
         )

@@ -292,3 +292,12 @@ export const TestClock: typeof TestClockModule = line === 3 ? TestClockModule : 
   ...TestClockModule,
   adjust: (duration: runtime.DurationInput) => Effect.andThen(settle, TestClockModule.adjust(duration))
 } as typeof TestClockModule
+
+/** Counts what a stream hands over, chunk by chunk: `Stream.mapChunks` (3) / `Stream.mapArray` (4). */
+export const countChunks = (count: (size: number) => void) =>
+<A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  // deno-lint-ignore no-explicit-any
+  ((Stream as any).mapChunks ?? (Stream as any).mapArray)(self, (chunk: { readonly length: number }) => {
+    count(chunk.length)
+    return chunk
+  })
