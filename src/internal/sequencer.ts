@@ -63,7 +63,7 @@ const UNREAD = 1
 const SETTLED = 2
 
 /** An accepted value: buffered ahead of its key's next, then unread in the output, then settled. */
-interface Entry<A> {
+interface Accepted<A> {
   readonly state: KeyState<A>
   readonly sequence: number
   readonly value: A
@@ -93,7 +93,7 @@ interface KeyState<A> {
   readonly key: Key
   next: number
   /** Slots by `sequence % ring.length`; `undefined` while nothing is buffered. */
-  ring: Array<Entry<A> | undefined> | undefined
+  ring: Array<Accepted<A> | undefined> | undefined
   buffered: number
   /** Released values of this key the consumer has not taken yet. */
   unread: number
@@ -178,10 +178,10 @@ type Placement = typeof ACCEPTED | typeof BLOCKED | OfferError
  * Replaces the key's ring by one long enough for a value `offset` ahead of
  * its next: the smallest power of two above `offset` (at least 4).
  */
-const growRing = <A>(state: KeyState<A>, offset: number): Array<Entry<A> | undefined> => {
+const growRing = <A>(state: KeyState<A>, offset: number): Array<Accepted<A> | undefined> => {
   let length = 4
   while (length <= offset) length *= 2
-  const ring = new Array<Entry<A> | undefined>(length)
+  const ring = new Array<Accepted<A> | undefined>(length)
   const old = state.ring
   if (old !== undefined) {
     for (const entry of old) if (entry !== undefined) ring[entry.sequence % length] = entry
@@ -191,11 +191,11 @@ const growRing = <A>(state: KeyState<A>, offset: number): Array<Entry<A> | undef
 }
 
 /** Whether a buffered value is still buffered (its gap deadline still counts). */
-const isBuffered = <A>(entry: Entry<A>): boolean => entry.status === BUFFERED
+const isBuffered = <A>(entry: Accepted<A>): boolean => entry.status === BUFFERED
 
-class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
+class SequencerImpl<A> implements Sequencer<A>, Timed<Accepted<A>, KeyState<A>> {
   private readonly keys = new Map<Key, KeyState<A>>()
-  private readonly output = new Fifo<Entry<A> | Gap>()
+  private readonly output = new Fifo<Accepted<A> | Gap>()
   private consumer: (() => void) | undefined
   private buffered = 0
   /** Set by `close` or by a gap with `onGap: "fail"`: no offer is accepted any more. */
@@ -204,7 +204,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   private closed = false
   /** `onGap: "fail"`: the stream fails with this once the output is drained. */
   private failure: SequenceGapError | undefined
-  private readonly deadlines: Deadlines<Entry<A>, KeyState<A>>
+  private readonly deadlines: Deadlines<Accepted<A>, KeyState<A>>
   /** With `name`: what the sequencer records. */
   private readonly metrics: SequencerMetrics | undefined
 
@@ -362,7 +362,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
       this.releaseRun(state)
       this.wakeConsumer()
     } else {
-      const entry: Entry<A> = {
+      const entry: Accepted<A> = {
         state,
         sequence,
         value,
@@ -384,7 +384,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   // --------------------------------------------------------------- releasing
 
   /** Moves `entry`, its key's next value, to the output. */
-  private release(state: KeyState<A>, entry: Entry<A>): void {
+  private release(state: KeyState<A>, entry: Accepted<A>): void {
     entry.status = UNREAD
     state.unread++
     state.next = entry.sequence + 1
@@ -441,7 +441,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
   // -------------------------------------------------------------------- time
 
   /** `Timed`: a gap deadline passed. */
-  gapDue(entry: Entry<A>): void {
+  gapDue(entry: Accepted<A>): void {
     if (entry.status === BUFFERED) this.giveUpTo(entry.state, entry.sequence)
   }
 
@@ -589,7 +589,7 @@ class SequencerImpl<A> implements Sequencer<A>, Timed<Entry<A>, KeyState<A>> {
 }
 
 /** Fails `entry`'s waiting caller, if any, with `error`. */
-const drop = <A>(entry: Entry<A>, error: OfferError | SequenceGapError): void => {
+const drop = <A>(entry: Accepted<A>, error: OfferError | SequenceGapError): void => {
   entry.status = SETTLED
   const resume = entry.waiter?.resume
   if (resume === undefined) return
