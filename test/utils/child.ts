@@ -3,6 +3,8 @@
  * for failure messages.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { appendFileSync } from "node:fs"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -30,8 +32,14 @@ export const spawnScript = (name: string, script: string, config: unknown, line:
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
-  child.stdout!.on("data", (data: Buffer) => (output += data.toString()))
-  child.stderr!.on("data", (data: Buffer) => (output += data.toString()))
+  // TEST_CHILD_LOGS=<dir> keeps every child's whole output in <dir>/<name>.log, for a failure read afterwards.
+  const logDir = process.env.TEST_CHILD_LOGS
+  const keep = (data: Buffer) => {
+    output += data.toString()
+    if (logDir !== undefined) appendFileSync(join(logDir, `${name}.log`), data)
+  }
+  child.stdout!.on("data", keep)
+  child.stderr!.on("data", keep)
   return {
     name,
     process: child,
