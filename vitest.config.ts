@@ -13,14 +13,12 @@ addMissingBuiltIns()
 /**
  * Suites that do not pass on effect 4 yet (issue #19, open): most are tests written against effect 3's
  * `TestClock.adjust`, which lets every fiber run until it waits at each moment (effect 4's does not wait for fibers
- * forked while it moves the clock), or that assert effect 3's policy for fibers an action forks; the Kafka
- * end-to-end suite's churn scenario (kill -9, a join, a SIGTERM leave) failed on effect 4, not understood yet.
+ * forked while it moves the clock), or that assert effect 3's policy for fibers an action forks.
  * `EFFECT4_ALL=1 npx vitest run --project effect4 …` runs them anyway.
  */
 const NOT_YET_ON_EFFECT4 = process.env.EFFECT4_ALL ? [] : [
   "test/Ordered/{auto-window,bounds,children,concurrency-auto,faults,hedge,interruption,ordering,parity,properties}.test.ts",
-  "test/Checkpoint/partition-worker.test.ts",
-  "test/kafka/kafka.test.ts"
+  "test/Checkpoint/partition-worker.test.ts"
 ]
 
 export default defineConfig({
