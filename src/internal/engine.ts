@@ -185,7 +185,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      if (this.admission.admitting) this.wakeForWork()
+      if (this.admission.admitting) this.pool.wake(this.startableWork(), this.pool.arrivedAfterConsumer)
       return Effect.succeed(out)
     }
     if (handoff.terminal !== undefined) {

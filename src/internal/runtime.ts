@@ -230,6 +230,15 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 
 /**
+ * `effect`, to resume a fiber from `async` with so that it runs once its
+ * resumer yields, on both lines: effect 3 schedules a resumed fiber, effect 4
+ * runs it at once on the resumer's stack (a yield first defers it). @internal
+ */
+export const afterResumer: <A>(effect: Effect.Effect<A>) => Effect.Effect<A> = v3
+  ? (effect) => effect
+  : (effect) => zipRight(yieldNow, effect)
+
+/**
  * A function that runs effects with the current fiber's services, for
  * callbacks from outside Effect (effect 3: `Runtime.runFork`, effect 4:
  * `Effect.runForkWith`).

@@ -81,11 +81,17 @@ const runWorker = (
         ...options,
         commit: {
           _tag: "batch",
+          // A sink call takes a millisecond, as a write does: what is released meanwhile waits for the next one
+          // (an instant sink would see only the results that end at the same moment, and effect 4's TestClock
+          // wakes those one at a time, each to be committed before the next wakes).
           commit: (processed) =>
-            Effect.sync(() => {
-              batches.push(processed.length)
-              for (const { record, result } of processed) committed.push({ key: record.key, seq: result })
-            })
+            Effect.andThen(
+              Effect.sleep(Duration.millis(1)),
+              Effect.sync(() => {
+                batches.push(processed.length)
+                for (const { record, result } of processed) committed.push({ key: record.key, seq: result })
+              })
+            )
         }
       }
       : options

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
-import { TestClock, fork, yieldNow, countingFibers } from "../utils/line.ts"
+import { TestClock, countingFibers, fork, settle } from "../utils/line.ts"
 
 /** Runs `effect` with its fibers counted; returns how many fibers it forked and how many still run after. */
 const runSupervised = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -124,7 +124,8 @@ describe("early stop and interruption", () => {
       expect(failed._tag).toBe("Failure")
       expect(closed).toBe(1)
       const fiber = yield* Ordered.forEach(actions(), () => Effect.never, { concurrency: 2 }).pipe(fork)
-      yield* yieldNow
+      // Interrupted once it has read from the iterable and waits on its actions (after one yield, on effect 4, it has not started)
+      yield* settle
       yield* Fiber.interrupt(fiber)
       expect(closed).toBe(2)
       expect(yield* Ordered.forEach(actions(), (n) => Effect.succeed(n), { concurrency: 2 })).toHaveLength(1000)

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { uniformLatencies } from "../utils/latency.ts"
-import { TestClock, fork } from "../utils/line.ts"
+import { TestClock, fork, runForEachChunk } from "../utils/line.ts"
 
 /** Runs `effect` forked and drives the TestClock until it is done. */
 const runWithClock = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -64,7 +64,7 @@ describe("order: total", () => {
       yield* runWithClock(
         Stream.fromIterable([0, 1, 2, 3]).pipe(
           Ordered.mapEffect((n) => sleepThen(latencies[n], n), { concurrency: 4 }),
-          Stream.runForEachChunk((chunk) => Effect.sync(() => chunks.push(Array.from(chunk))))
+          runForEachChunk((chunk) => Effect.sync(() => chunks.push(Array.from(chunk))))
         )
       )
       expect(chunks).toEqual([[0], [1, 2, 3]])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array as Arr, Effect, Exit, Fiber, Order, Ref, Stream } from "effect"
+import { Array as Arr, Effect, Exit, Fiber, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { makeGauge } from "../utils/gauge.ts"
 import { TestClock, fork, line } from "../utils/line.ts"
@@ -28,7 +28,7 @@ describe("parity with Effect.forEach", () => {
           discard: true
         })
         expect(result).toBeUndefined()
-        expect(Arr.sort(yield* Ref.get(ran), Order.number)).toEqual(items)
+        expect([...yield* Ref.get(ran)].sort((a, b) => a - b)).toEqual(items)
       }))
 
     it.effect("fails as without discard: with the first failure in input order", () =>

@@ -301,3 +301,8 @@ export const countChunks = (count: (size: number) => void) =>
     count(chunk.length)
     return chunk
   })
+
+/** Runs `f` on each chunk a stream hands over: `Stream.runForEachChunk` (3) / `Stream.runForEachArray` (4). */
+export const runForEachChunk: typeof Stream.runForEachChunk =
+  // deno-lint-ignore no-explicit-any
+  (Stream as any).runForEachChunk ?? (Stream as any).runForEachArray
