@@ -185,7 +185,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      if (this.admission.admitting) this.wakeForWork()
+      // The workers refill the window once the consumer has the chunk, not inside this pull (effect 4).
+      if (this.admission.admitting) this.pool.wake(this.startableWork(), true)
       return Effect.succeed(out)
     }
     if (handoff.terminal !== undefined) {

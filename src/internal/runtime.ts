@@ -230,6 +230,18 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 
 /**
+ * What a parked fiber is resumed with so that it runs after the fiber that
+ * resumes it yields, not inside it: effect 3's `resume` schedules the fiber
+ * (`effect` as it is); effect 4's runs it at once, inside the caller, unless
+ * it first yields.
+ *
+ * @internal
+ */
+export const afterCaller: (effect: Effect.Effect<void>) => Effect.Effect<void> = v3
+  ? (effect) => effect
+  : (effect) => zipRight(yieldNow, effect)
+
+/**
  * A function that runs effects with the current fiber's services, for
  * callbacks from outside Effect (effect 3: `Runtime.runFork`, effect 4:
  * `Effect.runForkWith`).

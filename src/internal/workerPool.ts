@@ -129,12 +129,20 @@ export class WorkerPool<A, B, R> {
     this.onTheWay--
   })
 
-  /** Wakes parked workers for the `work` no worker on its way will take; returns how much is left. */
-  wake(work: number): number {
+  /** `arrived`, once the fiber that wakes the worker has yielded (see `wake`). */
+  private readonly arrivedAfterCaller = runtime.afterCaller(this.arrived)
+
+  /**
+   * Wakes parked workers for the `work` no worker on its way will take; returns how much is left. With
+   * `afterCaller`, they run once the caller yields, as effect 3 always has them (effect 4 runs a woken fiber
+   * at once, inside the caller).
+   */
+  wake(work: number, afterCaller = false): number {
     let wanted = work - this.onTheWay
+    const arrived = afterCaller ? this.arrivedAfterCaller : this.arrived
     while (wanted > 0 && this.parked.length > 0) {
       this.onTheWay++
-      this.parked.pop()!(this.arrived)
+      this.parked.pop()!(arrived)
       wanted--
     }
     return wanted
