@@ -93,6 +93,9 @@ class DurationHistogram {
   }
 }
 
+/** What the watching fiber is resumed with: it runs once its waker yields (see `Hedger.wake`). */
+const afterCaller = runtime.afterCaller(Effect.void)
+
 /** How often, in samples, a quantile threshold is read again from the histogram. */
 const REREAD_EVERY = 32
 
@@ -192,11 +195,17 @@ export class Hedger<A, B, R> {
     if (first !== undefined) this.wake(first.startedAt + this.thresholdMillis)
   }
 
+  /**
+   * Wakes the watching fiber to run after the caller, never inside it: the
+   * engine calls `record` while it files a result, with the action not yet
+   * done (effect 4 runs a woken fiber at once, which hedged the action that
+   * had just succeeded, and filed its result twice).
+   */
   private wake(due: number): void {
     if (due >= this.sleepingUntil || this.poke === undefined) return
     const poke = this.poke
     this.poke = undefined
-    poke(Effect.void)
+    poke(afterCaller)
   }
 
   private readonly poked: Effect.Effect<void> = runtime.async<void>((resume) => {
