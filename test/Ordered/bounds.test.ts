@@ -5,7 +5,7 @@ import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
 import { forkObserved } from "../utils/settled.ts"
-import { TestClock, fork, countingFibers, line } from "../utils/line.ts"
+import { TestClock, fork, countingFibers, forkTestClockWarning, line } from "../utils/line.ts"
 
 /** Why a test is skipped on effect 4: forkObserved waits on fiber statuses, seen through a Supervisor. */
 const NEEDS_SUPERVISOR = "(effect 3 only: effect 4 has no Supervisor, EFFECT4.md \"gone in 4\")"
@@ -137,6 +137,7 @@ describe("bounds", () => {
   it.effect("recruits workers as work appears: a huge concurrency over three actions forks a few fibers", () =>
     Effect.gen(function*() {
       // Was: the pool forked `concurrency` workers up front; 2^32 died with RangeError.
+      yield* forkTestClockWarning
       const [counted, fibers] = countingFibers(
         Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.sleep("1 millis"), n), { concurrency: 2 ** 32 })
       )

@@ -301,3 +301,14 @@ export const countChunks = (count: (size: number) => void) =>
     count(chunk.length)
     return chunk
   })
+
+/**
+ * Has the TestClock fork, now, the fiber it forks at a test's first sleep (effect 4: a warning for a test that
+ * sleeps without moving the clock; interrupted at the next `adjust`), so that a count of the fibers a run forks
+ * (`countingFibers`) that follows sees the run's alone. Effect 3's count does not see that fiber; one sleep and
+ * one `adjust` of a millisecond on both lines.
+ */
+export const forkTestClockWarning: Effect.Effect<void> = Effect.flatMap(
+  fork(Effect.sleep(Duration.millis(1))),
+  (sleeper) => Effect.andThen(TestClock.adjust(Duration.millis(1)), Barrel.Fiber.join(sleeper))
+)
