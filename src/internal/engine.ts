@@ -185,8 +185,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      // The workers refill the window once the consumer has the chunk, not inside this pull (effect 4).
-      if (this.admission.admitting) this.pool.wake(this.startableWork(), true)
+      if (this.admission.admitting) this.pool.wake(this.startableWork(), this.pool.arrivedAfterConsumer)
       return Effect.succeed(out)
     }
     if (handoff.terminal !== undefined) {

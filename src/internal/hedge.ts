@@ -93,8 +93,8 @@ class DurationHistogram {
   }
 }
 
-/** What the watching fiber is resumed with: it runs once its waker yields (see `Hedger.wake`). */
-const afterCaller = runtime.afterCaller(Effect.void)
+/** What the `Hedger`'s fiber is resumed with: it runs once its waker yields (`Hedger.wake`). */
+const pokedLater: Effect.Effect<void> = runtime.afterResumer(Effect.void)
 
 /** How often, in samples, a quantile threshold is read again from the histogram. */
 const REREAD_EVERY = 32
@@ -196,16 +196,17 @@ export class Hedger<A, B, R> {
   }
 
   /**
-   * Wakes the watching fiber to run after the caller, never inside it: the
-   * engine calls `record` while it files a result, with the action not yet
-   * done (effect 4 runs a woken fiber at once, which hedged the action that
-   * had just succeeded, and filed its result twice).
+   * Wakes the fiber for a head due at `due`. It is poked from the middle of
+   * the engine's bookkeeping (an action's end is being filed), so it runs
+   * once the engine's fiber yields, as effect 3 schedules it: run at once
+   * (effect 4 runs a resumed fiber on the resumer's stack) it would hedge an
+   * action whose first attempt just succeeded, its copy running on past it.
    */
   private wake(due: number): void {
     if (due >= this.sleepingUntil || this.poke === undefined) return
     const poke = this.poke
     this.poke = undefined
-    poke(afterCaller)
+    poke(pokedLater)
   }
 
   private readonly poked: Effect.Effect<void> = runtime.async<void>((resume) => {

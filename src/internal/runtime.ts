@@ -230,14 +230,11 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 
 /**
- * What a parked fiber is resumed with so that it runs after the fiber that
- * resumes it yields, not inside it: effect 3's `resume` schedules the fiber
- * (`effect` as it is); effect 4's runs it at once, inside the caller, unless
- * it first yields.
- *
- * @internal
+ * `effect`, to resume a fiber from `async` with so that it runs once its
+ * resumer yields, on both lines: effect 3 schedules a resumed fiber, effect 4
+ * runs it at once on the resumer's stack (a yield first defers it). @internal
  */
-export const afterCaller: (effect: Effect.Effect<void>) => Effect.Effect<void> = v3
+export const afterResumer: <A>(effect: Effect.Effect<A>) => Effect.Effect<A> = v3
   ? (effect) => effect
   : (effect) => zipRight(yieldNow, effect)
 

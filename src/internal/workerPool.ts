@@ -129,20 +129,22 @@ export class WorkerPool<A, B, R> {
     this.onTheWay--
   })
 
-  /** `arrived`, once the fiber that wakes the worker has yielded (see `wake`). */
-  private readonly arrivedAfterCaller = runtime.afterCaller(this.arrived)
+  /**
+   * What a worker the consumer wakes runs: it arrives once the consumer yields, as effect 3 schedules it, so
+   * that the consumer hands its chunk downstream before the woken workers take more from upstream (on effect 4
+   * they would run first, on the consumer's stack, and a full window more would be taken before the chunk is).
+   */
+  readonly arrivedAfterConsumer: Effect.Effect<void> = runtime.afterResumer(this.arrived)
 
   /**
-   * Wakes parked workers for the `work` no worker on its way will take; returns how much is left. With
-   * `afterCaller`, they run once the caller yields, as effect 3 always has them (effect 4 runs a woken fiber
-   * at once, inside the caller).
+   * Wakes parked workers for the `work` no worker on its way will take; returns how much is left. Each runs
+   * `arrival` first (`arrivedAfterConsumer` when the consumer wakes them).
    */
-  wake(work: number, afterCaller = false): number {
+  wake(work: number, arrival: Effect.Effect<void> = this.arrived): number {
     let wanted = work - this.onTheWay
-    const arrived = afterCaller ? this.arrivedAfterCaller : this.arrived
     while (wanted > 0 && this.parked.length > 0) {
       this.onTheWay++
-      this.parked.pop()!(arrived)
+      this.parked.pop()!(arrival)
       wanted--
     }
     return wanted

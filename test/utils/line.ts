@@ -302,6 +302,11 @@ export const countChunks = (count: (size: number) => void) =>
     return chunk
   })
 
+/** Runs `f` on each chunk a stream hands over: `Stream.runForEachChunk` (3) / `Stream.runForEachArray` (4). */
+export const runForEachChunk: typeof Stream.runForEachChunk =
+  // deno-lint-ignore no-explicit-any
+  (Stream as any).runForEachChunk ?? (Stream as any).runForEachArray
+
 /**
  * Has the TestClock fork, now, the fiber it forks at a test's first sleep (effect 4: a warning for a test that
  * sleeps without moving the clock; interrupted at the next `adjust`), so that a count of the fibers a run forks
