@@ -293,20 +293,6 @@ export const TestClock: typeof TestClockModule = line === 3 ? TestClockModule : 
   adjust: (duration: runtime.DurationInput) => Effect.andThen(settle, TestClockModule.adjust(duration))
 } as typeof TestClockModule
 
-/** Counts what a stream hands over, chunk by chunk: `Stream.mapChunks` (3) / `Stream.mapArray` (4). */
-export const countChunks = (count: (size: number) => void) =>
-<A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-  // deno-lint-ignore no-explicit-any
-  ((Stream as any).mapChunks ?? (Stream as any).mapArray)(self, (chunk: { readonly length: number }) => {
-    count(chunk.length)
-    return chunk
-  })
-
-/** Runs `f` on each chunk a stream hands over: `Stream.runForEachChunk` (3) / `Stream.runForEachArray` (4). */
-export const runForEachChunk: typeof Stream.runForEachChunk =
-  // deno-lint-ignore no-explicit-any
-  (Stream as any).runForEachChunk ?? (Stream as any).runForEachArray
-
 /**
  * Has the TestClock fork, now, the fiber it forks at a test's first sleep (effect 4: a warning for a test that
  * sleeps without moving the clock; interrupted at the next `adjust`), so that a count of the fibers a run forks
@@ -374,3 +360,12 @@ export const observingQuiet = <A, E, R>(
     })
   return [observed, quiet]
 }
+
+/** Counts what a stream hands over, chunk by chunk: `Stream.mapChunks` (3) / `Stream.mapArray` (4). */
+export const countChunks = (count: (size: number) => void) =>
+<A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  // deno-lint-ignore no-explicit-any
+  ((Stream as any).mapChunks ?? (Stream as any).mapArray)(self, (chunk: { readonly length: number }) => {
+    count(chunk.length)
+    return chunk
+  })
