@@ -10,16 +10,6 @@ addMissingBuiltIns()
  * examples/edge on effect 3 and `@effect/platform` (test/edge), examples/edge-effect4 on effect 4's `effect/http`
  * (test/edge-effect4); each suite runs in its line's project.
  */
-/**
- * Suites that do not pass on effect 4 yet (issue #19, open): most are tests written against effect 3's
- * `TestClock.adjust`, which lets every fiber run until it waits at each moment (effect 4's does not wait for fibers
- * forked while it moves the clock), or that assert effect 3's policy for fibers an action forks.
- * `EFFECT4_ALL=1 npx vitest run --project effect4 …` runs them anyway.
- */
-const NOT_YET_ON_EFFECT4 = process.env.EFFECT4_ALL ? [] : [
-  "test/Ordered/{auto-window,bounds,children,concurrency-auto,faults}.test.ts"
-]
-
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -42,7 +32,7 @@ export default defineConfig({
         test: {
           name: "effect4",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/edge/**", ...NOT_YET_ON_EFFECT4],
+          exclude: ["test/edge/**"],
           provide: { effectLine: 4 },
           // inlined so that its own `import "effect"` goes through the aliases above (else Node finds effect 3)
           server: { deps: { inline: ["@effect/vitest4"] } }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, FastCheck, Stream } from "effect"
-import { countChunks } from "../utils/line.ts"
+import { Clock, Duration, Effect, Exit, Stream } from "effect"
+import { countChunks, fc } from "../utils/line.ts"
 import { Ordered, Simulation } from "../../src/index.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeGauge } from "../utils/gauge.ts"
@@ -107,12 +107,12 @@ describe("window: \"auto\"", () => {
     // Some quick actions stall (a slow head: the window grows); after the
     // last stall 800 quick actions flow, then the consumer turns slower than
     // the workers: the window fills, to its starting size (3 × concurrency).
-    const stall = FastCheck.record({ at: FastCheck.integer({ min: 0, max: 599 }), millis: FastCheck.integer({ min: 2, max: 300 }) })
-    FastCheck.assert(
-      FastCheck.property(
-        FastCheck.integer({ min: 1, max: 6 }),
-        FastCheck.integer({ min: 0, max: 200 }),
-        FastCheck.array(stall, { minLength: 1, maxLength: 6 }),
+    const stall = fc.record({ at: fc.integer({ min: 0, max: 599 }), millis: fc.integer({ min: 2, max: 300 }) })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(stall, { minLength: 1, maxLength: 6 }),
         (concurrency, extra, stalls) => {
           const maxWindow = 3 * concurrency + extra
           const millis = new Map(stalls.map(({ at, millis }) => [at, millis]))

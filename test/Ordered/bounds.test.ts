@@ -5,10 +5,7 @@ import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
 import { forkObserved } from "../utils/settled.ts"
-import { TestClock, fork, countingFibers, line } from "../utils/line.ts"
-
-/** Why a test is skipped on effect 4: forkObserved waits on fiber statuses, seen through a Supervisor. */
-const NEEDS_SUPERVISOR = "(effect 3 only: effect 4 has no Supervisor, EFFECT4.md \"gone in 4\")"
+import { TestClock, fork, countingFibers, forkTestClockWarning } from "../utils/line.ts"
 
 describe("bounds", () => {
   it.effect("never runs more than `concurrency` actions, and reaches it when work allows", () =>
@@ -29,7 +26,7 @@ describe("bounds", () => {
       expect(gauge.current()).toBe(0)
     }))
 
-  it.effect.skipIf(line === 4)(`with a stalled head, takes at most \`window\` actions from upstream ${NEEDS_SUPERVISOR}`, () =>
+  it.effect("with a stalled head, takes at most `window` actions from upstream", () =>
     Effect.gen(function*() {
       const head = yield* Deferred.make<void>()
       let pulled = 0
@@ -54,7 +51,7 @@ describe("bounds", () => {
       expect(started).toBe(100_000)
     }))
 
-  it.effect.skipIf(line === 4)(`actions waiting for their key count against the window ${NEEDS_SUPERVISOR}`, () =>
+  it.effect("actions waiting for their key count against the window", () =>
     Effect.gen(function*() {
       const head = yield* Deferred.make<void>()
       let started = 0
@@ -87,7 +84,7 @@ describe("bounds", () => {
       expect(total.peak()).toBe(12)
     }))
 
-  it.effect.skipIf(line === 4)(`a stalled key does not stall other keys beyond the window ${NEEDS_SUPERVISOR}`, () =>
+  it.effect("a stalled key does not stall other keys beyond the window", () =>
     Effect.gen(function*() {
       const stall = yield* Deferred.make<void>()
       const emitted: Array<number> = []
@@ -137,6 +134,7 @@ describe("bounds", () => {
   it.effect("recruits workers as work appears: a huge concurrency over three actions forks a few fibers", () =>
     Effect.gen(function*() {
       // Was: the pool forked `concurrency` workers up front; 2^32 died with RangeError.
+      yield* forkTestClockWarning
       const [counted, fibers] = countingFibers(
         Ordered.forEach([1, 2, 3], (n) => Effect.as(Effect.sleep("1 millis"), n), { concurrency: 2 ** 32 })
       )

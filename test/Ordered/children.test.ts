@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Array as Arr, Duration, Effect, Fiber, pipe, Ref, Stream } from "effect"
+import { Array as Arr, Duration, Effect, Exit, Fiber, pipe, Ref, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
-import { TestClock, fork, forkDaemon, yieldNow, poll } from "../utils/line.ts"
+import { TestClock, fork, forkDaemon, isInterrupted, line, poll, yieldNow } from "../utils/line.ts"
 
 type Outcome = "completed" | "interrupted" | "running"
 
@@ -82,40 +82,68 @@ describe("fibers forked by an action", () => {
       }))
   })
 
-  describe("Ordered.forEach: a child outlives the run, as with Effect.forEach", () => {
+  /**
+   * Effect.forEach's rule, which Ordered.forEach follows, differs per line (docs/ordered.md § "Both Effect lines"):
+   * on effect 3 a fiber an action forks outlives the action and the run; on effect 4 the concurrent
+   * `Effect.forEach` interrupts it when its action ends. Each test runs both operators and expects the line's rule.
+   */
+  const outlives = line === 3
+  type ForEach = <A, B>(
+    items: ReadonlyArray<A>,
+    f: (a: A) => Effect.Effect<B>,
+    options: { readonly concurrency: number; readonly timeout?: "1 minute" }
+  ) => Effect.Effect<Array<B>>
+  const operators: ReadonlyArray<readonly [string, ForEach]> = [
+    ["Ordered.forEach", (items, f, options) => Ordered.forEach(items, f, options) as Effect.Effect<Array<never>>],
+    ["Effect.forEach", (items, f, { concurrency }) => Effect.forEach(items, f, { concurrency })]
+  ]
+
+  describe(`Ordered.forEach: a child ${outlives ? "outlives the run" : "ends with its action"}, as with Effect.forEach`, () => {
     it.effect("even when the worker that ran the action stops", () =>
       Effect.gen(function*() {
         const ordered = yield* childOfAction0((f) => Ordered.forEach([0, 1, 2], f, { concurrency: 2 }))
         const effect = yield* childOfAction0((f) => Effect.forEach([0, 1, 2], f, { concurrency: 2 }))
-        expect(effect.child).toBe("completed")
-        expect(ordered.child).toBe("completed")
+        const expected = outlives ? "completed" : "interrupted"
+        expect(effect.child).toBe(expected)
+        expect(ordered.child).toBe(expected)
         expect(ordered.results).toEqual([0, 1, 2])
       }))
 
-    // Effect's own test (effect/test/Effect/traversing.test.ts), run on Ordered.forEach.
-    it.effect("does not kill fiber when forked on the parent scope", () =>
-      Effect.gen(function*() {
-        const ref = yield* Ref.make(0)
-        const fibers = yield* pipe(
-          Arr.makeBy(100, (i) => i + 1),
-          Ordered.forEach(() => pipe(Ref.update(ref, (_) => _ + 1), fork), { concurrency: 10 })
-        )
-        yield* pipe(fibers, Effect.forEach(Fiber.await))
-        expect(yield* Ref.get(ref)).toBe(100)
-      }))
+    // Effect's own test (effect/test/Effect/traversing.test.ts, effect 3), run on Ordered.forEach.
+    for (const [name, forEach] of operators) {
+      it.effect(`${name}: a fiber forked on the parent scope is ${outlives ? "not killed" : "interrupted with its action"}`, () =>
+        Effect.gen(function*() {
+          const ref = yield* Ref.make(0)
+          const fibers = yield* forEach(
+            Arr.makeBy(100, (i) => i + 1),
+            () => pipe(Ref.update(ref, (_) => _ + 1), fork),
+            { concurrency: 10 }
+          )
+          const exits = yield* pipe(fibers, Effect.forEach(Fiber.await))
+          if (outlives) {
+            expect(exits.every(Exit.isSuccess)).toBe(true)
+            expect(yield* Ref.get(ref)).toBe(100)
+          } else {
+            // interrupted before it first ran: a forked fiber starts on the scheduler's next turn
+            expect(exits.every(isInterrupted)).toBe(true)
+            expect(yield* Ref.get(ref)).toBe(0)
+          }
+        }))
 
-    it.effect("a child still running when the run ends completes afterwards", () =>
-      Effect.gen(function*() {
-        const done = yield* Ref.make(0)
-        const fibers = yield* Ordered.forEach(
-          Arr.range(0, 9),
-          () => fork(Effect.andThen(Effect.sleep(Duration.seconds(1)), Ref.update(done, (n) => n + 1))),
-          { concurrency: 3, timeout: "1 minute" }
-        )
-        expect(fibers.every((fiber) => poll(fiber) === null)).toBe(true)
-        yield* TestClock.adjust("1 second")
-        yield* Fiber.awaitAll(fibers)
-        expect(yield* Ref.get(done)).toBe(10)
-      }))
+      it.effect(`${name}: a child still running when its action ends ${outlives ? "completes after the run" : "is interrupted"}`, () =>
+        Effect.gen(function*() {
+          const done = yield* Ref.make(0)
+          const fibers = yield* forEach(
+            Arr.range(0, 9),
+            () => fork(Effect.andThen(Effect.sleep(Duration.seconds(1)), Ref.update(done, (n) => n + 1))),
+            { concurrency: 3, timeout: "1 minute" }
+          )
+          expect(fibers.every((fiber) => poll(fiber) === null)).toBe(outlives)
+          yield* TestClock.adjust("1 second")
+          const exits = yield* Fiber.awaitAll(fibers)
+          expect(exits.every(outlives ? Exit.isSuccess : isInterrupted)).toBe(true)
+          expect(yield* Ref.get(done)).toBe(outlives ? 10 : 0)
+        }))
+    }
   })
 })

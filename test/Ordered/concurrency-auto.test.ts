@@ -5,7 +5,7 @@ import { concurrencyLimit } from "../../src/internal/metrics.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { COUNT, MISSING, outcome, refusal, STRING, tooLarge } from "../utils/bad-input.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
-import { TestClock, callback, fc, fork, poll } from "../utils/line.ts"
+import { TestClock, callback, fc, fork, poll, tagged } from "../utils/line.ts"
 
 /**
  * A fake downstream: serves at most `capacity` calls at once, `call(millis)`
@@ -63,7 +63,7 @@ describe("concurrency: \"auto\" (the real engine under TestClock)", () => {
       // 10 at a time, 10 ms each: 1 action/ms; 3 at a time from 600 ms on.
       const server = downstream(10)
       const inFlight: Array<{ millis: number; count: number }> = []
-      const limitGauge = Metric.tagged(concurrencyLimit, "pipeline", "auto-test")
+      const limitGauge = tagged(concurrencyLimit, "pipeline", "auto-test")
       const limits: Array<{ millis: number; limit: number }> = []
       const inputs = Array.from({ length: 1200 }, (_, i) => i)
       const results = yield* drive(

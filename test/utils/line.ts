@@ -293,6 +293,74 @@ export const TestClock: typeof TestClockModule = line === 3 ? TestClockModule : 
   adjust: (duration: runtime.DurationInput) => Effect.andThen(settle, TestClockModule.adjust(duration))
 } as typeof TestClockModule
 
+/**
+ * Has the TestClock fork, now, the fiber it forks at a test's first sleep (effect 4: a warning for a test that
+ * sleeps without moving the clock; interrupted at the next `adjust`), so that a count of the fibers a run forks
+ * (`countingFibers`) that follows sees the run's alone. Effect 3's count does not see that fiber; one sleep and
+ * one `adjust` of a millisecond on both lines.
+ */
+export const forkTestClockWarning: Effect.Effect<void> = Effect.flatMap(
+  fork(Effect.sleep(Duration.millis(1))),
+  (sleeper) => Effect.andThen(TestClock.adjust(Duration.millis(1)), Barrel.Fiber.join(sleeper))
+)
+
+/**
+ * Runs `self` so that `quiet()` tells whether nothing of it can happen without outside help right now: every
+ * fiber it forked (and `root`, the fiber that runs it) waits (on a Deferred, the clock, …) or is done. Effect 3:
+ * the fibers' statuses, seen through a Supervisor (`countingFibers`). Effect 4, which has neither: no fiber of the
+ * run has a task scheduled, and none ran since the last look (every fiber the run forks, resumes or yields runs
+ * from a task of the run's Scheduler, which this wraps; one woken at once runs inside a fiber that did).
+ */
+export const observingQuiet = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): readonly [Effect.Effect<A, E, R>, (root: Fiber.Fiber<unknown, unknown>) => Effect.Effect<boolean>] => {
+  if (line === 3) {
+    const [counted, count] = countingFibers(self)
+    const quiet = (root: Fiber.Fiber<unknown, unknown>) =>
+      Effect.map(
+        Effect.forEach([root as Fiber.RuntimeFiber<unknown, unknown>, ...count.fibers!()], (fiber) => fiber.status),
+        (statuses) => statuses.every((status) => status._tag !== "Running")
+      )
+    return [counted, quiet]
+  }
+  let started = false
+  let scheduled = 0
+  let ran = 0
+  let ranAtLastLook = -1
+  const observed = runtime.withFiber((fiber) => {
+    started = true
+    // deno-lint-ignore no-explicit-any
+    const parent: any = (fiber as any).getRef(barrel.Scheduler.Scheduler)
+    const scheduler = {
+      executionMode: parent.executionMode,
+      // deno-lint-ignore no-explicit-any
+      shouldYield: (f: any) => parent.shouldYield(f),
+      makeDispatcher: () => {
+        const dispatcher = parent.makeDispatcher()
+        return {
+          scheduleTask: (task: () => void, priority: number) => {
+            scheduled++
+            dispatcher.scheduleTask(() => {
+              scheduled--
+              ran++
+              task()
+            }, priority)
+          },
+          flush: () => dispatcher.flush()
+        }
+      }
+    }
+    return effect.provideService(self, barrel.Scheduler.Scheduler, scheduler)
+  }) as Effect.Effect<A, E, R>
+  const quiet = () =>
+    Effect.sync(() => {
+      const still = started && scheduled === 0 && ran === ranAtLastLook
+      ranAtLastLook = ran
+      return still
+    })
+  return [observed, quiet]
+}
+
 /** Counts what a stream hands over, chunk by chunk: `Stream.mapChunks` (3) / `Stream.mapArray` (4). */
 export const countChunks = (count: (size: number) => void) =>
 <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>

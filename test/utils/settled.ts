@@ -1,6 +1,5 @@
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
-import { callback, fork, countingFibers } from "./line.ts"
+import { callback, fork, observingQuiet } from "./line.ts"
 
 const nextMacrotask = callback<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
@@ -8,26 +7,18 @@ const nextMacrotask = callback<void>((resume) => {
 })
 
 /**
- * Runs `effect` under a supervisor (effect 3 only: see `countingFibers`) and returns a wait for the moment nothing
- * more can happen without outside help: every fiber it forked is suspended
- * (parked, waiting on a Deferred or the clock) or done, twice in a row across
- * a trip through the event loop. Polls with a deadline of `maxPolls` and fails loudly past it.
+ * Forks `effect` and returns a wait for the moment nothing more can happen without outside help: every fiber it
+ * forked is suspended (parked, waiting on a Deferred or the clock) or done (`observingQuiet`), twice in a row
+ * across a trip through the event loop. Polls with a deadline of `maxPolls` and fails loudly past it.
  */
 export const forkObserved = <A, E>(effect: Effect.Effect<A, E>, maxPolls = 10_000) =>
   Effect.gen(function*() {
-    const [counted, count] = countingFibers(effect)
-    if (count.fibers === undefined) return yield* Effect.dieMessage("forkObserved needs fiber statuses: effect 3 only")
-    const forked = count.fibers
-    const fiber = yield* fork(counted)
-    const fibers = (): ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> => [fiber, ...forked()]
-    const quiet = Effect.map(
-      Effect.forEach(fibers(), (f) => f.status),
-      (statuses) => statuses.every((status) => status._tag !== "Running")
-    )
+    const [observed, quiet] = observingQuiet(effect)
+    const fiber = yield* fork(observed)
     const settled = Effect.gen(function*() {
       let quietInARow = 0
       for (let poll = 0; poll < maxPolls; poll++) {
-        quietInARow = (yield* quiet) ? quietInARow + 1 : 0
+        quietInARow = (yield* quiet(fiber)) ? quietInARow + 1 : 0
         if (quietInARow === 2) return
         // A macrotask: Effect's scheduler may have deferred work to a timer.
         yield* nextMacrotask
