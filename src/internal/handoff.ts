@@ -76,11 +76,12 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     this.consumer = undefined
   })
 
+  /** Wakes the consumer, if it waits, after the current run (`resumeSoon`): it takes what the run released. */
   wake(): void {
     const consumer = this.consumer
     if (consumer !== undefined) {
       this.consumer = undefined
-      consumer(Effect.void)
+      runtime.resumeSoon(consumer)
     }
   }
 
