@@ -89,6 +89,8 @@ export class PipelineMetrics {
   private reportedTaken = 0
   private readonly clock: runtime.ClockReader
   private readonly tracer: Tracer.Tracer | undefined
+  /** Whether each action gets a span (tracing on where the run started). */
+  readonly tracing: boolean
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
 
@@ -116,6 +118,7 @@ export class PipelineMetrics {
     if (limiter !== undefined) this.flush()
     const tracing = runtime.tracingOf(fiber)
     this.tracer = tracing.tracer
+    this.tracing = tracing.tracer !== undefined
     this.parent = runtime.fromNullable(tracing.span)
     this.timing = tracing.timing
   }
@@ -155,6 +158,17 @@ export class PipelineMetrics {
     this.actionDuration.update(now - startedAt)
     if (cause !== undefined) this.failures.update(1)
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
+  }
+
+  /**
+   * An action taken into the window succeeded at once and left in order
+   * within the same step (the engine's direct path, no span): it ran for 0 ms
+   * and waited 0 ms, as the step reads the clock once.
+   */
+  instant(): void {
+    this.taken++
+    this.actionDuration.update(0)
+    this.emitDelay.update(0)
   }
 
   /** An action was interrupted (a later one after a failure, or the run ended). */
