@@ -82,7 +82,8 @@ export class PipelineMetrics {
   private readonly failures: runtime.Series
   private readonly actionDuration: runtime.Series
   private readonly emitDelay: runtime.Series
-  private readonly concurrencyLimit: runtime.Series
+  /** With `concurrency: "auto"` only: a series looked up may exist from then on (`runtime.seriesOf`). */
+  private readonly concurrencyLimit: runtime.Series | undefined
   private running = 0
   private taken = 0
   private reportedRunning = 0
@@ -109,7 +110,7 @@ export class PipelineMetrics {
     this.failures = runtime.seriesOf(failures, name, fiber)
     this.actionDuration = runtime.seriesOf(actionDuration, name, fiber)
     this.emitDelay = runtime.seriesOf(emitDelay, name, fiber)
-    this.concurrencyLimit = runtime.seriesOf(concurrencyLimit, name, fiber)
+    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber)
     this.clock = clock
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
     for (const series of [this.inFlight, this.window, this.emitted, this.failures, this.actionDuration, this.emitDelay]) {
@@ -199,7 +200,7 @@ export class PipelineMetrics {
       this.reportedTaken = this.taken
     }
     if (this.limiter !== undefined && this.limiter.limit !== this.reportedLimit) {
-      this.concurrencyLimit.modify(this.limiter.limit - this.reportedLimit)
+      this.concurrencyLimit!.modify(this.limiter.limit - this.reportedLimit)
       this.reportedLimit = this.limiter.limit
     }
   }
@@ -215,7 +216,7 @@ export class PipelineMetrics {
     this.running = 0
     this.taken = 0
     this.flush()
-    if (this.reportedLimit !== 0) this.concurrencyLimit.modify(-this.reportedLimit)
+    if (this.reportedLimit !== 0) this.concurrencyLimit!.modify(-this.reportedLimit)
   }
 
   private nanos(): bigint {

@@ -661,7 +661,7 @@ export type Counter = typeof Metric.counter extends {
   (name: string, options: any): unknown
 } ? C : never
 
-/** One series of a metric, tagged `pipeline=<name>`, updated synchronously. @internal */
+/** One series of a metric, tagged `pipeline=<name>`, updated synchronously; it may exist from its lookup on. @internal */
 export interface Series {
   readonly update: (value: number) => void
   readonly modify: (delta: number) => void
