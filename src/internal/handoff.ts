@@ -76,12 +76,18 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     this.consumer = undefined
   })
 
-  /** Wakes the consumer, if it waits, after the current run (`resumeSoon`): it takes what the run released. */
+  /**
+   * The consumer, woken, runs once its waker yields (`runtime.afterResumer`;
+   * effect 4 would run it at once, inside the waker): it takes every result
+   * released meanwhile in one pull, rather than one per promise result.
+   */
+  private readonly resumed = runtime.afterResumer(Effect.void)
+
   wake(): void {
     const consumer = this.consumer
     if (consumer !== undefined) {
       this.consumer = undefined
-      runtime.resumeSoon(consumer)
+      consumer(this.resumed)
     }
   }
 

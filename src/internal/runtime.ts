@@ -226,41 +226,17 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
       if (exit._tag === "Failure" && !isInterruptedOnly(exit.cause)) f(exit.cause)
     })
 
-/**
- * Resumes a fiber parked in `async`, after what runs now. Effect 3 already
- * does so (a resumed fiber goes through its scheduler); effect 4 runs it at
- * once, inside the caller, so this defers it by a microtask: a consumer woken
- * by the first of many promise results of one tick then takes them all in
- * one go, rather than one per wake-up.
- *
- * @internal
- */
-export const resumeSoon: (resume: (effect: Effect.Effect<void>) => void) => void = v3
-  ? (resume) => resume(Effect.void)
-  : (resume) => queueMicrotask(() => resume(Effect.void))
-
-/** Resumes after the microtasks queued so far (effect 4: no fiber waits for a macrotask). */
-const nextMicrotask: Effect.Effect<void> = async<void>((resume) => {
-  queueMicrotask(() => resume(Effect.void))
-})
-
-/**
- * Forks `self` into `scope`, to start within the current tick. Effect 3's
- * scheduler does so. Effect 4's waits for the next macrotask, while a worker
- * whose actions complete through promises runs from microtask to microtask
- * and never lets the fork start (the run went one action at a time,
- * counted): there the fork starts at once and goes on after a microtask, so
- * that it starts after what its parent does next (the action its parent
- * took starts first: actions start in input order).
- *
- * @internal
- */
-export const forkInSoon: <A, E, R>(self: Effect.Effect<A, E, R>, scope: Scope.Scope) => Effect.Effect<Fiber.Fiber<A, E>, never, R> = v3
-  ? Effect.forkIn
-  : (self, scope) => (Effect as Module).forkIn(zipRight(nextMicrotask, self), scope, { startImmediately: true })
-
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
+
+/**
+ * `effect`, to resume a fiber from `async` with so that it runs once its
+ * resumer yields, on both lines: effect 3 schedules a resumed fiber, effect 4
+ * runs it at once on the resumer's stack (a yield first defers it). @internal
+ */
+export const afterResumer: <A>(effect: Effect.Effect<A>) => Effect.Effect<A> = v3
+  ? (effect) => effect
+  : (effect) => zipRight(yieldNow, effect)
 
 /**
  * A function that runs effects with the current fiber's services, for

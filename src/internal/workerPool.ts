@@ -87,9 +87,9 @@ export class WorkerPool<A, B, R> {
     this.concurrency = limiter.limit
   }
 
-  /** Forks `effect` into the run's scope, to start within the tick (`runtime.forkInSoon`). */
+  /** Forks `effect` into the run's scope. */
   fork(effect: Effect.Effect<unknown, never, R>): Effect.Effect<void, never, R> {
-    return Effect.map(runtime.forkInSoon(effect, this.scope!), (fiber) => {
+    return Effect.map(Effect.forkIn(effect, this.scope!), (fiber) => {
       this.fibers.push(fiber as runtime.RuntimeFiber<void>)
     })
   }
