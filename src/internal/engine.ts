@@ -61,11 +61,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly pool: WorkerPool<A, B, R>
   private interruptor: runtime.InterruptorId | undefined
   /**
-   * No key, hedge, name or `concurrency: "auto"`: nothing needs an action's
-   * `Task` but the order, so an action that succeeds at once while the order
-   * waits for nothing skips it (`releaseDirect`).
+   * No key, hedge, `concurrency: "auto"`, nor a span per action (no `name`,
+   * or tracing off): nothing needs an action's `Task` but the order, so an
+   * action that succeeds at once while the order waits for nothing skips it
+   * (`releaseDirect`). Settled as the run starts, when tracing is known.
    */
-  private readonly direct: boolean
+  private direct = false
 
   constructor(
     private readonly source: Source<A, unknown, R>,
@@ -74,8 +75,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     lifetime: ChildLifetime
   ) {
     this.intake = new Intake(source)
-    this.direct = options.key === undefined && options.hedge === undefined && options.name === undefined &&
-      options.limit === undefined
     this.window = new Window(options.window, options.maxWindow)
     this.pool = new WorkerPool(options.concurrency, options.limit)
     this.ordering = makeOrdering(options)
@@ -115,8 +114,13 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) {
       this.clock = runtime.clockOf(fiber)
     }
-    if (name === undefined) return Effect.void
+    const direct = this.options.key === undefined && this.options.hedge === undefined && this.pool.limiter === undefined
+    if (name === undefined) {
+      this.direct = direct
+      return Effect.void
+    }
     const metrics = this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
+    this.direct = direct && !metrics.tracing
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
     return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
@@ -240,6 +244,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         action = invoke(this.f, input, this.admission.nextIndex)
         if (runtime.isExit(action) && action._tag === "Success") {
           this.admission.releaseDirect(action.value)
+          this.metrics?.instant()
           if (!this.hasWork()) return this.handoff.leave(Effect.void)
           continue
         }

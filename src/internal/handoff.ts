@@ -53,10 +53,11 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
 
   /**
    * A worker gives up the thread with `next`: the consumer, if it waits,
-   * is woken once for every result the step filed, not once per result.
+   * is woken once for every result the step filed, not once per result. It
+   * may run at once (effect 4 runs it inside this call): the step is over.
    */
   leave<X>(next: X): X {
-    this.wakeIfReady()
+    if (this.ready) this.resume(Effect.void)
     return next
   }
 
@@ -76,17 +77,33 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     this.consumer = undefined
   })
 
+  /**
+   * The consumer, woken, runs once its waker yields (`runtime.afterResumer`;
+   * effect 4 would run it at once, inside the waker): it takes every result
+   * released meanwhile in one pull, rather than one per promise result.
+   */
+  private readonly resumed = runtime.afterResumer(Effect.void)
+
   wake(): void {
+    this.resume(this.resumed)
+  }
+
+  private resume(effect: Effect.Effect<void>): void {
     const consumer = this.consumer
     if (consumer !== undefined) {
       this.consumer = undefined
-      consumer(Effect.void)
+      consumer(effect)
     }
   }
 
-  /** Wakes the consumer if it waits and has something to take (results, or the failure); whether it did. */
+  /** Whether the consumer waits and has something to take (results, or the failure). */
+  private get ready(): boolean {
+    return this.consumer !== undefined && (this.output.length > 0 || this.terminal !== undefined)
+  }
+
+  /** Wakes the consumer if it is `ready`; whether it did. */
   wakeIfReady(): boolean {
-    if (this.consumer === undefined || (this.output.length === 0 && this.terminal === undefined)) return false
+    if (!this.ready) return false
     this.wake()
     return true
   }

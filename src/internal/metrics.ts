@@ -82,13 +82,16 @@ export class PipelineMetrics {
   private readonly failures: runtime.Series
   private readonly actionDuration: runtime.Series
   private readonly emitDelay: runtime.Series
-  private readonly concurrencyLimit: runtime.Series
+  /** With `concurrency: "auto"` only: a series looked up may exist from then on (`runtime.seriesOf`). */
+  private readonly concurrencyLimit: runtime.Series | undefined
   private running = 0
   private taken = 0
   private reportedRunning = 0
   private reportedTaken = 0
   private readonly clock: runtime.ClockReader
   private readonly tracer: Tracer.Tracer | undefined
+  /** Whether each action gets a span (tracing on where the run started). */
+  readonly tracing: boolean
   private readonly parent: Option.Option<Tracer.AnySpan>
   private readonly timing: boolean
 
@@ -107,7 +110,7 @@ export class PipelineMetrics {
     this.failures = runtime.seriesOf(failures, name, fiber)
     this.actionDuration = runtime.seriesOf(actionDuration, name, fiber)
     this.emitDelay = runtime.seriesOf(emitDelay, name, fiber)
-    this.concurrencyLimit = runtime.seriesOf(concurrencyLimit, name, fiber)
+    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber)
     this.clock = clock
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
     for (const series of [this.inFlight, this.window, this.emitted, this.failures, this.actionDuration, this.emitDelay]) {
@@ -116,6 +119,7 @@ export class PipelineMetrics {
     if (limiter !== undefined) this.flush()
     const tracing = runtime.tracingOf(fiber)
     this.tracer = tracing.tracer
+    this.tracing = tracing.tracer !== undefined
     this.parent = runtime.fromNullable(tracing.span)
     this.timing = tracing.timing
   }
@@ -157,6 +161,17 @@ export class PipelineMetrics {
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
   }
 
+  /**
+   * An action taken into the window succeeded at once and left in order
+   * within the same step (the engine's direct path, no span): it ran for 0 ms
+   * and waited 0 ms, as the step reads the clock once.
+   */
+  instant(): void {
+    this.taken++
+    this.actionDuration.update(0)
+    this.emitDelay.update(0)
+  }
+
   /** An action was interrupted (a later one after a failure, or the run ended). */
   interrupted(span: Tracer.Span | undefined, by: runtime.InterruptorId): void {
     this.running--
@@ -185,7 +200,7 @@ export class PipelineMetrics {
       this.reportedTaken = this.taken
     }
     if (this.limiter !== undefined && this.limiter.limit !== this.reportedLimit) {
-      this.concurrencyLimit.modify(this.limiter.limit - this.reportedLimit)
+      this.concurrencyLimit!.modify(this.limiter.limit - this.reportedLimit)
       this.reportedLimit = this.limiter.limit
     }
   }
@@ -201,7 +216,7 @@ export class PipelineMetrics {
     this.running = 0
     this.taken = 0
     this.flush()
-    if (this.reportedLimit !== 0) this.concurrencyLimit.modify(-this.reportedLimit)
+    if (this.reportedLimit !== 0) this.concurrencyLimit!.modify(-this.reportedLimit)
   }
 
   private nanos(): bigint {

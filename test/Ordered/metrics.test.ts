@@ -103,6 +103,23 @@ describe("metrics (options.name)", () => {
       expect((yield* valueOf(M.window, name)).value).toBe(0)
     }))
 
+  it.effect("with tracing off, instant actions (released with no Task) are counted like the others", () =>
+    Effect.gen(function*() {
+      const name = "instant-untraced"
+      const n = 1000
+      // Every seventh action completes through a promise: the instant ones after it wait for it, the others leave at once.
+      const action = (i: number) => i % 7 === 0 ? Effect.promise(() => Promise.resolve(i)) : Effect.succeed(i)
+      const out = yield* Ordered.forEach(Array.from({ length: n }, (_, i) => i), action, { concurrency: 10, name }).pipe(
+        Effect.withTracerEnabled(false)
+      )
+      expect(out).toEqual(Array.from({ length: n }, (_, i) => i))
+      expect((yield* valueOf(M.emitted, name)).count).toBe(n)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(n)
+      expect((yield* valueOf(M.emitDelay, name)).count).toBe(n)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+    }))
+
   it.effect("every series exists from the start, at 0: a run whose actions all succeed at once shows failures 0", () =>
     Effect.gen(function*() {
       const name = "from-the-start"
