@@ -1,0 +1,225 @@
+/**
+ * `node --import tsx bench/kafka-protocols.ts`: what a planned rebalance costs
+ * under each group protocol a Node client speaks here, on one local Kafka 4
+ * broker started and stopped by this script (scripts/kafka.sh, 127.0.0.1).
+ *
+ * Scenario, the same for every client: RECORDS keyed records on P partitions,
+ * loaded before the consumers start; two consumer processes
+ * (bench/kafkaProtocolConsumer.ts: up to WINDOW records of a partition in
+ * flight, each sleeping uniform 0–MAX_LATENCY_MS); a third joins once a
+ * quarter is processed; once more than half is processed and the third has
+ * processed some, the first leaves gracefully (SIGTERM: drain, commit, leave).
+ * Counted from the sink every process appends to: records processed more than
+ * once (after the join, after the leave), the longest time with no record
+ * processed at all, and the longest pause of one partition, from each event
+ * to the next.
+ *
+ * Clients: `consume` of effect-ordered (KafkaJS, classic protocol, eager);
+ * `@platformatic/kafka` (devDependency) with the `consumer` protocol
+ * (KIP-848); `@confluentinc/kafka-javascript` with the classic protocol
+ * (eager round-robin, and cooperative-sticky) and the `consumer` protocol. The
+ * last is not a dependency (a native build of minutes); when it is not
+ * installed its rows are skipped with a message. Install it with
+ * `CKJS_LINKING=dynamic npm install --no-save @confluentinc/kafka-javascript`
+ * (the default static link downloads its C dependencies from their sites).
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import { Kafka, logLevel } from "kafkajs"
+import { startKafka } from "../test/kafka/broker.ts"
+import { producerOptions } from "../test/kafka/sink.ts"
+import { waitFor } from "../test/redis/server.ts"
+import { type Child, spawnScript } from "../test/utils/child.ts"
+import { type Client, confluentPackage, type ProtocolConsumerConfig, type SinkLine } from "./kafkaShared.ts"
+import { line } from "./line.ts"
+import { formatMillis, printTable } from "./table.ts"
+
+const P = Number(process.env.PARTITIONS ?? 8)
+const RECORDS = Number(process.env.RECORDS ?? 24_000)
+const KEYS = 500
+const WINDOW = Number(process.env.WINDOW ?? 16)
+const MAX_LATENCY_MS = Number(process.env.MAX_LATENCY_MS ?? 20)
+const RUNS = Number(process.env.RUNS ?? 1)
+
+interface Scenario {
+  readonly name: string
+  readonly client: Client
+  readonly protocol: ProtocolConsumerConfig["protocol"]
+}
+
+const scenarios: ReadonlyArray<Scenario> = [
+  { name: "consume (KafkaJS), classic eager", client: "consume", protocol: "eager" },
+  { name: "@platformatic/kafka, consumer (KIP-848)", client: "platformatic", protocol: "consumer" },
+  { name: "@confluentinc, classic eager", client: "confluent", protocol: "eager" },
+  { name: "@confluentinc, classic cooperative-sticky", client: "confluent", protocol: "cooperative" },
+  { name: "@confluentinc, consumer (KIP-848)", client: "confluent", protocol: "consumer" }
+]
+
+const confluentMissing = await import(confluentPackage).then(
+  () => undefined,
+  (error: unknown) => String(error).split("\n")[0]
+)
+
+// The consumer protocol's session and heartbeat, set like the classic ones `consume` uses (6 s, 1 s); the broker's
+// defaults (45 s, 5 s, also its minimums) would make each of its rebalances wait for 5-second heartbeats.
+const broker = await startKafka({
+  "group.consumer.min.session.timeout.ms": 1000,
+  "group.consumer.session.timeout.ms": 6000,
+  "group.consumer.min.heartbeat.interval.ms": 500,
+  "group.consumer.heartbeat.interval.ms": 1000
+})
+const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+const admin = kafka.admin()
+const producer = kafka.producer(producerOptions)
+await Promise.all([admin.connect(), producer.connect()])
+const dir = mkdtempSync(join(tmpdir(), "kafka-protocols-"))
+const children: Array<Child> = []
+
+/** Reads the lines appended to a sink since the last call. */
+const tail = (file: string) => {
+  const lines: Array<SinkLine> = []
+  let position = 0
+  let partial = ""
+  return (): ReadonlyArray<SinkLine> => {
+    let fd: number
+    try {
+      fd = openSync(file, "r")
+    } catch {
+      return lines
+    }
+    const buffer = Buffer.alloc(1 << 20)
+    for (let n = readSync(fd, buffer, 0, buffer.length, position); n > 0; n = readSync(fd, buffer, 0, buffer.length, position)) {
+      position += n
+      const text = partial + buffer.toString("utf8", 0, n)
+      const complete = text.split("\n")
+      partial = complete.pop()!
+      for (const l of complete) if (l !== "") lines.push(JSON.parse(l))
+    }
+    closeSync(fd)
+    return lines
+  }
+}
+
+const isProcessed = (l: SinkLine): l is Extract<SinkLine, { k: "p" | "c" }> => "k" in l && l.k === "p"
+
+/** Longest time without a completion in [from, to] (the gap before the first one counts). */
+const longestGap = (times: ReadonlyArray<number>, from: number, to: number): number => {
+  let last = from
+  let longest = 0
+  for (const at of times) {
+    if (at < from) continue
+    if (at > to) break
+    longest = Math.max(longest, at - last)
+    last = at
+  }
+  return Math.max(longest, to - last)
+}
+
+interface Phase {
+  readonly duplicates: number
+  readonly stall: number
+  readonly partitionPause: number
+  readonly moved: number
+}
+
+const phase = (lines: ReadonlyArray<SinkLine>, from: number, to: number): Phase => {
+  const done = lines.filter(isProcessed)
+  const seen = new Set<string>()
+  let duplicates = 0
+  for (const l of done) {
+    const id = `${l.p}:${l.o}`
+    if (seen.has(id) && l.at >= from && l.at < to) duplicates++
+    seen.add(id)
+  }
+  const times = done.map((l) => l.at).sort((a, b) => a - b)
+  let partitionPause = 0
+  let moved = 0
+  for (let p = 0; p < P; p++) {
+    const mine = done.filter((l) => l.p === p)
+    partitionPause = Math.max(partitionPause, longestGap(mine.map((l) => l.at).sort((a, b) => a - b), from, to))
+    const before = mine.filter((l) => l.at < from).at(-1)?.c
+    const after = mine.filter((l) => l.at <= to).at(-1)?.c
+    if (before !== after) moved++
+  }
+  return { duplicates, stall: longestGap(times, from, to), partitionPause, moved }
+}
+
+const runScenario = async (scenario: Scenario, run: number) => {
+  const topic = `protocols-${scenario.client}-${scenario.protocol}-${run}`
+  await admin.createTopics({ topics: [{ topic, numPartitions: P }], waitForLeaders: true })
+  for (let i = 0; i < RECORDS; i += 1000) {
+    const messages = Array.from({ length: Math.min(1000, RECORDS - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: JSON.stringify({ i: i + j }) }))
+    await producer.send({ topic, messages })
+  }
+  const sink = join(dir, `${topic}.jsonl`)
+  const read = tail(sink)
+  const start = (consumer: string) => {
+    const config: ProtocolConsumerConfig = {
+      ...scenario, brokers: broker.brokers, topic, group: topic, consumer, sink, partitions: P, window: WINDOW, maxLatencyMs: MAX_LATENCY_MS
+    }
+    const child = spawnScript(consumer, "bench/kafkaProtocolConsumer.ts", config, line)
+    children.push(child)
+    return child
+  }
+  const distinct = () => new Set(read().filter(isProcessed).map((l) => `${l.p}:${l.o}`)).size
+  const by = (consumer: string) => read().filter((l) => isProcessed(l) && l.c === consumer).length
+  const t0 = Date.now()
+  const [first, second] = [start("c1"), start("c2")]
+  await waitFor("a quarter processed", async () => distinct() >= RECORDS / 4, 300_000)
+  const third = start("c3")
+  await waitFor("the third processing, more than half processed", async () => by("c3") >= 100 && distinct() >= RECORDS * 0.55, 300_000)
+  const leaveAt = Date.now()
+  first.process.kill("SIGTERM")
+  const leftWith = await first.exited
+  await waitFor("every record processed", async () => distinct() === RECORDS, 300_000)
+  const end = Date.now()
+  for (const child of [second, third]) child.process.kill("SIGTERM")
+  await Promise.all([second.exited, third.exited])
+  const lines = read()
+  const joinAt = lines.find((l) => "mark" in l && l.c === "c3")!.at
+  const commits = lines.filter((l) => "k" in l && l.k === "c")
+  const committedTwice = commits.length - new Set(commits.map((l) => "k" in l && `${l.p}:${l.o}`)).size
+  return {
+    join: phase(lines, joinAt, leaveAt),
+    leave: phase(lines, leaveAt, end),
+    seconds: (end - t0) / 1000,
+    leftWith,
+    committedTwice: scenario.client === "consume" ? String(committedTwice) : "–"
+  }
+}
+
+const rows: Array<Array<string>> = []
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    for (const scenario of scenarios) {
+      if (scenario.client === "confluent" && confluentMissing !== undefined) {
+        if (run === 1) console.log(`skipped ${scenario.name}: @confluentinc/kafka-javascript is not installed (${confluentMissing})`)
+        continue
+      }
+      const r = await runScenario(scenario, run)
+      const both = (f: (p: Phase) => string) => `${f(r.join)} / ${f(r.leave)}`
+      rows.push([
+        scenario.name,
+        both((p) => String(p.duplicates)),
+        r.committedTwice,
+        both((p) => formatMillis(p.stall)),
+        both((p) => formatMillis(p.partitionPause)),
+        both((p) => String(p.moved)),
+        `${r.seconds.toFixed(1)} s`,
+        String(r.leftWith)
+      ])
+      console.log(rows.at(-1)!.join(" | "))
+    }
+  }
+  printTable(
+    `Planned rebalances: ${RECORDS} records, ${P} partitions, ${WINDOW} in flight per partition, process 0–${MAX_LATENCY_MS} ms; a join, then a graceful leave (load average ${loadavg()[0].toFixed(1)})`,
+    ["client, protocol", "processed twice (join / leave)", "committed twice", "no progress at all", "longest partition pause", "partitions moved", "run", "leaver's exit"],
+    rows
+  )
+} finally {
+  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL")
+  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
+  await broker.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
