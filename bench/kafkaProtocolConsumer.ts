@@ -3,7 +3,7 @@
  * `node --import tsx bench/kafkaProtocolConsumer.ts '<json config>'`.
  * Every client does the same work: up to `window` records of a partition in
  * flight, each sleeping uniform 0–`maxLatencyMs`, each completion appended to
- * the sink as a `process` line; the partition's contiguous completed offset is
+ * the sink (`s` as it starts, `p` as it completes); the partition's contiguous completed offset is
  * committed to the group (every 100 ms, and on a revoke where the client
  * lets the revoke wait). SIGTERM leaves gracefully: drain, commit, leave.
  *
@@ -27,7 +27,8 @@ import { confluentPackage, type ProtocolConsumerConfig, type SinkLine } from "./
 const config: ProtocolConsumerConfig = JSON.parse(process.argv[2])
 
 const write = (line: SinkLine) => appendFileSync(config.sink, `${JSON.stringify(line)}\n`)
-const processed = (p: number, o: number) => write({ c: config.consumer, k: "p", p, o, at: Date.now() })
+/** Appends that this consumer started (`s`) or completed (`p`) processing a record, or committed it (`c`). */
+const record = (k: "s" | "p" | "c", p: number, o: number) => write({ c: config.consumer, k, p, o, at: Date.now() })
 const latency = () => Math.random() * config.maxLatencyMs
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const commitIntervalMs = 100
@@ -45,10 +46,12 @@ const runConsume = () => {
       sessionTimeout: 6000,
       heartbeatInterval: 1000,
       commitInterval: commitIntervalMs,
-      process: (_action: unknown, record) =>
-        Effect.sleep(latency()).pipe(Effect.andThen(Effect.sync(() => processed(record.partition, record.offset)))),
-      commit: (_result, _action, record) =>
-        Effect.sync(() => write({ c: config.consumer, k: "c", p: record.partition, o: record.offset, at: Date.now() }))
+      process: (_action: unknown, { offset, partition }) =>
+        Effect.sync(() => record("s", partition, offset)).pipe(
+          Effect.andThen(Effect.sleep(latency())),
+          Effect.andThen(Effect.sync(() => record("p", partition, offset)))
+        ),
+      commit: (_result, _action, { offset, partition }) => Effect.sync(() => record("c", partition, offset))
     })
   )
   process.once("SIGTERM", () => Effect.runFork(Fiber.interrupt(fiber)))
@@ -86,10 +89,11 @@ class PartitionRun {
       const offset = this.queue.shift()!
       const token = { aborted: false }
       this.inFlight.add(token)
+      record("s", this.partition, offset)
       void sleep(latency()).then(() => {
         this.inFlight.delete(token)
         if (token.aborted) return
-        processed(this.partition, offset)
+        record("p", this.partition, offset)
         this.done.add(offset)
         while (this.done.delete(this.next)) this.next++
         this.pump()
@@ -211,8 +215,9 @@ const runConfluent = async () => {
     partitionsConsumedConcurrently: config.partitions,
     eachBatch: async ({ batch }) => {
       await Promise.all(batch.messages.map(async (message) => {
+        record("s", batch.partition, Number(message.offset))
         await sleep(latency())
-        processed(batch.partition, Number(message.offset))
+        record("p", batch.partition, Number(message.offset))
       }))
       const next = Number(batch.messages[batch.messages.length - 1].offset) + 1
       await consumer.commitOffsets([{ topic: config.topic, partition: batch.partition, offset: String(next) }])

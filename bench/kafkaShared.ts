@@ -38,9 +38,9 @@ export interface ProtocolConsumerConfig {
   readonly maxLatencyMs: number
 }
 
-/** A line of the sink: a record processed (`p`) or committed by `consume` (`c`), or a mark. */
+/** A line of the sink: a record's processing started (`s`) or completed (`p`), its commit by `consume` (`c`); or a mark. */
 export type SinkLine =
-  | { readonly c: string; readonly k: "p" | "c"; readonly p: number; readonly o: number; readonly at: number }
+  | { readonly c: string; readonly k: "s" | "p" | "c"; readonly p: number; readonly o: number; readonly at: number }
   | { readonly c: string; readonly mark: "joining"; readonly at: number }
 
 /** A specifier in a variable: typechecking must not need the package, which is not a dependency. */
