@@ -77,6 +77,9 @@ const producer = kafka.producer(producerOptions)
 await Promise.all([admin.connect(), producer.connect()])
 const dir = mkdtempSync(join(tmpdir(), "kafka-protocols-"))
 const children: Array<Child> = []
+const killChildren = () => {
+  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL")
+}
 
 /** Reads the lines appended to a sink since the last call. */
 const tail = (file: string) => {
@@ -148,16 +151,24 @@ interface Phase {
   readonly partitionPause: number
   /** Partitions whose last completion before the event and the phase's last one are by different consumers. */
   readonly moved: number
+  /** Longest time from the event to a moved partition's first completion by its new owner. */
+  readonly handover: number
+  /** Offset commits refused (by the raw clients; `consume` logs its own). */
+  readonly refused: number
 }
 
 const phase = (lines: ReadonlyArray<SinkLine>, from: number, to: number): Phase => {
   const done = lines.filter(isCompleted).sort((a, b) => a.at - b.at)
   let partitionPause = 0
   let moved = 0
+  let handover = 0
   for (let p = 0; p < P; p++) {
     const mine = done.filter((l) => l.p === p)
     partitionPause = Math.max(partitionPause, longestGap(mine.map((l) => l.at), from, to))
-    if (mine.filter((l) => l.at < from).at(-1)?.c !== mine.filter((l) => l.at <= to).at(-1)?.c) moved++
+    const owner = mine.filter((l) => l.at <= to).at(-1)?.c
+    if (mine.filter((l) => l.at < from).at(-1)?.c === owner) continue
+    moved++
+    handover = Math.max(handover, mine.find((l) => l.at >= from && l.c === owner)!.at - from)
   }
   return {
     startedAgain: again(lines, "s", from, to),
@@ -165,7 +176,9 @@ const phase = (lines: ReadonlyArray<SinkLine>, from: number, to: number): Phase 
     committedAgain: again(lines, "c", from, to),
     stall: longestGap(done.map((l) => l.at), from, to),
     partitionPause,
-    moved
+    moved,
+    handover,
+    refused: lines.filter((l) => "mark" in l && l.mark === "refused" && l.at >= from && l.at < to).length
   }
 }
 
@@ -190,23 +203,29 @@ const runScenario = async (scenario: Scenario, run: number) => {
   const by = (consumer: string) => read().filter((l) => isCompleted(l) && l.c === consumer).length
   const t0 = Date.now()
   const [first, second] = [start("c1"), start("c2")]
-  await waitFor("a quarter processed", async () => distinct() >= RECORDS / 4, 300_000)
-  const third = start("c3")
-  await waitFor("the third processing, half processed", async () => by("c3") >= 100 && distinct() >= RECORDS / 2, 300_000)
-  const leaveAt = Date.now()
-  first.process.kill("SIGTERM")
-  const leftWith = await first.exited
-  await waitFor("every record processed", async () => distinct() === RECORDS, 300_000)
-  const end = Date.now()
-  for (const child of [second, third]) child.process.kill("SIGTERM")
-  await Promise.all([second.exited, third.exited])
-  const lines = read()
-  const joinAt = lines.find((l) => "mark" in l && l.c === "c3")!.at
-  return {
-    join: phase(lines, joinAt, leaveAt),
-    leave: phase(lines, leaveAt, end),
-    seconds: (end - t0) / 1000,
-    leftWith
+  try {
+    await waitFor("a quarter processed", async () => distinct() >= RECORDS / 4, 300_000)
+    const third = start("c3")
+    await waitFor("the third processing, half processed", async () => by("c3") >= 100 && distinct() >= RECORDS / 2, 300_000)
+    const leaveAt = Date.now()
+    first.process.kill("SIGTERM")
+    const leftWith = await first.exited
+    const leftAfter = Date.now() - leaveAt
+    await waitFor("every record processed", async () => distinct() === RECORDS, 300_000)
+    const end = Date.now()
+    for (const child of [second, third]) child.process.kill("SIGTERM")
+    await Promise.all([second.exited, third.exited])
+    const lines = read()
+    const joinAt = lines.find((l) => "mark" in l && l.mark === "joining" && l.c === "c3")!.at
+    return {
+      join: phase(lines, joinAt, leaveAt),
+      leave: phase(lines, leaveAt, end),
+      seconds: (end - t0) / 1000,
+      leaver: `${leftWith}, ${formatMillis(leftAfter)}`
+    }
+  } finally {
+    // A scenario that failed must not load the next one.
+    killChildren()
   }
 }
 
@@ -218,7 +237,12 @@ try {
         if (run === 1) console.log(`skipped ${scenario.name}: @confluentinc/kafka-javascript is not installed (${confluentMissing})`)
         continue
       }
-      const r = await runScenario(scenario, run)
+      const r = await runScenario(scenario, run).catch((error: unknown) => String(error).split("\n")[0])
+      if (typeof r === "string") {
+        rows.push([scenario.name, r, ...Array<string>(10).fill("")])
+        console.log(rows.at(-1)!.join(" | "))
+        continue
+      }
       const both = (f: (p: Phase) => string) => `${f(r.join)} / ${f(r.leave)}`
       rows.push([
         scenario.name,
@@ -228,20 +252,23 @@ try {
         both((p) => formatMillis(p.stall)),
         both((p) => formatMillis(p.partitionPause)),
         both((p) => String(p.moved)),
+        both((p) => formatMillis(p.handover)),
+        scenario.client === "consume" ? "–" : both((p) => String(p.refused)),
         `${r.seconds.toFixed(1)} s`,
-        String(r.leftWith)
+        r.leaver
       ])
       console.log(rows.at(-1)!.join(" | "))
     }
   }
   printTable(
     `Planned rebalances: ${RECORDS} records, ${P} partitions, ${WINDOW} in flight per partition, process 0–${MAX_LATENCY_MS} ms; a join, then a graceful leave (load average ${loadavg()[0].toFixed(1)})`,
-    ["client, protocol", "started again (join / leave)", "completed again", "`commit` again", "no progress at all", "longest partition pause", "partitions moved", "run", "leaver's exit"],
+    ["client, protocol", "started again (join / leave)", "completed again", "`commit` again", "no progress at all", "longest partition pause", "partitions moved", "moved partition's first record", "commits refused", "run", "leaver's exit code, time to exit"],
     rows
   )
 } finally {
-  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL")
+  killChildren()
   await Promise.allSettled([admin.disconnect(), producer.disconnect()])
   await broker.stop()
-  rmSync(dir, { recursive: true, force: true })
+  if (process.env.KEEP_SINKS) console.log(`sinks kept in ${dir}`)
+  else rmSync(dir, { recursive: true, force: true })
 }

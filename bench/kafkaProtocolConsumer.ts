@@ -29,6 +29,7 @@ const config: ProtocolConsumerConfig = JSON.parse(process.argv[2])
 const write = (line: SinkLine) => appendFileSync(config.sink, `${JSON.stringify(line)}\n`)
 /** Appends that this consumer started (`s`) or completed (`p`) processing a record, or committed it (`c`). */
 const record = (k: "s" | "p" | "c", p: number, o: number) => write({ c: config.consumer, k, p, o, at: Date.now() })
+const refused = () => write({ c: config.consumer, mark: "refused", at: Date.now() })
 const latency = () => Math.random() * config.maxLatencyMs
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const commitIntervalMs = 100
@@ -149,6 +150,7 @@ const runPlatformatic = async () => {
       due.forEach((run, i) => (run.committed = Math.max(run.committed, marks[i])))
     } catch {
       // Refused (a stale member epoch during a rebalance): the next round or the next owner redoes it.
+      refused()
     }
   }
   const timer = setInterval(() => void commit(), commitIntervalMs)
@@ -220,7 +222,10 @@ const runConfluent = async () => {
         record("p", batch.partition, Number(message.offset))
       }))
       const next = Number(batch.messages[batch.messages.length - 1].offset) + 1
-      await consumer.commitOffsets([{ topic: config.topic, partition: batch.partition, offset: String(next) }])
+      await consumer.commitOffsets([{ topic: config.topic, partition: batch.partition, offset: String(next) }]).catch((error) => {
+        refused()
+        throw error
+      })
     }
   })
   process.once("SIGTERM", async () => {

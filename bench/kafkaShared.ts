@@ -38,10 +38,13 @@ export interface ProtocolConsumerConfig {
   readonly maxLatencyMs: number
 }
 
-/** A line of the sink: a record's processing started (`s`) or completed (`p`), its commit by `consume` (`c`); or a mark. */
+/**
+ * A line of the sink: a record's processing started (`s`) or completed (`p`), its commit by `consume` (`c`); or a mark:
+ * the consumer starting, an offset commit refused.
+ */
 export type SinkLine =
   | { readonly c: string; readonly k: "s" | "p" | "c"; readonly p: number; readonly o: number; readonly at: number }
-  | { readonly c: string; readonly mark: "joining"; readonly at: number }
+  | { readonly c: string; readonly mark: "joining" | "refused"; readonly at: number }
 
 /** A specifier in a variable: typechecking must not need the package, which is not a dependency. */
 export const confluentPackage: string = "@confluentinc/kafka-javascript"
