@@ -4,7 +4,8 @@
  * broker started and stopped by this script (scripts/kafka.sh, 127.0.0.1).
  *
  * Scenario, the same for every client: RECORDS keyed records on P partitions,
- * loaded before the consumers start; two consumer processes
+ * published at RATE a second (below what the consumers can do, so that
+ * between rebalances they keep up); two consumer processes
  * (bench/kafkaProtocolConsumer.ts: up to WINDOW records of a partition in
  * flight, each sleeping uniform 0–MAX_LATENCY_MS); a third joins once a
  * quarter is processed; once half is processed and the third has processed
@@ -36,7 +37,8 @@ import { line } from "./line.ts"
 import { formatMillis, printTable } from "./table.ts"
 
 const P = Number(process.env.PARTITIONS ?? 8)
-const RECORDS = Number(process.env.RECORDS ?? 30_000)
+const RECORDS = Number(process.env.RECORDS ?? 15_000)
+const RATE = Number(process.env.RATE ?? 500)
 const KEYS = 500
 const WINDOW = Number(process.env.WINDOW ?? 8)
 const MAX_LATENCY_MS = Number(process.env.MAX_LATENCY_MS ?? 50)
@@ -182,13 +184,23 @@ const phase = (lines: ReadonlyArray<SinkLine>, from: number, to: number): Phase 
   }
 }
 
+/**
+ * Publishes RECORDS records at RATE a second, a batch every 100 ms: the consumers keep up between rebalances (a
+ * backlog would measure how a client shares its fetches among partitions, not the rebalance).
+ */
+const load = async (topic: string) => {
+  const batch = Math.max(1, Math.round(RATE / 10))
+  const t0 = performance.now()
+  for (let i = 0; i < RECORDS; i += batch) {
+    const messages = Array.from({ length: Math.min(batch, RECORDS - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: JSON.stringify({ i: i + j }) }))
+    await producer.send({ topic, messages })
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + ((i + batch) / RATE) * 1000 - performance.now())))
+  }
+}
+
 const runScenario = async (scenario: Scenario, run: number) => {
   const topic = `protocols-${scenario.client}-${scenario.protocol}-${run}`
   await admin.createTopics({ topics: [{ topic, numPartitions: P }], waitForLeaders: true })
-  for (let i = 0; i < RECORDS; i += 1000) {
-    const messages = Array.from({ length: Math.min(1000, RECORDS - i) }, (_, j) => ({ key: `k${(i + j) % KEYS}`, value: JSON.stringify({ i: i + j }) }))
-    await producer.send({ topic, messages })
-  }
   const sink = join(dir, `${topic}.jsonl`)
   const read = tail(sink)
   const start = (consumer: string) => {
@@ -203,6 +215,7 @@ const runScenario = async (scenario: Scenario, run: number) => {
   const by = (consumer: string) => read().filter((l) => isCompleted(l) && l.c === consumer).length
   const t0 = Date.now()
   const [first, second] = [start("c1"), start("c2")]
+  const loaded = load(topic)
   try {
     await waitFor("a quarter processed", async () => distinct() >= RECORDS / 4, 300_000)
     const third = start("c3")
@@ -211,6 +224,7 @@ const runScenario = async (scenario: Scenario, run: number) => {
     first.process.kill("SIGTERM")
     const leftWith = await first.exited
     const leftAfter = Date.now() - leaveAt
+    await loaded
     await waitFor("every record processed", async () => distinct() === RECORDS, 300_000)
     const end = Date.now()
     for (const child of [second, third]) child.process.kill("SIGTERM")
@@ -261,7 +275,7 @@ try {
     }
   }
   printTable(
-    `Planned rebalances: ${RECORDS} records, ${P} partitions, ${WINDOW} in flight per partition, process 0–${MAX_LATENCY_MS} ms; a join, then a graceful leave (load average ${loadavg()[0].toFixed(1)})`,
+    `Planned rebalances: ${RECORDS} records at ${RATE}/s, ${P} partitions, ${WINDOW} in flight per partition, process 0–${MAX_LATENCY_MS} ms; a join, then a graceful leave (load average ${loadavg()[0].toFixed(1)})`,
     ["client, protocol", "started again (join / leave)", "completed again", "`commit` again", "no progress at all", "longest partition pause", "partitions moved", "moved partition's first record", "commits refused", "run", "leaver's exit code, time to exit"],
     rows
   )
