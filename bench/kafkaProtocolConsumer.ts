@@ -35,12 +35,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const commitIntervalMs = 100
 
 const runConsume = () => {
+  const { brokers, consumer, group, topic } = config
   const fiber = Effect.runFork(
     consume({
-      brokers: config.brokers,
-      topic: config.topic,
-      group: config.group,
-      consumer: config.consumer,
+      brokers,
+      topic,
+      group,
+      consumer,
       concurrency: config.window,
       window: config.window,
       order: "none",
