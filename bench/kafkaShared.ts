@@ -1,4 +1,7 @@
-/** What bench/kafka.ts and bench/kafka-profile.ts both read: a process's CPU time, and the partitions a group holds. */
+/**
+ * What the Kafka benches share: a process's CPU time and the partitions a group holds (bench/kafka.ts,
+ * bench/kafka-profile.ts), and the consumer processes of bench/kafka-protocols.ts.
+ */
 import { readFileSync } from "node:fs"
 import { type Admin, AssignerProtocol } from "kafkajs"
 
@@ -18,3 +21,30 @@ export const assignedPartitions = async (admin: Admin, group: string): Promise<n
   }
   return total
 }
+
+export type Client = "consume" | "platformatic" | "confluent"
+
+export interface ProtocolConsumerConfig {
+  readonly client: Client
+  /** For `confluent`: which group protocol and assignor. */
+  readonly protocol: "eager" | "cooperative" | "consumer"
+  readonly brokers: ReadonlyArray<string>
+  readonly topic: string
+  readonly group: string
+  readonly consumer: string
+  readonly sink: string
+  readonly partitions: number
+  readonly window: number
+  readonly maxLatencyMs: number
+}
+
+/**
+ * A line of the sink: a record's processing started (`s`) or completed (`p`), its commit by `consume` (`c`); or a mark:
+ * the consumer starting, an offset commit refused.
+ */
+export type SinkLine =
+  | { readonly c: string; readonly k: "s" | "p" | "c"; readonly p: number; readonly o: number; readonly at: number }
+  | { readonly c: string; readonly mark: "joining" | "refused"; readonly at: number }
+
+/** A specifier in a variable: typechecking must not need the package, which is not a dependency. */
+export const confluentPackage: string = "@confluentinc/kafka-javascript"

@@ -4,6 +4,9 @@
 #   scripts/kafka.sh start       prints KAFKA_BROKERS=127.0.0.1:PORT and KAFKA_DIR=DIR
 #   scripts/kafka.sh stop DIR    ends that broker and removes its data (DIR defaults to $KAFKA_DIR)
 #
+# KAFKA_PROPERTIES, when set, is appended to the broker's server.properties (one
+# property a line), e.g. the consumer group protocol's timeouts for a bench.
+#
 # The broker's jars come from Maven Central once (scripts/kafka/pom.xml) into
 # $KAFKA_CACHE (default ~/.cache/effect-ordered/kafka-<pom hash>); offline afterwards.
 set -euo pipefail
@@ -58,6 +61,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+${KAFKA_PROPERTIES:-}
 PROPS
   cat >"$dir/log4j2.properties" <<PROPS
 status = error

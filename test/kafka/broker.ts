@@ -13,9 +13,11 @@ export interface KafkaBroker {
   readonly stop: () => Promise<void>
 }
 
-export const startKafka = async (): Promise<KafkaBroker> => {
+/** `properties`: broker settings added to scripts/kafka.sh's own (`name=value` each). */
+export const startKafka = async (properties: Readonly<Record<string, string | number>> = {}): Promise<KafkaBroker> => {
+  const extra = Object.entries(properties).map(([name, value]) => `${name}=${value}`).join("\n")
   // The first run downloads the broker (about 45 MB) from Maven Central.
-  const { stdout } = await run(script, ["start"], { timeout: 300_000 })
+  const { stdout } = await run(script, ["start"], { timeout: 300_000, env: { ...process.env, KAFKA_PROPERTIES: extra } })
   const value = (name: string) => {
     const line = stdout.split("\n").find((l) => l.startsWith(`${name}=`))
     if (line === undefined) throw new Error(`scripts/kafka.sh start printed no ${name}:\n${stdout}`)
