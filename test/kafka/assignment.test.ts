@@ -18,8 +18,22 @@ import { isInterrupted } from "../utils/line.ts"
 
 const topic = "t"
 
+/** A clock the test moves by hand: the membership reads how long the group has been silent from it. */
+const makeClock = () => {
+  const clock = {
+    now: 0,
+    millis: () => clock.now,
+    nanos: () => BigInt(clock.now) * 1_000_000n,
+    sleep: () => Effect.void
+  }
+  return clock
+}
+
+const SESSION_TIMEOUT = 30_000
+
 const makeContext = () => {
   const commits: Array<Array<{ partition: number; offset: string }>> = []
+  const clock = makeClock()
   const ctx = {
     o: resolve({
       brokers: ["127.0.0.1:9092"],
@@ -39,7 +53,7 @@ const makeContext = () => {
     admin: { fetchOffsets: async () => [{ topic, partitions: [] }] },
     deadLetters: {},
     runs: new Map<number, Run>(),
-    membership: Fence.makeMembership(),
+    membership: Fence.makeMembership(clock, SESSION_TIMEOUT),
     runFork: (effect: Effect.Effect<unknown, unknown>) => Effect.runFork(effect)
   } as unknown as Context<unknown, unknown, never, never, never, never>
   const join = (memberId: string, partitions: ReadonlyArray<number>) =>
@@ -50,7 +64,7 @@ const makeContext = () => {
     run.progress.complete(offset)
     run.dirty = true
   }
-  return { ctx, commits, join, progress }
+  return { ctx, commits, join, progress, clock }
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
@@ -100,6 +114,39 @@ describe("Kafka consumer fence", () => {
     progress(current, 0)
     Offsets.commitNow(ctx)
     expect(commits).toEqual([[{ topic, partition: 0, offset: "1", metadata: Checkpoint.encode(current.progress!.toCheckpoint()) }]])
+  })
+
+  it("after a silence past half the session (a stopped process resumed), writes wait for the group: an answer lets them go on, a refusal ends them unwritten", async () => {
+    const { ctx, commits, join, progress, clock } = makeContext()
+    join("m1", [0, 1])
+    const [first, second] = [ctx.runs.get(0)!, ctx.runs.get(1)!]
+    const written: Array<number> = []
+    const write = (run: Run) =>
+      ctx.runFork(Fence.fenced(ctx.membership, run, () => Effect.sync(() => void written.push(run.partition))))
+    // Within half the session since the join: written at once.
+    clock.now = SESSION_TIMEOUT / 2
+    expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(write(first))))).toBe(true)
+    expect(written).toEqual([0])
+    // Silent longer: held, until a heartbeat is answered.
+    clock.now = SESSION_TIMEOUT / 2 + 1
+    const held = write(first)
+    await settle()
+    expect(written).toEqual([0])
+    Fence.heard(ctx.membership)
+    expect(Exit.isSuccess(await Effect.runPromise(Fiber.await(held)))).toBe(true)
+    expect(written).toEqual([0, 0])
+    // Silent again; the group refuses the next offset commit: the held write ends unwritten, as does the run.
+    clock.now += SESSION_TIMEOUT
+    const refused = write(second)
+    await settle()
+    const refusal = Object.assign(new Error("The coordinator is not aware of this member"), { type: "UNKNOWN_MEMBER_ID" })
+    ;(ctx.kafka as unknown as { commitOffsets: () => Promise<never> }).commitOffsets = () => Promise.reject(refusal)
+    progress(second, 0)
+    await Effect.runPromise(Offsets.flush(ctx, second).pipe(Effect.exit))
+    expect(ctx.membership.lost).toBe(true)
+    expect(isInterrupted(await Effect.runPromise(Fiber.await(refused)))).toBe(true)
+    expect(written).toEqual([0, 0])
+    expect(commits).toEqual([])
   })
 
   it("a commit refused as a lost session stops every run; the next join starts fresh runs instead of draining them", async () => {

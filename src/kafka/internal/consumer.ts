@@ -5,7 +5,7 @@ import { KafkaError } from "../errors.ts"
 import type { ConsumeOptions } from "../index.ts"
 import * as Assignment from "./assignment.ts"
 import { call, client } from "./client.ts"
-import { makeMembership } from "./fence.ts"
+import { heard, makeMembership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { resolve } from "./options.ts"
 import * as runtime from "../../internal/runtime.ts"
@@ -40,7 +40,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
         admin: kafka.admin(),
         deadLetters: kafka.producer(PRODUCER_OPTIONS),
         runs: new Map<number, Run>(),
-        membership: makeMembership(),
+        membership: makeMembership(yield* runtime.withFiber((fiber) => Effect.succeed(runtime.clockOf(fiber))), o.sessionTimeout),
         runFork: yield* runtime.runForkWithCurrent<R1 | R2>()
       }
       yield* Effect.acquireRelease(
@@ -53,6 +53,7 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
       const crashed = yield* Deferred.make<never, KafkaError>()
       ctx.kafka.on(ctx.kafka.events.REBALANCING, Assignment.onRebalancing(ctx))
       ctx.kafka.on(ctx.kafka.events.GROUP_JOIN, Assignment.onJoin(ctx))
+      ctx.kafka.on(ctx.kafka.events.HEARTBEAT, () => heard(ctx.membership))
       ctx.kafka.on(ctx.kafka.events.CRASH, ({ payload }) => {
         if (!payload.restart) runtime.completeDeferred(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
       })

@@ -63,6 +63,17 @@ export interface Membership {
   decided: Deferred.Deferred<void>
   /** The group refused a commit because this member or its generation is gone: every run is stale. */
   lost: boolean
+  readonly clock: runtime.ClockReader
+  /** When the group last answered this member (a join, a heartbeat, an offset commit), on `clock`. */
+  heardAt: number
+  /**
+   * Silent longer than this (half the session timeout), the member may have
+   * been dropped without knowing it (a stopped process, a long pause): writes
+   * wait until the group answers again, or refuses.
+   */
+  readonly quietLimit: number
+  /** Done, and replaced, whenever the group answers or the session is found lost. */
+  heard: Deferred.Deferred<void>
 }
 
 /** What a partition run carries to pass the fence. */
@@ -74,13 +85,35 @@ export interface Fenced {
 }
 
 /** @internal */
-export const makeMembership = (): Membership => ({
+export const makeMembership = (clock: runtime.ClockReader, sessionTimeout: number): Membership => ({
   join: 0,
   memberId: undefined,
   rebalancing: false,
   decided: runtime.makeDeferred(),
-  lost: false
+  lost: false,
+  clock,
+  heardAt: clock.millis(),
+  quietLimit: sessionTimeout / 2,
+  heard: runtime.makeDeferred()
 })
+
+/** The group answered this member: it was a member then; writes held for silence go on. @internal */
+export const heard = (membership: Membership): void => {
+  membership.heardAt = membership.clock.millis()
+  wakeHeld(membership)
+}
+
+const wakeHeld = (membership: Membership): void => {
+  const held = membership.heard
+  membership.heard = runtime.makeDeferred()
+  runtime.completeDeferred(held, Exit.void)
+}
+
+/** The group refused a commit because this member or its generation is gone: every run is stale at once. @internal */
+export const lost = (membership: Membership): void => {
+  membership.lost = true
+  wakeHeld(membership)
+}
 
 /** A rebalance begins: writes other than offset commits wait for the join (`fenced`). @internal */
 export const rebalancing = (membership: Membership): void => {
@@ -95,6 +128,7 @@ export const joined = (membership: Membership, memberId: string): void => {
   membership.memberId = memberId
   membership.rebalancing = false
   membership.lost = false
+  heard(membership)
 }
 
 /**
@@ -117,15 +151,23 @@ export const isCurrent = (membership: Membership, run: Fenced): boolean =>
  * `run`: done while the run is current; a stale run ends instead (interrupted),
  * writing nothing. During a rebalance it waits for the join: a partition that
  * moves to another member is redone there, so writing it here too would
- * only add a duplicate.
+ * only add a duplicate. After a silence longer than `quietLimit` it waits
+ * for the group's next answer: a process resumed after a stop past its
+ * session would otherwise write what it held before the refusal of its
+ * first commit told it that its partitions are gone.
  */
 export const fenced = <X, E, R>(
   membership: Membership,
   run: Fenced,
   write: () => Effect.Effect<X, E, R>
 ): Effect.Effect<X, E, R> => {
-  const guarded = () => isCurrent(membership, run) ? write() : Effect.interrupt
-  return Effect.suspend(() =>
-    membership.rebalancing ? runtime.zipRight(Deferred.await(membership.decided), Effect.suspend(guarded)) : guarded()
-  )
+  const attempt: Effect.Effect<X, E, R> = Effect.suspend(() => {
+    if (membership.rebalancing) return runtime.zipRight(Deferred.await(membership.decided), attempt)
+    if (!isCurrent(membership, run)) return Effect.interrupt
+    if (membership.clock.millis() - membership.heardAt > membership.quietLimit) {
+      return runtime.zipRight(Deferred.await(membership.heard), attempt)
+    }
+    return write()
+  })
+  return attempt
 }

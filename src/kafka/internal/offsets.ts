@@ -5,7 +5,7 @@ import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
 import * as Checkpoint from "../../internal/checkpoint.ts"
 import type { KafkaError } from "../errors.ts"
 import { call } from "./client.ts"
-import { isCurrent, isLostSession } from "./fence.ts"
+import { heard, isCurrent, isLostSession, lost } from "./fence.ts"
 import type { Context, Run } from "./partition.ts"
 import * as runtime from "../../internal/runtime.ts"
 
@@ -47,7 +47,7 @@ export const load = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, p
  */
 const lose = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>, error: KafkaError) =>
   Effect.suspend(() => {
-    ctx.membership.lost = true
+    lost(ctx.membership)
     for (const run of ctx.runs.values()) {
       run.stale = true
       run.taking = false
@@ -100,6 +100,7 @@ const commit = <A, B, E1, R1, E2, R2>(
   Effect.suspend(() => {
     const sending = send(ctx, runs)
     return sending === undefined ? Effect.void : call("commit offsets", () => sending).pipe(
+      Effect.tap(() => Effect.sync(() => heard(ctx.membership))),
       runtime.catchAll((error) =>
         isLostSession(error, ctx.membership.rebalancing) ? lose(ctx, error) : Effect.fail(error)
       )
