@@ -5,7 +5,7 @@ import { KafkaError } from "../errors.ts"
 import type { ConsumeOptions } from "../index.ts"
 import * as Assignment from "./assignment.ts"
 import { call, client } from "./client.ts"
-import { heard, makeMembership } from "./fence.ts"
+import { makeMembership } from "./fence.ts"
 import * as Offsets from "./offsets.ts"
 import { resolve } from "./options.ts"
 import * as runtime from "../../internal/runtime.ts"
@@ -53,7 +53,6 @@ export const consume = <A, B, E1, R1, E2, R2, I>(
       const crashed = yield* Deferred.make<never, KafkaError>()
       ctx.kafka.on(ctx.kafka.events.REBALANCING, Assignment.onRebalancing(ctx))
       ctx.kafka.on(ctx.kafka.events.GROUP_JOIN, Assignment.onJoin(ctx))
-      ctx.kafka.on(ctx.kafka.events.HEARTBEAT, () => heard(ctx.membership))
       ctx.kafka.on(ctx.kafka.events.CRASH, ({ payload }) => {
         if (!payload.restart) runtime.completeDeferred(crashed, Exit.fail(new KafkaError({ operation: "consume", cause: payload.error })))
       })

@@ -64,7 +64,12 @@ export interface Membership {
   /** The group refused a commit because this member or its generation is gone: every run is stale. */
   lost: boolean
   readonly clock: runtime.ClockReader
-  /** When the group last answered this member (a join, a heartbeat, an offset commit), on `clock`. */
+  /**
+   * When the last request the group accepted from this member was sent (an
+   * offset commit; a join counts from its answer), on `clock`. The sending
+   * time, not the answer's: an answer read after a stop may be to a request
+   * sent before it.
+   */
   heardAt: number
   /**
    * Silent longer than this (half the session timeout), the member may have
@@ -72,7 +77,7 @@ export interface Membership {
    * wait until the group answers again, or refuses.
    */
   readonly quietLimit: number
-  /** Done, and replaced, whenever the group answers or the session is found lost. */
+  /** Done, and replaced, whenever the group accepts a request or the session is found lost. */
   heard: Deferred.Deferred<void>
 }
 
@@ -97,11 +102,15 @@ export const makeMembership = (clock: runtime.ClockReader, sessionTimeout: numbe
   heard: runtime.makeDeferred()
 })
 
-/** The group answered this member: it was a member then; writes held for silence go on. @internal */
-export const heard = (membership: Membership): void => {
-  membership.heardAt = membership.clock.millis()
+/** The group accepted a request sent `sentAt`: this was a member then; writes held for silence go on if that is recent. @internal */
+export const heard = (membership: Membership, sentAt: number = membership.clock.millis()): void => {
+  if (sentAt > membership.heardAt) membership.heardAt = sentAt
   wakeHeld(membership)
 }
+
+/** Silent longer than `quietLimit`: writes wait, and the commit loop asks the group (`offsets.ts`). @internal */
+export const isQuiet = (membership: Membership): boolean =>
+  membership.clock.millis() - membership.heardAt > membership.quietLimit
 
 const wakeHeld = (membership: Membership): void => {
   const held = membership.heard
@@ -152,7 +161,7 @@ export const isCurrent = (membership: Membership, run: Fenced): boolean =>
  * writing nothing. During a rebalance it waits for the join: a partition that
  * moves to another member is redone there, so writing it here too would
  * only add a duplicate. After a silence longer than `quietLimit` it waits
- * for the group's next answer: a process resumed after a stop past its
+ * until the group accepts a request sent since: a process resumed after a stop past its
  * session would otherwise write what it held before the refusal of its
  * first commit told it that its partitions are gone.
  */
@@ -164,9 +173,7 @@ export const fenced = <X, E, R>(
   const attempt: Effect.Effect<X, E, R> = Effect.suspend(() => {
     if (membership.rebalancing) return runtime.zipRight(Deferred.await(membership.decided), attempt)
     if (!isCurrent(membership, run)) return Effect.interrupt
-    if (membership.clock.millis() - membership.heardAt > membership.quietLimit) {
-      return runtime.zipRight(Deferred.await(membership.heard), attempt)
-    }
+    if (isQuiet(membership)) return runtime.zipRight(Deferred.await(membership.heard), attempt)
     return write()
   })
   return attempt

@@ -5,7 +5,7 @@ import type { Checkpoint as CheckpointState } from "../../Checkpoint.ts"
 import * as Checkpoint from "../../internal/checkpoint.ts"
 import type { KafkaError } from "../errors.ts"
 import { call } from "./client.ts"
-import { heard, isCurrent, isLostSession, lost } from "./fence.ts"
+import { heard, isCurrent, isLostSession, isQuiet, lost } from "./fence.ts"
 import type { Context, Run } from "./partition.ts"
 import * as runtime from "../../internal/runtime.ts"
 
@@ -67,18 +67,24 @@ const offsetOf = (topic: string, partition: number, checkpoint: CheckpointState)
 /**
  * Sends, in one request and right away, the changed offsets of those of
  * `runs` that are current (a stale run's are never sent); `undefined` when
- * there is nothing to send. A failed request leaves them to the next.
+ * there is nothing to send. A failed request leaves them to the next. After
+ * a silence (`isQuiet`) the unchanged ones go too: the group's answer says
+ * whether this is still a member, and the writes held meanwhile wait for it.
  */
 const send = <A, B, E1, R1, E2, R2>(
   ctx: Context<A, B, E1, R1, E2, R2>,
   runs: Iterable<Run>
 ): Promise<void> | undefined => {
+  const membership = ctx.membership
+  const quiet = isQuiet(membership)
   const sent: Array<Run> = []
   for (const run of runs) {
-    if (run.dirty && run.progress !== undefined && isCurrent(ctx.membership, run)) sent.push(run)
+    if ((run.dirty || quiet) && run.progress !== undefined && isCurrent(membership, run)) sent.push(run)
   }
   if (sent.length === 0) return undefined
-  const request = ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.progress!.toCheckpoint()))).catch(
+  const sentAt = membership.clock.millis()
+  const request = ctx.kafka.commitOffsets(sent.map((run) => offsetOf(ctx.o.topic, run.partition, run.progress!.toCheckpoint()))).then(
+    () => heard(membership, sentAt),
     (error: unknown) => {
       for (const run of sent) run.dirty = true
       throw error
@@ -100,7 +106,6 @@ const commit = <A, B, E1, R1, E2, R2>(
   Effect.suspend(() => {
     const sending = send(ctx, runs)
     return sending === undefined ? Effect.void : call("commit offsets", () => sending).pipe(
-      Effect.tap(() => Effect.sync(() => heard(ctx.membership))),
       runtime.catchAll((error) =>
         isLostSession(error, ctx.membership.rebalancing) ? lose(ctx, error) : Effect.fail(error)
       )
