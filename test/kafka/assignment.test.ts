@@ -14,7 +14,7 @@ import { resolve } from "../../src/kafka/internal/options.ts"
 import type { Context, Run } from "../../src/kafka/internal/partition.ts"
 import { Progress } from "../../src/kafka/internal/progress.ts"
 import { waitFor } from "../redis/server.ts"
-import { isInterrupted } from "../utils/line.ts"
+import { fork, isInterrupted, TestClock } from "../utils/line.ts"
 
 const topic = "t"
 
@@ -156,6 +156,44 @@ describe("Kafka consumer fence", () => {
     expect(written).toEqual([0, 0])
     expect(commits.length).toBe(2)
   })
+
+  it.effect("the commit loop sends every commitInterval from one request to the next, and at once after an answer that came later", () =>
+    Effect.gen(function*() {
+      const { ctx, join, progress } = makeContext()
+      let sent = 0
+      let answer = () => {}
+      ;(ctx.kafka as unknown as { commitOffsets: () => Promise<void> }).commitOffsets = () => {
+        sent++
+        return new Promise<void>((resolve) => answer = resolve)
+      }
+      // The moments when the loop's fiber has run (the fake's promises resolve on microtasks).
+      const turn = Effect.promise(() => settle())
+      join("m1", [0])
+      yield* turn
+      const run = ctx.runs.get(0)!
+      progress(run, 0)
+      const loop = yield* fork(Offsets.commitEvery(ctx))
+      yield* turn
+      expect(sent).toBe(1)
+      answer()
+      progress(run, 1)
+      yield* TestClock.adjust("99 millis")
+      yield* turn
+      expect(sent).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      yield* turn
+      expect(sent).toBe(2)
+      // Unanswered: one request at a time, however long.
+      progress(run, 2)
+      yield* TestClock.adjust("300 millis")
+      yield* turn
+      expect(sent).toBe(2)
+      // Answered 300 ms after it was sent: the next goes at once, not a whole interval later.
+      answer()
+      yield* turn
+      expect(sent).toBe(3)
+      yield* Fiber.interrupt(loop)
+    }))
 
   it("a commit refused as a lost session stops every run; the next join starts fresh runs instead of draining them", async () => {
     const { ctx, join, progress } = makeContext()

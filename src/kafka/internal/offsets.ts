@@ -113,14 +113,17 @@ const commit = <A, B, E1, R1, E2, R2>(
   })
 
 /**
- * The consumer's commit loop: every `commitInterval`, the changed offsets
- * of all its current runs in one request (one request at a time). A failed
- * commit is retried by the next.
+ * The consumer's commit loop: the changed offsets of all its current runs
+ * in one request (one request at a time), every `commitInterval` from one
+ * request to the next — or as soon as the previous one is answered, when
+ * that took longer: on a busy event loop the answer is read late, and
+ * waiting a whole interval after it would leave more work uncommitted. A
+ * failed commit is retried by the next.
  */
 export const commitEvery = <A, B, E1, R1, E2, R2>(ctx: Context<A, B, E1, R1, E2, R2>): Effect.Effect<never> =>
   Effect.suspend(() => commit(ctx, ctx.runs.values())).pipe(
     runtime.catchAll((error) => Effect.logDebug("commit of offsets failed; retrying", error)),
-    Effect.delay(ctx.o.commitInterval),
+    (once) => Effect.zip(once, Effect.sleep(ctx.o.commitInterval), { concurrent: true }),
     Effect.forever
   )
 
