@@ -74,7 +74,7 @@ export class Admission<A, B> {
   releaseDirect(value: B): void {
     this.nextIndex++
     this.window.admitted++
-    this.handoff.output.push(value)
+    this.handoff.put(value)
   }
 
   /**

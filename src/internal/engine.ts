@@ -88,6 +88,15 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     })
   }
 
+  /**
+   * Before `start`: the caller takes each result as it is released, with
+   * `keep` (`undefined` drops it), rather than through `pull`, which then
+   * only waits for the run's end or failure.
+   */
+  collect(keep: ((value: B) => void) | undefined): void {
+    this.handoff.collector = { keep, window: this.window, finished: () => this.intake.ended && this.window.admitted === 0 }
+  }
+
   /** `HedgeHost`: only actions before this index may still start. */
   get startLimit(): number {
     return this.admission.startLimit
@@ -184,13 +193,14 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * hands over what was released, then interrupts the workers, waits for
    * their finalizers and fails with the failure's cause.
    */
-  readonly pull: Effect.Effect<Array<B> | undefined, E> = Effect.suspend(() => {
+  readonly pull: Effect.Effect<Array<B> | undefined, E, R> = Effect.suspend(() => {
     const handoff = this.handoff
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      if (this.admission.admitting) this.pool.wake(this.startableWork(), this.pool.arrivedAfterConsumer)
-      return Effect.succeed(out)
+      // Workers for what the freed room lets start: parked ones, and new ones if a hedge's loser left its place free.
+      const recruit = this.admission.admitting ? this.pool.recruit(this.startableWork(), this.pool.arrivedAfterConsumer) : undefined
+      return recruit === undefined ? Effect.succeed(out) : Effect.as(recruit, out)
     }
     if (handoff.terminal !== undefined) {
       return runtime.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))

@@ -5,12 +5,30 @@ import type { PipelineMetrics } from "./metrics.ts"
 import type { Outlet } from "./ordering.ts"
 import * as runtime from "./runtime.ts"
 import { FAILED, type Task } from "./task.ts"
+import type { Window } from "./window.ts"
+
+/**
+ * A caller that takes each result as the order releases it (`Ordered.forEach`),
+ * with nothing downstream to wait for: the result leaves the window at once.
+ *
+ * @internal
+ */
+export interface Collector<B> {
+  /** Keeps a released result; `undefined` drops it (`discard: true`). */
+  readonly keep: ((value: B) => void) | undefined
+  readonly window: Window
+  /** Whether every action was taken from upstream and released: the caller then ends the run. */
+  readonly finished: () => boolean
+}
 
 /**
  * The engine's hand-off to its consumer: the results the order released and
  * the consumer has yet to take, the failure the stream ends with once they
  * are taken, and the consumer while it waits for more. The order releases
- * into it (`Outlet`); `Engine.pull` takes from it.
+ * into it (`Outlet`); `Engine.pull` takes from it. With a `collector`, the
+ * results go straight to it instead, and the consumer is woken only to end
+ * the run: the window never waits for a consumer's turn, and workers do
+ * not park for it.
  *
  * @internal
  */
@@ -23,6 +41,8 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
   metrics: PipelineMetrics | undefined
   /** With `hedge` (set as the run starts): told when the order waits for an action still running. */
   hedger: Hedger<A, B, R> | undefined
+  /** Set before the run starts, for a caller that takes results as they are released. */
+  collector: Collector<B> | undefined
   private consumer: ((effect: Effect.Effect<void>) => void) | undefined
 
   /** `parked` runs as the consumer starts to wait (the engine may grow its window then). */
@@ -30,8 +50,20 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
 
   /** `Outlet`: a result leaves in order. */
   release(task: Task<A, B>, at: number): void {
-    this.output.push(task.output as B)
+    this.put(task.output as B)
     this.metrics?.released(task.finishedAt, at)
+  }
+
+  /** The next result in order: for the consumer to take, or handed to the collector now. */
+  put(value: B): void {
+    const collector = this.collector
+    if (collector === undefined) {
+      this.output.push(value)
+      return
+    }
+    collector.keep?.(value)
+    collector.window.handedOver(1)
+    this.metrics?.handed(1)
   }
 
   /** `Outlet`: the order waits for `head`. */
@@ -96,9 +128,10 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     }
   }
 
-  /** Whether the consumer waits and has something to take (results, or the failure). */
+  /** Whether the consumer waits and has something to take (results, or the failure), or the collector's run is over. */
   private get ready(): boolean {
-    return this.consumer !== undefined && (this.output.length > 0 || this.terminal !== undefined)
+    return this.consumer !== undefined &&
+      (this.output.length > 0 || this.terminal !== undefined || this.collector?.finished() === true)
   }
 
   /** Wakes the consumer if it is `ready`; whether it did. */

@@ -45,7 +45,7 @@ const runStream = <A, E, R, B, E1, R1>(
   self: Stream.Stream<A, E, R>,
   f: (a: A, index: number) => Effect.Effect<B, E1, R1>,
   resolved: ResolvedOptions<A>
-): Effect.Effect<Stream.Stream<B, unknown>, never, Scope.Scope | R | R1> =>
+): Effect.Effect<Stream.Stream<B, unknown, R | R1>, never, Scope.Scope | R | R1> =>
   Effect.gen(function*() {
     const upstream = yield* runtime.toArrays(self)
     const engine = new Engine<A, B, unknown, R | R1>(streamSource(upstream), f, resolved, "action")
@@ -64,15 +64,10 @@ export const forEach = dual(isDataFirst, <A, B, E, R>(
     const resolved = resolveOptions<A>(options, inherited)
     const source = iterableSource(self)
     const engine = new Engine<A, B, unknown, R>(source, V.fn("f", f), resolved, "caller")
-    if (V.optionalBoolean("options.discard", V.record("options", options).discard)) {
-      const drain: Effect.Effect<void, unknown> = Effect.flatMap(engine.pull, (out) => out === undefined ? source.end : drain)
-      return runtime.zipRight(engine.start, drain)
-    }
+    const discard = V.optionalBoolean("options.discard", V.record("options", options).discard)
     const results: Array<B> = []
-    const collect: Effect.Effect<Array<B>, unknown> = Effect.flatMap(engine.pull, (out) => {
-      if (out === undefined) return Effect.as(source.end, results)
-      for (let i = 0; i < out.length; i++) results.push(out[i])
-      return collect
-    })
-    return runtime.zipRight(engine.start, collect)
+    // Results go to `results` as they are released: no consumer's turn between a release and the next start.
+    engine.collect(discard ? undefined : (value) => results.push(value))
+    const run = runtime.zipRight(engine.start, runtime.zipRight(engine.pull, source.end))
+    return discard ? run : Effect.as(run, results)
   })))

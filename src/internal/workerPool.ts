@@ -152,10 +152,11 @@ export class WorkerPool<A, B, R> {
 
   /**
    * Workers for `work`, all at once rather than one after another: parked
-   * ones first, then new fibers while fewer than `concurrency` were forked.
+   * ones first (running `arrival` first), then new fibers while fewer than
+   * `concurrency` were forked.
    */
-  recruit(work: number): Effect.Effect<void, never, R> | undefined {
-    const count = Math.min(this.wake(work), this.concurrency - this.spawned)
+  recruit(work: number, arrival?: Effect.Effect<void>): Effect.Effect<void, never, R> | undefined {
+    const count = Math.min(this.wake(work, arrival), this.concurrency - this.spawned)
     return count > 0 ? this.spawn(count) : undefined
   }
 
