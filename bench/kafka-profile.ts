@@ -28,12 +28,15 @@ import type { ConsumerConfig } from "../test/kafka/consumer.ts"
 import { load, producerOptions, replay, workload } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
 import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
+import { line } from "./line.ts"
 
 const P = 8
 const KEYS = 1000
 const ACTIONS = Number(process.env.ACTIONS ?? 10_000)
 const flag = (name: string) => process.argv.includes(name)
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 1)
+const runsAt = process.argv.indexOf("--runs")
+const runs = runsAt === -1 ? 1 : Number(process.argv[runsAt + 1])
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`Expected \`--runs\` to be an integer ≥ 1, got \`${process.argv[runsAt + 1]}\``)
 const out = join(process.cwd(), "build", "kafka-profile")
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
@@ -175,7 +178,11 @@ try {
       maxLatencyMs: 20, sessionTimeoutMs: 6000, commitIntervalMs: 100
     }
     const script = flag("--built") ? ["build/test/kafka/consumer.js"] : ["--import", "tsx", "test/kafka/consumer.ts"]
-    const child = spawn(process.execPath, [...profiling, ...script, JSON.stringify(config)], { stdio: "inherit" })
+    // The consumer checks it runs on the line it is told (test/utils/child.ts).
+    const child = spawn(process.execPath, [...profiling, ...script, JSON.stringify(config)], {
+      stdio: "inherit",
+      env: { ...process.env, EFFECT_ORDERED_LINE: String(line) }
+    })
     const exited = new Promise((resolve) => child.once("exit", resolve))
     await waitFor("the consumer holding all partitions", async () => (await assignedPartitions(admin, topic)) === P, 120_000)
     const { actions } = workload(ACTIONS, KEYS)
