@@ -175,7 +175,7 @@ try {
     const sink = join(dir, `${topic}.jsonl`)
     const config: ConsumerConfig = {
       brokers: broker.brokers, topic, group: topic, consumer: topic, sink, concurrency: 100,
-      maxLatencyMs: 20, sessionTimeoutMs: 6000, commitIntervalMs: 100
+      maxLatencyMs: 20, sessionTimeoutMs: 6000
     }
     const script = flag("--built") ? ["build/test/kafka/consumer.js"] : ["--import", "tsx", "test/kafka/consumer.ts"]
     // The consumer checks it runs on the line it is told (test/utils/child.ts).

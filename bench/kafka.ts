@@ -64,7 +64,7 @@ const run = async (name: string, baseline: boolean, crash: boolean) => {
   const sink = join(dir, `${name}.jsonl`)
   const config = (consumer: string): ConsumerConfig => ({
     brokers: broker.brokers, topic, group: name, consumer, sink, concurrency: CONCURRENCY,
-    maxLatencyMs: 20, sessionTimeoutMs: 6000, commitIntervalMs: 100, baseline
+    maxLatencyMs: 20, sessionTimeoutMs: 6000, baseline
   })
   const start = (consumer: string) => {
     const child = spawnScript(consumer, "build/test/kafka/consumer.js", config(consumer), line)

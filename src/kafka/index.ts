@@ -182,7 +182,7 @@ export interface ConsumeOptions<A, B, E1, R1, E2, R2, I = unknown> {
    * moved are committed to Kafka, in one request, one request at a time
    * (when the group answers later than this, the next goes as soon as it
    * answers): a crash redoes about this much work plus a request's round
-   * trip. Default: 100 milliseconds.
+   * trip. Default: 50 milliseconds.
    */
   readonly commitInterval?: runtime.DurationInput | undefined
   /**

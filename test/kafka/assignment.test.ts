@@ -4,7 +4,7 @@
  * a join under a new member id, and which offsets are ever sent.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Duration, Effect, Exit, Fiber } from "effect"
 import type { ConsumerGroupJoinEvent } from "kafkajs"
 import * as Checkpoint from "../../src/Checkpoint.ts"
 import * as Assignment from "../../src/kafka/internal/assignment.ts"
@@ -175,20 +175,21 @@ describe("Kafka consumer fence", () => {
       const loop = yield* fork(Offsets.commitEvery(ctx))
       yield* turn
       expect(sent).toBe(1)
+      const interval = Duration.toMillis(ctx.o.commitInterval)
       answer()
       progress(run, 1)
-      yield* TestClock.adjust("99 millis")
+      yield* TestClock.adjust(interval - 1)
       yield* turn
       expect(sent).toBe(1)
-      yield* TestClock.adjust("1 millis")
+      yield* TestClock.adjust(1)
       yield* turn
       expect(sent).toBe(2)
       // Unanswered: one request at a time, however long.
       progress(run, 2)
-      yield* TestClock.adjust("300 millis")
+      yield* TestClock.adjust(3 * interval)
       yield* turn
       expect(sent).toBe(2)
-      // Answered 300 ms after it was sent: the next goes at once, not a whole interval later.
+      // Answered three intervals after it was sent: the next goes at once, not a whole interval later.
       answer()
       yield* turn
       expect(sent).toBe(3)

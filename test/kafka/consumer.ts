@@ -30,7 +30,8 @@ export interface ConsumerConfig {
   readonly window?: number | undefined
   readonly maxLatencyMs: number
   readonly sessionTimeoutMs: number
-  readonly commitIntervalMs: number
+  /** Default: `consume`'s own. */
+  readonly commitIntervalMs?: number | undefined
   readonly baseline?: boolean
 }
 

@@ -52,7 +52,7 @@ export const resolve = <A, B, E1, R1, E2, R2, I>(
     deadLetterTopic: options.deadLetterTopic === undefined
       ? `${topic}.dlq`
       : T.text("options.deadLetterTopic", options.deadLetterTopic),
-    commitInterval: V.optionalPositiveDuration("options.commitInterval", options.commitInterval) ?? Duration.millis(100),
+    commitInterval: V.optionalPositiveDuration("options.commitInterval", options.commitInterval) ?? Duration.millis(50),
     drainTimeout: V.optionalPositiveDuration("options.drainTimeout", options.drainTimeout) ?? Duration.seconds(10),
     sessionTimeout,
     heartbeatInterval,
