@@ -17,7 +17,7 @@ export interface Measurement {
   readonly line: 3 | 4
   /** Elements per CPU second of the child (user and system time, GC threads included), best of the child's timed runs. */
   readonly rate: number
-  /** Heap retained after a full GC once the runs are over, over the reading before them. */
+  /** Heap retained after a full GC once the timed runs are over, over the reading before them. */
   readonly retained: number
 }
 
@@ -38,11 +38,10 @@ const retained = (): number => {
 const measure = async (table: Table, index: number): Promise<Measurement> => {
   const contender = tables[table][index]
   // A tenth of the timed size: 20,000 actions for most rows, as in one process before; 2,000 for the slow peers.
-  const warmUp = contender.n / 10
-  input(warmUp)
+  await contender.run(contender.n / 10)
   input(contender.n)
+  // After the warm-up: its one-time allocations (compiled code, Effect's caches) are no leak.
   const baseline = retained()
-  await contender.run(warmUp)
   let rate = 0
   let timed = 0
   for (let run = 0; run < TIMED_RUNS && timed < TIMED_SECONDS; run++) {

@@ -75,15 +75,14 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
     ? (n: number) => Effect.succeed(n)
     : (n: number) => Effect.promise(() => Promise.resolve(n))
   const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
+  const ordered = (n: number, options?: Partial<Ordered.Options<number>>) =>
+    Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, ...options }))
   const N = 200_000
   return [
     {
       name: "Ordered.mapEffect (Stream in, Stream out)",
       n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY }))
-        )
+      run: (n) => Effect.runPromise(ordered(n))
     },
     {
       // discard: like the floor, and like issue #22's table, it keeps no results.
@@ -94,12 +93,7 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
     {
       name: "Ordered.mapEffect, fixed window 300 (default: auto)",
       n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, window: 3 * CONCURRENCY })
-          )
-        )
+      run: (n) => Effect.runPromise(ordered(n, { window: 3 * CONCURRENCY }))
     },
     {
       name: "design sketch: Effect.forEach + Ref window + Queue",
@@ -148,37 +142,27 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
     {
       name: "Ordered.mapEffect, name set, tracing off (metrics only)",
       n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
-          ).pipe(Effect.withTracerEnabled(false))
-        )
+      run: (n) => Effect.runPromise(ordered(n, { name: "bench" }).pipe(Effect.withTracerEnabled(false)))
     },
     {
       name: "Ordered.mapEffect, name set (metrics and a span per action, Effect's default tracer)",
       n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
-          )
-        )
+      run: (n) => Effect.runPromise(ordered(n, { name: "bench" }))
     }
   ]
 }
 
 const f = (n: number) => Effect.succeed(n)
 export const keyed = { key: (n: number) => n, order: "key" as const }
-const ordered = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
+const orderedRange = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
   Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), f, { concurrency: CONCURRENCY, ...options })))
 
 /** Key mode's rows, one distinct key per action, in the order `keyMode` (bench/core.ts) reads them back. */
 const keyContenders: ReadonlyArray<Contender> = [
   // 20,000 is the peer's size; 200,000 times the engine long enough to be stable.
-  { name: "Ordered.mapEffect, no key", n: 200_000, run: ordered({}) },
-  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 200_000, run: ordered(keyed) },
-  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 20_000, run: ordered(keyed) },
+  { name: "Ordered.mapEffect, no key", n: 200_000, run: orderedRange({}) },
+  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 200_000, run: orderedRange(keyed) },
+  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 20_000, run: orderedRange(keyed) },
   {
     name: "Stream.mapEffect({ key }) (Effect's groupByKey)",
     n: 20_000,

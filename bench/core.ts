@@ -77,7 +77,7 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
   const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans] =
     measured
   printTable(
-    `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds)`,
+    `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
     list.map(({ name }, i) => [name, measured[i]] as const).map(([name, r]) => [
       name,
@@ -217,7 +217,7 @@ const keyMode = async (bench: string): Promise<ReadonlyArray<Check>> => {
   const rows = rates(bench, "keys").map(({ rate, retained }, i) => ({ ...tables.keys[i], perSecond: rate, retained }))
   const million = await heapProfile(1_000_000, { concurrency: CONCURRENCY, ...keyed })
   printTable(
-    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds; heap growth: retained after a row's runs, the most of any round)`,
+    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds, a process per row and round; heap growth: retained after a row's runs, the most of any round)`,
     ["operator", "actions", "elements per CPU s", "retained heap growth"],
     [
       ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), formatBytes(r.retained)]),
