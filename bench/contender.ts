@@ -5,8 +5,7 @@
  * `Measurement` as JSON. A process of its own, because contenders timed in
  * one process share V8's inline caches and optimized code, Effect's runtime
  * and the engine's alike: whichever ran before left them shaped for other
- * call sites (the same engine measured 0.98× and 0.44× of Effect's floor as
- * two rows of one process).
+ * call sites (docs/benchmarks.md).
  */
 import { input, type Table, tables } from "./contenders.ts"
 import * as runtime from "./line.ts"

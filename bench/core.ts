@@ -4,14 +4,12 @@
  * once and for actions that complete through a resolved promise, heap with a
  * stalled head, and key mode with one key per action.
  *
- * Every row of a CPU table is timed in a process of its own, one per round
- * (`bench/contender.ts`): in one process, the contenders shared V8's inline
- * caches and optimized code, so a row measured what ran before it as much as
- * itself. A process costs 0.3–0.5 s to start, so a child times
- * `TIMED_RUNS` (3) runs after its warm-up and a table takes the best of
- * `ROUNDS` (3) rounds: 9 timed runs per row, as many processes as rows × 3.
- * `BENCH_ROUNDS=1` makes a quick run while working on the bench.
- * The memory tables stay in this process: they read the heap, not a rate.
+ * Every row of a CPU table is timed in a node process of its own, started
+ * afresh each round (`bench/contender.ts`), so that no row runs on inline
+ * caches and optimized code that other rows shaped. Three rounds, not five:
+ * each child first spends 0.3–0.7 s loading `effect` (docs/benchmarks.md
+ * has the numbers). `BENCH_ROUNDS=1` makes a quick run. The memory tables
+ * stay in this process: they read the heap, not a rate.
  */
 import { execFileSync } from "node:child_process"
 import { dirname, join } from "node:path"
