@@ -7,7 +7,7 @@
  * Every row of a CPU table is timed in a node process of its own, started
  * afresh each round (`bench/contender.ts`), so that no row runs on inline
  * caches and optimized code that other rows shaped. Three rounds, not five:
- * each child first spends 0.3–0.7 s loading `effect` (docs/benchmarks.md
+ * each child first spends 0.5–0.7 s loading `effect` (docs/benchmarks.md
  * has the numbers). `BENCH_ROUNDS=1` makes a quick run. The memory tables
  * stay in this process: they read the heap, not a rate.
  */
