@@ -3,215 +3,89 @@
  * in the same run on the same machine: elements per CPU second for actions that succeed at
  * once and for actions that complete through a resolved promise, heap with a
  * stalled head, and key mode with one key per action.
+ *
+ * Every row of a CPU table is timed in a node process of its own, started
+ * afresh each round (`bench/contender.ts`), so that no row runs on inline
+ * caches and optimized code that other rows shaped. Three rounds, not five:
+ * each child first spends 0.5–0.7 s loading `effect` (docs/benchmarks.md
+ * has the numbers). `BENCH_ROUNDS=1` makes a quick run. The memory tables
+ * stay in this process: they read the heap, not a rate.
  */
-import { Deferred, Effect, Fiber, Queue, Ref, Stream } from "effect"
-import { pMapIterable } from "p-map"
-import { Readable } from "node:stream"
+import { execFileSync } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Deferred, Effect, Stream } from "effect"
 import { Ordered } from "../src/index.ts"
-import * as runtime from "./line.ts"
-import { check, type Check, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
+import type { Measurement } from "./contender.ts"
+import { CONCURRENCY, keyed, range, type Table, tables } from "./contenders.ts"
+import { check, type Check, cpuSeconds, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
 
-const CONCURRENCY = 100
-
-type Runner = (n: number) => Promise<unknown>
-
-interface Contender {
-  readonly name: string
-  /** How many actions to time (slow peers get fewer; the rate is what counts). */
-  readonly n: number
-  readonly run: Runner
+const roundsFromEnv = (value: string | undefined): number => {
+  if (value === undefined) return 3
+  const rounds = Number(value)
+  if (Number.isSafeInteger(rounds) && rounds >= 1) return rounds
+  throw new Error(`Expected \`BENCH_ROUNDS\` to be an integer ≥ 1, got \`${value}\` (string)`)
 }
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+const ROUNDS = roundsFromEnv(process.env.BENCH_ROUNDS)
+
+/** This build's bench folder, where `contender.js` times the effect-3 rows; index.ts passes effect 4's copy. */
+export const thisBench = dirname(fileURLToPath(import.meta.url))
+
+/** One timed child: `bench` is the compiled bench folder whose `effect` the child loads. */
+const measureIn = (bench: string, table: Table, index: number): Measurement =>
+  JSON.parse(
+    execFileSync(process.execPath, ["--expose-gc", join(bench, "contender.js"), table, String(index)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+  )
 
 /**
- * The inputs of the timed runs, built once outside the timing: building a
- * 200,000-element array costs as much as a tenth of the floor's own run, and
- * would shrink every ratio towards 1.
+ * A row whose one run takes longer is timed in the first round only: on
+ * effect 3, Stream.mapEffect and Effect's groupByKey (tens to hundreds of
+ * times slower than the engine, against targets of 50× and 1×) and a span
+ * per action on promise actions (a ratio reported, not a target). Their later
+ * rounds would cost about a minute of the bench and move no target.
  */
-const inputs = new Map<number, ReadonlyArray<number>>()
-const input = (n: number): ReadonlyArray<number> => {
-  let array = inputs.get(n)
-  if (array === undefined) inputs.set(n, array = range(n))
-  return array
-}
+const SLOW_RUN_SECONDS = 2
 
 /**
- * The product's first design sketch, kept as a baseline: Effect.forEach at
- * bounded concurrency, finished results filed in a Ref, the ready prefix
- * offered to a Queue that the consumer drains. (It cannot bound the window:
- * Effect.forEach keeps starting actions behind a stalled head.)
+ * Each row's best rate (and the most heap it left retained) over `ROUNDS`
+ * rounds, each row a fresh process per round. Elements per CPU second, not
+ * per wall second: on a machine shared with other work, wall time counts the
+ * time the process waited for a core, which depends on the others' load, not
+ * on the contender. Rounds are interleaved — every contender once per round,
+ * round r starting at contender r — so that what load still changes (caches,
+ * frequency) hits them all alike instead of one.
  */
-const sketch = (n: number, effectOf: (n: number) => Effect.Effect<number>) =>
-  Effect.gen(function*() {
-    const ready = yield* Queue.unbounded<number>()
-    const window = yield* Ref.make({ head: 0, done: new Map<number, number>() })
-    const release = (index: number, value: number) =>
-      Effect.flatMap(
-        Ref.modify(window, (state) => {
-          state.done.set(index, value)
-          const out: Array<number> = []
-          while (state.done.has(state.head)) {
-            out.push(state.done.get(state.head)!)
-            state.done.delete(state.head++)
-          }
-          return [out, state]
-        }),
-        (out) => Queue.offerAll(ready, out)
-      )
-    const producer = yield* runtime.fork(
-      Effect.forEach(input(n), (a, i) => Effect.flatMap(effectOf(a), (b) => release(i, b)), {
-        concurrency: CONCURRENCY,
-        discard: true
-      })
-    )
-    let taken = 0
-    while (taken < n) taken += (yield* Queue.takeBetween(ready, 1, Infinity)).length
-    yield* Fiber.join(producer)
-  })
-
-const contenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
-  const effectOf = kind === "instant"
-    ? (n: number) => Effect.succeed(n)
-    : (n: number) => Effect.promise(() => Promise.resolve(n))
-  const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
-  const N = 200_000
-  return [
-    {
-      name: "Ordered.mapEffect (Stream in, Stream out)",
-      n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY }))
-        )
-    },
-    {
-      // discard: like the floor, and like issue #22's table, it keeps no results.
-      name: "Ordered.forEach({ discard: true })",
-      n: N,
-      run: (n) => Effect.runPromise(Ordered.forEach(input(n), effectOf, { concurrency: CONCURRENCY, discard: true }))
-    },
-    {
-      name: "Ordered.mapEffect, fixed window 300 (default: auto)",
-      n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, window: 3 * CONCURRENCY })
-          )
-        )
-    },
-    {
-      name: "design sketch: Effect.forEach + Ref window + Queue",
-      n: N,
-      run: (n) => Effect.runPromise(sketch(n, effectOf))
-    },
-    {
-      name: "Stream.mapEffect({ concurrency: 100 })",
-      n: 20_000,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(Stream.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY }))
-        )
-    },
-    {
-      name: "Effect.forEach({ concurrency: 100, discard: true })",
-      n: N,
-      run: (n) => Effect.runPromise(Effect.forEach(input(n), effectOf, { concurrency: CONCURRENCY, discard: true }))
-    },
-    {
-      // No concurrency, no ordering: what Effect's runtime costs per action on
-      // its own — for promise actions, the floor under every Effect operator.
-      name: "Effect.forEach, one at a time (Effect's own cost per action)",
-      n: N,
-      run: (n) => Effect.runPromise(Effect.forEach(input(n), effectOf, { discard: true }))
-    },
-    {
-      name: "p-map pMapIterable({ concurrency: 100, backpressure: 400 })",
-      n: N,
-      run: async (n) => {
-        for await (const _ of pMapIterable(input(n), asyncOf, { concurrency: CONCURRENCY, backpressure: 400 })) {
-          // drain
-        }
-      }
-    },
-    {
-      name: "Node Readable.map({ concurrency: 100 })",
-      n: N,
-      run: async (n) => {
-        for await (const _ of Readable.from(input(n)).map(asyncOf, { concurrency: CONCURRENCY })) {
-          // drain
-        }
-      }
-    },
-    // The cost of observability: the first Ordered.mapEffect row has no `name` (nothing recorded).
-    {
-      name: "Ordered.mapEffect, name set, tracing off (metrics only)",
-      n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
-          ).pipe(Effect.withTracerEnabled(false))
-        )
-    },
-    {
-      name: "Ordered.mapEffect, name set (metrics and a span per action, Effect's default tracer)",
-      n: N,
-      run: (n) =>
-        Effect.runPromise(
-          Stream.runDrain(
-            Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, name: "bench" })
-          )
-        )
-    }
-  ]
-}
-
-const ROUNDS = 5
-
-/** CPU time this process has used (user and system, every thread: GC helpers too), in seconds. */
-const cpuSeconds = (): number => {
-  const { system, user } = process.cpuUsage()
-  return (user + system) / 1e6
-}
-
-/**
- * Elements per CPU second of each contender: the best of `ROUNDS` timed
- * runs, after one warm-up. CPU time, not wall time: on a machine shared with
- * other work, wall time counts the time the process waited for a core, which
- * depends on the others' load, not on the contender. Rounds are interleaved
- * — every contender once per round, in a rotating order — so that what
- * load still changes (caches, frequency) hits them all alike instead of one.
- */
-const rates = async (list: ReadonlyArray<Contender>): Promise<Array<number>> => {
-  for (const contender of list) {
-    input(contender.n)
-    await contender.run(Math.min(contender.n, 20_000))
-  }
-  const best = list.map(() => 0)
+const rates = (bench: string, table: Table): Array<Measurement> => {
+  const count = tables[table].length
+  const best: Array<Measurement> = []
   for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts one contender later: the first of a round runs after the last one's garbage, however much
-    // `gc()` collects (window "auto" against a fixed window on instant actions was 0.83x from its place alone).
-    for (let k = 0; k < list.length; k++) {
-      const i = (k + round) % list.length
-      const contender = list[i]
-      gc()
-      const start = cpuSeconds()
-      await contender.run(contender.n)
-      best[i] = Math.max(best[i], contender.n / (cpuSeconds() - start))
+    for (let k = 0; k < count; k++) {
+      const i = (k + round) % count
+      if (best[i] !== undefined && tables[table][i].n / best[i].rate > SLOW_RUN_SECONDS) continue
+      const measured = measureIn(bench, table, i)
+      best[i] = best[i] === undefined ? measured : {
+        line: measured.line,
+        rate: Math.max(best[i].rate, measured.rate),
+        retained: Math.max(best[i].retained, measured.retained)
+      }
     }
   }
   return best
 }
 
-const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Check>> => {
-  const list = contenders(kind)
-  const measured = await rates(list)
+const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<Check> => {
+  const list = tables[kind]
+  const rows = rates(bench, kind)
+  const { line } = rows[0]
+  const measured = rows.map((row) => row.rate)
   const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans] =
     measured
   printTable(
-    `CPU cost on effect ${runtime.line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds)`,
+    `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
     list.map(({ name }, i) => [name, measured[i]] as const).map(([name, r]) => [
       name,
@@ -233,8 +107,8 @@ const throughput = async (kind: "instant" | "promise"): Promise<ReadonlyArray<Ch
     check(`${kind}: window auto ≥ 0.95× a fixed window`, mapEffect / fixedWindow >= 0.95, ratio(mapEffect, fixedWindow)),
     check(`${kind}: name set, metrics only ≥ 0.9× no name`, metricsOnly / mapEffect >= 0.9, ratio(metricsOnly, mapEffect)),
     check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect)),
-    ...(runtime.line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
-  ].map((c) => runtime.line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
+    ...(line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
+  ].map((c) => line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
 }
 
 /** Issue #19's targets for effect 4, on top of the others. */
@@ -347,32 +221,14 @@ const memory = async (): Promise<ReadonlyArray<Check>> => {
   ]
 }
 
-const keyMode = async (): Promise<ReadonlyArray<Check>> => {
-  const f = (n: number) => Effect.succeed(n)
-  const keyed = { key: (n: number) => n, order: "key" as const }
-  const ordered = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
-    Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), f, { concurrency: CONCURRENCY, ...options })))
-  // 20,000 is the peer's size; 200,000 times the engine long enough to be stable.
-  const list: ReadonlyArray<Contender> = [
-    { name: "Ordered.mapEffect, no key", n: 200_000, run: ordered({}) },
-    { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 200_000, run: ordered(keyed) },
-    { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 20_000, run: ordered(keyed) },
-    {
-      name: "Stream.mapEffect({ key }) (Effect's groupByKey)",
-      n: 20_000,
-      run: (n) => Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))
-    }
-  ]
-  const baseline = retained()
-  const perSecond = await rates(list)
-  const heap = Math.max(0, retained() - baseline)
-  const rows = list.map(({ n, name }, i) => ({ name, n, perSecond: perSecond[i] }))
+const keyMode = async (bench: string): Promise<ReadonlyArray<Check>> => {
+  const rows = rates(bench, "keys").map(({ rate, retained }, i) => ({ ...tables.keys[i], perSecond: rate, retained }))
   const million = await heapProfile(1_000_000, { concurrency: CONCURRENCY, ...keyed })
   printTable(
-    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds); heap retained after all of them: ${formatBytes(heap)}`,
+    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds, a process per row and round; heap growth: retained after a row's runs, the most of any round)`,
     ["operator", "actions", "elements per CPU s", "retained heap growth"],
     [
-      ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), ""]),
+      ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), formatBytes(r.retained)]),
       [
         "Ordered.mapEffect, 1,000,000 keys (growth from 10% to 50% / to 90%)",
         "1,000,000",
@@ -389,14 +245,14 @@ const keyMode = async (): Promise<ReadonlyArray<Check>> => {
   ]
 }
 
-/** The CPU tables alone: what `npm run bench` also runs on effect 4 (`bench/effect4.ts`). */
-export const runCpuBench = async (): Promise<ReadonlyArray<Check>> => [
-  ...(await throughput("instant")),
-  ...(await throughput("promise"))
+/** The CPU tables alone, timed by the children of `bench` (a compiled bench folder): `npm run bench` runs them on both lines. */
+export const runCpuBench = (bench: string): ReadonlyArray<Check> => [
+  ...throughput(bench, "instant"),
+  ...throughput(bench, "promise")
 ]
 
 export const runCoreBench = async (): Promise<ReadonlyArray<Check>> => [
-  ...(await runCpuBench()),
+  ...runCpuBench(thisBench),
   ...(await memory()),
-  ...(await keyMode())
+  ...(await keyMode(thisBench))
 ]

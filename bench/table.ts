@@ -28,6 +28,12 @@ export const gc = (): void => {
 
 export const heapUsed = (): number => process.memoryUsage().heapUsed
 
+/** CPU time this process has used (user and system, every thread: GC helpers too), in seconds. */
+export const cpuSeconds = (): number => {
+  const { system, user } = process.cpuUsage()
+  return (user + system) / 1e6
+}
+
 /** Prints a Markdown table, so the output pastes into docs/benchmarks.md as is. */
 export const printTable = (title: string, header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))

@@ -1,0 +1,180 @@
+/**
+ * The contenders of the CPU tables (`bench/core.ts`): what each row runs. Each
+ * is timed in a process of its own (`bench/contender.ts`), so that the
+ * parent only needs their names and sizes from here.
+ */
+import { Effect, Fiber, Queue, Ref, Stream } from "effect"
+import { pMapIterable } from "p-map"
+import { Readable } from "node:stream"
+import { Ordered } from "../src/index.ts"
+import * as runtime from "./line.ts"
+
+export const CONCURRENCY = 100
+
+export interface Contender {
+  readonly name: string
+  /** How many actions to time (slow peers get fewer; the rate is what counts). */
+  readonly n: number
+  readonly run: (n: number) => Promise<unknown>
+}
+
+export const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
+
+/**
+ * The inputs of the timed runs, built once outside the timing: building a
+ * 200,000-element array costs as much as a tenth of the floor's own run, and
+ * would shrink every ratio towards 1.
+ */
+const inputs = new Map<number, ReadonlyArray<number>>()
+export const input = (n: number): ReadonlyArray<number> => {
+  let array = inputs.get(n)
+  if (array === undefined) inputs.set(n, array = range(n))
+  return array
+}
+
+/**
+ * The product's first design sketch, kept as a baseline: Effect.forEach at
+ * bounded concurrency, finished results filed in a Ref, the ready prefix
+ * offered to a Queue that the consumer drains. (It cannot bound the window:
+ * Effect.forEach keeps starting actions behind a stalled head.)
+ */
+const sketch = (n: number, effectOf: (n: number) => Effect.Effect<number>) =>
+  Effect.gen(function*() {
+    const ready = yield* Queue.unbounded<number>()
+    const window = yield* Ref.make({ head: 0, done: new Map<number, number>() })
+    const release = (index: number, value: number) =>
+      Effect.flatMap(
+        Ref.modify(window, (state) => {
+          state.done.set(index, value)
+          const out: Array<number> = []
+          while (state.done.has(state.head)) {
+            out.push(state.done.get(state.head)!)
+            state.done.delete(state.head++)
+          }
+          return [out, state]
+        }),
+        (out) => Queue.offerAll(ready, out)
+      )
+    const producer = yield* runtime.fork(
+      Effect.forEach(input(n), (a, i) => Effect.flatMap(effectOf(a), (b) => release(i, b)), {
+        concurrency: CONCURRENCY,
+        discard: true
+      })
+    )
+    let taken = 0
+    while (taken < n) taken += (yield* Queue.takeBetween(ready, 1, Infinity)).length
+    yield* Fiber.join(producer)
+  })
+
+/**
+ * The throughput tables' rows, in the order `throughput` (bench/core.ts) reads
+ * them back: actions that succeed at once, or complete through a resolved promise.
+ */
+const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
+  const effectOf = kind === "instant"
+    ? (n: number) => Effect.succeed(n)
+    : (n: number) => Effect.promise(() => Promise.resolve(n))
+  const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
+  const ordered = (n: number, options?: Partial<Ordered.Options<number>>) =>
+    Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, ...options }))
+  const N = 200_000
+  return [
+    {
+      name: "Ordered.mapEffect (Stream in, Stream out)",
+      n: N,
+      run: (n) => Effect.runPromise(ordered(n))
+    },
+    {
+      // discard: like the floor, and like issue #22's table, it keeps no results.
+      name: "Ordered.forEach({ discard: true })",
+      n: N,
+      run: (n) => Effect.runPromise(Ordered.forEach(input(n), effectOf, { concurrency: CONCURRENCY, discard: true }))
+    },
+    {
+      name: "Ordered.mapEffect, fixed window 300 (default: auto)",
+      n: N,
+      run: (n) => Effect.runPromise(ordered(n, { window: 3 * CONCURRENCY }))
+    },
+    {
+      name: "design sketch: Effect.forEach + Ref window + Queue",
+      n: N,
+      run: (n) => Effect.runPromise(sketch(n, effectOf))
+    },
+    {
+      name: "Stream.mapEffect({ concurrency: 100 })",
+      n: 20_000,
+      run: (n) =>
+        Effect.runPromise(
+          Stream.runDrain(Stream.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY }))
+        )
+    },
+    {
+      name: "Effect.forEach({ concurrency: 100, discard: true })",
+      n: N,
+      run: (n) => Effect.runPromise(Effect.forEach(input(n), effectOf, { concurrency: CONCURRENCY, discard: true }))
+    },
+    {
+      // No concurrency, no ordering: what Effect's runtime costs per action on
+      // its own — for promise actions, the floor under every Effect operator.
+      name: "Effect.forEach, one at a time (Effect's own cost per action)",
+      n: N,
+      run: (n) => Effect.runPromise(Effect.forEach(input(n), effectOf, { discard: true }))
+    },
+    {
+      name: "p-map pMapIterable({ concurrency: 100, backpressure: 400 })",
+      n: N,
+      run: async (n) => {
+        for await (const _ of pMapIterable(input(n), asyncOf, { concurrency: CONCURRENCY, backpressure: 400 })) {
+          // drain
+        }
+      }
+    },
+    {
+      name: "Node Readable.map({ concurrency: 100 })",
+      n: N,
+      run: async (n) => {
+        for await (const _ of Readable.from(input(n)).map(asyncOf, { concurrency: CONCURRENCY })) {
+          // drain
+        }
+      }
+    },
+    // The cost of observability: the first Ordered.mapEffect row has no `name` (nothing recorded).
+    {
+      name: "Ordered.mapEffect, name set, tracing off (metrics only)",
+      n: N,
+      run: (n) => Effect.runPromise(ordered(n, { name: "bench" }).pipe(Effect.withTracerEnabled(false)))
+    },
+    {
+      name: "Ordered.mapEffect, name set (metrics and a span per action, Effect's default tracer)",
+      n: N,
+      run: (n) => Effect.runPromise(ordered(n, { name: "bench" }))
+    }
+  ]
+}
+
+const f = (n: number) => Effect.succeed(n)
+export const keyed = { key: (n: number) => n, order: "key" as const }
+const orderedRange = (options: Partial<Ordered.Options<number>>): Contender["run"] => (n) =>
+  Effect.runPromise(Stream.runDrain(Ordered.mapEffect(Stream.range(0, n - 1), f, { concurrency: CONCURRENCY, ...options })))
+
+/** Key mode's rows, one distinct key per action, in the order `keyMode` (bench/core.ts) reads them back. */
+const keyContenders: ReadonlyArray<Contender> = [
+  // 20,000 is the peer's size; 200,000 times the engine long enough to be stable.
+  { name: "Ordered.mapEffect, no key", n: 200_000, run: orderedRange({}) },
+  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 200_000, run: orderedRange(keyed) },
+  { name: "Ordered.mapEffect, key per action, order: \"key\"", n: 20_000, run: orderedRange(keyed) },
+  {
+    name: "Stream.mapEffect({ key }) (Effect's groupByKey)",
+    n: 20_000,
+    run: (n) => Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.range(0, n - 1), f, { key: (i: number) => i })))
+  }
+]
+
+/** Every CPU table, by the name a child process is given (`bench/contender.ts`). */
+export const tables = {
+  instant: throughputContenders("instant"),
+  promise: throughputContenders("promise"),
+  keys: keyContenders
+} as const
+
+export type Table = keyof typeof tables
