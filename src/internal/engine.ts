@@ -198,8 +198,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      // Workers for what the freed room lets start: parked ones, and new ones if a hedge's loser left its place free.
-      const recruit = this.admission.admitting ? this.pool.recruit(this.startableWork(), this.pool.arrivedAfterConsumer) : undefined
+      // One worker for the room freed (parked, or a new one if a hedge's loser left its place free): it recruits
+      // others as its actions suspend (`run`). Instant actions it runs itself, rather than a hundred workers woken
+      // for them, each resumed to find the room taken (a third of a resume per action on effect 3).
+      const recruit = this.admission.admitting ? this.pool.recruit(Math.min(1, this.startableWork()), this.pool.arrivedAfterConsumer) : undefined
       return recruit === undefined ? Effect.succeed(out) : Effect.as(recruit, out)
     }
     if (handoff.terminal !== undefined) {
