@@ -88,11 +88,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     })
   }
 
-  /**
-   * Before `start`: the caller takes each result as it is released, with
-   * `keep` (`undefined` drops it), rather than through `pull`, which then
-   * only waits for the run's end or failure.
-   */
+  /** Before `start`: each result goes to `keep` (or nowhere) as it is released; `pull` then only waits for the end. */
   collect(keep: ((value: B) => void) | undefined): void {
     this.handoff.collector = { keep, window: this.window, finished: () => this.intake.ended && this.window.admitted === 0 }
   }
@@ -198,15 +194,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (handoff.output.length > 0) {
       const out = handoff.take()
       this.window.handedOver(out.length)
-      // One worker for the room freed (parked, or a new one if a hedge's loser left its place free): it recruits
-      // others as its actions suspend (`run`). Instant actions it runs itself, rather than a hundred workers woken
-      // for them, each resumed to find the room taken (a third of a resume per action on effect 3).
-      const recruit = this.admission.admitting ? this.pool.recruit(Math.min(1, this.startableWork()), this.pool.arrivedAfterConsumer) : undefined
+      const recruit = this.admission.admitting ? this.pool.recruitForConsumer(this.startableWork()) : undefined
       return recruit === undefined ? Effect.succeed(out) : Effect.as(recruit, out)
     }
-    if (handoff.terminal !== undefined) {
-      return runtime.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
-    }
+    if (handoff.terminal !== undefined) return runtime.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
     if (this.intake.ended && this.window.admitted === 0) return Effect.succeed(undefined)
     return runtime.zipRight(handoff.await, this.pull)
   })

@@ -160,6 +160,16 @@ export class WorkerPool<A, B, R> {
     return count > 0 ? this.spawn(count) : undefined
   }
 
+  /**
+   * One worker for the `work` room the consumer freed (parked, or a new one if a hedge's loser left its place
+   * free), arriving after the consumer yields: it recruits the others as its actions suspend (`Engine.run`).
+   * Instant actions it runs itself, rather than a worker woken per place freed, each resumed to find the room
+   * taken (a third of a fiber resume per action, on effect 3, for a window of 300).
+   */
+  recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
+    return this.recruit(Math.min(1, work), this.arrivedAfterConsumer)
+  }
+
   wakeAll(): void {
     const parked = this.parked.splice(0)
     for (const resume of parked) resume(Effect.void)

@@ -217,11 +217,13 @@ describe("properties", () => {
         const inputs = w.latencies.map((_, i) => i)
         const viaForEach = runVirtual(Ordered.forEach(inputs, f, options(w)))
         const viaStream = runVirtual(Stream.runCollect(Ordered.mapEffect(Stream.fromIterable(inputs), f, options(w))))
-        const [a, b] = [Exit.map(viaForEach.exit, (xs) => xs), Exit.map(viaStream.exit, Array.from)]
+        const a = Exit.map(viaForEach.exit, (xs) => xs as ReadonlyArray<number>)
+        const b = Exit.map(viaStream.exit, (xs) => Array.from(xs as Iterable<number>))
+        const sorted = (xs: ReadonlyArray<number>) => [...xs].sort((x, y) => x - y)
         if (w.order === "total") expect(a).toEqual(b)
         else if (Exit.isSuccess(a) && Exit.isSuccess(b)) {
           if (w.order === "key") expect(byKey(w, a.value)).toEqual(byKey(w, b.value))
-          else expect([...a.value].sort((x, y) => x - y)).toEqual([...b.value].sort((x, y) => x - y))
+          else expect(sorted(a.value)).toEqual(sorted(b.value))
         } else expect(a._tag).toBe(b._tag)
         if (w.hedge === undefined) expect(viaForEach.elapsedMillis).toBe(viaStream.elapsedMillis)
       }),
