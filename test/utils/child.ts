@@ -23,10 +23,12 @@ const lineVariable = "EFFECT_ORDERED_LINE"
 /**
  * Runs `script` (a path from the repository root) with `config` as its one JSON argument, on Effect `line`: on 4
  * through test/utils/effect4.ts, which resolves `effect` to the `effect4` alias as the `effect4` vitest project does.
- * A `.ts` script runs through tsx; a `.js` one (compiled by `tsc -p tsconfig.bench.json`) as it is.
+ * A `.ts` script runs through tsx; a `.js` one (compiled by `tsc -p tsconfig.bench.json`) as it is, but for the
+ * effect-4 hook, which is TypeScript.
  */
 export const spawnScript = (name: string, script: string, config: unknown, line: 3 | 4): Child => {
-  const loaders = [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), ...(line === 4 ? ["--import", "./test/utils/effect4.ts"] : [])]
+  const tsx = script.endsWith(".ts") || line === 4 ? ["--import", "tsx"] : []
+  const loaders = [...tsx, ...(line === 4 ? ["--import", "./test/utils/effect4.ts"] : [])]
   const child = spawn(process.execPath, [...loaders, script, JSON.stringify(config)], {
     cwd: root,
     env: { ...process.env, [lineVariable]: String(line) },
