@@ -18,16 +18,14 @@
  * through tsx, whose single-line output and `keepNames` helpers blur a
  * profile's functions.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { loadavg, tmpdir } from "node:os"
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
-import { Kafka, logLevel } from "kafkajs"
-import { startKafka } from "../test/kafka/broker.ts"
 import type { ConsumerConfig } from "../test/kafka/consumer.ts"
-import { load, producerOptions, replay, workload } from "../test/kafka/sink.ts"
+import { load, replay, workload } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
-import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
+import { assignedPartitions, cpuOf, startBench } from "./kafkaShared.ts"
 import { line } from "./line.ts"
 
 const P = 8
@@ -159,12 +157,7 @@ const heapTop = (file: string): Array<string> => {
   ]
 }
 
-const broker = await startKafka()
-const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
-const admin = kafka.admin()
-const producer = kafka.producer(producerOptions)
-await Promise.all([admin.connect(), producer.connect()])
-const dir = mkdtempSync(join(tmpdir(), "kafka-profile-"))
+const { broker, admin, producer, dir, stop } = await startBench("kafka-profile")
 
 
 console.log(`${ACTIONS} actions, ${KEYS} keys, ${P} partitions; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`)
@@ -207,7 +200,5 @@ try {
     console.log((file.endsWith(".cpuprofile") ? cpuTop : heapTop)(join(out, file)).join("\n"))
   }
 } finally {
-  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
-  await broker.stop()
-  rmSync(dir, { recursive: true, force: true })
+  await stop()
 }

@@ -24,15 +24,12 @@
  * `CKJS_LINKING=dynamic npm install --no-save @confluentinc/kafka-javascript`
  * (the default static link downloads its C dependencies from their sites).
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs"
-import { loadavg, tmpdir } from "node:os"
+import { closeSync, openSync, readSync } from "node:fs"
+import { loadavg } from "node:os"
 import { join } from "node:path"
-import { Kafka, logLevel } from "kafkajs"
-import { startKafka } from "../test/kafka/broker.ts"
-import { producerOptions } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
 import { type Child, spawnScript } from "../test/utils/child.ts"
-import { type Client, confluentPackage, type ProtocolConsumerConfig, type SinkLine } from "./kafkaShared.ts"
+import { type Client, confluentPackage, type ProtocolConsumerConfig, type SinkLine, startBench } from "./kafkaShared.ts"
 import { line } from "./line.ts"
 import { formatMillis, printTable } from "./table.ts"
 
@@ -67,17 +64,12 @@ const confluentMissing = await import(confluentPackage).then(
 
 // The consumer protocol's session and heartbeat, set like the classic ones `consume` uses (6 s, 1 s); the broker's
 // defaults (45 s, 5 s, also its minimums) would make each of its rebalances wait for 5-second heartbeats.
-const broker = await startKafka({
+const { broker, admin, producer, dir, stop } = await startBench("kafka-protocols", {
   "group.consumer.min.session.timeout.ms": 1000,
   "group.consumer.session.timeout.ms": 6000,
   "group.consumer.min.heartbeat.interval.ms": 500,
   "group.consumer.heartbeat.interval.ms": 1000
 })
-const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
-const admin = kafka.admin()
-const producer = kafka.producer(producerOptions)
-await Promise.all([admin.connect(), producer.connect()])
-const dir = mkdtempSync(join(tmpdir(), "kafka-protocols-"))
 const children: Array<Child> = []
 const killChildren = () => {
   for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL")
@@ -281,8 +273,6 @@ try {
   )
 } finally {
   killChildren()
-  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
-  await broker.stop()
+  await stop(process.env.KEEP_SINKS !== undefined)
   if (process.env.KEEP_SINKS) console.log(`sinks kept in ${dir}`)
-  else rmSync(dir, { recursive: true, force: true })
 }

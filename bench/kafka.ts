@@ -14,15 +14,13 @@
  * compiles first), as the package runs for its users: tsx's name-keeping
  * wrappers cost about 5% of the consumer's CPU.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
-import { cpus, loadavg, tmpdir } from "node:os"
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
-import { Kafka, logLevel } from "kafkajs"
-import { startKafka } from "../test/kafka/broker.ts"
 import type { ConsumerConfig } from "../test/kafka/consumer.ts"
-import { load, producerOptions, readSink, replay, workload } from "../test/kafka/sink.ts"
+import { load, readSink, replay, workload } from "../test/kafka/sink.ts"
 import { waitFor } from "../test/redis/server.ts"
-import { assignedPartitions, cpuOf } from "./kafkaShared.ts"
+import { assignedPartitions, cpuOf, startBench } from "./kafkaShared.ts"
 import { type Child, spawnScript } from "../test/utils/child.ts"
 import { printTable, ratio } from "./table.ts"
 import { line } from "./line.ts"
@@ -33,12 +31,7 @@ const ACTIONS = Number(process.env.ACTIONS ?? 10_000)
 const WARMUP = 2_000
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 100)
 
-const broker = await startKafka()
-const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
-const admin = kafka.admin()
-const producer = kafka.producer(producerOptions)
-await Promise.all([admin.connect(), producer.connect()])
-const dir = mkdtempSync(join(tmpdir(), "kafka-bench-"))
+const { broker, admin, producer, dir, stop } = await startBench("kafka-bench")
 const children: Array<Child> = []
 
 const brokerCpu = () => cpuOf(readFileSync(join(broker.dir, "pid"), "utf8").trim())
@@ -150,7 +143,5 @@ try {
   ], [model("effect-ordered/kafka", ours, CONCURRENCY), model("KafkaJS eachMessage", base, 1)])
 } finally {
   for (const child of children) child.process.kill("SIGKILL")
-  await Promise.allSettled([admin.disconnect(), producer.disconnect()])
-  await broker.stop()
-  rmSync(dir, { recursive: true, force: true })
+  await stop()
 }

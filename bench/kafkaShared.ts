@@ -1,9 +1,34 @@
 /**
- * What the Kafka benches share: a process's CPU time and the partitions a group holds (bench/kafka.ts,
- * bench/kafka-profile.ts), and the consumer processes of bench/kafka-protocols.ts.
+ * What the Kafka benches share: their broker and clients, a process's CPU time and the partitions a group holds
+ * (bench/kafka.ts, bench/kafka-profile.ts, bench/kafka-protocols.ts), and the consumer processes of
+ * bench/kafka-protocols.ts.
  */
-import { readFileSync } from "node:fs"
-import { type Admin, AssignerProtocol } from "kafkajs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs"
+import { startKafka } from "../test/kafka/broker.ts"
+import { producerOptions } from "../test/kafka/sink.ts"
+
+/**
+ * What a Kafka bench runs against: a broker of its own (scripts/kafka.sh, with `properties`), an admin and the
+ * tests' idempotent producer connected to it, and a scratch folder named after `name`; `stop` undoes it all
+ * (with `keep`, the folder stays).
+ */
+export const startBench = async (name: string, properties?: Readonly<Record<string, string | number>>) => {
+  const broker = await startKafka(properties)
+  const kafka = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  const producer = kafka.producer(producerOptions)
+  await Promise.all([admin.connect(), producer.connect()])
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`))
+  const stop = async (keep = false) => {
+    await Promise.allSettled([admin.disconnect(), producer.disconnect()])
+    await broker.stop()
+    if (!keep) rmSync(dir, { recursive: true, force: true })
+  }
+  return { broker, admin, producer, dir, stop }
+}
 
 /** CPU time of a process so far, in µs (utime + stime from /proc, 100 ticks a second; every thread of it). */
 export const cpuOf = (pid: number | string): number => {
