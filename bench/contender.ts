@@ -7,7 +7,7 @@
  * and the engine's alike: whichever ran before left them shaped for other
  * call sites (docs/benchmarks.md).
  */
-import { input, type Table, tables } from "./contenders.ts"
+import { type Contender, input, type Table, tables } from "./contenders.ts"
 import * as runtime from "./line.ts"
 import { cpuSeconds, gc, heapUsed } from "./table.ts"
 
@@ -16,15 +16,31 @@ export interface Measurement {
   readonly line: 3 | 4
   /** Elements per CPU second of the child (user and system time, GC threads included), best of the child's timed runs. */
   readonly rate: number
-  /** Heap retained after a full GC once the timed runs are over, over the reading before them. */
+  /** Heap that one more run, after the timed ones, left retained after a full GC: what a run leaks. */
   readonly retained: number
 }
 
 /**
- * At most three timed runs per child, as many as fit in one CPU second (at
- * least one): three so that one run's unlucky GC does not decide a round,
- * one for the slow peers (Stream.mapEffect, a span per action, Effect's
- * groupByKey), whose single run takes seconds, long enough to be steady.
+ * A child first runs its row for at least a CPU second — a tenth of its
+ * actions, then whole runs — so that every row is timed at its steady state,
+ * not part-way up its JIT curve: the floor's one loop is optimized within its
+ * first run, while the engine and the peers, with many more functions, took
+ * about five runs of 200,000 actions (effect 3, instant actions: 0.9M/s on
+ * the first run, 6.9M/s from the fifth).
+ */
+const WARM_UP_SECONDS = 1
+
+/**
+ * Then at most three timed runs, as many as fit in one CPU second (at least
+ * one): three so that one run's unlucky GC does not decide a round, one for
+ * the slow peers (Stream.mapEffect, a span per action, Effect's groupByKey),
+ * whose single run takes seconds, long enough to be steady.
+ *
+ * No forced collection before a timed run: a full GC throws away the
+ * optimized code that embeds the previous run's objects (V8's "weak objects"
+ * deoptimization), so each run would be timed while it re-optimizes — 55–73
+ * functions recompiled per run instead of 2–3, and every row, the floor
+ * included, at a third to a half of its steady rate.
  */
 const TIMED_RUNS = 3
 const TIMED_SECONDS = 1
@@ -34,23 +50,28 @@ const retained = (): number => {
   return heapUsed()
 }
 
+/** CPU seconds that one run of `n` actions takes. */
+const timed = async (contender: Contender, n: number): Promise<number> => {
+  const start = cpuSeconds()
+  await contender.run(n)
+  return cpuSeconds() - start
+}
+
 const measure = async (table: Table, index: number): Promise<Measurement> => {
   const contender = tables[table][index]
-  // A tenth of the timed size: 20,000 actions for most rows, as in one process before; 2,000 for the slow peers.
-  await contender.run(contender.n / 10)
   input(contender.n)
-  // After the warm-up: its one-time allocations (compiled code, Effect's caches) are no leak.
-  const baseline = retained()
+  let warming = await timed(contender, contender.n / 10)
+  while (warming < WARM_UP_SECONDS) warming += await timed(contender, contender.n)
   let rate = 0
-  let timed = 0
-  for (let run = 0; run < TIMED_RUNS && timed < TIMED_SECONDS; run++) {
-    gc()
-    const start = cpuSeconds()
-    await contender.run(contender.n)
-    const seconds = cpuSeconds() - start
-    timed += seconds
+  let spent = 0
+  for (let run = 0; run < TIMED_RUNS && spent < TIMED_SECONDS; run++) {
+    const seconds = await timed(contender, contender.n)
+    spent += seconds
     rate = Math.max(rate, contender.n / seconds)
   }
+  // After the timed runs, whose collections would slow them: one more run, between two full GCs.
+  const baseline = retained()
+  await contender.run(contender.n)
   return { line: runtime.line, rate, retained: retained() - baseline }
 }
 
