@@ -81,7 +81,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.children = new Children(lifetime, this.workerLoop)
     this.handoff = new Handoff(() => {
       if (this.admission.growWindow(this.pool.idle)) this.wakeForWork()
-    })
+    }, () => this.window.size - this.window.admitted < this.pool.concurrency)
     this.admission = new Admission(this.intake, this.window, this.ordering, this.handoff, (task, cause) => {
       task.finishedAt = this.clock?.millis() ?? 0
       this.fail(task, cause)

@@ -44,9 +44,17 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
   /** Set before the run starts, for a caller that takes results as they are released. */
   collector: Collector<B> | undefined
   private consumer: ((effect: Effect.Effect<void>) => void) | undefined
+  /** The waiting consumer's fiber, on whose scheduler a later wake runs. */
+  private consumerFiber: runtime.RuntimeFiber<unknown, unknown> | undefined
+  /** A later wake is on the consumer's scheduler. */
+  private wakeScheduled = false
 
-  /** `parked` runs as the consumer starts to wait (the engine may grow its window then). */
-  constructor(private readonly parked: () => void) {}
+  /**
+   * `parked` runs as the consumer starts to wait (the engine may grow its
+   * window then); `roomLow` tells whether the window is about to stop the
+   * workers (what the consumer has yet to take counts against it).
+   */
+  constructor(private readonly parked: () => void, private readonly roomLow: () => boolean) {}
 
   /** `Outlet`: a result leaves in order. */
   release(task: Task<A, B>, at: number): void {
@@ -98,24 +106,25 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     return this.consumer !== undefined
   }
 
-  /** The consumer waits until `wake`. */
-  readonly await: Effect.Effect<void> = runtime.async<void>((resume) => {
-    this.consumer = resume
-    this.parked()
-    return this.forget
-  })
+  /** The consumer waits until it is woken. */
+  readonly await: Effect.Effect<void> = runtime.withFiber((fiber) =>
+    runtime.async<void>((resume) => {
+      this.consumer = resume
+      this.consumerFiber = fiber
+      this.parked()
+      return this.forget
+    })
+  )
 
   private readonly forget = Effect.sync(() => {
     this.consumer = undefined
+    this.consumerFiber = undefined
   })
 
-  /**
-   * The consumer, woken, runs once its waker yields (`runtime.afterResumer`;
-   * effect 4 would run it at once, inside the waker): it takes every result
-   * released meanwhile in one pull, rather than one per promise result.
-   */
+  /** The consumer, woken by `wake`, runs once its waker yields (`runtime.afterResumer`). */
   private readonly resumed = runtime.afterResumer(Effect.void)
 
+  /** Wakes the consumer whatever it holds: upstream ended, or the run fails. */
   wake(): void {
     this.resume(this.resumed)
   }
@@ -124,6 +133,7 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     const consumer = this.consumer
     if (consumer !== undefined) {
       this.consumer = undefined
+      this.consumerFiber = undefined
       consumer(effect)
     }
   }
@@ -134,10 +144,31 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
       (this.output.length > 0 || this.terminal !== undefined || this.collector?.finished() === true)
   }
 
-  /** Wakes the consumer if it is `ready`; whether it did. */
+  /**
+   * A result was released, or the run may be over: wakes the consumer if it
+   * is `ready`. At once when the window runs short of room, or at the end;
+   * else once the consumer's scheduler runs its next tasks, so that it takes
+   * what is released meanwhile in one pull. Had it run at once on effect 4,
+   * it would take one result per pull; had it waited for the scheduler
+   * regardless, the workers would fill the window, park, and be woken again
+   * for every window's worth (a third of a park per action, window 300).
+   * Whether it woke the consumer now.
+   */
   wakeIfReady(): boolean {
     if (!this.ready) return false
-    this.wake()
-    return true
+    if (this.terminal !== undefined || this.collector !== undefined || this.roomLow()) {
+      this.resume(Effect.void)
+      return true
+    }
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true
+      runtime.scheduleTask(this.consumerFiber!, this.scheduledWake)
+    }
+    return false
+  }
+
+  private readonly scheduledWake = (): void => {
+    this.wakeScheduled = false
+    if (this.ready) this.resume(Effect.void)
   }
 }

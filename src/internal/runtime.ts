@@ -226,6 +226,15 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
       if (exit._tag === "Failure" && !isInterruptedOnly(exit.cause)) f(exit.cause)
     })
 
+/**
+ * Runs `task` when `fiber`'s scheduler runs its next tasks (effect 3: its
+ * scheduler; effect 4: its dispatcher), so that a scheduler that steps its
+ * tasks (`Simulation`) sees it. @internal
+ */
+export const scheduleTask: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
+  ? (fiber, task) => (fiber as Module).currentScheduler.scheduleTask(task, 0, fiber)
+  : (fiber, task) => (fiber as Module).currentDispatcher.scheduleTask(task, 0)
+
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow
 

@@ -70,6 +70,22 @@ describe("order: total", () => {
       expect(chunks).toEqual([[0], [1, 2, 3]])
     }))
 
+  it.effect("a consumer that keeps up takes results before the window fills, many at a time", () =>
+    Effect.gen(function*() {
+      // Promise actions complete a few at a time. Woken only once the window is
+      // full, the consumer would leave the workers parked for room every
+      // window's worth; woken for every result, it would take them one by one.
+      const n = 6_000
+      const sizes: Array<number> = []
+      yield* Stream.range(0, n - 1).pipe(
+        Ordered.mapEffect((i) => Effect.promise(() => Promise.resolve(i)), { concurrency: 100, window: 300 }),
+        runForEachChunk((chunk) => Effect.sync(() => sizes.push(chunk.length)))
+      )
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(n)
+      expect(Math.max(...sizes)).toBeLessThan(300)
+      expect(sizes.length).toBeLessThan(n / 10)
+    }))
+
   it.effect("works on an empty stream and on a single element", () =>
     Effect.gen(function*() {
       const empty = yield* Stream.empty.pipe(
