@@ -67,6 +67,20 @@ const sketch = (n: number, effectOf: (n: number) => Effect.Effect<number>) =>
   })
 
 /**
+ * What any design that runs `concurrency` actions at once on fibers costs:
+ * that many fibers, each taking the next action from a shared counter, no
+ * order kept, no window. On effect 3 it costs more per action than one fiber
+ * does (Effect's floor), which bounds what the engine can reach there.
+ */
+const sharedCounter = (n: number, effectOf: (n: number) => Effect.Effect<number>) =>
+  Effect.suspend(() => {
+    const items = input(n)
+    let next = 0
+    const worker = Effect.whileLoop({ while: () => next < n, body: () => effectOf(items[next++]), step: () => {} })
+    return Effect.forEach(range(CONCURRENCY), () => worker, { concurrency: CONCURRENCY, discard: true })
+  })
+
+/**
  * The throughput tables' rows, in the order `throughput` (bench/core.ts) reads
  * them back: actions that succeed at once, or complete through a resolved promise.
  */
@@ -148,6 +162,11 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
       name: "Ordered.mapEffect, name set (metrics and a span per action, Effect's default tracer)",
       n: N,
       run: (n) => Effect.runPromise(ordered(n, { name: "bench" }))
+    },
+    {
+      name: "100 fibers sharing a counter, no order kept (the least any 100-fiber design costs)",
+      n: N,
+      run: (n) => Effect.runPromise(sharedCounter(n, effectOf))
     }
   ]
 }
