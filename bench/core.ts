@@ -227,7 +227,7 @@ const keyMode = async (bench: string): Promise<ReadonlyArray<Check>> => {
   const rows = rates(bench, "keys").map(({ rate, retained }, i) => ({ ...tables.keys[i], perSecond: rate, retained }))
   const million = await heapProfile(1_000_000, { concurrency: CONCURRENCY, ...keyed })
   printTable(
-    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds, a process per row and round; heap growth: retained after a row's runs, the most of any round)`,
+    `Key mode: one distinct key per action (concurrency 100, key order; best of ${ROUNDS} interleaved rounds, a process per row and round; heap growth: what one more run leaves retained, the most of any round)`,
     ["operator", "actions", "elements per CPU s", "retained heap growth"],
     [
       ...rows.map((r) => [r.name, r.n.toLocaleString("en-US"), formatRate(r.perSecond), formatBytes(r.retained)]),
