@@ -21,14 +21,18 @@ export interface Measurement {
 }
 
 /**
- * A child first runs its row for at least a CPU second — a tenth of its
- * actions, then whole runs — so that every row is timed at its steady state,
- * not part-way up its JIT curve: the floor's one loop is optimized within its
- * first run, while the engine and the peers, with many more functions, took
- * about five runs of 200,000 actions (effect 3, instant actions: 0.9M/s on
- * the first run, 6.9M/s from the fifth).
+ * A child first runs its row, a tenth of its actions and then whole runs,
+ * until it has made at least five whole runs and spent at least a CPU second
+ * (at most five CPU seconds), so that every row is timed at its steady state,
+ * not part-way up its JIT curve. Runs, not only time: the floor's one loop is
+ * optimized within its first run, while the engine and the peers, with many
+ * more functions, took about five runs of 200,000 actions (effect 3, instant
+ * actions: 0.9M/s on the first run, 6.9M/s from the fifth), and a second of
+ * a slow row holds fewer runs than a second of a fast one.
  */
+const WARM_UP_RUNS = 5
 const WARM_UP_SECONDS = 1
+const WARM_UP_MAX_SECONDS = 5
 
 /**
  * Then at most three timed runs, as many as fit in one CPU second (at least
@@ -61,7 +65,9 @@ const measure = async (table: Table, index: number): Promise<Measurement> => {
   const contender = tables[table][index]
   input(contender.n)
   let warming = await timed(contender, contender.n / 10)
-  while (warming < WARM_UP_SECONDS) warming += await timed(contender, contender.n)
+  for (let runs = 0; (runs < WARM_UP_RUNS || warming < WARM_UP_SECONDS) && warming < WARM_UP_MAX_SECONDS; runs++) {
+    warming += await timed(contender, contender.n)
+  }
   let rate = 0
   let spent = 0
   for (let run = 0; run < TIMED_RUNS && spent < TIMED_SECONDS; run++) {

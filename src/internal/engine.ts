@@ -79,9 +79,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool = new WorkerPool(options.concurrency, options.limit)
     this.ordering = makeOrdering(options)
     this.children = new Children(lifetime, this.workerLoop)
-    this.handoff = new Handoff(() => {
+    this.handoff = new Handoff(this.window, this.intake, this.pool, () => {
       if (this.admission.growWindow(this.pool.idle)) this.wakeForWork()
-    }, () => this.window.size - this.window.admitted < this.pool.concurrency)
+    })
     this.admission = new Admission(this.intake, this.window, this.ordering, this.handoff, (task, cause) => {
       task.finishedAt = this.clock?.millis() ?? 0
       this.fail(task, cause)
@@ -90,7 +90,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   /** Before `start`: each result goes to `keep` (or nowhere) as it is released; `pull` then only waits for the end. */
   collect(keep: ((value: B) => void) | undefined): void {
-    this.handoff.collector = { keep, window: this.window, finished: () => this.intake.ended && this.window.admitted === 0 }
+    this.handoff.collector = { keep }
   }
 
   /** `HedgeHost`: only actions before this index may still start. */
@@ -198,7 +198,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       return recruit === undefined ? Effect.succeed(out) : Effect.as(recruit, out)
     }
     if (handoff.terminal !== undefined) return runtime.zipRight(this.pool.interruptAll, Effect.failCause(handoff.terminal as Cause.Cause<E>))
-    if (this.intake.ended && this.window.admitted === 0) return Effect.succeed(undefined)
+    if (handoff.ended) return Effect.succeed(undefined)
     return runtime.zipRight(handoff.await, this.pull)
   })
 
@@ -237,8 +237,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
       if (copy !== undefined) {
+        // The copy is this worker's before a consumer that runs at once could look at its action.
+        const run = this.runCopy(worker, copy)
         this.handoff.wakeIfReady()
-        return this.runCopy(worker, copy)
+        return run
       }
       let action: Effect.Effect<B, unknown, R> | undefined
       let task: Task<A, B> | undefined

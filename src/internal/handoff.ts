@@ -16,9 +16,6 @@ import type { Window } from "./window.ts"
 export interface Collector<B> {
   /** Keeps a released result; `undefined` drops it (`discard: true`). */
   readonly keep: ((value: B) => void) | undefined
-  readonly window: Window
-  /** Whether every action was taken from upstream and released: the caller then ends the run. */
-  readonly finished: () => boolean
 }
 
 /**
@@ -50,11 +47,26 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
   private wakeScheduled = false
 
   /**
-   * `parked` runs as the consumer starts to wait (the engine may grow its
-   * window then); `roomLow` tells whether the window is about to stop the
-   * workers (what the consumer has yet to take counts against it).
+   * `concurrency` is the bound on workers (it moves with `concurrency:
+   * "auto"`); `parked` runs as the consumer starts to wait (the engine may
+   * grow its window then).
    */
-  constructor(private readonly parked: () => void, private readonly roomLow: () => boolean) {}
+  constructor(
+    private readonly window: Window,
+    private readonly intake: { readonly ended: boolean },
+    private readonly workers: { readonly concurrency: number },
+    private readonly parked: () => void
+  ) {}
+
+  /** Every action was taken from upstream and handed over: the consumer then ends the run. */
+  get ended(): boolean {
+    return this.intake.ended && this.window.admitted === 0
+  }
+
+  /** The window is about to stop the workers: fewer free places than workers (what the consumer has yet to take counts against it). */
+  private get roomLow(): boolean {
+    return this.window.size - this.window.admitted < this.workers.concurrency
+  }
 
   /** `Outlet`: a result leaves in order. */
   release(task: Task<A, B>, at: number): void {
@@ -70,7 +82,7 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
       return
     }
     collector.keep?.(value)
-    collector.window.handedOver(1)
+    this.window.handedOver(1)
     this.metrics?.handed(1)
   }
 
@@ -112,6 +124,9 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
       this.consumer = resume
       this.consumerFiber = fiber
       this.parked()
+      // What was released, or ended the run, while the consumer was on its way
+      // here (its fiber may yield after `pull` looked) found no one to wake.
+      if (this.ready) this.resume(Effect.void)
       return this.forget
     })
   )
@@ -138,31 +153,35 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     }
   }
 
-  /** Whether the consumer waits and has something to take (results, or the failure), or the collector's run is over. */
+  /** Whether the consumer waits and has something to take (results, or the failure), or the run is over. */
   private get ready(): boolean {
     return this.consumer !== undefined &&
-      (this.output.length > 0 || this.terminal !== undefined || this.collector?.finished() === true)
+      (this.output.length > 0 || this.terminal !== undefined || this.ended)
   }
 
   /**
    * A result was released, or the run may be over: wakes the consumer if it
-   * is `ready`. At once when the window runs short of room, or at the end;
-   * else once the consumer's scheduler runs its next tasks, so that it takes
-   * what is released meanwhile in one pull. Had it run at once on effect 4,
-   * it would take one result per pull; had it waited for the scheduler
-   * regardless, the workers would fill the window, park, and be woken again
-   * for every window's worth (a third of a park per action, window 300).
+   * is `ready`. At once (effect 4 runs it inside this call, effect 3
+   * schedules it) for a failure, for `Ordered.forEach`'s caller, or when the
+   * window runs short of room; else on its scheduler's next turn
+   * (`runtime.onNextTurn`), so that it takes what is released meanwhile in
+   * one pull. Run at once every time, on effect 4 it would take one result
+   * per pull; left for effect 4's scheduler regardless, which runs once the
+   * promise callbacks are done, it would find a full window and parked
+   * workers, woken again for every window's worth (a third of a park per
+   * action, window 300). With `window` equal to `concurrency` room is always
+   * low: each result wakes it, which beats parking every worker.
    * Whether it woke the consumer now.
    */
   wakeIfReady(): boolean {
     if (!this.ready) return false
-    if (this.terminal !== undefined || this.collector !== undefined || this.roomLow()) {
+    if (this.terminal !== undefined || this.collector !== undefined || this.roomLow) {
       this.resume(Effect.void)
       return true
     }
     if (!this.wakeScheduled) {
       this.wakeScheduled = true
-      runtime.scheduleTask(this.consumerFiber!, this.scheduledWake)
+      runtime.onNextTurn(this.consumerFiber!, this.scheduledWake)
     }
     return false
   }

@@ -227,12 +227,14 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
     })
 
 /**
- * Runs `task` when `fiber`'s scheduler runs its next tasks (effect 3: its
- * scheduler; effect 4: its dispatcher), so that a scheduler that steps its
- * tasks (`Simulation`) sees it. @internal
+ * Runs `task` by the time `fiber`, resumed now, would run: at once on
+ * effect 3, where a resumed fiber waits for its scheduler anyway; on effect 4
+ * (which runs a resumed fiber inside its resumer) as a task of the fiber's
+ * dispatcher, which a scheduler that steps its tasks (`Simulation`) sees.
+ * @internal
  */
-export const scheduleTask: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
-  ? (fiber, task) => (fiber as Module).currentScheduler.scheduleTask(task, 0, fiber)
+export const onNextTurn: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
+  ? (_fiber, task) => task()
   : (fiber, task) => (fiber as Module).currentDispatcher.scheduleTask(task, 0)
 
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */

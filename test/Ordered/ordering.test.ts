@@ -2,7 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Fiber, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import { uniformLatencies } from "../utils/latency.ts"
-import { TestClock, fork, runForEachChunk } from "../utils/line.ts"
+import { TestClock, fork, runForEachChunk, withMaxOpsBeforeYield } from "../utils/line.ts"
+
+const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
 
 /** Runs `effect` forked and drives the TestClock until it is done. */
 const runWithClock = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -84,6 +86,41 @@ describe("order: total", () => {
       expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(n)
       expect(Math.max(...sizes)).toBeLessThan(300)
       expect(sizes.length).toBeLessThan(n / 10)
+    }))
+
+  it.live("no result and no end is lost when the consumer's fiber yields on its way to wait", () =>
+    // A fiber yields after its budget of operations, wherever that falls: between the
+    // consumer's last look at the results and its registration as waiting, a release or
+    // the end found no one to wake. Small budgets put the yield in that gap for some runs.
+    Effect.forEach(
+      [16, 23, 37].flatMap((ops) =>
+        (["promise", "instant"] as const).flatMap((kind) =>
+          [{ concurrency: 4, window: 12 }, { concurrency: 2, window: 2 }, { concurrency: 8 }].flatMap((options) =>
+            [1, 2, 5, 50].map((n) => ({ ops, kind, options, n }))
+          )
+        )
+      ),
+      ({ kind, n, ops, options }) =>
+        Stream.range(0, n - 1).pipe(
+          Ordered.mapEffect((i) => kind === "promise" ? Effect.promise(() => Promise.resolve(i)) : Effect.succeed(i), options),
+          Stream.runCollect,
+          withMaxOpsBeforeYield(ops),
+          Effect.timeout(Duration.seconds(5)),
+          Effect.map((out) => expect([ops, kind, options, Array.from(out)]).toEqual([ops, kind, options, range(n)]))
+        ),
+      { discard: true }
+    ))
+
+  it.live("promise actions with unbounded concurrency and a bounded window all reach the consumer", () =>
+    Effect.gen(function*() {
+      // On effect 4 this run never ended while a waiting consumer was woken only on the
+      // scheduler's turn, which comes after every promise callback has run.
+      const out = yield* Stream.range(0, 2_999).pipe(
+        Ordered.mapEffect((i) => Effect.promise(() => Promise.resolve(i)), { concurrency: "unbounded", window: 1_000 }),
+        Stream.runCollect,
+        Effect.timeout(Duration.seconds(10))
+      )
+      expect(Array.from(out)).toEqual(range(3_000))
     }))
 
   it.effect("works on an empty stream and on a single element", () =>

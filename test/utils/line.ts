@@ -370,6 +370,10 @@ export const countChunks = (count: (size: number) => void) =>
     return chunk
   })
 
+/** Runs `self` with fibers that yield after `ops` operations: `Effect.withMaxOpsBeforeYield` (3) / `Scheduler.MaxOpsBeforeYield` (4). */
+export const withMaxOpsBeforeYield = (ops: number) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  line === 3 ? effect.withMaxOpsBeforeYield(self, ops) : effect.provideService(self, barrel.Scheduler.MaxOpsBeforeYield, ops)
+
 /** Runs `f` on each chunk a stream hands over: `Stream.runForEachChunk` (3) / `Stream.runForEachArray` (4). */
 export const runForEachChunk: typeof Stream.runForEachChunk =
   // deno-lint-ignore no-explicit-any
