@@ -68,10 +68,13 @@ export const ACTION_SPAN = "effect-ordered.action"
 
 
 /**
- * What one named run of the engine records. The gauges are counted here and
- * brought to the registry by `flush`, which the engine calls whenever it
- * gives up the thread: an action that starts and ends within one step never
- * moves them, and a step of 256 instant actions costs two updates, not 512.
+ * What one named run of the engine records. The gauges, the emitted count
+ * and the observations of 0 ms are counted here and brought to the registry
+ * by `flush`, which the engine calls whenever it gives up the thread: an
+ * action that starts and ends within one step never moves the gauges, and a
+ * step of 256 instant actions costs a few updates, not 512 histogram
+ * updates and 256 counter updates. Other durations go to the histograms as
+ * they are observed.
  *
  * @internal
  */
@@ -80,14 +83,19 @@ export class PipelineMetrics {
   private readonly window: runtime.Series
   private readonly emitted: runtime.Series
   private readonly failures: runtime.Series
-  private readonly actionDuration: runtime.Series
-  private readonly emitDelay: runtime.Series
+  private readonly actionDuration: runtime.HistogramSeries
+  private readonly emitDelay: runtime.HistogramSeries
   /** With `concurrency: "auto"` only: a series looked up may exist from then on (`runtime.seriesOf`). */
   private readonly concurrencyLimit: runtime.Series | undefined
   private running = 0
   private taken = 0
   private reportedRunning = 0
   private reportedTaken = 0
+  /** Handed downstream since the last `flush`. */
+  private unreported = 0
+  /** Actions that ran 0 ms, and results that waited 0 ms, since the last `flush`. */
+  private instantRuns = 0
+  private instantWaits = 0
   private readonly clock: runtime.ClockReader
   private readonly tracer: Tracer.Tracer | undefined
   /** Whether each action gets a span (tracing on where the run started). */
@@ -108,12 +116,12 @@ export class PipelineMetrics {
     this.window = runtime.seriesOf(window, name, fiber)
     this.emitted = runtime.seriesOf(emitted, name, fiber)
     this.failures = runtime.seriesOf(failures, name, fiber)
-    this.actionDuration = runtime.seriesOf(actionDuration, name, fiber)
-    this.emitDelay = runtime.seriesOf(emitDelay, name, fiber)
+    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber)
+    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber)
     this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber)
     this.clock = clock
-    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
-    for (const series of [this.inFlight, this.window, this.emitted, this.failures, this.actionDuration, this.emitDelay]) {
+    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series (the histograms' from their lookup).
+    for (const series of [this.inFlight, this.window, this.emitted, this.failures]) {
       series.touch()
     }
     if (limiter !== undefined) this.flush()
@@ -156,7 +164,7 @@ export class PipelineMetrics {
     output: unknown
   ): void {
     this.running--
-    this.actionDuration.update(now - startedAt)
+    this.ranFor(now - startedAt)
     if (cause !== undefined) this.failures.update(1)
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
   }
@@ -168,8 +176,8 @@ export class PipelineMetrics {
    */
   instant(): void {
     this.taken++
-    this.actionDuration.update(0)
-    this.emitDelay.update(0)
+    this.instantRuns++
+    this.instantWaits++
   }
 
   /** An action was interrupted (a later one after a failure, or the run ended). */
@@ -180,17 +188,36 @@ export class PipelineMetrics {
 
   /** A result, ready since `finishedAt`, was released in order. */
   released(finishedAt: number, now: number): void {
-    this.emitDelay.update(now - finishedAt)
+    const waited = now - finishedAt
+    if (waited === 0) this.instantWaits++
+    else this.emitDelay.update(waited)
   }
 
   /** `count` results were handed downstream. */
   handed(count: number): void {
     this.taken -= count
-    this.emitted.update(count)
+    this.unreported += count
   }
 
-  /** Brings the gauges to the counts. */
+  private ranFor(millis: number): void {
+    if (millis === 0) this.instantRuns++
+    else this.actionDuration.update(millis)
+  }
+
+  /** Brings the gauges, the emitted count and the histograms to the counts. */
   flush(): void {
+    if (this.unreported !== 0) {
+      this.emitted.update(this.unreported)
+      this.unreported = 0
+    }
+    if (this.instantRuns !== 0) {
+      this.actionDuration.updateZeros(this.instantRuns)
+      this.instantRuns = 0
+    }
+    if (this.instantWaits !== 0) {
+      this.emitDelay.updateZeros(this.instantWaits)
+      this.instantWaits = 0
+    }
     if (this.running !== this.reportedRunning) {
       this.inFlight.modify(this.running - this.reportedRunning)
       this.reportedRunning = this.running
