@@ -15,11 +15,14 @@ export class HistogramState {
   private count = 0
   private sum = 0
   private min = Number.MAX_VALUE
+  /** Where 0 goes: the bucket of most observations (an instant action, a result released as it finished). */
+  private readonly zeroBucket: number
 
   /** `initialMax`: what the line reports as `max` before any observation (effect 3: `Number.MIN_VALUE`). */
   constructor(boundaries: ReadonlyArray<number>, private max: number) {
     this.boundaries = Float64Array.from([...boundaries].sort((a, b) => a - b))
     this.values = new Uint32Array(this.boundaries.length + 1)
+    this.zeroBucket = this.bucketOf(0)
   }
 
   /** One observation of `value`. */
@@ -37,7 +40,7 @@ export class HistogramState {
    */
   updateZeros(times: number): void {
     if (times === 0) return
-    this.values[this.bucketOf(0)] += times
+    this.values[this.zeroBucket] += times
     this.count += times
     if (0 < this.min) this.min = 0
     if (0 > this.max) this.max = 0

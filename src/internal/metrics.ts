@@ -1,6 +1,5 @@
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
-import * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as runtime from "./runtime.ts"
@@ -14,27 +13,15 @@ import * as runtime from "./runtime.ts"
 const millis = { start: 1, factor: 2, count: 16 }
 
 /** @internal */
-export const inFlight = Metric.gauge("effect_ordered_in_flight", {
-  description: "Actions running now"
-})
+export const inFlight = runtime.gauge("effect_ordered_in_flight", "Actions running now")
 /** @internal */
-export const window = Metric.gauge("effect_ordered_window", {
-  description: "Actions taken from upstream and not yet emitted"
-})
+export const window = runtime.gauge("effect_ordered_window", "Actions taken from upstream and not yet emitted")
 /** @internal */
-export const concurrencyLimit = Metric.gauge("effect_ordered_concurrency_limit", {
-  description: "With concurrency: \"auto\": how many actions may run at once now"
-})
+export const concurrencyLimit = runtime.gauge("effect_ordered_concurrency_limit", "With concurrency: \"auto\": how many actions may run at once now")
 /** @internal */
-export const emitted = Metric.counter("effect_ordered_emitted", {
-  description: "Results handed downstream",
-  incremental: true
-})
+export const emitted = runtime.counter("effect_ordered_emitted", "Results handed downstream")
 /** @internal */
-export const failures = Metric.counter("effect_ordered_failures", {
-  description: "Actions that failed (a typed failure, a defect or a timeout)",
-  incremental: true
-})
+export const failures = runtime.counter("effect_ordered_failures", "Actions that failed (a typed failure, a defect or a timeout)")
 /** @internal */
 export const actionDuration = runtime.exponentialHistogram(
   "effect_ordered_action_duration_ms",
@@ -48,19 +35,11 @@ export const emitDelay = runtime.exponentialHistogram(
   "How long each result waited, from its action's end to its release in order, in milliseconds"
 )
 /** @internal */
-export const sequencerBuffered = Metric.gauge("effect_ordered_sequencer_buffered", {
-  description: "Values held, waiting for an earlier sequence"
-})
+export const sequencerBuffered = runtime.gauge("effect_ordered_sequencer_buffered", "Values held, waiting for an earlier sequence")
 /** @internal */
-export const sequencerGaps = Metric.counter("effect_ordered_sequencer_gaps", {
-  description: "Sequences skipped or failed after gapTimeout",
-  incremental: true
-})
+export const sequencerGaps = runtime.counter("effect_ordered_sequencer_gaps", "Sequences skipped or failed after gapTimeout")
 /** @internal */
-export const sequencerDuplicates = Metric.counter("effect_ordered_sequencer_duplicates", {
-  description: "Offers refused as duplicates",
-  incremental: true
-})
+export const sequencerDuplicates = runtime.counter("effect_ordered_sequencer_duplicates", "Offers refused as duplicates")
 
 
 /** The span each action of a named pipeline runs in. */

@@ -609,8 +609,39 @@ export const runForEachArray: <A, E, R, E2, R2>(
 // Metrics and tracing
 // ---------------------------------------------------------------------------
 
-/** The boundaries each histogram was made with, and (effect 3) its key: what `histogramSeriesOf` needs to own a series. */
-const histograms = new WeakMap<object, { readonly boundaries: ReadonlyArray<number>; readonly key: unknown }>()
+/** Effect 3: the key each metric made here was made from, so that a series' hook is found once, not per update. */
+const keys = new WeakMap<object, unknown>()
+
+/** The boundaries each histogram was made with: what `histogramSeriesOf` needs to own a series. */
+const histogramBoundaries = new WeakMap<object, ReadonlyArray<number>>()
+
+/** Effect 3: a metric from its key, as `Metric.gauge`, `Metric.counter` and `Metric.histogram` make it, its key kept. */
+const fromKey = (key: unknown): any => {
+  const metric = (Metric as Module).fromMetricKey(key)
+  keys.set(metric, key)
+  return metric
+}
+
+/**
+ * A gauge of numbers, as `Metric.gauge` makes it on either line (its first
+ * overload, the same on both).
+ *
+ * @internal
+ */
+export type Gauge = typeof Metric.gauge extends {
+  (name: string, options?: any): infer G
+  (name: string, options: any): unknown
+} ? G : never
+
+/** `Metric.gauge(name, { description })`, whose series `seriesOf` binds once. @internal */
+export const gauge = (name: string, description: string): Gauge =>
+  v3 ? fromKey((Barrel as Module).MetricKey.gauge(name, { description })) : Metric.gauge(name, { description })
+
+/** `Metric.counter(name, { description, incremental: true })`, whose series `seriesOf` binds once. @internal */
+export const counter = (name: string, description: string): Counter =>
+  v3
+    ? fromKey((Barrel as Module).MetricKey.counter(name, { description, incremental: true }))
+    : Metric.counter(name, { description, incremental: true })
 
 /** A histogram with exponential boundaries (the two lines take them differently). @internal */
 export const exponentialHistogram = (
@@ -621,13 +652,12 @@ export const exponentialHistogram = (
   if (!v3) {
     const values = (Metric as Module).exponentialBoundaries(boundaries)
     const metric = (Metric as Module).histogram(name, { boundaries: values, description })
-    histograms.set(metric, { boundaries: values, key: undefined })
+    histogramBoundaries.set(metric, values)
     return metric
   }
   const values = (Barrel as Module).MetricBoundaries.exponential(boundaries)
-  const key = (Barrel as Module).MetricKey.histogram(name, values, description)
-  const metric = (Metric as Module).fromMetricKey(key)
-  histograms.set(metric, { boundaries: values.values, key })
+  const metric = fromKey((Barrel as Module).MetricKey.histogram(name, values, description))
+  histogramBoundaries.set(metric, values.values)
   return metric
 }
 
@@ -660,9 +690,11 @@ export interface HistogramSeries {
 
 /**
  * The `pipeline=<name>` series of `metric`, looked up once where the line
- * allows it. Effect 3: other metrics tag each update (a stable tag array, so
- * that Effect finds the hook in the cache `unsafeUpdate` keys by the tag
- * array). Effect 4: the fiber's services with `pipeline=<name>` added to the
+ * allows it. Effect 3: for a metric made here (`gauge`, `counter`), the
+ * registry's hook for its tagged key, bound here (what `unsafeUpdate` finds
+ * per call through a cache keyed by the tag array); other metrics tag each
+ * update (a stable tag array, so that Effect finds the hook in that cache).
+ * Effect 4: the fiber's services with `pipeline=<name>` added to the
  * metric attributes, built once (`Metric.withAttributes` builds them per
  * update), and the series' hooks found once in the fiber's registry (by the
  * metric's `hook`, not public API in 4.x; without it, each update looks the
@@ -678,6 +710,11 @@ export const seriesOf: (
 ) => Series = v3
   ? (metric, name) => {
     const tags = pipelineTags(name)
+    const key = keys.get(metric)
+    if (key !== undefined) {
+      const hook = (Metric as Module).globalMetricRegistry.get((Barrel as Module).MetricKey.taggedWithLabels(key, tags))
+      return { update: hook.update, modify: hook.modify, touch: hook.get }
+    }
     const m = metric as Module
     return {
       update: (value) => m.unsafeUpdate(value, tags),
@@ -754,12 +791,11 @@ interface HistogramHook {
 }
 
 const histogramHook3 = (metric: object, name: string): HistogramHook => {
-  const made = histograms.get(metric)!
-  const key = (Barrel as Module).MetricKey.taggedWithLabels(made.key, pipelineTags(name))
+  const key = (Barrel as Module).MetricKey.taggedWithLabels(keys.get(metric), pipelineTags(name))
   const registry = (Metric as Module).globalMetricRegistry
   const map = registry.map
   if (map !== undefined && Option.isNone(MutableHashMap.get(map, key))) {
-    const state = new HistogramState(made.boundaries, Number.MIN_VALUE)
+    const state = new HistogramState(histogramBoundaries.get(metric)!, Number.MIN_VALUE)
     const owned = (Barrel as Module).MetricHook.make({
       get: () => (Barrel as Module).MetricState.histogram(state.snapshot()),
       update: state.update,
@@ -779,7 +815,7 @@ const histogramHook4 = (metric: object, name: string, fiber: RuntimeFiber<unknow
   if (typeof m.key === "function" && typeof m.metadata === "function") {
     const key = m.key(context)
     if (!registry.has(key)) {
-      const state = new HistogramState(histograms.get(metric)!.boundaries, -Number.MAX_VALUE)
+      const state = new HistogramState(histogramBoundaries.get(metric)!, -Number.MAX_VALUE)
       const owned = { get: () => state.snapshot(), update: state.update, modify: state.update }
       ownedHistograms.set(owned, state)
       // `metadata` reads the attributes `key` merged just before.
