@@ -151,14 +151,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly workerLoop: Effect.Effect<void, never, R> = runtime.withFiber((fiber) => {
     this.interruptor ??= runtime.idOf(fiber)
     this.children.enter(fiber)
-    const worker: Worker<A, B> = {
-      fiber: fiber as runtime.RuntimeFiber<void>,
-      task: undefined,
-      awaiting: false,
-      ending: undefined,
-      startedAt: 0
-    }
-    this.pool.started(worker)
+    const worker = this.pool.started(fiber)
     runtime.onUnwoundFailure(fiber, (cause) => {
       if (worker.awaiting) this.abandoned(worker, cause)
     })
@@ -233,7 +226,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     // Timed runs read the clock once per step, not per action: the actions
     // filed within the step complete in the same synchronous run, a few
     // microseconds at most, well within the metrics' first bucket (1 ms).
-    const now = this.clock === undefined ? 0 : this.clock.millis()
+    const now = this.clock === undefined ? 0 : clockAt(worker, this.clock)
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
       if (copy !== undefined) {
@@ -332,8 +325,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const children = this.children.end(worker.fiber)
     const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
-    if (ending === undefined) this.fileExited(worker, cause, output)
-    else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+    if (ending !== undefined) worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+    else if (cause === undefined) worker.filedAt = this.fileExited(worker, cause, output)
+    else this.fileExited(worker, cause, output)
   }
 
   /**
@@ -348,10 +342,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   }
 
   /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */
-  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
-    this.attemptEnded(worker, cause, output, this.clock?.millis() ?? 0)
+  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): number {
+    const now = this.clock?.millis() ?? 0
+    this.attemptEnded(worker, cause, output, now)
     this.metrics?.flush()
     this.handoff.wakeIfReady()
+    return now
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
@@ -445,6 +441,13 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool.wakeAll()
     this.handoff.wake()
   }
+}
+
+/** What `worker`'s step reads on `clock`: the reading its last success was filed at in this synchronous run, else the clock. */
+const clockAt = <A, B>(worker: Worker<A, B>, clock: runtime.ClockReader): number => {
+  const filedAt = worker.filedAt
+  worker.filedAt = undefined
+  return filedAt ?? clock.millis()
 }
 
 /** Most already-complete actions one worker files in a row before it yields. */
