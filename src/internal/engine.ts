@@ -223,10 +223,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private nextStep(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
-    // Timed runs read the clock once per step, not per action: the actions
-    // filed within the step complete in the same synchronous run, a few
+    // Timed runs read the clock at most once per step, not per action, and
+    // not when the worker's last success was filed in this same synchronous
+    // run: the actions filed within the step complete in that run, a few
     // microseconds at most, well within the metrics' first bucket (1 ms).
-    const now = this.clock === undefined ? 0 : clockAt(worker, this.clock)
+    let now = worker.filedAt
+    worker.filedAt = undefined
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
       if (copy !== undefined) {
@@ -254,6 +256,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         }
       }
       task.state = RUNNING
+      now ??= this.clock?.millis() ?? 0
       task.startedAt = now
       worker.task = task
       if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, now)
@@ -441,13 +444,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool.wakeAll()
     this.handoff.wake()
   }
-}
-
-/** What `worker`'s step reads on `clock`: the reading its last success was filed at in this synchronous run, else the clock. */
-const clockAt = <A, B>(worker: Worker<A, B>, clock: runtime.ClockReader): number => {
-  const filedAt = worker.filedAt
-  worker.filedAt = undefined
-  return filedAt ?? clock.millis()
 }
 
 /** Most already-complete actions one worker files in a row before it yields. */

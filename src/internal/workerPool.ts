@@ -21,8 +21,8 @@ export interface Worker<A, B> {
   startedAt: number
   /**
    * With a clock: the reading its last success was filed at, which its next
-   * step takes as its own (`clockAt`): one clock read per action through
-   * the runtime, not two. Only a success filed from the worker loop's `step`
+   * step takes as its own (`Engine.nextStep`): one clock read per action
+   * through the runtime, not two. Only a success filed from the worker loop's `step`
    * sets it, as that loop's `body` follows in the same synchronous run.
    */
   filedAt: number | undefined
