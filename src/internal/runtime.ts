@@ -740,6 +740,7 @@ export const seriesOf: (
     }
   }
 
+/** Effect 3: the tags of the `pipeline=<name>` series. */
 const pipelineTags = (name: string): ReadonlyArray<unknown> => [(Barrel as Module).MetricLabel.make("pipeline", name)]
 
 /** Effect 4: the fiber's services, with `pipeline=<name>` added to the metric attributes. */
@@ -811,8 +812,9 @@ const histogramHook3 = (metric: object, name: string): HistogramHook => {
 const histogramHook4 = (metric: object, name: string, fiber: RuntimeFiber<unknown, unknown> | undefined): HistogramHook => {
   const m = metric as Module
   const context = pipelineContext(name, fiber)
-  const registry = Context.get(context, (Metric as Module).MetricRegistry) as Map<string, { readonly hooks: any }>
+  if (typeof m.hook !== "function") return { owner: m, update: (value) => m.updateUnsafe(value, context) }
   if (typeof m.key === "function" && typeof m.metadata === "function") {
+    const registry = Context.get(context, (Metric as Module).MetricRegistry) as Map<string, unknown>
     const key = m.key(context)
     if (!registry.has(key)) {
       const state = new HistogramState(histogramBoundaries.get(metric)!, -Number.MAX_VALUE)

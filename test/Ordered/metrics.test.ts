@@ -35,6 +35,16 @@ const LATENCIES = [50, 10, 30, 70, 20, 60, 40, 80]
 const released = LATENCIES.map((_, i) => Math.max(...LATENCIES.slice(0, i + 1)))
 const sum = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0)
 
+/** A named `mapEffect` whose actions sleep `latencies`, run to its end on the TestClock. */
+const sleepAll = (latencies: ReadonlyArray<number>, concurrency: number, name: string) =>
+  Stream.fromIterable(latencies).pipe(
+    Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency, name }),
+    Stream.runDrain,
+    fork,
+    Effect.tap(() => Effect.andThen(settle, TestClock.adjust("1 second"))),
+    Effect.flatMap(Fiber.join)
+  )
+
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
 describe("metrics (options.name)", () => {
@@ -65,13 +75,7 @@ describe("metrics (options.name)", () => {
   it.effect("histograms: each action's duration, and its wait from finishing to release in order", () =>
     Effect.gen(function*() {
       const name = "histograms"
-      yield* Stream.fromIterable(LATENCIES).pipe(
-        Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 8, name }),
-        Stream.runDrain,
-        fork,
-        Effect.tap(() => Effect.andThen(settle, TestClock.adjust("1 second"))),
-        Effect.flatMap(Fiber.join)
-      )
+      yield* sleepAll(LATENCIES, 8, name)
       const duration = yield* valueOf(M.actionDuration, name)
       expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([8, sum(LATENCIES), 10, 80])
       const delay = yield* valueOf(M.emitDelay, name)
@@ -191,13 +195,7 @@ describe("metrics (options.name)", () => {
       const name = "back-to-back"
       const latencies = [30, 10, 20, 40, 5]
       // One worker: each action starts as the previous one's result is filed, in the same synchronous run.
-      yield* Stream.fromIterable(latencies).pipe(
-        Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 1, name }),
-        Stream.runDrain,
-        fork,
-        Effect.tap(() => Effect.andThen(settle, TestClock.adjust("1 second"))),
-        Effect.flatMap(Fiber.join)
-      )
+      yield* sleepAll(latencies, 1, name)
       const duration = yield* valueOf(M.actionDuration, name)
       expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([5, sum(latencies), 5, 40])
       const delay = yield* valueOf(M.emitDelay, name)
