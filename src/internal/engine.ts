@@ -156,7 +156,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       if (worker.awaiting) this.abandoned(worker, cause)
     })
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
-      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)),
+      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)) || stops(this.metrics),
       body: () => this.step(worker),
       step: (output) => {
         if (worker.awaiting) this.exited(worker, undefined, output as B)
@@ -223,10 +223,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private nextStep(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
-    // Timed runs read the clock at most once per step, not per action, and
-    // not when the worker's last success was filed in this same synchronous
-    // run: the actions filed within the step complete in that run, a few
-    // microseconds at most, well within the metrics' first bucket (1 ms).
+    // Timed runs read the clock at most once per step (none when the last success was filed in this run), not per action:
+    // the actions filed within the step complete in that run, a few microseconds at most, within the first bucket (1 ms).
     let now = worker.filedAt
     worker.filedAt = undefined
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
@@ -328,9 +326,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const children = this.children.end(worker.fiber)
     const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
-    if (ending !== undefined) worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
-    else if (cause === undefined) worker.filedAt = this.fileExited(worker, cause, output)
-    else this.fileExited(worker, cause, output)
+    if (ending === undefined) this.fileExited(worker, cause, output, cause === undefined)
+    else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output, false)))
   }
 
   /**
@@ -344,13 +341,13 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (worker.ending !== undefined) Effect.runFork(worker.ending)
   }
 
-  /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */
-  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): number {
+  /** Files what came back through the runtime; `inLoop` (from the loop's `step`): the loop's `body` or end, in this synchronous run, flushes the gauges and takes this reading. */
+  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined, inLoop: boolean): void {
     const now = this.clock?.millis() ?? 0
     this.attemptEnded(worker, cause, output, now)
-    this.metrics?.flush()
+    if (inLoop) worker.filedAt = now
+    else this.metrics?.flush()
     this.handoff.wakeIfReady()
-    return now
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
@@ -444,6 +441,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool.wakeAll()
     this.handoff.wake()
   }
+}
+
+/** A worker loop's `while` as its worker stops: what its last step filed reaches the gauges before it gives up the thread. */
+const stops = (metrics: PipelineMetrics | undefined): false => {
+  metrics?.flush()
+  return false
 }
 
 /** Most already-complete actions one worker files in a row before it yields. */

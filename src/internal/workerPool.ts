@@ -22,8 +22,9 @@ export interface Worker<A, B> {
   /**
    * With a clock: the reading its last success was filed at, which its next
    * step takes as its own (`Engine.nextStep`): one clock read per action
-   * through the runtime, not two. Only a success filed from the worker loop's `step`
-   * sets it, as that loop's `body` follows in the same synchronous run.
+   * through the runtime, not two. Only a success filed from the worker
+   * loop's `step` sets it, as that loop's `body` follows in the same
+   * synchronous run (`Engine.fileExited`).
    */
   filedAt: number | undefined
 }
