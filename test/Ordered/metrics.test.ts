@@ -7,14 +7,17 @@ import { makeRecordingTracer } from "../utils/tracer.ts"
 import {
   TestClock,
   adjustUntilDone,
+  currentClock,
   defectOf,
   fc,
   failuresOf,
   fork,
   isInterrupted,
+  makeClock,
   metricSnapshot,
   settle,
   tagged,
+  withClock,
   yieldNow
 } from "../utils/line.ts"
 
@@ -215,6 +218,25 @@ describe("metrics (options.name)", () => {
       yield* Fiber.join(fiber)
       const duration = yield* valueOf(M.actionDuration, name)
       expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 30, 10, 10])
+    }))
+
+  it.effect("with tracing off, a named run reads the clock once per action through the runtime, never for an instant one", () =>
+    Effect.gen(function*() {
+      const name = "clock-reads"
+      const testClock = yield* currentClock
+      let reads = 0
+      const counting = makeClock(() => {
+        reads++
+        return testClock.millis()
+      }, testClock.sleep)
+      // Every other action yields (it completes through the runtime); the others succeed as `f` returns them.
+      const action = (i: number) => i % 2 === 0 ? Effect.succeed(i) : Effect.as(yieldNow, i)
+      yield* withClock(Ordered.forEach(Array.from({ length: 100 }, (_, i) => i), action, { concurrency: 1, name }), counting).pipe(
+        Effect.withTracerEnabled(false)
+      )
+      // One worker: each yielding action's end is read, and the next start takes that reading; the first start is read.
+      expect(reads).toBe(51)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(100)
     }))
 
   it.effect("a histogram series kept by effect-ordered reads as Effect's own after the same observations", () =>
