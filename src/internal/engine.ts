@@ -341,13 +341,15 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (worker.ending !== undefined) Effect.runFork(worker.ending)
   }
 
-  /** Files what came back through the runtime; `inLoop` (from the loop's `step`): the loop's `body` or end, in this synchronous run, flushes the gauges and takes this reading. */
+  /**
+   * Files what came back through the runtime. `inLoop` (from the loop's `step`): the loop's `body` or end, in this
+   * synchronous run, flushes the gauges, and takes this reading unless a consumer was woken (it may run at once).
+   */
   private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined, inLoop: boolean): void {
     const now = this.clock?.millis() ?? 0
     this.attemptEnded(worker, cause, output, now)
-    if (inLoop) worker.filedAt = now
-    else this.metrics?.flush()
-    this.handoff.wakeIfReady()
+    if (!inLoop) this.metrics?.flush()
+    if (!this.handoff.wakeIfReady() && inLoop) worker.filedAt = now
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
