@@ -151,19 +151,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly workerLoop: Effect.Effect<void, never, R> = runtime.withFiber((fiber) => {
     this.interruptor ??= runtime.idOf(fiber)
     this.children.enter(fiber)
-    const worker: Worker<A, B> = {
-      fiber: fiber as runtime.RuntimeFiber<void>,
-      task: undefined,
-      awaiting: false,
-      ending: undefined,
-      startedAt: 0
-    }
-    this.pool.started(worker)
+    const worker = this.pool.started(fiber)
     runtime.onUnwoundFailure(fiber, (cause) => {
       if (worker.awaiting) this.abandoned(worker, cause)
     })
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
-      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)),
+      while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)) || stops(this.metrics),
       body: () => this.step(worker),
       step: (output) => {
         if (worker.awaiting) this.exited(worker, undefined, output as B)
@@ -230,10 +223,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private nextStep(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
-    // Timed runs read the clock once per step, not per action: the actions
-    // filed within the step complete in the same synchronous run, a few
-    // microseconds at most, well within the metrics' first bucket (1 ms).
-    const now = this.clock === undefined ? 0 : this.clock.millis()
+    // Timed runs read the clock at most once per step (none when the last success was filed in this run), not per action:
+    // the actions filed within the step complete in that run, a few microseconds at most, within the first bucket (1 ms).
+    let now = worker.filedAt
+    worker.filedAt = undefined
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
       const copy = this.hedger?.takeCopy()
       if (copy !== undefined) {
@@ -263,6 +256,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         }
       }
       task.state = RUNNING
+      now ??= this.clock?.millis() ?? 0
       task.startedAt = now
       worker.task = task
       if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, now)
@@ -334,8 +328,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const children = this.children.end(worker.fiber)
     const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
-    if (ending === undefined) this.fileExited(worker, cause, output)
-    else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output)))
+    if (ending === undefined) this.fileExited(worker, cause, output, cause === undefined)
+    else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output, false)))
   }
 
   /**
@@ -349,11 +343,15 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (worker.ending !== undefined) Effect.runFork(worker.ending)
   }
 
-  /** After a trip through the runtime the worker may stop without another step: the gauges are brought up to date here. */
-  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
-    this.attemptEnded(worker, cause, output, this.clock?.millis() ?? 0)
-    this.metrics?.flush()
-    this.handoff.wakeIfReady()
+  /**
+   * Files what came back through the runtime. `inLoop` (from the loop's `step`): the loop's `body` or end, in this
+   * synchronous run, flushes the gauges, and takes this reading unless a consumer was woken (it may run at once).
+   */
+  private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined, inLoop: boolean): void {
+    const now = this.clock?.millis() ?? 0
+    this.attemptEnded(worker, cause, output, now)
+    if (!inLoop) this.metrics?.flush()
+    if (!this.handoff.wakeIfReady() && inLoop) worker.filedAt = now
   }
 
   /** The attempt `worker` ran ended at `now`, with `cause` if it failed, else with `output`: files the action's result. */
@@ -447,6 +445,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.pool.wakeAll()
     this.handoff.wake()
   }
+}
+
+/** A worker loop's `while` as its worker stops: what its last step filed reaches the gauges before it gives up the thread. */
+const stops = (metrics: PipelineMetrics | undefined): false => {
+  metrics?.flush()
+  return false
 }
 
 /** Most already-complete actions one worker files in a row before it yields. */

@@ -1,6 +1,5 @@
 import type * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
-import * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
 import * as runtime from "./runtime.ts"
@@ -14,27 +13,15 @@ import * as runtime from "./runtime.ts"
 const millis = { start: 1, factor: 2, count: 16 }
 
 /** @internal */
-export const inFlight = Metric.gauge("effect_ordered_in_flight", {
-  description: "Actions running now"
-})
+export const inFlight = runtime.gauge("effect_ordered_in_flight", "Actions running now")
 /** @internal */
-export const window = Metric.gauge("effect_ordered_window", {
-  description: "Actions taken from upstream and not yet emitted"
-})
+export const window = runtime.gauge("effect_ordered_window", "Actions taken from upstream and not yet emitted")
 /** @internal */
-export const concurrencyLimit = Metric.gauge("effect_ordered_concurrency_limit", {
-  description: "With concurrency: \"auto\": how many actions may run at once now"
-})
+export const concurrencyLimit = runtime.gauge("effect_ordered_concurrency_limit", "With concurrency: \"auto\": how many actions may run at once now")
 /** @internal */
-export const emitted = Metric.counter("effect_ordered_emitted", {
-  description: "Results handed downstream",
-  incremental: true
-})
+export const emitted = runtime.counter("effect_ordered_emitted", "Results handed downstream")
 /** @internal */
-export const failures = Metric.counter("effect_ordered_failures", {
-  description: "Actions that failed (a typed failure, a defect or a timeout)",
-  incremental: true
-})
+export const failures = runtime.counter("effect_ordered_failures", "Actions that failed (a typed failure, a defect or a timeout)")
 /** @internal */
 export const actionDuration = runtime.exponentialHistogram(
   "effect_ordered_action_duration_ms",
@@ -48,19 +35,11 @@ export const emitDelay = runtime.exponentialHistogram(
   "How long each result waited, from its action's end to its release in order, in milliseconds"
 )
 /** @internal */
-export const sequencerBuffered = Metric.gauge("effect_ordered_sequencer_buffered", {
-  description: "Values held, waiting for an earlier sequence"
-})
+export const sequencerBuffered = runtime.gauge("effect_ordered_sequencer_buffered", "Values held, waiting for an earlier sequence")
 /** @internal */
-export const sequencerGaps = Metric.counter("effect_ordered_sequencer_gaps", {
-  description: "Sequences skipped or failed after gapTimeout",
-  incremental: true
-})
+export const sequencerGaps = runtime.counter("effect_ordered_sequencer_gaps", "Sequences skipped or failed after gapTimeout")
 /** @internal */
-export const sequencerDuplicates = Metric.counter("effect_ordered_sequencer_duplicates", {
-  description: "Offers refused as duplicates",
-  incremental: true
-})
+export const sequencerDuplicates = runtime.counter("effect_ordered_sequencer_duplicates", "Offers refused as duplicates")
 
 
 /** The span each action of a named pipeline runs in. */
@@ -68,10 +47,13 @@ export const ACTION_SPAN = "effect-ordered.action"
 
 
 /**
- * What one named run of the engine records. The gauges are counted here and
- * brought to the registry by `flush`, which the engine calls whenever it
- * gives up the thread: an action that starts and ends within one step never
- * moves them, and a step of 256 instant actions costs two updates, not 512.
+ * What one named run of the engine records. The gauges, the emitted count
+ * and the observations of 0 ms are counted here and brought to the registry
+ * by `flush`, which the engine calls whenever it gives up the thread: an
+ * action that starts and ends within one step never moves the gauges, and a
+ * step of 256 instant actions costs a few updates, not 512 histogram
+ * updates and 256 counter updates. Other durations go to the histograms as
+ * they are observed.
  *
  * @internal
  */
@@ -80,14 +62,19 @@ export class PipelineMetrics {
   private readonly window: runtime.Series
   private readonly emitted: runtime.Series
   private readonly failures: runtime.Series
-  private readonly actionDuration: runtime.Series
-  private readonly emitDelay: runtime.Series
+  private readonly actionDuration: runtime.HistogramSeries
+  private readonly emitDelay: runtime.HistogramSeries
   /** With `concurrency: "auto"` only: a series looked up may exist from then on (`runtime.seriesOf`). */
   private readonly concurrencyLimit: runtime.Series | undefined
   private running = 0
   private taken = 0
   private reportedRunning = 0
   private reportedTaken = 0
+  /** Handed downstream since the last `flush`. */
+  private unreported = 0
+  /** Actions that ran 0 ms, and results that waited 0 ms, since the last `flush`. */
+  private instantRuns = 0
+  private instantWaits = 0
   private readonly clock: runtime.ClockReader
   private readonly tracer: Tracer.Tracer | undefined
   /** Whether each action gets a span (tracing on where the run started). */
@@ -108,12 +95,12 @@ export class PipelineMetrics {
     this.window = runtime.seriesOf(window, name, fiber)
     this.emitted = runtime.seriesOf(emitted, name, fiber)
     this.failures = runtime.seriesOf(failures, name, fiber)
-    this.actionDuration = runtime.seriesOf(actionDuration, name, fiber)
-    this.emitDelay = runtime.seriesOf(emitDelay, name, fiber)
+    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber)
+    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber)
     this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber)
     this.clock = clock
-    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series.
-    for (const series of [this.inFlight, this.window, this.emitted, this.failures, this.actionDuration, this.emitDelay]) {
+    // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series (the histograms' from their lookup).
+    for (const series of [this.inFlight, this.window, this.emitted, this.failures]) {
       series.touch()
     }
     if (limiter !== undefined) this.flush()
@@ -156,7 +143,7 @@ export class PipelineMetrics {
     output: unknown
   ): void {
     this.running--
-    this.actionDuration.update(now - startedAt)
+    this.ranFor(now - startedAt)
     if (cause !== undefined) this.failures.update(1)
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
   }
@@ -168,8 +155,8 @@ export class PipelineMetrics {
    */
   instant(): void {
     this.taken++
-    this.actionDuration.update(0)
-    this.emitDelay.update(0)
+    this.instantRuns++
+    this.instantWaits++
   }
 
   /** An action was interrupted (a later one after a failure, or the run ended). */
@@ -180,17 +167,36 @@ export class PipelineMetrics {
 
   /** A result, ready since `finishedAt`, was released in order. */
   released(finishedAt: number, now: number): void {
-    this.emitDelay.update(now - finishedAt)
+    const waited = now - finishedAt
+    if (waited === 0) this.instantWaits++
+    else this.emitDelay.update(waited)
   }
 
   /** `count` results were handed downstream. */
   handed(count: number): void {
     this.taken -= count
-    this.emitted.update(count)
+    this.unreported += count
   }
 
-  /** Brings the gauges to the counts. */
+  private ranFor(millis: number): void {
+    if (millis === 0) this.instantRuns++
+    else this.actionDuration.update(millis)
+  }
+
+  /** Brings the gauges, the emitted count and the histograms to the counts. */
   flush(): void {
+    if (this.unreported !== 0) {
+      this.emitted.update(this.unreported)
+      this.unreported = 0
+    }
+    if (this.instantRuns !== 0) {
+      this.actionDuration.updateZeros(this.instantRuns)
+      this.instantRuns = 0
+    }
+    if (this.instantWaits !== 0) {
+      this.emitDelay.updateZeros(this.instantWaits)
+      this.instantWaits = 0
+    }
     if (this.running !== this.reportedRunning) {
       this.inFlight.modify(this.running - this.reportedRunning)
       this.reportedRunning = this.running

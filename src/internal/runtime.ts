@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
+import * as MutableHashMap from "effect/MutableHashMap"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -29,6 +30,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { HistogramState } from "./histogram.ts"
 
 /**
  * A module as a plain record: a name one line lacks reads as `undefined`.
@@ -618,8 +620,39 @@ export const runForEachArray: <A, E, R, E2, R2>(
 // Metrics and tracing
 // ---------------------------------------------------------------------------
 
-/** Effect 3: the key each histogram was made from, so that `seriesOf` can bind a series' hook once. */
-const histogramKeys = new WeakMap<object, unknown>()
+/** Effect 3: the key each metric made here was made from, so that a series' hook is found once, not per update. */
+const keys = new WeakMap<object, unknown>()
+
+/** The boundaries each histogram was made with: what `histogramSeriesOf` needs to own a series. */
+const histogramBoundaries = new WeakMap<object, ReadonlyArray<number>>()
+
+/** Effect 3: a metric from its key, as `Metric.gauge`, `Metric.counter` and `Metric.histogram` make it, its key kept. */
+const fromKey = (key: unknown): any => {
+  const metric = (Metric as Module).fromMetricKey(key)
+  keys.set(metric, key)
+  return metric
+}
+
+/**
+ * A gauge of numbers, as `Metric.gauge` makes it on either line (its first
+ * overload, the same on both).
+ *
+ * @internal
+ */
+export type Gauge = typeof Metric.gauge extends {
+  (name: string, options?: any): infer G
+  (name: string, options: any): unknown
+} ? G : never
+
+/** `Metric.gauge(name, { description })`, whose series `seriesOf` binds once. @internal */
+export const gauge = (name: string, description: string): Gauge =>
+  v3 ? fromKey((Barrel as Module).MetricKey.gauge(name, { description })) : Metric.gauge(name, { description })
+
+/** `Metric.counter(name, { description, incremental: true })`, whose series `seriesOf` binds once. @internal */
+export const counter = (name: string, description: string): Counter =>
+  v3
+    ? fromKey((Barrel as Module).MetricKey.counter(name, { description, incremental: true }))
+    : Metric.counter(name, { description, incremental: true })
 
 /** A histogram with exponential boundaries (the two lines take them differently). @internal */
 export const exponentialHistogram = (
@@ -628,11 +661,14 @@ export const exponentialHistogram = (
   description: string
 ): ReturnType<typeof Metric.histogram> => {
   if (!v3) {
-    return (Metric as Module).histogram(name, { boundaries: (Metric as Module).exponentialBoundaries(boundaries), description })
+    const values = (Metric as Module).exponentialBoundaries(boundaries)
+    const metric = (Metric as Module).histogram(name, { boundaries: values, description })
+    histogramBoundaries.set(metric, values)
+    return metric
   }
-  const key = (Barrel as Module).MetricKey.histogram(name, (Barrel as Module).MetricBoundaries.exponential(boundaries), description)
-  const metric = (Metric as Module).fromMetricKey(key)
-  histogramKeys.set(metric, key)
+  const values = (Barrel as Module).MetricBoundaries.exponential(boundaries)
+  const metric = fromKey((Barrel as Module).MetricKey.histogram(name, values, description))
+  histogramBoundaries.set(metric, values.values)
   return metric
 }
 
@@ -656,14 +692,20 @@ export interface Series {
   readonly touch: () => void
 }
 
+/** One series of a histogram (see `histogramSeriesOf`). @internal */
+export interface HistogramSeries {
+  readonly update: (value: number) => void
+  /** `times` observations of 0, as `times` calls of `update(0)` would record them. */
+  readonly updateZeros: (times: number) => void
+}
+
 /**
  * The `pipeline=<name>` series of `metric`, looked up once where the line
- * allows it: the histograms, updated once per action, cost a tenth of a
- * named run's CPU when looked up per update. Effect 3: a histogram's series
- * is the registry's hook for its tagged key, bound here (what `unsafeUpdate`
- * finds per call through a cache keyed by the tag array); other metrics tag
- * each update (a stable tag array, so that Effect finds the hook in that
- * cache). Effect 4: the fiber's services with `pipeline=<name>` added to the
+ * allows it. Effect 3: for a metric made here (`gauge`, `counter`), the
+ * registry's hook for its tagged key, bound here (what `unsafeUpdate` finds
+ * per call through a cache keyed by the tag array); other metrics tag each
+ * update (a stable tag array, so that Effect finds the hook in that cache).
+ * Effect 4: the fiber's services with `pipeline=<name>` added to the
  * metric attributes, built once (`Metric.withAttributes` builds them per
  * update), and the series' hooks found once in the fiber's registry (by the
  * metric's `hook`, not public API in 4.x; without it, each update looks the
@@ -678,12 +720,12 @@ export const seriesOf: (
   fiber: RuntimeFiber<unknown, unknown> | undefined
 ) => Series = v3
   ? (metric, name) => {
-    const tags = [(Barrel as Module).MetricLabel.make("pipeline", name)]
-    const key = histogramKeys.get(metric)
-    const hook = key === undefined
-      ? undefined
-      : (Metric as Module).globalMetricRegistry.get((Barrel as Module).MetricKey.taggedWithLabels(key, tags))
-    if (hook !== undefined) return { update: hook.update, modify: hook.modify, touch: hook.get }
+    const tags = pipelineTags(name)
+    const key = keys.get(metric)
+    if (key !== undefined) {
+      const hook = (Metric as Module).globalMetricRegistry.get((Barrel as Module).MetricKey.taggedWithLabels(key, tags))
+      return { update: hook.update, modify: hook.modify, touch: hook.get }
+    }
     const m = metric as Module
     return {
       update: (value) => m.unsafeUpdate(value, tags),
@@ -693,9 +735,7 @@ export const seriesOf: (
   }
   : (metric, name, fiber) => {
     const m = metric as Module
-    const services = fiber === undefined ? Context.empty() : (fiber as Module).context
-    const attributes = Context.get(services, (Metric as Module).CurrentMetricAttributes) as Record<string, string>
-    const context = Context.add(services, (Metric as Module).CurrentMetricAttributes, { ...attributes, pipeline: name })
+    const context = pipelineContext(name, fiber)
     const hooks = typeof m.hook === "function" ? m.hook(context) : undefined
     if (hooks !== undefined) {
       return {
@@ -710,6 +750,94 @@ export const seriesOf: (
       touch: () => m.valueUnsafe(context)
     }
   }
+
+/** Effect 3: the tags of the `pipeline=<name>` series. */
+const pipelineTags = (name: string): ReadonlyArray<unknown> => [(Barrel as Module).MetricLabel.make("pipeline", name)]
+
+/** Effect 4: the fiber's services, with `pipeline=<name>` added to the metric attributes. */
+const pipelineContext = (name: string, fiber: RuntimeFiber<unknown, unknown> | undefined): Context.Context<never> => {
+  const services = fiber === undefined ? Context.empty() : (fiber as Module).context
+  const attributes = Context.get(services, (Metric as Module).CurrentMetricAttributes) as Record<string, string>
+  return Context.add(services, (Metric as Module).CurrentMetricAttributes, { ...attributes, pipeline: name })
+}
+
+/** The series whose state effect-ordered keeps itself (`HistogramState`), by the hooks it put in a registry. */
+const ownedHistograms = new WeakMap<object, HistogramState>()
+
+/**
+ * The `pipeline=<name>` series of a histogram made by `exponentialHistogram`,
+ * created on the spot when the registry has none: the histograms take one
+ * or two observations per action, and Effect's hook takes them one call and
+ * one binary search each (half a named run's CPU on instant actions). A
+ * series the registry has no other hook for is made here, as a hook whose
+ * state is a `HistogramState`, which the registry reads like Effect's own
+ * (the registry's map, effect 3, and the metric's `key` and `metadata`,
+ * effect 4, are not public API); later runs of the same name find it there.
+ * A series made elsewhere first (the caller read or updated it) keeps its
+ * hook, and gets each observation through it. The series exists from this
+ * call on.
+ *
+ * @internal
+ */
+export const histogramSeriesOf = (
+  metric: object,
+  name: string,
+  fiber: RuntimeFiber<unknown, unknown> | undefined
+): HistogramSeries => {
+  const hook = v3 ? histogramHook3(metric, name) : histogramHook4(metric, name, fiber)
+  const state = ownedHistograms.get(hook.owner)
+  if (state !== undefined) return { update: state.update, updateZeros: (times) => state.updateZeros(times) }
+  const update = hook.update
+  return {
+    update,
+    updateZeros: (times) => {
+      for (let i = 0; i < times; i++) update(0)
+    }
+  }
+}
+
+/** A histogram series' hook in its registry: what to update it with, and the object `ownedHistograms` knows it by. */
+interface HistogramHook {
+  readonly owner: object
+  readonly update: (value: number) => void
+}
+
+const histogramHook3 = (metric: object, name: string): HistogramHook => {
+  const key = (Barrel as Module).MetricKey.taggedWithLabels(keys.get(metric), pipelineTags(name))
+  const registry = (Metric as Module).globalMetricRegistry
+  const map = registry.map
+  if (map !== undefined && Option.isNone(MutableHashMap.get(map, key))) {
+    const state = new HistogramState(histogramBoundaries.get(metric)!, Number.MIN_VALUE)
+    const owned = (Barrel as Module).MetricHook.make({
+      get: () => (Barrel as Module).MetricState.histogram(state.snapshot()),
+      update: state.update,
+      modify: state.update
+    })
+    ownedHistograms.set(owned, state)
+    MutableHashMap.set(map, key, owned)
+  }
+  const hook = registry.get(key)
+  return { owner: hook, update: hook.update }
+}
+
+const histogramHook4 = (metric: object, name: string, fiber: RuntimeFiber<unknown, unknown> | undefined): HistogramHook => {
+  const m = metric as Module
+  const context = pipelineContext(name, fiber)
+  if (typeof m.hook !== "function") return { owner: m, update: (value) => m.updateUnsafe(value, context) }
+  if (typeof m.key === "function" && typeof m.metadata === "function") {
+    const registry = Context.get(context, (Metric as Module).MetricRegistry) as Map<string, unknown>
+    const key = m.key(context)
+    if (!registry.has(key)) {
+      const state = new HistogramState(histogramBoundaries.get(metric)!, -Number.MAX_VALUE)
+      const owned = { get: () => state.snapshot(), update: state.update, modify: state.update }
+      ownedHistograms.set(owned, state)
+      // `metadata` reads the attributes `key` merged just before.
+      registry.set(key, m.metadata(owned))
+    }
+  }
+  const hooks = m.hook(context)
+  return { owner: hooks, update: (value) => hooks.update(value, context) }
+}
 
 /** What a fiber's tracing settings say: its tracer when tracing is on, its current span, whether spans are timed. @internal */
 export const tracingOf = (fiber: RuntimeFiber<unknown, unknown>): {

@@ -19,6 +19,14 @@ export interface Worker<A, B> {
   ending: Effect.Effect<void> | undefined
   /** With `concurrency: "auto"`: when the attempt it runs started (a copy starts after its action). */
   startedAt: number
+  /**
+   * With a clock: the reading its last success was filed at, which its next
+   * step takes as its own (`Engine.nextStep`): one clock read per action
+   * through the runtime, not two. Only a success filed from the worker
+   * loop's `step` sets it, as that loop's `body` follows in the same
+   * synchronous run (`Engine.fileExited`).
+   */
+  filedAt: number | undefined
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
@@ -101,10 +109,19 @@ export class WorkerPool<A, B, R> {
     return count === 1 ? fork : Effect.asVoid(Effect.replicateEffect(fork, count))
   }
 
-  /** A forked worker starts. */
-  started(worker: Worker<A, B>): void {
+  /** A forked worker starts on `fiber`. */
+  started(fiber: runtime.RuntimeFiber<unknown, unknown>): Worker<A, B> {
+    const worker: Worker<A, B> = {
+      fiber: fiber as runtime.RuntimeFiber<void>,
+      task: undefined,
+      awaiting: false,
+      ending: undefined,
+      startedAt: 0,
+      filedAt: undefined
+    }
     this.onTheWay--
     this.workers.push(worker)
+    return worker
   }
 
   /** A worker's loop ended: its place is free (a hedged copy asked for later may recruit a worker again). */

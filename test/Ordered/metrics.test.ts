@@ -2,8 +2,24 @@ import { describe, expect, it } from "@effect/vitest"
 import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
 import * as M from "../../src/internal/metrics.ts"
+import * as runtime from "../../src/internal/runtime.ts"
 import { makeRecordingTracer } from "../utils/tracer.ts"
-import { TestClock, defectOf, failuresOf, fork, isInterrupted, metricSnapshot, settle, tagged, yieldNow } from "../utils/line.ts"
+import {
+  TestClock,
+  adjustUntilDone,
+  currentClock,
+  defectOf,
+  fc,
+  failuresOf,
+  fork,
+  isInterrupted,
+  makeClock,
+  metricSnapshot,
+  settle,
+  tagged,
+  withClock,
+  yieldNow
+} from "../utils/line.ts"
 
 /** The value of `metric` for pipeline `name`. */
 const valueOf = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, name: string) =>
@@ -21,6 +37,16 @@ const recorded = Effect.map(metricSnapshot, (entries) =>
 const LATENCIES = [50, 10, 30, 70, 20, 60, 40, 80]
 const released = LATENCIES.map((_, i) => Math.max(...LATENCIES.slice(0, i + 1)))
 const sum = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0)
+
+/** A named `mapEffect` whose actions sleep `latencies`, run to its end on the TestClock. */
+const sleepAll = (latencies: ReadonlyArray<number>, concurrency: number, name: string) =>
+  Stream.fromIterable(latencies).pipe(
+    Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency, name }),
+    Stream.runDrain,
+    fork,
+    Effect.tap(() => Effect.andThen(settle, TestClock.adjust("1 second"))),
+    Effect.flatMap(Fiber.join)
+  )
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -52,13 +78,7 @@ describe("metrics (options.name)", () => {
   it.effect("histograms: each action's duration, and its wait from finishing to release in order", () =>
     Effect.gen(function*() {
       const name = "histograms"
-      yield* Stream.fromIterable(LATENCIES).pipe(
-        Ordered.mapEffect((ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 8, name }),
-        Stream.runDrain,
-        fork,
-        Effect.tap(() => Effect.andThen(settle, TestClock.adjust("1 second"))),
-        Effect.flatMap(Fiber.join)
-      )
+      yield* sleepAll(LATENCIES, 8, name)
       const duration = yield* valueOf(M.actionDuration, name)
       expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([8, sum(LATENCIES), 10, 80])
       const delay = yield* valueOf(M.emitDelay, name)
@@ -146,6 +166,109 @@ describe("metrics (options.name)", () => {
       expect((yield* valueOf(M.failures, name)).count).toBe(0)
       expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
       expect((yield* valueOf(M.emitted, name)).count).toBe(3)
+    }))
+
+  it.effect("a named forEach's emitted count is exact mid-run, once the workers have filed, and at its end", () =>
+    Effect.gen(function*() {
+      const name = "emitted-forEach"
+      // Sequential sleeps of 10 ms, each released as it ends; instant actions in between leave within the same step.
+      const fiber = yield* fork(Ordered.forEach(
+        Array.from({ length: 40 }, (_, i) => i),
+        (i) => i % 4 === 0 ? Effect.as(Effect.sleep(Duration.millis(10)), i) : Effect.succeed(i),
+        { concurrency: 1, name, discard: true }
+      ))
+      yield* settle
+      // At 0: action 0 sleeps, nothing released.
+      expect((yield* valueOf(M.emitted, name)).count).toBe(0)
+      yield* TestClock.adjust("25 millis")
+      yield* settle
+      // At 25: actions 0 and 4 slept and were released, with the instant ones after each: 0..7; 8 sleeps.
+      expect((yield* valueOf(M.emitted, name)).count).toBe(8)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(1)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(40)
+      const duration = yield* valueOf(M.actionDuration, name)
+      // Ten actions of 10 ms, thirty of 0: each start timed right after the previous release, at the same instant.
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([40, 100, 0, 10])
+    }))
+
+  it.effect("a promise action started right after another's result is timed from its own start", () =>
+    Effect.gen(function*() {
+      const name = "back-to-back"
+      const latencies = [30, 10, 20, 40, 5]
+      // One worker: each action starts as the previous one's result is filed, in the same synchronous run.
+      yield* sleepAll(latencies, 1, name)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([5, sum(latencies), 5, 40])
+      const delay = yield* valueOf(M.emitDelay, name)
+      // Each released as it ended: five waits of 0, all in the first bucket.
+      expect([delay.count, delay.sum, delay.buckets[0][1]]).toEqual([5, 0, 5])
+    }))
+
+  it.effect("an action started after its worker waited for input is timed from its own start", () =>
+    Effect.gen(function*() {
+      const name = "after-a-wait"
+      // Upstream yields an element every 100 ms; each action takes 10 ms, then its worker waits for the next element.
+      const upstream = Stream.mapEffect(Stream.fromIterable([0, 1, 2]), (i) => Effect.as(Effect.sleep(Duration.millis(100)), i))
+      const fiber = yield* fork(Stream.runDrain(
+        Ordered.mapEffect(upstream, (i) => Effect.as(Effect.sleep(Duration.millis(10)), i), { concurrency: 1, name })
+      ))
+      yield* adjustUntilDone(fiber, "1 second")
+      yield* Fiber.join(fiber)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 30, 10, 10])
+    }))
+
+  it.effect("with tracing off, a named run reads the clock once per action through the runtime, never for an instant one", () =>
+    Effect.gen(function*() {
+      const name = "clock-reads"
+      const testClock = yield* currentClock
+      let reads = 0
+      const counting = makeClock(() => {
+        reads++
+        return testClock.millis()
+      }, testClock.sleep)
+      // Every other action yields (it completes through the runtime); the others succeed as `f` returns them.
+      const action = (i: number) => i % 2 === 0 ? Effect.succeed(i) : Effect.as(yieldNow, i)
+      yield* withClock(Ordered.forEach(Array.from({ length: 100 }, (_, i) => i), action, { concurrency: 1, name }), counting).pipe(
+        Effect.withTracerEnabled(false)
+      )
+      // One worker: each yielding action's end is read, and the next start takes that reading; the first start is read.
+      expect(reads).toBe(51)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(100)
+    }))
+
+  it.effect("a histogram series kept by effect-ordered reads as Effect's own after the same observations", () =>
+    Effect.gen(function*() {
+      let run = 0
+      // Each observation is a value, or a batch of zeros (`updateZeros`), as a run's flush brings them.
+      const observations = fc.array(
+        fc.oneof(
+          fc.record({ value: fc.oneof(fc.integer({ min: -3, max: 70_000 }), fc.double({ min: -1, max: 40_000, noNaN: true })) }),
+          fc.record({ zeros: fc.integer({ min: 0, max: 300 }) })
+        ),
+        { maxLength: 60 }
+      )
+      const compare = (list: ReadonlyArray<{ value: number } | { zeros: number }>) =>
+        Effect.gen(function*() {
+          run++
+          const owned = `histogram-owned-${run}`
+          const effects = `histogram-effects-${run}`
+          // Read first: the series exists, made by Effect, and effect-ordered takes each observation through its hook.
+          yield* valueOf(M.actionDuration, effects)
+          const series = [runtime.histogramSeriesOf(M.actionDuration, owned, undefined), runtime.histogramSeriesOf(M.actionDuration, effects, undefined)]
+          for (const observation of list) {
+            for (const one of series) {
+              if ("zeros" in observation) one.updateZeros(observation.zeros)
+              else one.update(observation.value)
+            }
+          }
+          const [a, b] = [yield* valueOf(M.actionDuration, owned), yield* valueOf(M.actionDuration, effects)]
+          expect([a.buckets, a.count, a.sum, a.min, a.max]).toEqual([b.buckets, b.count, b.sum, b.min, b.max])
+        })
+      for (const list of fc.sample(observations, { numRuns: 40, seed: 22 })) yield* compare(list)
+      yield* compare([])
     }))
 
   it.effect("without a name, nothing is recorded", () =>
