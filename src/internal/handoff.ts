@@ -47,9 +47,9 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
   private wakeScheduled = false
 
   /**
-   * `concurrency` is the bound on workers (it moves with `concurrency:
-   * "auto"`); `parked` runs as the consumer starts to wait (the engine may
-   * grow its window then).
+   * `workers.concurrency` is the bound on workers (it moves with
+   * `concurrency: "auto"`); `parked` runs as the consumer starts to wait (the
+   * engine may grow its window then).
    */
   constructor(
     private readonly window: Window,
@@ -169,8 +169,9 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
    * per pull; left for effect 4's scheduler regardless, which runs once the
    * promise callbacks are done, it would find a full window and parked
    * workers, woken again for every window's worth (a third of a park per
-   * action, window 300). With `window` equal to `concurrency` room is always
-   * low: each result wakes it, which beats parking every worker.
+   * action, window 300). With `window` equal to `concurrency`, or
+   * `concurrency: "unbounded"`, room is always low: each result wakes it,
+   * which beats parking every worker.
    * Whether it woke the consumer now.
    */
   wakeIfReady(): boolean {
