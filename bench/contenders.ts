@@ -170,12 +170,6 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
       name: "reference: 100 fibers sharing a counter, no order kept",
       n: N,
       run: (n) => Effect.runPromise(sharedCounter(n, effectOf))
-    },
-    {
-      // What `Ordered.mapEffect`'s rows pay for their Stream in before any action runs: on instant actions it bounds them.
-      name: "reference: Stream.fromIterable → Stream.runDrain, no action",
-      n: N,
-      run: (n) => Effect.runPromise(Stream.runDrain(Stream.fromIterable(input(n))))
     }
   ]
 }

@@ -82,7 +82,7 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
   const rows = rates(bench, kind)
   const { line } = rows[0]
   const measured = rows.map((row) => row.rate)
-  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans, fibers, streamAlone] =
+  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans, fibers] =
     measured
   printTable(
     `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
@@ -109,8 +109,6 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
     check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect)),
     // Promise actions: what a hundred workers can reach at all on this line, before any ordering.
     ...(kind === "promise" ? [check(`promise: 100 fibers, no order kept, vs Effect's floor (reported)`, true, ratio(fibers, floor))] : []),
-    // Instant actions: what `Ordered.mapEffect` can reach at all, its Stream in costing about what the floor does.
-    ...(kind === "instant" ? [check(`instant: Stream.fromIterable → Stream.runDrain alone, vs Effect's floor (reported)`, true, ratio(streamAlone, floor))] : []),
     ...(line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
   ].map((c) => line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
 }
