@@ -161,6 +161,24 @@ describe("order: total", () => {
       const each = yield* Ordered.forEach(naturals(), (n) => Effect.succeed(n + 1), { concurrency: 5 })
       expect(each).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1))
     }))
+
+  it.effect("emits thirty thousand one-result chunks, in order, without growing a stack", () =>
+    Effect.gen(function*() {
+      // window: 1 hands every result over alone: one chunk of the output stream per action.
+      let chunks = 0
+      let next = 0
+      yield* Stream.range(0, 29_999).pipe(
+        Ordered.mapEffect((n) => Effect.succeed(n), { concurrency: 1, window: 1 }),
+        runForEachChunk((chunk) =>
+          Effect.sync(() => {
+            chunks++
+            for (const n of chunk) expect(n).toBe(next++)
+          })
+        )
+      )
+      expect(next).toBe(30_000)
+      expect(chunks).toBe(30_000)
+    }))
 })
 
 describe("order: key", () => {
