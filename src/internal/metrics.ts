@@ -143,7 +143,9 @@ export class PipelineMetrics {
     output: unknown
   ): void {
     this.running--
-    this.ranFor(now - startedAt)
+    const ran = now - startedAt
+    if (ran === 0) this.instantRuns++
+    else this.actionDuration.update(ran)
     if (cause !== undefined) this.failures.update(1)
     span?.end(this.nanos(), cause === undefined ? Exit.succeed(output) : Exit.failCause(cause))
   }
@@ -176,11 +178,6 @@ export class PipelineMetrics {
   handed(count: number): void {
     this.taken -= count
     this.unreported += count
-  }
-
-  private ranFor(millis: number): void {
-    if (millis === 0) this.instantRuns++
-    else this.actionDuration.update(millis)
   }
 
   /** Brings the gauges, the emitted count and the histograms to the counts. */
