@@ -264,7 +264,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       action ??= invoke(this.f, task.input, task.index)
       if (!runtime.isExit(action)) {
         this.hedger?.started(task)
-        this.handoff.wakeIfReady()
+        this.handoff.wakeForReleased()
         return this.run(worker, task, action, this.options.timeout)
       }
       if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)

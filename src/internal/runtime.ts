@@ -303,15 +303,18 @@ export const makeForkTracker: () => ForkTracker = v3
       }
     }
   }
-  : () => ({
-    establish: (start) => start,
-    watch: () => {},
-    // Effect 4 keeps a fiber's children in a set it empties as they end (not public API in 4.x).
-    endChildren: (worker) => {
-      const children: Set<RuntimeFiber<unknown, unknown>> | undefined = (worker as Module)._children
-      return children === undefined || children.size === 0 ? undefined : interruptChildren(children)
-    }
-  })
+  // Stateless, so one for every run: its `endChildren`, called per action, is then the same function at every call.
+  : () => effect4ForkTracker
+
+const effect4ForkTracker: ForkTracker = {
+  establish: (start) => start,
+  watch: () => {},
+  // Effect 4 keeps a fiber's children in a set it empties as they end (not public API in 4.x).
+  endChildren: (worker) => {
+    const children: Set<RuntimeFiber<unknown, unknown>> | undefined = (worker as Module)._children
+    return children === undefined || children.size === 0 ? undefined : interruptChildren(children)
+  }
+}
 
 /**
  * Whether the line lets a fiber an action forks outlive the action, as
@@ -378,24 +381,36 @@ export const currentConcurrency: Effect.Effect<number | "unbounded"> = v3
 
 /** A clock read synchronously: effect 3's `unsafeCurrentTimeMillis`, effect 4's `currentTimeMillisUnsafe`. @internal */
 export interface ClockReader {
-  readonly millis: () => number
-  readonly nanos: () => bigint
-  readonly sleep: (duration: Duration.Duration) => Effect.Effect<void>
+  millis(): number
+  nanos(): bigint
+  sleep(duration: Duration.Duration): Effect.Effect<void>
 }
 
-const readerOf: (clock: Clock.Clock) => ClockReader = v3
-  ? (clock) => {
-    const c = clock as Module
-    return { millis: () => c.unsafeCurrentTimeMillis(), nanos: () => c.unsafeCurrentTimeNanos(), sleep: (d) => c.sleep(d) }
+/** The line's names for a `Clock`'s readings (effect 4: `…Unsafe` last). */
+const currentTimeMillis = v3 ? "unsafeCurrentTimeMillis" : "currentTimeMillisUnsafe"
+const currentTimeNanos = v3 ? "unsafeCurrentTimeNanos" : "currentTimeNanosUnsafe"
+
+/**
+ * A fiber's `Clock`, read by the line's names. A class, not closures made
+ * per run: a named run reads it once or twice per action, and each call
+ * site then meets the same function in every run.
+ */
+class FiberClock implements ClockReader {
+  constructor(private readonly clock: Module) {}
+  millis(): number {
+    return this.clock[currentTimeMillis]()
   }
-  : (clock) => {
-    const c = clock as Module
-    return { millis: () => c.currentTimeMillisUnsafe(), nanos: () => c.currentTimeNanosUnsafe(), sleep: (d) => c.sleep(d) }
+  nanos(): bigint {
+    return this.clock[currentTimeNanos]()
   }
+  sleep(duration: Duration.Duration): Effect.Effect<void> {
+    return this.clock.sleep(duration)
+  }
+}
 
 /** The `Clock` a fiber runs with (effect 4: `fiber.getRef(Clock.Clock)`). @internal */
 export const clockOf = (fiber: RuntimeFiber<unknown, unknown>): ClockReader =>
-  readerOf(
+  new FiberClock(
     v3
       ? Context.get((fiber as Module).currentDefaultServices, Clock.Clock)
       : (fiber as Module).getRef(Clock.Clock)

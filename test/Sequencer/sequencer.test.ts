@@ -384,7 +384,7 @@ describe("Sequencer: gaps under a backlog (late is not lost)", () => {
       const testClock = yield* currentClock
       // Sleeps wake `lag` late, as on a process stalled by a loaded machine: the timer, not the test, is late.
       let lag = 0
-      const lateClock = makeClock(testClock.millis, (duration) => testClock.sleep(Duration.sum(duration, Duration.millis(lag))))
+      const lateClock = makeClock(() => testClock.millis(), (duration) => testClock.sleep(Duration.sum(duration, Duration.millis(lag))))
       const sequencer = yield* withClock(Sequencer.make<number>({ capacity: 16, gapTimeout: "1 second" }), lateClock)
       const { events } = yield* consume(sequencer)
       lag = 300
