@@ -179,6 +179,23 @@ describe("order: total", () => {
       expect(next).toBe(30_000)
       expect(chunks).toBe(30_000)
     }))
+
+  it.effect("hands over what a worker released before it waits on a slow action, while that action runs", () =>
+    Effect.gen(function*() {
+      const received: Array<number> = []
+      // One worker: 0 and 1 succeed at once and leave in order, then it waits an hour on 2.
+      const fiber = yield* fork(
+        Stream.range(0, 2).pipe(
+          Ordered.mapEffect((n) => n < 2 ? Effect.succeed(n) : sleepThen(3_600_000, n), { concurrency: 1 }),
+          Stream.runForEach((n) => Effect.sync(() => received.push(n)))
+        )
+      )
+      yield* TestClock.adjust(Duration.minutes(1))
+      expect(received).toEqual([0, 1])
+      yield* TestClock.adjust(Duration.hours(1))
+      yield* Fiber.join(fiber)
+      expect(received).toEqual([0, 1, 2])
+    }))
 })
 
 describe("order: key", () => {
