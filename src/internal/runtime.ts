@@ -758,19 +758,31 @@ export const seriesOf: (
     const m = metric as Module
     const context = pipelineContext(name, fiber)
     const hooks = typeof m.hook === "function" ? m.hook(context) : undefined
-    if (hooks !== undefined) {
-      return {
-        update: (value) => hooks.update(value, context),
-        modify: (delta) => hooks.modify(delta, context),
-        touch: () => hooks.get(context)
-      }
-    }
+    if (hooks !== undefined) return new BoundHooks(hooks, context)
     return {
       update: (value) => m.updateUnsafe(value, context),
       modify: (delta) => m.modifyUnsafe(delta, context),
       touch: () => m.valueUnsafe(context)
     }
   }
+
+/**
+ * Effect 4: a series' hooks, with the services they take. Methods, not
+ * closures made per run: a named run updates its series at every step, and
+ * each call site then meets the same function in every run.
+ */
+class BoundHooks implements Series {
+  constructor(private readonly hooks: Module, private readonly context: Context.Context<never>) {}
+  update(value: number): void {
+    this.hooks.update(value, this.context)
+  }
+  modify(delta: number): void {
+    this.hooks.modify(delta, this.context)
+  }
+  touch(): void {
+    this.hooks.get(this.context)
+  }
+}
 
 /** Effect 3: the tags of the `pipeline=<name>` series. */
 const pipelineTags = (name: string): ReadonlyArray<unknown> => [(Barrel as Module).MetricLabel.make("pipeline", name)]
@@ -807,7 +819,7 @@ export const histogramSeriesOf = (
 ): HistogramSeries => {
   const hook = v3 ? histogramHook3(metric, name) : histogramHook4(metric, name, fiber)
   const state = ownedHistograms.get(hook.owner)
-  if (state !== undefined) return { update: state.update, updateZeros: (times) => state.updateZeros(times) }
+  if (state !== undefined) return state
   const update = hook.update
   return {
     update,
