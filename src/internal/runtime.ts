@@ -766,11 +766,7 @@ export const seriesOf: (
     }
   }
 
-/**
- * Effect 4: a series' hooks, with the services they take. Methods, not
- * closures made per run: a named run updates its series at every step, and
- * each call site then meets the same function in every run.
- */
+/** Effect 4: a series' hooks, with the services they take; methods, as `FiberClock`'s, for the updates of every step. */
 class BoundHooks implements Series {
   constructor(private readonly hooks: Module, private readonly context: Context.Context<never>) {}
   update(value: number): void {
