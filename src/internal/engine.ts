@@ -415,7 +415,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   /** `HedgeHost`: workers for the work that remains (parked ones first, then new fibers). */
   recruit(): Effect.Effect<void, never, R> | undefined {
-    return this.pool.recruit(this.startableWork())
+    // Called as every action suspends: with every worker busy, the work is not worth counting.
+    return this.pool.saturated ? undefined : this.pool.recruit(this.startableWork())
   }
 
   // ---------------------------------------------------------------- failure

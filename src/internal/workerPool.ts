@@ -129,6 +129,11 @@ export class WorkerPool<A, B, R> {
     this.spawned--
   })
 
+  /** No worker could take more work: none is parked, and the bound lets no more fork. */
+  get saturated(): boolean {
+    return this.parked.length === 0 && this.spawned >= this.concurrency
+  }
+
   /** Workers that could take work now: the parked ones, and those the bound still lets fork. */
   get idle(): number {
     return this.parked.length + this.concurrency - this.spawned
