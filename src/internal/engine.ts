@@ -413,9 +413,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.pool.wake(this.startableWork())
   }
 
-  /** `HedgeHost`: workers for the work that remains (parked ones first, then new fibers). */
+  /** `HedgeHost`: workers for the work that remains (parked ones first, then new fibers); none to count it for when all are busy. */
   recruit(): Effect.Effect<void, never, R> | undefined {
-    // Called as every action suspends: with every worker busy, the work is not worth counting.
     return this.pool.saturated ? undefined : this.pool.recruit(this.startableWork())
   }
 
