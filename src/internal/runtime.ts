@@ -392,7 +392,7 @@ const currentTimeNanos = v3 ? "unsafeCurrentTimeNanos" : "currentTimeNanosUnsafe
 
 /**
  * A fiber's `Clock`, read by the line's names. A class, not closures made
- * per run: a named run reads it once or twice per action, and each call
+ * per run: a named run reads it once per action, and each call
  * site then meets the same function in every run.
  */
 class FiberClock implements ClockReader {
