@@ -66,8 +66,8 @@ export class Admission<A, B> {
   }
 
   /**
-   * Direct mode: the action of the next input succeeded at once while every
-   * earlier result was already released, so its value leaves now, in order,
+   * Direct mode: the action of the next input succeeded at once while nothing
+   * it must follow waited (`Ordering.releasesAtOnce`), so its value leaves now, in order,
    * with no `Task` made for it: it takes its place in the window as an
    * admitted action that was handed over at once would.
    */

@@ -61,10 +61,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly pool: WorkerPool<A, B, R>
   private interruptor: runtime.InterruptorId | undefined
   /**
-   * No key, hedge, `concurrency: "auto"`, nor a span per action (no `name`,
-   * or tracing off): nothing needs an action's `Task` but the order, so an
-   * action that succeeds at once while the order waits for nothing skips it
-   * (`releaseDirect`). Settled as the run starts, when tracing is known.
+   * No hedge, `concurrency: "auto"`, nor a span per action (no `name`, or
+   * tracing off): nothing needs an action's `Task` but the order and its key,
+   * so an action that succeeds at once while neither waits for anything skips
+   * it (`releaseDirect`). Settled as the run starts, when tracing is known.
    */
   private direct = false
 
@@ -119,7 +119,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) {
       this.clock = runtime.clockOf(fiber)
     }
-    const direct = this.options.key === undefined && this.options.hedge === undefined && this.pool.limiter === undefined
+    const direct = this.options.hedge === undefined && this.pool.limiter === undefined
     if (name === undefined) {
       this.direct = direct
       return Effect.void
@@ -237,16 +237,16 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       }
       let action: Effect.Effect<B, unknown, R> | undefined
       let task: Task<A, B> | undefined
-      if (this.direct && this.admission.canAdmit() && this.ordering.releasesAtOnce()) {
+      if (this.direct && this.admission.canAdmit() && this.ordering.freed.length === 0) {
         const input = this.intake.next()
-        action = invoke(this.f, input, this.admission.nextIndex)
-        if (runtime.isExit(action) && action._tag === "Success") {
+        if (this.ordering.releasesAtOnce(input, this.admission.nextIndex)) action = invoke(this.f, input, this.admission.nextIndex)
+        if (action !== undefined && runtime.isExit(action) && action._tag === "Success") {
           this.admission.releaseDirect(action.value)
           this.metrics?.instant()
           if (!this.hasWork()) return this.handoff.leave(Effect.void)
           continue
         }
-        task = this.admission.admit(input)!
+        if ((task = this.admission.admit(input)) === undefined) continue // its key is busy, or threw: it waits, or failed
       } else {
         task = this.admission.take()
         if (task === undefined) {

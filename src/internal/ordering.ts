@@ -33,8 +33,12 @@ export interface Ordering<A, B> {
   failed(task: Task<A, B>, outlet: Outlet<A, B>): void
   /** Whether `task` is what the order waits for: the lowest index not yet released (of its key, under `order: "key"`). */
   isHead(task: Task<A, B>): boolean
-  /** Without a key: whether a result completing now would be released at once (nothing before it waits). */
-  releasesAtOnce(): boolean
+  /**
+   * Whether the next input, to be admitted as `index`, would leave at once if
+   * its action completed now: nothing it must follow waits, and no action of
+   * its key is in the window. Reads its key, once: `admit` takes it from here.
+   */
+  releasesAtOnce(input: A, index: number): boolean
 }
 
 /** Where an order releases results: the engine's output. @internal */
@@ -83,6 +87,9 @@ export interface Lane<A, B> {
 class Lanes<A, B> {
   private readonly byKey = new Map<Key, Lane<A, B>>()
   readonly freed = new Fifo<Task<A, B>>()
+  /** The last key read, and the index of its input: read before admission, a key is not read again. */
+  private readIndex = -1
+  private readKey: Key = 0
 
   constructor(
     private readonly keyOf: (a: A) => Key,
@@ -93,7 +100,7 @@ class Lanes<A, B> {
 
   /** Puts `task` in its key's lane; whether it may start now. */
   admit(task: Task<A, B>): boolean {
-    const key = checkKey(this.keyOf(task.input), task.index)
+    const key = this.keyAt(task.input, task.index)
     let lane = this.byKey.get(key)
     if (lane === undefined) {
       lane = { key, running: 0, waiting: undefined, pending: this.ordered ? new Fifo(2) : undefined }
@@ -107,6 +114,27 @@ class Lanes<A, B> {
     }
     ;(lane.waiting ??= new Fifo(2)).push(task)
     return false
+  }
+
+  /** The key of the input admitted as `index`. */
+  private keyAt(input: A, index: number): Key {
+    if (index !== this.readIndex) {
+      this.readKey = checkKey(this.keyOf(input), index)
+      this.readIndex = index
+    }
+    return this.readKey
+  }
+
+  /**
+   * Whether no action of the input's key is in the window. False for a key
+   * that throws: `admit` reads it again, and the action fails in its place.
+   */
+  idle(input: A, index: number): boolean {
+    try {
+      return !this.byKey.has(this.keyAt(input, index))
+    } catch {
+      return false
+    }
   }
 
   /**
@@ -169,8 +197,8 @@ class TotalOrder<A, B> implements Ordering<A, B> {
     return this.pending.peek() === task
   }
 
-  releasesAtOnce(): boolean {
-    return this.lanes === undefined && this.pending.length === 0
+  releasesAtOnce(input: A, index: number): boolean {
+    return this.pending.length === 0 && (this.lanes === undefined || this.lanes.idle(input, index))
   }
 }
 
@@ -201,9 +229,8 @@ class KeyOrder<A, B> implements Ordering<A, B> {
     return pending === undefined || pending.peek() === task
   }
 
-  /** Every action has a key, whose lane must see it. */
-  releasesAtOnce(): boolean {
-    return false
+  releasesAtOnce(input: A, index: number): boolean {
+    return this.lanes.idle(input, index)
   }
 }
 
@@ -231,7 +258,7 @@ class NoOrder<A, B> implements Ordering<A, B> {
     return true
   }
 
-  releasesAtOnce(): boolean {
-    return this.lanes === undefined
+  releasesAtOnce(input: A, index: number): boolean {
+    return this.lanes === undefined || this.lanes.idle(input, index)
   }
 }

@@ -229,12 +229,19 @@ describe("fault injection: Ordered.mapEffect", () => {
       concurrency: fc.integer({ min: 1, max: 4 }),
       windowExtra: fc.integer({ min: 0, max: 6 }),
       order: fc.constantFrom("total" as const, "key" as const, "none" as const),
-      keys: fc.integer({ min: 1, max: 3 })
+      keys: fc.integer({ min: 1, max: 3 }),
+      keyConcurrency: fc.integer({ min: 1, max: 2 })
     })
     fc.assert(
       fc.property(mixed, (m) => {
         const window = m.concurrency + m.windowExtra
         const emitted: Array<number> = []
+        // An instant action whose key is idle leaves without a Task; its key is still read, and only once.
+        const keyReads = new Map<number, number>()
+        const key = (i: number) => {
+          keyReads.set(i, (keyReads.get(i) ?? 0) + 1)
+          return i % m.keys
+        }
         let pulled = 0
         let handedOver = 0
         let peakTaken = 0
@@ -255,7 +262,7 @@ describe("fault injection: Ordered.mapEffect", () => {
               default:
                 throw i
             }
-          }, { concurrency: m.concurrency, window, order: m.order, key: (i) => i % m.keys }),
+          }, { concurrency: m.concurrency, window, order: m.order, key, keyConcurrency: m.keyConcurrency }),
           countChunks((size) => {
             handedOver += size
           }),
@@ -265,6 +272,8 @@ describe("fault injection: Ordered.mapEffect", () => {
         const firstFailure = m.kinds.findIndex((k) => k === "fail" || k === "die" || k === "throw")
         expect(new Set(emitted).size).toBe(emitted.length)
         for (const i of emitted) expect(["instant", "sleep"]).toContain(m.kinds[i])
+        for (const i of emitted) expect(keyReads.get(i)).toBe(1)
+        expect(Math.max(0, ...keyReads.values())).toBeLessThanOrEqual(1)
         expect(peakTaken).toBeLessThanOrEqual(window + 1)
         if (firstFailure < 0) {
           expect(Exit.isSuccess(exit)).toBe(true)
