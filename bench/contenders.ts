@@ -170,7 +170,15 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
       name: "reference: 100 fibers sharing a counter, no order kept",
       n: N,
       run: (n) => Effect.runPromise(sharedCounter(n, effectOf))
-    }
+    },
+    // Promise actions: the engine's own cost per action, without a hundred fibers' (issue #22).
+    ...(kind === "promise"
+      ? [{
+        name: "reference: Ordered.forEach({ concurrency: 1, discard: true }), one worker",
+        n: N,
+        run: (n: number) => Effect.runPromise(Ordered.forEach(input(n), effectOf, { concurrency: 1, discard: true }))
+      }]
+      : [])
   ]
 }
 
