@@ -87,9 +87,11 @@ export interface Lane<A, B> {
 class Lanes<A, B> {
   private readonly byKey = new Map<Key, Lane<A, B>>()
   readonly freed = new Fifo<Task<A, B>>()
-  /** The last key read, and the index of its input: read before admission, a key is not read again. */
+  /** The last key read (or what reading it threw), and its input's index: read before admission, a key is not read again. */
   private readIndex = -1
   private readKey: Key = 0
+  private readThrew = false
+  private readError: unknown = undefined
 
   constructor(
     private readonly keyOf: (a: A) => Key,
@@ -119,15 +121,23 @@ class Lanes<A, B> {
   /** The key of the input admitted as `index`. */
   private keyAt(input: A, index: number): Key {
     if (index !== this.readIndex) {
-      this.readKey = checkKey(this.keyOf(input), index)
       this.readIndex = index
+      this.readThrew = false
+      this.readError = undefined
+      try {
+        this.readKey = checkKey(this.keyOf(input), index)
+      } catch (error) {
+        this.readThrew = true
+        this.readError = error
+      }
     }
+    if (this.readThrew) throw this.readError
     return this.readKey
   }
 
   /**
    * Whether no action of the input's key is in the window. False for a key
-   * that throws: `admit` reads it again, and the action fails in its place.
+   * that throws: `admit` throws it again, and the action fails in its place.
    */
   idle(input: A, index: number): boolean {
     try {

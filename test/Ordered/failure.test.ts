@@ -82,13 +82,15 @@ describe("failure, order: total", () => {
       expect(Exit.isFailure(died) && defectOf(died.cause)).toEqual(Option.some("defect"))
     }))
 
-  it.effect("a key function that throws fails the stream at that action's position", () =>
+  it.effect("a key function that throws fails the stream at that action's position, called once for it", () =>
     Effect.gen(function*() {
+      const keyReads: Array<number> = []
       const { emitted, exit } = yield* collectUntilEnd(
         Stream.make(0, 1, 2).pipe(
           Ordered.mapEffect((n) => Effect.succeed(n), {
             concurrency: 2,
             key: (n) => {
+              keyReads.push(n)
               if (n === 1) throw new Error("no key")
               return n
             }
@@ -96,6 +98,7 @@ describe("failure, order: total", () => {
         )
       )
       expect(emitted).toEqual([0])
+      expect(keyReads).toEqual([0, 1])
       expect(Exit.isFailure(exit) && Option.map(defectOf(exit.cause), (e) => (e as Error).message)).toEqual(
         Option.some("no key")
       )
