@@ -79,8 +79,8 @@ export interface Options<
   readonly order?: "total" | "key" | "none" | undefined
   /**
    * Groups actions: at most `keyConcurrency` actions of a key run at once,
-   * started in input order. Must return a non-empty string or a number.
-   * Required for `order: "key"`.
+   * started in input order. Called once per input, as it enters the window;
+   * must return a non-empty string or a number. Required for `order: "key"`.
    */
   readonly key?: ((a: A) => string | number) | undefined
   /**
