@@ -102,7 +102,9 @@ class Lanes<A, B> {
 
   /** Puts `task` in its key's lane; whether it may start now. */
   admit(task: Task<A, B>): boolean {
-    const key = this.keyAt(task.input, task.index)
+    this.read(task.input, task.index)
+    if (this.readThrew) throw this.readError
+    const key = this.readKey
     let lane = this.byKey.get(key)
     if (lane === undefined) {
       lane = { key, running: 0, waiting: undefined, pending: this.ordered ? new Fifo(2) : undefined }
@@ -118,33 +120,27 @@ class Lanes<A, B> {
     return false
   }
 
-  /** The key of the input admitted as `index`. */
-  private keyAt(input: A, index: number): Key {
-    if (index !== this.readIndex) {
-      this.readIndex = index
+  /** Reads the key of the input admitted as `index`, unless it was read: what it returned, or what reading it threw. */
+  private read(input: A, index: number): void {
+    if (index === this.readIndex) return
+    this.readIndex = index
+    try {
+      this.readKey = checkKey(this.keyOf(input), index)
       this.readThrew = false
       this.readError = undefined
-      try {
-        this.readKey = checkKey(this.keyOf(input), index)
-      } catch (error) {
-        this.readThrew = true
-        this.readError = error
-      }
+    } catch (error) {
+      this.readThrew = true
+      this.readError = error
     }
-    if (this.readThrew) throw this.readError
-    return this.readKey
   }
 
   /**
    * Whether no action of the input's key is in the window. False for a key
-   * that throws: `admit` throws it again, and the action fails in its place.
+   * that throws: `admit` throws it, and the action fails in its place.
    */
   idle(input: A, index: number): boolean {
-    try {
-      return !this.byKey.has(this.keyAt(input, index))
-    } catch {
-      return false
-    }
+    this.read(input, index)
+    return !this.readThrew && !this.byKey.has(this.readKey)
   }
 
   /**
