@@ -29,6 +29,15 @@ export const describe = (value: unknown): string => {
       shown = value.toString()
       break
     case "object":
+      // What a caller most often passes by mistake, named: their JSON is `{}` or the Stream's internals.
+      if (value instanceof Promise) {
+        shown = "[Promise]"
+        break
+      }
+      if (runtime.isStream(value)) {
+        shown = "[Stream]"
+        break
+      }
       try {
         shown = value === null ? "null" : JSON.stringify(value) ?? String(value)
       } catch {

@@ -235,6 +235,14 @@ describe("regressions: defects this table found in Ordered, fixed", () => {
     expect(result._tag === "IllegalArgument" && result.message).toContain("`42` (number)")
   })
 
+  // Was: shown as their JSON, `{}` for a Promise (an `async` f) and the Stream's internals for a Stream.
+  it("Ordered: a Promise where an Effect is expected, and a Stream where an Iterable is, are named as such", async () => {
+    const promised = await outcome(() => Ordered.forEach([1], (async (n: number) => n) as any, { concurrency: 1 }))
+    expect(promised._tag === "IllegalArgument" && promised.message).toBe("Expected `f(input 0)` to be an Effect, got `[Promise]` (object)")
+    const streamed = await outcome(() => Ordered.forEach(Stream.make(1, 2) as any, succeed, { concurrency: 1 }))
+    expect(streamed._tag === "IllegalArgument" && streamed.message).toBe("Expected `iterable` to be an Iterable, got `[Stream]` (object)")
+  })
+
   // Was: a non-iterable died with a TypeError
   // ("iterable[Symbol.iterator] is not a function", "undefined is not iterable").
   it("Ordered.forEach: a non-iterable input is refused naming it", async () => {

@@ -50,6 +50,7 @@ const calls: ReadonlyArray<() => unknown> = [
   () => Ordered.forEach([1], f, { concurrency: 4, maxConcurrency: 8 }),
   () => Ordered.forEach([1], f, { concurrency: 1, order: "key" }),
   () => Ordered.forEach([0, 1, 2, 3], f, { concurrency: 1, key: (n) => n === 3 ? "" : n }),
+  () => Ordered.forEach([1], (async (n: number) => n) as never, { concurrency: 1 }),
   () => Checkpoint.complete(Checkpoint.make(), 1.5),
   () => Sequencer.make({ capacity: 0 }),
   () => Sequencer.make({ capacity: 8, onGap: "fail" }),
