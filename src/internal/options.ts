@@ -15,7 +15,7 @@ export type Key = string | number
  * of `concurrency`, the smallest that brings the reference workload (1000
  * actions, latency uniform in 0–99 ms, concurrency 100) within 2% of the
  * unbounded-window makespan in simulated time. `npm run bench` prints the
- * measurement (docs/ordered.md, "Choosing the window").
+ * measurement (docs/benchmarks.md, "Choosing the fixed window").
  *
  * @internal
  */
