@@ -3,7 +3,7 @@ import type { Handoff } from "./handoff.ts"
 import type { PipelineMetrics } from "./metrics.ts"
 import type { Ordering } from "./ordering.ts"
 import type { Intake } from "./source.ts"
-import { makeTask, type Task } from "./task.ts"
+import { makeTask, RUNNING, type Task } from "./task.ts"
 import type { Window } from "./window.ts"
 
 /**
@@ -24,6 +24,13 @@ export class Admission<A, B> {
   startLimit = Infinity
   /** With `name`: counts admissions. */
   metrics: PipelineMetrics | undefined
+  /**
+   * The runner of the one action running without a `Task` (`startUntracked`),
+   * if any, and that action's index and input.
+   */
+  private untrackedRunner: { task: Task<A, B> | undefined } | undefined
+  private untrackedIndex = 0
+  private untrackedInput: A | undefined
 
   constructor(
     private readonly intake: Intake<A, unknown>,
@@ -54,6 +61,8 @@ export class Admission<A, B> {
 
   /** Takes one input into the window; returns it if it may start now. */
   admit(input: A): Task<A, B> | undefined {
+    // What follows the action running untracked waits for it: it takes its place in the order first.
+    if (this.untrackedRunner !== undefined) this.track()
     const task = makeTask<A, B>(this.nextIndex++, input)
     this.window.admitted++
     this.metrics?.admitted()
@@ -66,8 +75,17 @@ export class Admission<A, B> {
   }
 
   /**
+   * Direct mode: whether the next input's action would leave as soon as it
+   * completes (`Ordering.releasesAtOnce`), with no action running untracked
+   * before it.
+   */
+  releasesAtOnce(input: A): boolean {
+    return this.untrackedRunner === undefined && this.ordering.releasesAtOnce(input, this.nextIndex)
+  }
+
+  /**
    * Direct mode: the action of the next input succeeded at once while nothing
-   * it must follow waited (`Ordering.releasesAtOnce`), so its value leaves now, in order,
+   * it must follow waited (`releasesAtOnce`), so its value leaves now, in order,
    * with no `Task` made for it: it takes its place in the window as an
    * admitted action that was handed over at once would.
    */
@@ -75,6 +93,47 @@ export class Admission<A, B> {
     this.nextIndex++
     this.window.admitted++
     this.handoff.put(value)
+  }
+
+  /**
+   * Direct mode, without a key: the action of the next input, which
+   * `releasesAtOnce`, has yet to complete, and `runner` runs it with no `Task`
+   * made for it. Should it succeed before anything else is admitted, it
+   * leaves as `releaseDirect` lets a value leave (`releaseUntracked`); the
+   * next admission, its failure, or anything else that needs its record first
+   * gives it its `Task` (`track`).
+   */
+  startUntracked(input: A, runner: { task: Task<A, B> | undefined }): void {
+    this.untrackedIndex = this.nextIndex++
+    this.untrackedInput = input
+    this.untrackedRunner = runner
+    this.window.admitted++
+  }
+
+  /** Whether `runner` runs an action without a `Task`. */
+  runsUntracked(runner: { task: Task<A, B> | undefined }): boolean {
+    return this.untrackedRunner === runner
+  }
+
+  /** The action running untracked succeeded with `value`: it leaves, in order, and a consumer waiting for it is woken. */
+  releaseUntracked(value: B): void {
+    this.untrackedRunner = undefined
+    this.untrackedInput = undefined
+    this.handoff.put(value)
+    this.handoff.wakeIfReady()
+  }
+
+  /** Gives the action running untracked, if any, its `Task`, running, in its place in the order (as its runner's `task`). */
+  track(): void {
+    const runner = this.untrackedRunner
+    if (runner === undefined) return
+    const task = makeTask<A, B>(this.untrackedIndex, this.untrackedInput as A)
+    this.untrackedRunner = undefined
+    this.untrackedInput = undefined
+    task.state = RUNNING
+    runner.task = task
+    // Without a key the order takes any task at once.
+    this.ordering.admit(task)
   }
 
   /**
@@ -105,9 +164,10 @@ export class Admission<A, B> {
     return true
   }
 
-  /** The run ends: nothing more starts. */
+  /** The run ends: nothing more starts, and what runs is interrupted (the action running untracked too: `track`). */
   stopAll(): void {
     this.admitting = false
     this.startLimit = -1
+    this.track()
   }
 }

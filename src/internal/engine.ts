@@ -2,6 +2,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import { Admission } from "./admission.ts"
 import { ActionTimeoutError } from "../errors.ts"
 import { type ChildLifetime, Children } from "./children.ts"
@@ -61,12 +62,13 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly pool: WorkerPool<A, B, R>
   private interruptor: runtime.InterruptorId | undefined
   /**
-   * No hedge, `concurrency: "auto"`, nor a span per action (no `name`, or
-   * tracing off): nothing needs an action's `Task` but the order and its key,
-   * so an action that succeeds at once while neither waits for anything skips
-   * it (`releaseDirect`). Settled as the run starts, when tracing is known.
+   * No hedge, `concurrency: "auto"`, nor a span per action (no `name`, or tracing off): nothing needs an action's
+   * `Task` but the order and its key, so an action that succeeds at once while neither waits for anything skips it
+   * (`releaseDirect`); `untracked`, also without a key or `name`: one yet to complete, too (`Admission.startUntracked`).
+   * Settled as the run starts, when tracing is known.
    */
   private direct = false
+  private untracked = false
 
   constructor(
     private readonly source: Source<A, unknown, R>,
@@ -98,10 +100,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.admission.startLimit
   }
 
-  /**
-   * Forks the first worker into the scope; closing the scope interrupts every
-   * worker. Workers are recruited as work appears, up to `concurrency`.
-   */
+  /** Forks the first worker into the scope, whose closing interrupts every worker; the others are recruited as work appears. */
   readonly start: Effect.Effect<void, never, R | Scope.Scope> = Effect.flatMap(Effect.scope, (scope) => {
     this.pool.scope = scope
     // Finalizers run in reverse: the workers stop before the source closes, and the metrics close last.
@@ -116,12 +115,11 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   private readonly startPolicies: Effect.Effect<void> = runtime.withFiber((fiber) => {
     const name = this.options.name
-    if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) {
-      this.clock = runtime.clockOf(fiber)
-    }
+    if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) this.clock = runtime.clockOf(fiber)
     const direct = this.options.hedge === undefined && this.pool.limiter === undefined
     if (name === undefined) {
       this.direct = direct
+      this.untracked = direct && this.options.key === undefined
       return Effect.void
     }
     const metrics = this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
@@ -177,10 +175,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   // --------------------------------------------------------------- consumer
 
   /**
-   * The consumer's side: every result released so far (never empty), or
-   * `undefined` once every action has been emitted. After a failure it first
-   * hands over what was released, then interrupts the workers, waits for
-   * their finalizers and fails with the failure's cause.
+   * The consumer's side: every result released so far (never empty), or `undefined` once every action has been emitted.
+   * After a failure it first hands over what was released, then interrupts the workers, waits for their finalizers
+   * and fails with the failure's cause.
    */
   readonly pull: Effect.Effect<Array<B> | undefined, E, R> = Effect.suspend(() => {
     const handoff = this.handoff
@@ -239,12 +236,18 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       let task: Task<A, B> | undefined
       if (this.direct && this.admission.canAdmit() && this.ordering.freed.length === 0) {
         const input = this.intake.next()
-        if (this.ordering.releasesAtOnce(input, this.admission.nextIndex)) action = invoke(this.f, input, this.admission.nextIndex)
+        const index = this.admission.nextIndex
+        if (this.admission.releasesAtOnce(input)) action = invoke(this.f, input, index)
         if (action !== undefined && runtime.isExit(action) && action._tag === "Success") {
           this.admission.releaseDirect(action.value)
           this.metrics?.instant()
           if (!this.hasWork()) return this.handoff.leave(Effect.void)
           continue
+        }
+        if (action !== undefined && this.untracked && !runtime.isExit(action)) {
+          this.admission.startUntracked(input, worker)
+          this.handoff.wakeForReleased()
+          return this.run(worker, index, undefined, action, this.options.timeout)
         }
         if ((task = this.admission.admit(input)) === undefined) continue // its key is busy, or threw: it waits, or failed
       } else {
@@ -265,7 +268,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       if (!runtime.isExit(action)) {
         this.hedger?.started(task)
         this.handoff.wakeForReleased()
-        return this.run(worker, task, action, this.options.timeout)
+        return this.run(worker, task.index, task.span, action, this.options.timeout)
       }
       if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)
       else this.attemptEnded(worker, action.cause, undefined, now)
@@ -284,21 +287,17 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.pool.park
   }
 
-  /** Runs an action that has yet to complete, under `timeout` if one is given. */
-  private run(
-    worker: Worker<A, B>,
-    task: Task<A, B>,
-    action: Effect.Effect<B, unknown, R>,
-    timeout: Duration.Duration | undefined
-  ): Effect.Effect<unknown, unknown, R> {
+  /** Runs the action at `index`, which has yet to complete, in `span` and under `timeout` if given. */
+  private run(worker: Worker<A, B>, index: number, span: Tracer.Span | undefined, action: Effect.Effect<B, unknown, R>,
+    timeout: Duration.Duration | undefined): Effect.Effect<unknown, unknown, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
-    if (task.span !== undefined) action = Effect.withParentSpan(action, task.span)
+    if (span !== undefined) action = Effect.withParentSpan(action, span)
     if (timeout !== undefined) {
       // The timeout runs the action on a fiber of its own.
       action = runtime.timeoutFail(this.children.ownFiber(action), {
         duration: timeout,
-        onTimeout: () => new ActionTimeoutError({ index: task.index, timeout: this.options.timeout! })
+        onTimeout: () => new ActionTimeoutError({ index, timeout: this.options.timeout! })
       })
     }
     // Its value, or its failure, comes back to the worker loop.
@@ -311,22 +310,26 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     const hedger = this.hedger!
     worker.task = task
     if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.millis())
-    return this.run(worker, task, hedger.asCopy(invoke(this.f, task.input, task.index)), hedger.copyTimeout(task))
+    return this.run(worker, task.index, task.span, hedger.asCopy(invoke(this.f, task.input, task.index)), hedger.copyTimeout(task))
   }
 
   /**
-   * An action that went through the runtime ended on `worker`. What must end
-   * with it ends first, as the worker's next step: the losing attempt of a
-   * hedged action, then the fibers it forked (`children: "action"`); then
-   * its result is filed.
+   * An action that went through the runtime ended on `worker`. What must end with it ends first, as the worker's next
+   * step: the losing attempt of a hedged action, then the fibers it forked (`children: "action"`); then its result is
+   * filed. One that ran untracked and succeeded with nothing to end leaves at once.
    */
   private exited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
     worker.awaiting = false
-    const task = worker.task
     // Interrupted meanwhile (a failure cut it off): interruption is not a result.
-    if (task === undefined) return
-    const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
+    if (worker.task === undefined && !this.admission.runsUntracked(worker)) return
     const children = this.children.end(worker.fiber)
+    if (worker.task === undefined) {
+      // A success with nothing to wait for leaves at once; else the action takes its place in the order first.
+      if (cause === undefined && children === undefined) return this.admission.releaseUntracked(output as B)
+      this.admission.track()
+    }
+    const task = worker.task!
+    const loser = task.copy === undefined ? undefined : this.hedger!.stopLoser(task, worker, cause)
     const ending = loser === undefined ? children : children === undefined ? loser : runtime.zipRight(loser, children)
     if (ending === undefined) this.fileExited(worker, cause, output, cause === undefined)
     else worker.ending = runtime.zipRight(ending, Effect.sync(() => this.fileExited(worker, cause, output, false)))
@@ -399,11 +402,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     })
   }
 
-  /**
-   * How many more actions could start now: those freed by their key and the
-   * hedged copies, plus what the window admits of the buffered input (or
-   * one worker to pull).
-   */
+  /** How many more actions could start now: those freed by their key, the hedged copies, and what the window admits. */
   private startableWork(): number {
     return this.ordering.freed.length + (this.hedger?.waiting ?? 0) + this.admission.startable()
   }

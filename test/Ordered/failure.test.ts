@@ -173,6 +173,26 @@ describe("upstream failure", () => {
       expect(exit).toEqual(Exit.fail("action 1"))
     }))
 
+  it.effect("an action in flight when upstream fails is not emitted, even if it completes before the consumer runs", () =>
+    Effect.gen(function*() {
+      // Action 0 completes through a promise that upstream's failure itself resolves: its success comes
+      // back after the failure ended the run, and must not be released (nothing else was admitted, so
+      // action 0 is the only one in the window, with no record of its own until it needs one).
+      let complete: (n: number) => void = () => {}
+      const action0 = new Promise<number>((resolve) => (complete = resolve))
+      const { emitted, exit } = yield* collectUntilEnd(
+        Stream.make(0).pipe(
+          Stream.concat(Stream.fromEffect(Effect.suspend(() => {
+            complete(0)
+            return Effect.fail("upstream")
+          }))),
+          Ordered.mapEffect(() => Effect.promise(() => action0), { concurrency: 2 })
+        )
+      )
+      expect(exit).toEqual(Exit.fail("upstream"))
+      expect(emitted).toEqual([])
+    }))
+
   it.effect("upstream is pulled when a worker is free and the window has room: its failure is seen then", () =>
     Effect.gen(function*() {
       const completed = yield* Ref.make(0)
