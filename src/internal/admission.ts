@@ -62,7 +62,7 @@ export class Admission<A, B> {
   /** Takes one input into the window; returns it if it may start now. */
   admit(input: A): Task<A, B> | undefined {
     // What follows the action running untracked waits for it: it takes its place in the order first.
-    if (this.untrackedRunner !== undefined) this.track()
+    this.track()
     const task = makeTask<A, B>(this.nextIndex++, input)
     this.window.admitted++
     this.metrics?.admitted()
