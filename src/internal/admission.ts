@@ -6,6 +6,12 @@ import type { Intake } from "./source.ts"
 import { makeTask, RUNNING, type Task } from "./task.ts"
 import type { Window } from "./window.ts"
 
+/** A worker, as admission sees the one that runs an action untracked (`Worker`). @internal */
+export interface Runner<A, B> {
+  task: Task<A, B> | undefined
+  filedAt: number | undefined
+}
+
 /**
  * What may start next: inputs taken from upstream into the window (each
  * numbered in input order), the actions their key let go, and the bounds a
@@ -26,11 +32,12 @@ export class Admission<A, B> {
   metrics: PipelineMetrics | undefined
   /**
    * The runner of the one action running without a `Task` (`startUntracked`),
-   * if any, and that action's index and input.
+   * if any, and that action's index, input and start (Clock ms, with `name`).
    */
-  private untrackedRunner: { task: Task<A, B> | undefined } | undefined
+  private untrackedRunner: Runner<A, B> | undefined
   private untrackedIndex = 0
   private untrackedInput: A | undefined
+  private untrackedStartedAt = 0
 
   constructor(
     private readonly intake: Intake<A, unknown>,
@@ -97,30 +104,46 @@ export class Admission<A, B> {
 
   /**
    * Direct mode, without a key: the action of the next input, which
-   * `releasesAtOnce`, has yet to complete, and `runner` runs it with no `Task`
-   * made for it. Should it succeed before anything else is admitted, it
+   * `releasesAtOnce`, has yet to complete, and `runner` runs it, started at
+   * `startedAt`, with no `Task` made for it. Should it succeed before anything else is admitted, it
    * leaves as `releaseDirect` lets a value leave (`releaseUntracked`); the
    * next admission, its failure, or anything else that needs its record first
    * gives it its `Task` (`track`).
    */
-  startUntracked(input: A, runner: { task: Task<A, B> | undefined }): void {
+  startUntracked(input: A, runner: Runner<A, B>, startedAt: number): void {
     this.untrackedIndex = this.nextIndex++
     this.untrackedInput = input
     this.untrackedRunner = runner
+    this.untrackedStartedAt = startedAt
     this.window.admitted++
+    if (this.metrics !== undefined) {
+      this.metrics.admitted()
+      this.metrics.started(this.untrackedIndex, undefined)
+    }
   }
 
   /** Whether `runner` runs an action without a `Task`. */
-  runsUntracked(runner: { task: Task<A, B> | undefined }): boolean {
+  runsUntracked(runner: Runner<A, B>): boolean {
     return this.untrackedRunner === runner
   }
 
-  /** The action running untracked succeeded with `value`: it leaves, in order, and a consumer waiting for it is woken. */
+  /**
+   * The action running untracked succeeded with `value`, from its runner's
+   * loop (`Engine.exited`): it leaves, in order, and a consumer waiting for it
+   * is woken. With `name`, the runner's next step takes the reading it was
+   * timed with, as `Engine.fileExited` lets it.
+   */
   releaseUntracked(value: B): void {
+    const runner = this.untrackedRunner!
     this.untrackedRunner = undefined
     this.untrackedInput = undefined
+    const now = this.metrics?.now()
+    if (now !== undefined) {
+      this.metrics!.ended(this.untrackedStartedAt, now, undefined, undefined, value)
+      this.metrics!.released(now, now)
+    }
     this.handoff.put(value)
-    this.handoff.wakeIfReady()
+    if (!this.handoff.wakeIfReady()) runner.filedAt = now
   }
 
   /** Gives the action running untracked, if any, its `Task`, running, in its place in the order (as its runner's `task`). */
@@ -131,6 +154,7 @@ export class Admission<A, B> {
     this.untrackedRunner = undefined
     this.untrackedInput = undefined
     task.state = RUNNING
+    task.startedAt = this.untrackedStartedAt
     runner.task = task
     // Without a key the order takes any task at once.
     this.ordering.admit(task)

@@ -64,7 +64,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /**
    * No hedge, `concurrency: "auto"`, nor a span per action (no `name`, or tracing off): nothing needs an action's
    * `Task` but the order and its key, so an action that succeeds at once while neither waits for anything skips it
-   * (`releaseDirect`); `untracked`, also without a key or `name`: one yet to complete, too (`Admission.startUntracked`).
+   * (`releaseDirect`); `untracked`, also without a key: one yet to complete, too (`Admission.startUntracked`).
    * Settled as the run starts, when tracing is known.
    */
   private direct = false
@@ -116,14 +116,11 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly startPolicies: Effect.Effect<void> = runtime.withFiber((fiber) => {
     const name = this.options.name
     if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) this.clock = runtime.clockOf(fiber)
-    const direct = this.options.hedge === undefined && this.pool.limiter === undefined
-    if (name === undefined) {
-      this.direct = direct
-      this.untracked = direct && this.options.key === undefined
-      return Effect.void
-    }
-    const metrics = this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
-    this.direct = direct && !metrics.tracing
+    const metrics = name === undefined ? undefined
+      : this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
+    this.direct = this.options.hedge === undefined && this.pool.limiter === undefined && metrics?.tracing !== true
+    this.untracked = this.direct && this.options.key === undefined
+    if (metrics === undefined) return Effect.void
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
     return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
@@ -245,7 +242,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
           continue
         }
         if (action !== undefined && this.untracked && !runtime.isExit(action)) {
-          this.admission.startUntracked(input, worker)
+          this.admission.startUntracked(input, worker, now ??= this.clock?.millis() ?? 0)
           this.handoff.wakeForReleased()
           return this.run(worker, index, undefined, action, this.options.timeout)
         }

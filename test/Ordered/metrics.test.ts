@@ -282,6 +282,66 @@ describe("metrics (options.name)", () => {
     }))
 })
 
+/** A named run with tracing off, one worker: every action that sleeps starts alone and runs with no `Task` (docs/ordered.md § Design). */
+const alone = <B, E>(latencies: ReadonlyArray<number>, f: (ms: number, i: number) => Effect.Effect<B, E>, name: string) =>
+  fork(Ordered.forEach(latencies, f, { concurrency: 1, name }).pipe(Effect.withTracerEnabled(false)))
+
+describe("metrics (options.name, tracing off) of actions that start alone, with no Task", () => {
+  it.effect("gauges, durations and waits: each action timed from its own start, released as it ends", () =>
+    Effect.gen(function*() {
+      const name = "alone"
+      const latencies = [30, 10, 20, 40, 5]
+      const fiber = yield* alone(latencies, (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), name)
+      yield* settle
+      yield* TestClock.adjust("35 millis")
+      // At 35: 30 was released, 10 runs (started at 30).
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(1)
+      expect((yield* valueOf(M.window, name)).value).toBe(1)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toEqual(latencies)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([5, sum(latencies), 5, 40])
+      const delay = yield* valueOf(M.emitDelay, name)
+      expect([delay.count, delay.sum]).toEqual([5, 0])
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(5)
+    }))
+
+  it.effect("a failure is counted and timed; the gauges return to 0", () =>
+    Effect.gen(function*() {
+      const name = "alone-failure"
+      const fiber = yield* alone(
+        [10, 20, 30],
+        (ms, i) => Effect.andThen(Effect.sleep(Duration.millis(ms)), i === 1 ? Effect.fail(new Boom({ n: i })) : Effect.succeed(ms)),
+        name
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.await(fiber)).toEqual(Exit.fail(new Boom({ n: 1 })))
+      expect((yield* valueOf(M.failures, name)).count).toBe(1)
+      const duration = yield* valueOf(M.actionDuration, name)
+      // The third never started.
+      expect([duration.count, duration.sum]).toEqual([2, 30])
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+    }))
+
+  it.effect("an action interrupted with the run leaves the gauges at 0", () =>
+    Effect.gen(function*() {
+      const name = "alone-interrupted"
+      const fiber = yield* alone([60_000], (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), name)
+      yield* settle
+      yield* TestClock.adjust("10 millis")
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(1)
+      expect((yield* valueOf(M.window, name)).value).toBe(1)
+      yield* Fiber.interrupt(fiber)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(0)
+    }))
+})
+
 describe("spans (options.name)", () => {
   it.effect("each action runs in a span effect-ordered.action, child of the caller's span, parent of the action's own", () =>
     Effect.gen(function*() {
