@@ -282,6 +282,10 @@ describe("metrics (options.name)", () => {
     }))
 })
 
+/** The in-flight and window gauges of pipeline `name`. */
+const gauges = (name: string) =>
+  Effect.map(Effect.all([valueOf(M.inFlight, name), valueOf(M.window, name)]), ([running, taken]) => [running.value, taken.value])
+
 /** A named run with tracing off, one worker: every action that sleeps starts alone and runs with no `Task` (docs/ordered.md § Design). */
 const alone = <B, E>(latencies: ReadonlyArray<number>, f: (ms: number, i: number) => Effect.Effect<B, E>, name: string) =>
   fork(Ordered.forEach(latencies, f, { concurrency: 1, name }).pipe(Effect.withTracerEnabled(false)))
@@ -295,8 +299,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       yield* settle
       yield* TestClock.adjust("35 millis")
       // At 35: 30 was released, 10 runs (started at 30).
-      expect((yield* valueOf(M.inFlight, name)).value).toBe(1)
-      expect((yield* valueOf(M.window, name)).value).toBe(1)
+      expect(yield* gauges(name)).toEqual([1, 1])
       expect((yield* valueOf(M.emitted, name)).count).toBe(1)
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toEqual(latencies)
@@ -304,8 +307,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([5, sum(latencies), 5, 40])
       const delay = yield* valueOf(M.emitDelay, name)
       expect([delay.count, delay.sum]).toEqual([5, 0])
-      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
-      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect(yield* gauges(name)).toEqual([0, 0])
       expect((yield* valueOf(M.emitted, name)).count).toBe(5)
     }))
 
@@ -323,8 +325,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       const duration = yield* valueOf(M.actionDuration, name)
       // The third never started.
       expect([duration.count, duration.sum]).toEqual([2, 30])
-      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
-      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect(yield* gauges(name)).toEqual([0, 0])
     }))
 
   it.effect("an action interrupted with the run leaves the gauges at 0", () =>
@@ -333,11 +334,9 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       const fiber = yield* alone([60_000], (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), name)
       yield* settle
       yield* TestClock.adjust("10 millis")
-      expect((yield* valueOf(M.inFlight, name)).value).toBe(1)
-      expect((yield* valueOf(M.window, name)).value).toBe(1)
+      expect(yield* gauges(name)).toEqual([1, 1])
       yield* Fiber.interrupt(fiber)
-      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
-      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect(yield* gauges(name)).toEqual([0, 0])
       expect((yield* valueOf(M.actionDuration, name)).count).toBe(0)
     }))
 })
