@@ -28,7 +28,7 @@ export class Admission<A, B> {
   admitting = true
   /** Only actions before this index may still start (total order after a failure). */
   startLimit = Infinity
-  /** With `name`: counts admissions. */
+  /** With `name`: counts admissions, and times the action running untracked. */
   metrics: PipelineMetrics | undefined
   /**
    * The runner of the one action running without a `Task` (`startUntracked`),
@@ -37,7 +37,8 @@ export class Admission<A, B> {
   private untrackedRunner: Runner<A, B> | undefined
   private untrackedIndex = 0
   private untrackedInput: A | undefined
-  private untrackedStartedAt = 0
+  /** When the action running untracked started (Clock ms, with `name`): set by the engine once it starts. */
+  untrackedStartedAt = 0
 
   constructor(
     private readonly intake: Intake<A, unknown>,
@@ -104,17 +105,16 @@ export class Admission<A, B> {
 
   /**
    * Direct mode, without a key: the action of the next input, which
-   * `releasesAtOnce`, has yet to complete, and `runner` runs it, started at
-   * `startedAt`, with no `Task` made for it. Should it succeed before anything else is admitted, it
+   * `releasesAtOnce`, has yet to complete, and `runner` runs it with no `Task`
+   * made for it (its start: `untrackedStartedAt`). Should it succeed before anything else is admitted, it
    * leaves as `releaseDirect` lets a value leave (`releaseUntracked`); the
    * next admission, its failure, or anything else that needs its record first
    * gives it its `Task` (`track`).
    */
-  startUntracked(input: A, runner: Runner<A, B>, startedAt: number): void {
+  startUntracked(input: A, runner: Runner<A, B>): void {
     this.untrackedIndex = this.nextIndex++
     this.untrackedInput = input
     this.untrackedRunner = runner
-    this.untrackedStartedAt = startedAt
     this.window.admitted++
     if (this.metrics !== undefined) {
       this.metrics.admitted()

@@ -217,8 +217,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    * the worker yields, so that it never holds the thread for long.
    */
   private nextStep(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
-    // Timed runs read the clock at most once per step (none when the last success was filed in this run), not per action:
-    // the actions filed within the step complete in that run, a few microseconds at most, within the first bucket (1 ms).
+    // Timed runs read the clock once per step (none when the last success was filed in this run; again after a consumer
+    // that ran at once), not per action: the actions filed within the step complete in that run, within the first bucket.
     let now = worker.filedAt
     worker.filedAt = undefined
     for (let budget = SYNC_BUDGET; budget > 0; budget--) {
@@ -242,33 +242,37 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
           continue
         }
         if (action !== undefined && this.untracked && !runtime.isExit(action)) {
-          this.admission.startUntracked(input, worker, now ??= this.clock?.millis() ?? 0)
-          this.handoff.wakeForReleased()
+          this.admission.startUntracked(input, worker)
+          if (this.handoff.wakeForReleased()) now = undefined // it ran at once (effect 4), before the action starts
+          this.admission.untrackedStartedAt = now ?? this.clock?.millis() ?? 0
           return this.run(worker, index, undefined, action, this.options.timeout)
         }
         if ((task = this.admission.admit(input)) === undefined) continue // its key is busy, or threw: it waits, or failed
       } else {
         task = this.admission.take()
         if (task === undefined) {
-          // A consumer that runs as it is woken (effect 4) may free room in the window: look again.
-          if (this.handoff.wakeIfReady()) continue
-          return this.idle()
+          // A consumer that runs as it is woken (effect 4) may free room in the window: look again, after a new reading.
+          if (!this.handoff.wakeIfReady()) return this.idle()
+          now = undefined
+          continue
         }
       }
       task.state = RUNNING
+      worker.task = task
+      action ??= invoke(this.f, task.input, task.index)
+      const exit = runtime.isExit(action) ? action : undefined
+      // The consumer woken for what the step released runs at once on effect 4: the action starts after it.
+      if (exit === undefined && this.handoff.wakeForReleased()) now = undefined
       now ??= this.clock?.millis() ?? 0
       task.startedAt = now
-      worker.task = task
       if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, now)
       if (this.metrics !== undefined) task.span = this.metrics.started(task.index, task.lane?.key)
-      action ??= invoke(this.f, task.input, task.index)
-      if (!runtime.isExit(action)) {
+      if (exit === undefined) {
         this.hedger?.started(task)
-        this.handoff.wakeForReleased()
         return this.run(worker, task.index, task.span, action, this.options.timeout)
       }
-      if (action._tag === "Success") this.attemptEnded(worker, undefined, action.value as B, now)
-      else this.attemptEnded(worker, action.cause, undefined, now)
+      if (exit._tag === "Success") this.attemptEnded(worker, undefined, exit.value as B, now)
+      else this.attemptEnded(worker, exit.cause, undefined, now)
       if (!this.hasWork()) return this.handoff.leave(Effect.void)
     }
     return this.handoff.leave(runtime.yieldNow)

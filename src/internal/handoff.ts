@@ -191,10 +191,11 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
    * A worker is about to wait on its action: wakes the consumer for the
    * results its step released. A failure and the run's end wake it where
    * they happen, and a collector takes results as they are released, so
-   * only results in `output` can be waiting for this wake.
+   * only results in `output` can be waiting for this wake. Whether it woke
+   * the consumer now (see `wakeIfReady`).
    */
-  wakeForReleased(): void {
-    if (this.output.length > 0) this.wakeIfReady()
+  wakeForReleased(): boolean {
+    return this.output.length > 0 && this.wakeIfReady()
   }
 
   private readonly scheduledWake = (): void => {

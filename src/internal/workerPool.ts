@@ -24,7 +24,7 @@ export interface Worker<A, B> {
    * step takes as its own (`Engine.nextStep`): one clock read per action
    * through the runtime, not two. Only a success filed from the worker
    * loop's `step` sets it, as that loop's `body` follows in the same
-   * synchronous run (`Engine.fileExited`).
+   * synchronous run (`Engine.fileExited`, `Admission.releaseUntracked`).
    */
   filedAt: number | undefined
 }

@@ -13,6 +13,7 @@ import {
   failuresOf,
   fork,
   isInterrupted,
+  line,
   makeClock,
   metricSnapshot,
   settle,
@@ -280,6 +281,50 @@ describe("metrics (options.name)", () => {
       expect(after).toEqual(before)
       expect(after.every((metric) => metric.tags.some((tag) => tag.startsWith("pipeline=")))).toBe(true)
     }))
+})
+
+/**
+ * The durations a named `mapEffect` (one worker, window 4) records when its consumer's downstream takes 100 ms of the
+ * clock per element, synchronously: what the consumer does between two actions is neither's time.
+ */
+const timedBesideASlowConsumer = (inputs: ReadonlyArray<number>, tracing: boolean, name: string) =>
+  Effect.gen(function*() {
+    const testClock = yield* currentClock
+    let consumed = 0
+    const clock = makeClock(() => testClock.millis() + consumed, (duration) => testClock.sleep(duration))
+    const run = Stream.fromIterable(inputs).pipe(
+      Ordered.mapEffect((ms) => ms === 0 ? Effect.succeed(ms) : Effect.as(Effect.sleep(Duration.millis(ms)), ms), {
+        concurrency: 1,
+        window: 4,
+        name
+      }),
+      Stream.tap(() => Effect.sync(() => { consumed += 100 })),
+      Stream.runDrain
+    )
+    const fiber = yield* fork(withClock(run, clock).pipe(Effect.withTracerEnabled(tracing)))
+    yield* adjustUntilDone(fiber, "1 second")
+    yield* Fiber.join(fiber)
+    const duration = yield* valueOf(M.actionDuration, name)
+    return [duration.count, duration.max]
+  })
+
+describe("metrics (options.name) beside a consumer that takes time", () => {
+  for (const tracing of [false, true]) {
+    it.effect(`an action started after the consumer ran is timed from its own start (tracing ${tracing ? "on" : "off"})`, () =>
+      Effect.gen(function*() {
+        // After the first three instant results, the window is full and the worker wakes the consumer, which runs at once
+        // on effect 4 (on 3, once the worker yields); the next action then starts.
+        expect(yield* timedBesideASlowConsumer([10, 0, 0, 0, 10, 0, 0, 0, 10], tracing, `slow-consumer-${tracing}`)).toEqual([9, 10])
+      }))
+
+    it.effect(`an action the consumer is woken for as it starts is timed from after the consumer ran (tracing ${tracing ? "on" : "off"})`, () =>
+      Effect.gen(function*() {
+        // The fourth action fills the window: the worker wakes the consumer for the three results before it. Effect 4 runs
+        // the consumer at once, and the action starts after it; effect 3 runs it while the action waits, within its time.
+        const consumer = line === 4 ? 0 : 300
+        expect(yield* timedBesideASlowConsumer([0, 0, 0, 10], tracing, `woken-at-start-${tracing}`)).toEqual([4, 10 + consumer])
+      }))
+  }
 })
 
 /** The in-flight and window gauges of pipeline `name`. */
