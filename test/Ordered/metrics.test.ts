@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Data, Duration, Effect, Exit, Fiber, Metric, Option, Stream } from "effect"
-import { Ordered } from "../../src/index.ts"
+import { afterEach, vi } from "vitest"
+import { ActionTimeoutError, Ordered } from "../../src/index.ts"
+import { Admission } from "../../src/internal/admission.ts"
 import * as M from "../../src/internal/metrics.ts"
 import * as runtime from "../../src/internal/runtime.ts"
 import { makeRecordingTracer } from "../utils/tracer.ts"
@@ -332,15 +334,24 @@ const gauges = (name: string) =>
   Effect.map(Effect.all([valueOf(M.inFlight, name), valueOf(M.window, name)]), ([running, taken]) => [running.value, taken.value])
 
 /** A named run with tracing off, one worker: every action that sleeps starts alone and runs with no `Task` (docs/ordered.md § Design). */
+const sleepFor = (ms: number) => Effect.as(Effect.sleep(Duration.millis(ms)), ms)
+
 const alone = <B, E>(latencies: ReadonlyArray<number>, f: (ms: number, i: number) => Effect.Effect<B, E>, name: string) =>
   fork(Ordered.forEach(latencies, f, { concurrency: 1, name }).pipe(Effect.withTracerEnabled(false)))
 
 describe("metrics (options.name, tracing off) of actions that start alone, with no Task", () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it.effect("gauges, durations and waits: each action timed from its own start, released as it ends", () =>
     Effect.gen(function*() {
       const name = "alone"
       const latencies = [30, 10, 20, 40, 5]
-      const fiber = yield* alone(latencies, (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), name)
+      // The path this describes is taken: each action starts, and leaves, with no Task.
+      const startUntracked = vi.spyOn(Admission.prototype, "startUntracked")
+      const releaseUntracked = vi.spyOn(Admission.prototype, "releaseUntracked")
+      const fiber = yield* alone(latencies, sleepFor, name)
       yield* settle
       yield* TestClock.adjust("35 millis")
       // At 35: 30 was released, 10 runs (started at 30).
@@ -354,6 +365,64 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       expect([delay.count, delay.sum]).toEqual([5, 0])
       expect(yield* gauges(name)).toEqual([0, 0])
       expect((yield* valueOf(M.emitted, name)).count).toBe(5)
+      expect([startUntracked.mock.calls.length, releaseUntracked.mock.calls.length]).toEqual([5, 5])
+    }))
+
+  it.effect("an action tracked as the next is admitted keeps its start, and is counted once", () =>
+    Effect.gen(function*() {
+      const name = "alone-then-tracked"
+      // 0 arrives at 0 and sleeps 30 ms; 1 and 2 arrive at 20 and 40 and sleep 5: 0 runs alone until 1 is admitted beside it.
+      const upstream = Stream.mapEffect(Stream.fromIterable([0, 1, 2]), (i) => Effect.as(Effect.sleep(Duration.millis(20 * i)), i))
+      const fiber = yield* fork(Stream.runDrain(Ordered.mapEffect(upstream, (i) => sleepFor(i === 0 ? 30 : 5), { concurrency: 2, name })).pipe(
+        Effect.withTracerEnabled(false)
+      ))
+      yield* adjustUntilDone(fiber, "22 millis")
+      expect(yield* gauges(name)).toEqual([2, 2])
+      yield* adjustUntilDone(fiber, "1 second")
+      yield* Fiber.join(fiber)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 40, 5, 30])
+      // 1 ended at 25 and waited for 0 until 30.
+      const delay = yield* valueOf(M.emitDelay, name)
+      expect([delay.count, delay.sum]).toEqual([3, 5])
+      expect(yield* gauges(name)).toEqual([0, 0])
+    }))
+
+  it.effect("a timed-out action is counted and timed as it timed out", () =>
+    Effect.gen(function*() {
+      const name = "alone-timeout"
+      const fiber = yield* fork(Ordered.forEach([10, 100, 20], sleepFor, { concurrency: 1, name, timeout: "50 millis" }).pipe(
+        Effect.withTracerEnabled(false)
+      ))
+      yield* adjustUntilDone(fiber, "30 millis")
+      expect(yield* gauges(name)).toEqual([1, 1])
+      yield* adjustUntilDone(fiber, "1 second")
+      expect(yield* Fiber.await(fiber)).toEqual(Exit.fail(new ActionTimeoutError({ index: 1, timeout: Duration.millis(50) })))
+      expect((yield* valueOf(M.failures, name)).count).toBe(1)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([2, 60, 10, 50])
+      expect((yield* valueOf(M.emitted, name)).count).toBe(1)
+      expect(yield* gauges(name)).toEqual([0, 0])
+    }))
+
+  it.effect("an action whose forked fibers end before its result is filed is timed once, to its own end", () =>
+    Effect.gen(function*() {
+      const name = "alone-children"
+      // Ordered.mapEffect interrupts what an action forked when the action ends, before its result is filed.
+      const action = (ms: number) => Effect.andThen(fork(Effect.never), sleepFor(ms))
+      const fiber = yield* fork(Stream.runDrain(Ordered.mapEffect(Stream.fromIterable([30, 10, 20]), action, { concurrency: 1, name })).pipe(
+        Effect.withTracerEnabled(false)
+      ))
+      yield* adjustUntilDone(fiber, "35 millis")
+      expect(yield* gauges(name)).toEqual([1, 1])
+      expect((yield* valueOf(M.emitted, name)).count).toBe(1)
+      yield* adjustUntilDone(fiber, "1 second")
+      yield* Fiber.join(fiber)
+      const duration = yield* valueOf(M.actionDuration, name)
+      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 60, 10, 30])
+      const delay = yield* valueOf(M.emitDelay, name)
+      expect([delay.count, delay.sum]).toEqual([3, 0])
+      expect(yield* gauges(name)).toEqual([0, 0])
     }))
 
   it.effect("a failure is counted and timed; the gauges return to 0", () =>
@@ -376,7 +445,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
   it.effect("an action interrupted with the run leaves the gauges at 0", () =>
     Effect.gen(function*() {
       const name = "alone-interrupted"
-      const fiber = yield* alone([60_000], (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), name)
+      const fiber = yield* alone([60_000], sleepFor, name)
       yield* settle
       yield* TestClock.adjust("10 millis")
       expect(yield* gauges(name)).toEqual([1, 1])
