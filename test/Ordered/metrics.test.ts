@@ -336,8 +336,23 @@ const gauges = (name: string) =>
 /** A named run with tracing off, one worker: every action that sleeps starts alone and runs with no `Task` (docs/ordered.md § Design). */
 const sleepFor = (ms: number) => Effect.as(Effect.sleep(Duration.millis(ms)), ms)
 
+/** Forks `run` with tracing off. */
+const untraced = <A, E>(run: Effect.Effect<A, E>) => fork(Effect.withTracerEnabled(run, false))
+
 const alone = <B, E>(latencies: ReadonlyArray<number>, f: (ms: number, i: number) => Effect.Effect<B, E>, name: string) =>
-  fork(Ordered.forEach(latencies, f, { concurrency: 1, name }).pipe(Effect.withTracerEnabled(false)))
+  untraced(Ordered.forEach(latencies, f, { concurrency: 1, name }))
+
+/** Count, sum, min and max of pipeline `name`'s action durations. */
+const durations = (name: string) =>
+  Effect.map(valueOf(M.actionDuration, name), (duration) => [duration.count, duration.sum, duration.min, duration.max])
+
+/** Pipeline `name` at its end: its durations, the count and sum of its waits, and its gauges. */
+const summary = (name: string) =>
+  Effect.all({
+    durations: durations(name),
+    waits: Effect.map(valueOf(M.emitDelay, name), (delay) => [delay.count, delay.sum]),
+    gauges: gauges(name)
+  })
 
 describe("metrics (options.name, tracing off) of actions that start alone, with no Task", () => {
   afterEach(() => {
@@ -359,11 +374,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       expect((yield* valueOf(M.emitted, name)).count).toBe(1)
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toEqual(latencies)
-      const duration = yield* valueOf(M.actionDuration, name)
-      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([5, sum(latencies), 5, 40])
-      const delay = yield* valueOf(M.emitDelay, name)
-      expect([delay.count, delay.sum]).toEqual([5, 0])
-      expect(yield* gauges(name)).toEqual([0, 0])
+      expect(yield* summary(name)).toEqual({ durations: [5, sum(latencies), 5, 40], waits: [5, 0], gauges: [0, 0] })
       expect((yield* valueOf(M.emitted, name)).count).toBe(5)
       expect([startUntracked.mock.calls.length, releaseUntracked.mock.calls.length]).toEqual([5, 5])
     }))
@@ -373,34 +384,25 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       const name = "alone-then-tracked"
       // 0 arrives at 0 and sleeps 30 ms; 1 and 2 arrive at 20 and 40 and sleep 5: 0 runs alone until 1 is admitted beside it.
       const upstream = Stream.mapEffect(Stream.fromIterable([0, 1, 2]), (i) => Effect.as(Effect.sleep(Duration.millis(20 * i)), i))
-      const fiber = yield* fork(Stream.runDrain(Ordered.mapEffect(upstream, (i) => sleepFor(i === 0 ? 30 : 5), { concurrency: 2, name })).pipe(
-        Effect.withTracerEnabled(false)
-      ))
+      const fiber = yield* untraced(Stream.runDrain(Ordered.mapEffect(upstream, (i) => sleepFor(i === 0 ? 30 : 5), { concurrency: 2, name })))
       yield* adjustUntilDone(fiber, "22 millis")
       expect(yield* gauges(name)).toEqual([2, 2])
       yield* adjustUntilDone(fiber, "1 second")
       yield* Fiber.join(fiber)
-      const duration = yield* valueOf(M.actionDuration, name)
-      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 40, 5, 30])
       // 1 ended at 25 and waited for 0 until 30.
-      const delay = yield* valueOf(M.emitDelay, name)
-      expect([delay.count, delay.sum]).toEqual([3, 5])
-      expect(yield* gauges(name)).toEqual([0, 0])
+      expect(yield* summary(name)).toEqual({ durations: [3, 40, 5, 30], waits: [3, 5], gauges: [0, 0] })
     }))
 
   it.effect("a timed-out action is counted and timed as it timed out", () =>
     Effect.gen(function*() {
       const name = "alone-timeout"
-      const fiber = yield* fork(Ordered.forEach([10, 100, 20], sleepFor, { concurrency: 1, name, timeout: "50 millis" }).pipe(
-        Effect.withTracerEnabled(false)
-      ))
+      const fiber = yield* untraced(Ordered.forEach([10, 100, 20], sleepFor, { concurrency: 1, name, timeout: "50 millis" }))
       yield* adjustUntilDone(fiber, "30 millis")
       expect(yield* gauges(name)).toEqual([1, 1])
       yield* adjustUntilDone(fiber, "1 second")
       expect(yield* Fiber.await(fiber)).toEqual(Exit.fail(new ActionTimeoutError({ index: 1, timeout: Duration.millis(50) })))
       expect((yield* valueOf(M.failures, name)).count).toBe(1)
-      const duration = yield* valueOf(M.actionDuration, name)
-      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([2, 60, 10, 50])
+      expect(yield* durations(name)).toEqual([2, 60, 10, 50])
       expect((yield* valueOf(M.emitted, name)).count).toBe(1)
       expect(yield* gauges(name)).toEqual([0, 0])
     }))
@@ -410,19 +412,13 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       const name = "alone-children"
       // Ordered.mapEffect interrupts what an action forked when the action ends, before its result is filed.
       const action = (ms: number) => Effect.andThen(fork(Effect.never), sleepFor(ms))
-      const fiber = yield* fork(Stream.runDrain(Ordered.mapEffect(Stream.fromIterable([30, 10, 20]), action, { concurrency: 1, name })).pipe(
-        Effect.withTracerEnabled(false)
-      ))
+      const fiber = yield* untraced(Stream.runDrain(Ordered.mapEffect(Stream.fromIterable([30, 10, 20]), action, { concurrency: 1, name })))
       yield* adjustUntilDone(fiber, "35 millis")
       expect(yield* gauges(name)).toEqual([1, 1])
       expect((yield* valueOf(M.emitted, name)).count).toBe(1)
       yield* adjustUntilDone(fiber, "1 second")
       yield* Fiber.join(fiber)
-      const duration = yield* valueOf(M.actionDuration, name)
-      expect([duration.count, duration.sum, duration.min, duration.max]).toEqual([3, 60, 10, 30])
-      const delay = yield* valueOf(M.emitDelay, name)
-      expect([delay.count, delay.sum]).toEqual([3, 0])
-      expect(yield* gauges(name)).toEqual([0, 0])
+      expect(yield* summary(name)).toEqual({ durations: [3, 60, 10, 30], waits: [3, 0], gauges: [0, 0] })
     }))
 
   it.effect("a failure is counted and timed; the gauges return to 0", () =>
