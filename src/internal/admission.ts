@@ -106,10 +106,10 @@ export class Admission<A, B> {
   /**
    * Direct mode, without a key: the action of the next input, which
    * `releasesAtOnce`, has yet to complete, and `runner` runs it with no `Task`
-   * made for it (its start: `untrackedStartedAt`). Should it succeed before anything else is admitted, it
-   * leaves as `releaseDirect` lets a value leave (`releaseUntracked`); the
-   * next admission, its failure, or anything else that needs its record first
-   * gives it its `Task` (`track`).
+   * made for it (its start: `untrackedStartedAt`). Should it succeed before
+   * anything else is admitted, it leaves as `releaseDirect` lets a value leave
+   * (`releaseUntracked`); the next admission, its failure, or anything else
+   * that needs its record first gives it its `Task` (`track`).
    */
   startUntracked(input: A, runner: Runner<A, B>): void {
     this.untrackedIndex = this.nextIndex++
