@@ -438,7 +438,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       expect(yield* gauges(name)).toEqual([0, 0])
     }))
 
-  it.effect("an action interrupted with the run leaves the gauges at 0", () =>
+  it.effect("an action interrupted with the run counts as running until then, is not timed, and leaves the gauges at 0", () =>
     Effect.gen(function*() {
       const name = "alone-interrupted"
       const fiber = yield* alone([60_000], sleepFor, name)
