@@ -27,25 +27,25 @@ type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
  * @internal
  */
 export class Children<R> {
-  private readonly forkWatch: runtime.ForkTracker | undefined
+  /** Whether an action's end ends what it forked (`"action"`, and `"caller"` on effect 4). */
+  private readonly endsWithAction: boolean
   /** `"caller"`: runs an effect with the caller's fork scope (a fork does not inherit it). */
   private graft: Graft | undefined
   /** The worker loop as every worker runs it (grafted once, not per fork). */
   worker: Effect.Effect<void, never, R>
 
   constructor(lifetime: ChildLifetime, worker: Effect.Effect<void, never, R>) {
-    this.forkWatch = lifetime === "action" || !runtime.childrenOutliveActions ? runtime.makeForkTracker() : undefined
+    this.endsWithAction = lifetime === "action" || !runtime.childrenOutliveActions
     this.worker = worker
   }
 
   /**
-   * Runs `start`, which forks the run's first fibers, under the rule: with
-   * `"caller"` every worker then runs grafted; with `"action"` the fibers it
-   * forks, and those they fork, are watched.
+   * Runs `start`, which forks the run's first fibers, under the rule: where
+   * what an action forks outlives it (`"caller"` on effect 3), every worker
+   * runs grafted.
    */
   establish<X, E, R2>(start: Effect.Effect<X, E, R2>): Effect.Effect<X, E, R2> {
-    const forkWatch = this.forkWatch
-    if (forkWatch !== undefined) return forkWatch.establish(start)
+    if (this.endsWithAction) return start
     return runtime.transplant((graft) => {
       this.graft = graft
       this.worker = graft(this.worker)
@@ -58,16 +58,11 @@ export class Children<R> {
     return this.graft === undefined ? action : this.graft(action)
   }
 
-  /** A worker starts: `"action"` watches what it forks. */
-  enter(worker: runtime.RuntimeFiber<unknown, unknown>): void {
-    this.forkWatch?.watch(worker)
-  }
-
   /**
    * The action `worker` ran ended: `"action"` interrupts what it forked,
    * and the effect waits for that; `undefined` when there is nothing to end.
    */
   end(worker: runtime.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
-    return this.forkWatch?.endChildren(worker)
+    return this.endsWithAction ? runtime.endChildren(worker) : undefined
   }
 }

@@ -145,7 +145,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    */
   private readonly workerLoop: Effect.Effect<void, never, R> = runtime.withFiber((fiber) => {
     this.interruptor ??= runtime.idOf(fiber)
-    this.children.enter(fiber)
     const worker = this.pool.started(fiber)
     runtime.onUnwoundFailure(fiber, (cause) => {
       if (worker.awaiting) this.abandoned(worker, cause)

@@ -264,56 +264,21 @@ export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Ef
     : () => Effect.map((Effect as Module).context(), (context) => (Effect as Module).runForkWith(context))
 
 /**
- * How the engine ends what an action forked (`children.ts`, `"action"`):
- * effect 3 notes forks with a `Supervisor`; effect 4 ends a fiber's children
- * with it and keeps them on the fiber, where this reads them.
+ * How the engine ends what an action forked (`children.ts`, `"action"`): the
+ * fibers `worker` forked that still run, interrupted and awaited;
+ * `undefined` when there are none. Both lines keep a fiber's running
+ * children in a set on the fiber (not public API), emptied as they end, so
+ * this is a field read per action. (A `Supervisor` that noted forks instead
+ * made effect 3 call it on every operation of every worker.) Effect 3 adds
+ * a fork to the set as its fiber runs the next operation, before the
+ * action's value reaches the worker loop; daemons and fibers forked into a
+ * scope are not children on either line.
  *
  * @internal
  */
-export interface ForkTracker {
-  /** Runs `start` so that forks from watched fibers are noted. */
-  readonly establish: <X, E, R>(start: Effect.Effect<X, E, R>) => Effect.Effect<X, E, R>
-  readonly watch: (fiber: RuntimeFiber<unknown, unknown>) => void
-  /** Interrupts and awaits what `worker` forked since the last call; `undefined` when nothing. */
-  readonly endChildren: (worker: RuntimeFiber<unknown, unknown>) => Effect.Effect<void> | undefined
-}
-
-const interruptChildren = (children: Iterable<RuntimeFiber<unknown, unknown>>): Effect.Effect<void> =>
-  Fiber.interruptAll(Array.from(children))
-
-/** @internal */
-export const makeForkTracker: () => ForkTracker = v3
-  ? () => {
-    const watched = new Set<RuntimeFiber<unknown, unknown>>()
-    const forkedFrom = new Set<RuntimeFiber<unknown, unknown>>()
-    // A fork noted may be a daemon or a fiber forked in a scope, which are not children:
-    // the worker's actual children are read when its action ends.
-    const supervisor = new (class extends (Barrel as Module).Supervisor.AbstractSupervisor {
-      readonly value = Effect.void
-      onStart(_c: unknown, _e: unknown, parent: Option.Option<RuntimeFiber<unknown, unknown>>): void {
-        if (parent._tag === "Some" && watched.has(parent.value)) forkedFrom.add(parent.value)
-      }
-    })()
-    return {
-      establish: (start) => (Effect as Module).supervised(start, supervisor),
-      watch: (fiber) => watched.add(fiber),
-      endChildren: (worker) => {
-        if (forkedFrom.size === 0 || !forkedFrom.delete(worker)) return undefined
-        return Effect.flatMap((worker as Module).children as Effect.Effect<Array<RuntimeFiber<unknown, unknown>>>, interruptChildren)
-      }
-    }
-  }
-  // Stateless, so one for every run: its `endChildren`, called per action, is then the same function at every call.
-  : () => effect4ForkTracker
-
-const effect4ForkTracker: ForkTracker = {
-  establish: (start) => start,
-  watch: () => {},
-  // Effect 4 keeps a fiber's children in a set it empties as they end (not public API in 4.x).
-  endChildren: (worker) => {
-    const children: Set<RuntimeFiber<unknown, unknown>> | undefined = (worker as Module)._children
-    return children === undefined || children.size === 0 ? undefined : interruptChildren(children)
-  }
+export const endChildren = (worker: RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+  const children: Set<RuntimeFiber<unknown, unknown>> | null | undefined = (worker as Module)._children
+  return children == null || children.size === 0 ? undefined : Fiber.interruptAll(Array.from(children))
 }
 
 /**

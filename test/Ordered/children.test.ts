@@ -66,6 +66,18 @@ describe("fibers forked by an action", () => {
         expect(yield* Ref.get(ended)).toEqual(Arr.range(0, 9))
       }))
 
+    // Effect 3 files a fork among its fiber's children as that fiber runs its next operation: here, the step
+    // that hands the action's value to the worker loop.
+    it.effect("a child forked by the action's last operation has ended when the action's result is emitted", () =>
+      Effect.gen(function*() {
+        const whenEmitted = yield* Stream.range(0, 9).pipe(
+          Ordered.mapEffect(() => fork(Effect.never), { concurrency: 2 }),
+          Stream.map((child) => { const exit = poll(child); return exit !== null && isInterrupted(exit) }),
+          Stream.runCollect
+        )
+        expect([...whenEmitted]).toEqual(Arr.makeBy(10, () => true))
+      }))
+
     it.effect("a daemon fiber an action forks is not its child and keeps running", () =>
       Effect.gen(function*() {
         const done = yield* Ref.make(0)
