@@ -407,6 +407,21 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       expect(yield* gauges(name)).toEqual([0, 0])
     }))
 
+  it.effect("under a timeout, an action that succeeds in time leaves as it ends, with no Task", () =>
+    Effect.gen(function*() {
+      const name = "alone-within-timeout"
+      const latencies = [30, 10, 20]
+      const startUntracked = vi.spyOn(Admission.prototype, "startUntracked")
+      const releaseUntracked = vi.spyOn(Admission.prototype, "releaseUntracked")
+      // The timeout runs the action on a fiber of its own, a child of the worker that has ended when its value comes back.
+      const run = Ordered.mapEffect(Stream.fromIterable(latencies), sleepFor, { concurrency: 1, name, timeout: "1 second" })
+      const fiber = yield* untraced(Stream.runCollect(run))
+      yield* adjustUntilDone(fiber, "1 second")
+      expect([...(yield* Fiber.join(fiber))]).toEqual(latencies)
+      expect(yield* summary(name)).toEqual({ durations: [3, 60, 10, 30], waits: [3, 0], gauges: [0, 0] })
+      expect([startUntracked.mock.calls.length, releaseUntracked.mock.calls.length]).toEqual([3, 3])
+    }))
+
   it.effect("an action whose forked fibers end before its result is filed is timed once, to its own end", () =>
     Effect.gen(function*() {
       const name = "alone-children"
