@@ -265,14 +265,16 @@ export const runForkWithCurrent: <R>() => Effect.Effect<<A, E>(effect: Effect.Ef
 
 /**
  * How the engine ends what an action forked (`children.ts`, `"action"`): the
- * fibers `worker` forked that still run, interrupted and awaited;
- * `undefined` when there are none. Both lines keep a fiber's running
- * children in a set on the fiber (not public API), emptied as they end, so
- * this is a field read per action. (A `Supervisor` that noted forks instead
- * made effect 3 call it on every operation of every worker.) Effect 3 adds
- * a fork to the set as its fiber runs the next operation, before the
- * action's value reaches the worker loop; daemons and fibers forked into a
- * scope are not children on either line.
+ * fibers still running in `worker`'s fork scope (those its action forked,
+ * and those forked there by fibers the action runs concurrently),
+ * interrupted and awaited; `undefined` when there are none. Both lines keep
+ * a fiber's running children in a set on the fiber (not public API),
+ * emptied as they end, so this is a field read per action. (On effect 3 a
+ * `Supervisor` noted forks instead: called each time a worker suspended and
+ * resumed, and any fork, even one already ended, sent the action the slow
+ * way.) Effect 3 adds a fork to the set as its fiber runs the next
+ * operation, before the action's value reaches the worker loop; daemons and
+ * fibers forked into a scope are not children on either line.
  *
  * @internal
  */

@@ -413,7 +413,7 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
       const latencies = [30, 10, 20]
       const startUntracked = vi.spyOn(Admission.prototype, "startUntracked")
       const releaseUntracked = vi.spyOn(Admission.prototype, "releaseUntracked")
-      // The timeout runs the action on a fiber of its own, a child of the worker that has ended when its value comes back.
+      // The timeout runs the action on a fiber of its own (on effect 3 a child of the worker), ended when its value comes back.
       const run = Ordered.mapEffect(Stream.fromIterable(latencies), sleepFor, { concurrency: 1, name, timeout: "1 second" })
       const fiber = yield* untraced(Stream.runCollect(run))
       yield* adjustUntilDone(fiber, "1 second")
