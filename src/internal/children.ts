@@ -1,4 +1,4 @@
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as runtime from "./runtime.ts"
 
 /**
@@ -17,6 +17,11 @@ import * as runtime from "./runtime.ts"
  * @internal
  */
 export type ChildLifetime = "caller" | "action"
+
+/** What the run dies with if the line's fibers no longer keep their children where `runtime.endChildren` reads them. */
+const noChildren = new Error(
+  "effect-ordered cannot end the fibers an action forks: this version of effect keeps no `_children` set on its fibers (please report it)"
+)
 
 type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
@@ -42,10 +47,11 @@ export class Children<R> {
   /**
    * Runs `start`, which forks the run's first fibers, under the rule: where
    * what an action forks outlives it (`"caller"` on effect 3), every worker
-   * runs grafted.
+   * runs grafted; else the run dies at once, rather than let forks outlive
+   * their actions, if the line's fibers keep no children set.
    */
   establish<X, E, R2>(start: Effect.Effect<X, E, R2>): Effect.Effect<X, E, R2> {
-    if (this.endsWithAction) return start
+    if (this.endsWithAction) return runtime.withFiber((fiber) => runtime.keepsChildren(fiber) ? start : Effect.die(noChildren))
     return runtime.transplant((graft) => {
       this.graft = graft
       this.worker = graft(this.worker)

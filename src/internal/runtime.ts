@@ -284,6 +284,14 @@ export const endChildren = (worker: RuntimeFiber<unknown, unknown>): Effect.Effe
 }
 
 /**
+ * Whether `fiber` keeps the set of children `endChildren` reads: both lines
+ * set it as a fiber is made; a later release could rename it.
+ *
+ * @internal
+ */
+export const keepsChildren = (fiber: RuntimeFiber<unknown, unknown>): boolean => "_children" in fiber
+
+/**
  * Whether the line lets a fiber an action forks outlive the action, as
  * effect 3's `Effect.forEach` does (`"caller"`); on effect 4 the concurrent
  * `Effect.forEach` ends it with its action, and so does the engine.

@@ -21,4 +21,18 @@ describe("the Effect line under test", () => {
       yield* TestClock.adjust("1 hour")
       expect(yield* Fiber.join(fiber)).toBe("woke")
     }))
+
+  // The engine reads a fiber's private set of children to end what an action forked (runtime.endChildren).
+  it.effect("fibers keep the set of running children the engine reads, and it holds a fiber forked until it ends", () =>
+    Effect.gen(function*() {
+      const parent = yield* fork(Effect.andThen(fork(Effect.sleep("1 hour")), Effect.never))
+      yield* TestClock.adjust("1 minute")
+      expect(runtime.keepsChildren(parent)).toBe(true)
+      expect(runtime.keepsChildren({} as typeof parent)).toBe(false)
+      const end = runtime.endChildren(parent)
+      expect(end).toBeDefined()
+      yield* end!
+      expect(runtime.endChildren(parent)).toBeUndefined()
+      yield* Fiber.interrupt(parent)
+    }))
 })
