@@ -23,8 +23,6 @@ const noChildren = new Error(
   "effect-ordered cannot end the fibers an action forks: this version of effect keeps no `_children` set on its fibers (please report it)"
 )
 
-type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-
 /**
  * The child lifetime of one run: how the engine's fibers start, and what an
  * action's end must wait for. Everything the rule needs lives here.
@@ -34,8 +32,6 @@ type Graft = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 export class Children<R> {
   /** Whether an action's end ends what it forked (`"action"`, and `"caller"` on effect 4). */
   private readonly endsWithAction: boolean
-  /** `"caller"`: runs an effect with the caller's fork scope (a fork does not inherit it). */
-  private graft: Graft | undefined
   /** The worker loop as every worker runs it (grafted once, not per fork). */
   worker: Effect.Effect<void, never, R>
 
@@ -53,15 +49,9 @@ export class Children<R> {
   establish<X, E, R2>(start: Effect.Effect<X, E, R2>): Effect.Effect<X, E, R2> {
     if (this.endsWithAction) return runtime.withFiber((fiber) => runtime.keepsChildren(fiber) ? start : Effect.die(noChildren))
     return runtime.transplant((graft) => {
-      this.graft = graft
       this.worker = graft(this.worker)
       return start
     })
-  }
-
-  /** An action that runs on a fiber of its own (under `timeout`): what it forks still follows the rule. */
-  ownFiber<A, E, R2>(action: Effect.Effect<A, E, R2>): Effect.Effect<A, E, R2> {
-    return this.graft === undefined ? action : this.graft(action)
   }
 
   /**

@@ -1,11 +1,11 @@
 import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
 import type * as Tracer from "effect/Tracer"
 import { Admission } from "./admission.ts"
 import { ActionTimeoutError } from "../errors.ts"
 import { type ChildLifetime, Children } from "./children.ts"
+import { Deadlines } from "./deadlines.ts"
 import { Handoff } from "./handoff.ts"
 import { type HedgeHost, Hedger } from "./hedge.ts"
 import { PipelineMetrics } from "./metrics.ts"
@@ -25,8 +25,8 @@ export { iterableSource, streamSource } from "./source.ts"
  * upstream into the window, runs them on worker fibers, and hands results to
  * the consumer. What varies is each in a module of its own, behind a narrow
  * interface: the order and key lanes (`ordering.ts`), hedging (`hedge.ts`),
- * `window: "auto"` (`autoWindow.ts`), metrics (`metrics.ts`) and the
- * lifetime of fibers that actions fork (`children.ts`).
+ * `timeout` (`deadlines.ts`), `window: "auto"` (`autoWindow.ts`), metrics
+ * (`metrics.ts`) and the lifetime of fibers that actions fork (`children.ts`).
  *
  * Shape: worker fibers, recruited as work appears up to `concurrency`, take
  * actions from upstream, run them inline (no fiber per action) and file each
@@ -54,9 +54,10 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   private readonly ordering: Ordering<A, B>
   private readonly children: Children<R>
   private hedger: Hedger<A, B, R> | undefined
+  private deadlines: Deadlines<Worker<A, B>, R> | undefined
   /** With `name`: what the run records. */
   private metrics: PipelineMetrics | undefined
-  /** With `name`, `hedge` or `concurrency: "auto"`: the clock actions are timed with. */
+  /** With `name`, `hedge`, `timeout` or `concurrency: "auto"`: the clock actions are timed with. */
   private clock: runtime.ClockReader | undefined
   private readonly handoff: Handoff<A, B, R>
   private readonly pool: WorkerPool<A, B, R>
@@ -106,7 +107,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     // Finalizers run in reverse: the workers stop before the source closes, and the metrics close last.
     return this.startPolicies.pipe(
       runtime.zipRight(Scope.addFinalizer(scope, this.source.close)),
-      runtime.zipRight(this.children.establish(runtime.zipRight(this.startHedger, Effect.suspend(() => {
+      runtime.zipRight(this.children.establish(runtime.zipRight(this.startWatchers, Effect.suspend(() => {
         this.pool.worker = this.children.worker
         return this.pool.spawn(1)
       }))))
@@ -114,22 +115,24 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   })
 
   private readonly startPolicies: Effect.Effect<void> = runtime.withFiber((fiber) => {
-    const name = this.options.name
-    if (name !== undefined || this.options.hedge !== undefined || this.pool.limiter !== undefined) this.clock = runtime.clockOf(fiber)
+    const { hedge, name, timeout } = this.options
+    if ((name ?? timeout ?? hedge ?? this.pool.limiter) !== undefined) this.clock = runtime.clockOf(fiber)
     const metrics = name === undefined ? undefined
       : this.metrics = this.handoff.metrics = this.admission.metrics = new PipelineMetrics(name, fiber, this.clock!, this.pool.limiter)
-    this.direct = this.options.hedge === undefined && this.pool.limiter === undefined && metrics?.tracing !== true
+    this.direct = hedge === undefined && this.pool.limiter === undefined && metrics?.tracing !== true
     this.untracked = this.direct && this.options.key === undefined
     if (metrics === undefined) return Effect.void
     // Runs last: the workers have stopped; the actions they were running end as interrupted.
     return Scope.addFinalizer(this.pool.scope!, Effect.sync(() => metrics.close(this.pool.workers, this.interruptor!)))
   })
 
-  private readonly startHedger: Effect.Effect<void, never, R> = Effect.suspend(() => {
-    const policy = this.options.hedge
-    if (policy === undefined) return Effect.void
-    const hedger = this.hedger = this.handoff.hedger = new Hedger(policy, this.clock!, this.ordering, this, this.options.timeout)
-    return this.pool.fork(hedger.loop)
+  /** Forks the fibers that watch running actions: hedging's, and the deadlines' (`timeout`). */
+  private readonly startWatchers: Effect.Effect<void, never, R> = Effect.suspend(() => {
+    const { hedge, timeout } = this.options
+    if (hedge !== undefined) this.hedger = this.handoff.hedger = new Hedger(hedge, this.clock!, this.ordering, this)
+    if (timeout !== undefined) this.deadlines = this.pool.deadlines = new Deadlines(timeout, this.clock!, this.timedOut)
+    const loops = [this.hedger?.loop, this.deadlines?.loop].filter((loop) => loop !== undefined)
+    return Effect.forEach(loops, (loop) => this.pool.fork(loop), { discard: true })
   })
 
   /** A worker's loop ended; one that left over the `concurrency: "auto"` limit hands the work it was woken for to another. */
@@ -147,7 +150,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     this.interruptor ??= runtime.idOf(fiber)
     const worker = this.pool.started(fiber)
     runtime.onUnwoundFailure(fiber, (cause) => {
-      if (worker.awaiting) this.abandoned(worker, cause)
+      if (worker.awaiting) Effect.runFork(this.abandoned(worker, cause) ?? Effect.void)
     })
     const loop: Effect.Effect<void, unknown, R> = Effect.whileLoop({
       while: () => worker.ending !== undefined || (this.hasWork() && !this.pool.overLimit(this.intake.pulling)) || stops(this.metrics),
@@ -243,8 +246,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         if (action !== undefined && this.untracked && !runtime.isExit(action)) {
           this.admission.startUntracked(input, worker)
           if (this.handoff.wakeForReleased()) now = undefined // it ran at once (effect 4), before the action starts
-          this.admission.untrackedStartedAt = now ?? this.clock?.millis() ?? 0
-          return this.run(worker, index, undefined, action, this.options.timeout)
+          const startedAt = this.admission.untrackedStartedAt = now ?? this.clock?.millis() ?? 0
+          return this.run(worker, undefined, action, startedAt)
         }
         if ((task = this.admission.admit(input)) === undefined) continue // its key is busy, or threw: it waits, or failed
       } else {
@@ -268,7 +271,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       if (this.metrics !== undefined) task.span = this.metrics.started(task.index, task.lane?.key)
       if (exit === undefined) {
         this.hedger?.started(task)
-        return this.run(worker, task.index, task.span, action, this.options.timeout)
+        return this.run(worker, task.span, action, now)
       }
       if (exit._tag === "Success") this.attemptEnded(worker, undefined, exit.value as B, now)
       else this.attemptEnded(worker, exit.cause, undefined, now)
@@ -287,30 +290,31 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.pool.park
   }
 
-  /** Runs the action at `index`, which has yet to complete, in `span` and under `timeout` if given. */
-  private run(worker: Worker<A, B>, index: number, span: Tracer.Span | undefined, action: Effect.Effect<B, unknown, R>,
-    timeout: Duration.Duration | undefined): Effect.Effect<unknown, unknown, R> {
+  /** Runs on `worker` an attempt, yet to complete, of the action that started at `startedAt`, in `span`. */
+  private run(worker: Worker<A, B>, span: Tracer.Span | undefined, action: Effect.Effect<B, unknown, R>,
+    startedAt: number): Effect.Effect<unknown, unknown, R> {
     // Hand the rest of the work to other workers before this one waits.
     const recruit = this.recruit()
     if (span !== undefined) action = Effect.withParentSpan(action, span)
-    if (timeout !== undefined) {
-      // The timeout runs the action on a fiber of its own.
-      action = runtime.timeoutFail(this.children.ownFiber(action), {
-        duration: timeout,
-        onTimeout: () => new ActionTimeoutError({ index, timeout: this.options.timeout! })
-      })
-    }
+    this.deadlines?.watch(worker, startedAt)
     // Its value, or its failure, comes back to the worker loop.
     worker.awaiting = true
     return recruit === undefined ? action : runtime.zipRight(recruit, action)
   }
 
-  /** Starts the hedged copy of `task` on `worker`, under what is left of the first attempt's `timeout`. */
+  /** Starts the hedged copy of `task` on `worker`: `timeout` covers both attempts, from the first one's start. */
   private runCopy(worker: Worker<A, B>, task: Task<A, B>): Effect.Effect<unknown, unknown, R> {
-    const hedger = this.hedger!
     worker.task = task
     if (this.pool.limiter !== undefined) this.pool.attemptStarted(worker, this.clock!.millis())
-    return this.run(worker, task.index, task.span, hedger.asCopy(invoke(this.f, task.input, task.index)), hedger.copyTimeout(task))
+    return this.run(worker, task.span, this.hedger!.asCopy(invoke(this.f, task.input, task.index)), task.startedAt)
+  }
+
+  /** `Deadlines`: `worker`'s attempt is past its deadline; once the worker has ended, the action fails, and a worker takes its place. */
+  private readonly timedOut = (worker: Worker<A, B>): Effect.Effect<void, never, R> => {
+    if (this.admission.runsUntracked(worker)) this.admission.track()
+    const cause = Cause.fail(new ActionTimeoutError({ index: worker.task!.index, timeout: this.options.timeout! }))
+    return this.pool.expire(worker, () =>
+      runtime.zipRight(this.abandoned(worker, cause) ?? Effect.void, Effect.suspend(() => this.recruit() ?? Effect.void)))
   }
 
   /**
@@ -320,6 +324,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
    */
   private exited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined): void {
     worker.awaiting = false
+    this.deadlines?.unwatch(worker)
     // Interrupted meanwhile (a failure cut it off): interruption is not a result.
     if (worker.task === undefined && !this.admission.runsUntracked(worker)) return
     const children = this.children.end(worker.fiber)
@@ -336,14 +341,14 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   }
 
   /**
-   * `worker` died in its action without unwinding its loop (see
-   * `runtime.onUnwoundFailure`): the action failed with `cause`, what must
-   * end with it ends on a fiber of its own, and the worker's place is free.
+   * `worker` ended in its action without unwinding its loop (it died, `runtime.onUnwoundFailure`, or timed out): the
+   * action failed with `cause`, and its place is free. Returns what must end before that is filed, for the caller to run.
    */
-  private abandoned(worker: Worker<A, B>, cause: Cause.Cause<unknown>): void {
+  private abandoned(worker: Worker<A, B>, cause: Cause.Cause<unknown>): Effect.Effect<void> | undefined {
     this.pool.forget(worker)
+    worker.ending = undefined
     this.exited(worker, cause, undefined)
-    if (worker.ending !== undefined) Effect.runFork(worker.ending)
+    return worker.ending
   }
 
   /**
@@ -392,12 +397,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       // upstream's, which lies after every admitted action, is moot.
       onFailure: (cause) => this.admission.admitting ? this.abort(cause) : undefined,
       onSuccess: (more) => {
-        if (more) {
-          this.wakeForWork()
-        } else {
-          this.pool.wakeAll()
-          if (this.window.admitted === 0) this.handoff.wake()
-        }
+        if (more) return void this.wakeForWork()
+        this.pool.wakeAll()
+        if (this.window.admitted === 0) this.handoff.wake()
       }
     })
   }

@@ -2,6 +2,7 @@ import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { ActionTimeoutError } from "../errors.ts"
+import { Alarm } from "./alarm.ts"
 import { Fifo } from "./fifo.ts"
 import { Heap } from "./heap.ts"
 import type { Ordering } from "./ordering.ts"
@@ -93,9 +94,6 @@ class DurationHistogram {
   }
 }
 
-/** What the `Hedger`'s fiber is resumed with: it runs once its waker yields (`Hedger.wake`). */
-const pokedLater: Effect.Effect<void> = runtime.afterResumer(Effect.void)
-
 /** How often, in samples, a quantile threshold is read again from the histogram. */
 const REREAD_EVERY = 32
 
@@ -133,24 +131,17 @@ export class Hedger<A, B, R> {
   private readonly histogram: DurationHistogram | undefined
   private thresholdMillis: number | undefined
   private sinceReread = 0
-  /** When the fiber wakes up by itself; `Infinity` while it waits for a head. */
-  private sleepingUntil = Infinity
-  private poke: ((effect: Effect.Effect<void>) => void) | undefined
+  /** Wakes the fiber for a head that is due sooner than it sleeps. */
+  private readonly alarm = new Alarm()
 
   constructor(
     private readonly policy: HedgePolicy,
     private readonly clock: runtime.ClockReader,
     private readonly ordering: Ordering<A, B>,
-    private readonly host: HedgeHost<A, B, R>,
-    /** `options.timeout`: it covers both attempts, from the first one's start. */
-    private readonly timeout: Duration.Duration | undefined
+    private readonly host: HedgeHost<A, B, R>
   ) {
     this.histogram = policy._tag === "Quantile" ? new DurationHistogram() : undefined
     this.thresholdMillis = policy._tag === "After" ? policy.millis : undefined
-  }
-
-  now(): number {
-    return this.clock.millis()
   }
 
   /** Copies waiting for a worker. */
@@ -172,7 +163,7 @@ export class Hedger<A, B, R> {
 
   private watch(task: Task<A, B>): void {
     this.heads.push(task)
-    if (this.thresholdMillis !== undefined) this.wake(task.startedAt + this.thresholdMillis)
+    if (this.thresholdMillis !== undefined) this.alarm.wake(task.startedAt + this.thresholdMillis)
   }
 
   /** Whether a watched head is still worth a copy. */
@@ -192,29 +183,10 @@ export class Hedger<A, B, R> {
     this.sinceReread = 0
     this.thresholdMillis = histogram.quantile(policy.quantile)
     const first = this.heads.peek()
-    if (first !== undefined) this.wake(first.startedAt + this.thresholdMillis)
+    // Poked as an action's end is filed: run at once (effect 4), the fiber would hedge an action whose first attempt
+    // just succeeded, its copy running on past it (`Alarm`).
+    if (first !== undefined) this.alarm.wake(first.startedAt + this.thresholdMillis)
   }
-
-  /**
-   * Wakes the fiber for a head due at `due`. It is poked from the middle of
-   * the engine's bookkeeping (an action's end is being filed), so it runs
-   * once the engine's fiber yields, as effect 3 schedules it: run at once
-   * (effect 4 runs a resumed fiber on the resumer's stack) it would hedge an
-   * action whose first attempt just succeeded, its copy running on past it.
-   */
-  private wake(due: number): void {
-    if (due >= this.sleepingUntil || this.poke === undefined) return
-    const poke = this.poke
-    this.poke = undefined
-    poke(pokedLater)
-  }
-
-  private readonly poked: Effect.Effect<void> = runtime.async<void>((resume) => {
-    this.poke = resume
-    return Effect.sync(() => {
-      this.poke = undefined
-    })
-  })
 
   /** The watching fiber: hedges each head once it is overdue; runs until interrupted. */
   readonly loop: Effect.Effect<never, never, R> = Effect.suspend((): Effect.Effect<never, never, R> => {
@@ -222,19 +194,14 @@ export class Hedger<A, B, R> {
     while (heads.length > 0 && !this.eligible(heads.peek()!)) heads.pop()
     const threshold = this.thresholdMillis
     const head = heads.peek()
-    if (head === undefined || threshold === undefined) {
-      this.sleepingUntil = Infinity
-      return runtime.zipRight(this.poked, this.loop)
-    }
-    const due = head.startedAt + threshold
-    const now = this.now()
+    const due = head === undefined || threshold === undefined ? Infinity : head.startedAt + threshold
+    const now = this.clock.millis()
     // Within a nanosecond: a clock in fractional milliseconds may land a hair short of `due`.
     if (due - now < 1e-6) {
       heads.pop()
-      return runtime.zipRight(this.hedge(head), this.loop)
+      return runtime.zipRight(this.hedge(head!), this.loop)
     }
-    this.sleepingUntil = due
-    return runtime.zipRight(Effect.raceFirst(Effect.sleep(due - now), this.poked), this.loop)
+    return runtime.zipRight(this.alarm.sleepUntil(due, now), this.loop)
   })
 
   // ----------------------------------------------------------- the copies
@@ -256,14 +223,6 @@ export class Hedger<A, B, R> {
   /** The copy runs as attempt 2 (`Ordered.currentAttempt`). */
   asCopy(action: Effect.Effect<B, unknown, R>): Effect.Effect<B, unknown, R> {
     return currentAttempt.locally(action, 2)
-  }
-
-  /** What is left of `timeout` for the copy of `task`, which covers both attempts. */
-  copyTimeout(task: Task<A, B>): Duration.Duration | undefined {
-    const timeout = this.timeout
-    return timeout === undefined
-      ? undefined
-      : Duration.millis(Math.max(0, Duration.toMillis(timeout) - (this.now() - task.startedAt)))
   }
 
   // ------------------------------------------------------------ decisions

@@ -140,13 +140,6 @@ export const catchAllCause: {
   <A, E, R, A2, E2, R2>(self: Effect.Effect<A, E, R>, f: (cause: Cause.Cause<E>) => Effect.Effect<A2, E2, R2>): Effect.Effect<A | A2, E2, R | R2>
 } = (Effect as Module).catchAllCause ?? (Effect as Module).catchCause
 
-/** Fails with `onTimeout()` after `duration`, interrupting the effect (effect 4: `Effect.timeoutOrElse`). @internal */
-export const timeoutFail: <A, E, R, E1>(
-  self: Effect.Effect<A, E, R>,
-  options: { readonly onTimeout: () => E1; readonly duration: DurationInput }
-) => Effect.Effect<A, E | E1, R> = v3 ? (Effect as Module).timeoutFail : (self, options) =>
-  (Effect as Module).timeoutOrElse(self, { duration: options.duration, orElse: () => Effect.fail(options.onTimeout()) })
-
 /** Both causes, the first first (effect 4: `Cause.combine`). @internal */
 export const sequential: <E, E2>(left: Cause.Cause<E>, right: Cause.Cause<E2>) => Cause.Cause<E | E2> = (Cause as Module).sequential ??
   (Cause as Module).combine

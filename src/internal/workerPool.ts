@@ -3,13 +3,14 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import { ConcurrencyLimit, type LimitOptions } from "./concurrencyLimit.ts"
+import type { Deadlines, Watched } from "./deadlines.ts"
 import { isTimeoutOf } from "./hedge.ts"
 import type { PipelineMetrics } from "./metrics.ts"
 import * as runtime from "./runtime.ts"
 import type { Task } from "./task.ts"
 
-/** A worker fiber of the engine, and the action it runs. @internal */
-export interface Worker<A, B> {
+/** A worker fiber of the engine, and the action it runs; with `timeout`, its entry in the deadlines' list. @internal */
+export interface Worker<A, B> extends Watched {
   readonly fiber: runtime.RuntimeFiber<void>
   /** The action this worker runs, if any. */
   task: Task<A, B> | undefined
@@ -62,6 +63,8 @@ export class WorkerPool<A, B, R> {
   scope: Scope.Scope | undefined
   /** The worker loop as every worker runs it (see `Children.worker`). */
   worker: Effect.Effect<void, never, R> | undefined
+  /** With `timeout`: the running attempts' deadlines, which a worker stopped here leaves. */
+  deadlines: Deadlines<Worker<A, B>, R> | undefined
 
   constructor(concurrency: number, limit: LimitOptions | undefined) {
     this.limiter = limit === undefined ? undefined : new ConcurrencyLimit(limit)
@@ -117,7 +120,10 @@ export class WorkerPool<A, B, R> {
       awaiting: false,
       ending: undefined,
       startedAt: 0,
-      filedAt: undefined
+      filedAt: undefined,
+      due: undefined,
+      earlier: undefined,
+      later: undefined
     }
     this.onTheWay--
     this.workers.push(worker)
@@ -214,8 +220,29 @@ export class WorkerPool<A, B, R> {
     // The cut attempt leaves the limiter's count without a sample: its latency was cut short.
     this.limiter?.dropped(worker.startedAt, clock.millis(), false)
     worker.task = undefined
+    this.deadlines?.unwatch(worker)
     worker.fiber.addObserver(() => this.forget(worker))
+    return this.stop(worker)
+  }
+
+  /** Interrupts `worker` and waits for it to end (its finalizers run). */
+  private stop(worker: Worker<A, B>): Effect.Effect<void> {
     return Effect.asVoid(Fiber.interrupt(worker.fiber))
+  }
+
+  /**
+   * `worker`'s attempt is past its deadline: a fiber of its own (a slow finalizer holds up no other deadline)
+   * interrupts it, and once it has ended runs `timedOut`, unless a hedged copy's win or a failure's cut stopped it
+   * meanwhile (it no longer runs the task), whose end is then theirs. As with `Effect.timeout`, what the action ends
+   * with before the interruption lands (it was uninterruptible, or it ended at the deadline's instant) is not its result.
+   */
+  expire(worker: Worker<A, B>, timedOut: () => Effect.Effect<void, never, R>): Effect.Effect<void, never, R> {
+    const task = worker.task
+    worker.awaiting = false
+    // Its loop ignores what the action ends with, and should it get past the action before the interruption lands, stops.
+    worker.ending = Effect.interrupt
+    const expire = runtime.zipRight(this.stop(worker), Effect.suspend(() => worker.task === task ? timedOut() : Effect.void))
+    return Effect.asVoid(Effect.forkIn(expire, this.scope!))
   }
 
   /** `worker` has ended outside its loop: its place is free. */
@@ -231,6 +258,7 @@ export class WorkerPool<A, B, R> {
       if (worker.task !== undefined && worker.task.index > index) {
         metrics?.interrupted(worker.task.span, by)
         worker.task = undefined
+        this.deadlines?.unwatch(worker)
         runtime.interruptAsFork(worker.fiber, by)
       }
     }

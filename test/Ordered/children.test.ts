@@ -158,4 +158,41 @@ describe("fibers forked by an action", () => {
         }))
     }
   })
+
+  describe("an action that times out", () => {
+    // Its worker is interrupted (docs/ordered.md § Design): what the action forked follows the operator's rule all the same.
+    const timesOut = (run: (f: () => Effect.Effect<never>) => Effect.Effect<unknown, unknown>) =>
+      Effect.gen(function*() {
+        let child: Fiber.RuntimeFiber<void> | undefined
+        const fiber = yield* fork(
+          run(() =>
+            Effect.andThen(
+              Effect.tap(fork(Effect.sleep(Duration.hours(1))), (forked) => {
+                child = forked
+              }),
+              Effect.never
+            )
+          ).pipe(Effect.exit, Effect.map((exit) => ({ exit, childAtFailure: poll(child!) })))
+        )
+        yield* TestClock.adjust("1 second")
+        return yield* Fiber.join(fiber)
+      })
+
+    it.effect("Ordered.mapEffect: its child has ended when its ActionTimeoutError reaches the stream", () =>
+      Effect.gen(function*() {
+        const { childAtFailure, exit } = yield* timesOut((f) =>
+          Stream.runDrain(Ordered.mapEffect(Stream.make(0), f, { concurrency: 1, timeout: "1 second" }))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        expect(childAtFailure !== null && childAtFailure !== undefined && isInterrupted(childAtFailure)).toBe(true)
+      }))
+
+    it.effect(`Ordered.forEach: its child ${outlives ? "outlives the run" : "has ended when the run fails"}, as with Effect.forEach`, () =>
+      Effect.gen(function*() {
+        const { childAtFailure, exit } = yield* timesOut((f) => Ordered.forEach([0], f, { concurrency: 1, timeout: "1 second" }))
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (outlives) expect(childAtFailure).toBeNull()
+        else expect(childAtFailure !== null && childAtFailure !== undefined && isInterrupted(childAtFailure)).toBe(true)
+      }))
+  })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
+import { Clock, Data, Duration, Effect, Exit, Fiber, Option, Ref, Stream } from "effect"
 import { ActionTimeoutError, Ordered } from "../../src/index.ts"
-import { TestClock, defectOf, failureOf, fork, streamOutcome } from "../utils/line.ts"
+import { TestClock, countingFibers, defectOf, failureOf, fork, streamOutcome } from "../utils/line.ts"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
@@ -254,6 +254,74 @@ describe("timeout", () => {
       )
       expect(exit).toEqual(Exit.succeed([1, 2, 3]))
     }))
+
+  it.effect("each action runs on its worker, not on a fiber of its own: a run forks its workers and one watcher", () =>
+    Effect.gen(function*() {
+      const [counted, fibers] = countingFibers(
+        Ordered.forEach(Array.from({ length: 200 }, (_, n) => n), (n) => Effect.as(Effect.sleep("1 millis"), n), {
+          concurrency: 4,
+          timeout: "1 second"
+        })
+      )
+      const exit = yield* drive(counted)
+      expect(exit).toEqual(Exit.succeed(Array.from({ length: 200 }, (_, n) => n)))
+      // 4 workers, the watcher, and the fibers its few sleeps race on (`Effect.timeout` per action forked 200 or more)
+      expect(fibers.started()).toBeLessThanOrEqual(16)
+    }))
+
+  it.effect("a pipeline that waits on upstream for an hour, under a 10 ms timeout, wakes its watcher a few times", () =>
+    Effect.gen(function*() {
+      const upstream = Stream.concat(Stream.make(0), Stream.fromEffect(Effect.as(Effect.sleep("1 hour"), 1)))
+      const [counted, fibers] = countingFibers(
+        Stream.runCollect(Ordered.mapEffect(upstream, (n) => Effect.as(Effect.sleep("1 millis"), n), { concurrency: 2, timeout: "10 millis" }))
+      )
+      const fiber = yield* fork(counted)
+      yield* TestClock.adjust(Duration.hours(2))
+      expect(Array.from(yield* Fiber.join(fiber))).toEqual([0, 1])
+      // Once nothing has been watched for a whole timeout, the watcher parks: 360,000 wake-ups otherwise.
+      expect(fibers.started()).toBeLessThanOrEqual(16)
+    }))
+
+  it.effect("one action's slow finalizer holds up no other action's timeout", () =>
+    Effect.gen(function*() {
+      const interruptedAt = yield* Ref.make<Array<readonly [number, number]>>([])
+      const exit = yield* drive(
+        Ordered.forEach([0, 1], (n) =>
+          Effect.onInterrupt(Effect.never, () =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(interruptedAt, (k) => [...k, [n, now] as const])).pipe(
+              Effect.andThen(Effect.sleep(n === 0 ? "1 second" : "0 millis"))
+            )), { concurrency: 2, timeout: "100 millis" })
+      )
+      expect([...(yield* Ref.get(interruptedAt))].sort(([a], [b]) => a - b)).toEqual([[0, 100], [1, 100]])
+      // Action 1's failure is filed at 100 ms; action 0's, the earlier in the order, once its finalizer ends.
+      expect(exit).toEqual(Exit.fail(new ActionTimeoutError({ index: 0, timeout: Duration.millis(100) })))
+    }))
+
+  for (const ending of ["succeeds", "fails", "dies"] as const) {
+    it.effect(`an uninterruptible action that ${ending} past its timeout fails with ActionTimeoutError as it ends, as Effect.timeout does`, () =>
+      Effect.gen(function*() {
+        const started = yield* Ref.make<Array<number>>([])
+        const emitted: Array<number> = []
+        const end = (n: number) =>
+          ending === "succeeds" ? Effect.succeed(n) : ending === "fails" ? Effect.fail(new Boom({ n })) : Effect.die(new Error("late"))
+        const outcome = yield* drive(
+          Stream.make(0, 1).pipe(
+            Ordered.mapEffect((n) =>
+              Ref.update(started, (k) => [...k, n]).pipe(
+                Effect.andThen(Effect.uninterruptible(Effect.andThen(Effect.sleep("300 millis"), end(n))))
+              ), { concurrency: 1, timeout: "100 millis" }),
+            Stream.runForEach((n) => Effect.sync(() => emitted.push(n))),
+            Effect.exit,
+            Effect.flatMap((exit) => Effect.map(Clock.currentTimeMillis, (at) => [exit, at] as const))
+          )
+        )
+        const timedOut = Exit.fail(new ActionTimeoutError({ index: 0, timeout: Duration.millis(100) }))
+        expect(outcome).toEqual(Exit.succeed([timedOut, 300]))
+        // What it ended with is not its result, and its worker took nothing more.
+        expect(emitted).toEqual([])
+        expect(yield* Ref.get(started)).toEqual([0])
+      }))
+  }
 
   it.effect("ActionTimeoutError is catchable by tag", () =>
     Effect.gen(function*() {
