@@ -166,6 +166,12 @@ const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Conten
       n: N,
       run: (n) => Effect.runPromise(ordered(n, { name: "bench" }))
     },
+    // `timeout` watches each action that goes through the runtime (none of the instant ones).
+    {
+      name: "Ordered.mapEffect, timeout: \"1 minute\"",
+      n: N,
+      run: (n) => Effect.runPromise(ordered(n, { timeout: "1 minute" }))
+    },
     {
       name: "reference: 100 fibers sharing a counter, no order kept",
       n: N,

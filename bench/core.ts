@@ -82,8 +82,8 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
   const rows = rates(bench, kind)
   const { line } = rows[0]
   const measured = rows.map((row) => row.rate)
-  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans, fibers, oneWorker] =
-    measured
+  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans, timeout, fibers,
+    oneWorker] = measured
   printTable(
     `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
@@ -107,6 +107,7 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
     check(`${kind}: window auto ≥ 0.95× a fixed window`, mapEffect / fixedWindow >= 0.95, ratio(mapEffect, fixedWindow)),
     check(`${kind}: name set, metrics only ≥ 0.9× no name`, metricsOnly / mapEffect >= 0.9, ratio(metricsOnly, mapEffect)),
     check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect)),
+    check(`${kind}: timeout set (reported)`, true, ratio(timeout, mapEffect)),
     // Promise actions: what a hundred workers can reach at all on this line, before any ordering; and the
     // engine with one worker, whose distance to the floor is its own cost per action, not a hundred fibers'.
     ...(kind === "promise"
