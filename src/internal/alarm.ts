@@ -18,11 +18,20 @@ export class Alarm {
   /** When the fiber wakes up by itself; `Infinity` while it waits to be poked. */
   private until = Infinity
   private poke: ((effect: Effect.Effect<void>) => void) | undefined
+  /**
+   * A poke that came while the fiber was on its way to sleep: effect 3 starts the sides of a race on its
+   * scheduler's next turn, so the sleep starts before the wait for a poke does, which then ends at once.
+   */
+  private pokedEarly = false
 
   /** Something is due at `due` (Clock ms): the fiber is poked if it sleeps past it. */
   wake(due: number): void {
-    if (due >= this.until || this.poke === undefined) return
+    if (due >= this.until) return
     const poke = this.poke
+    if (poke === undefined) {
+      this.pokedEarly = true
+      return
+    }
     this.poke = undefined
     poke(pokedLater)
   }
@@ -30,10 +39,13 @@ export class Alarm {
   /** Sleeps until `due` (Clock ms, read as `now`), or until poked; with `due` `Infinity`, until poked. */
   sleepUntil(due: number, now: number): Effect.Effect<void> {
     this.until = due
+    this.pokedEarly = false
     return due === Infinity ? this.poked : Effect.raceFirst(Effect.sleep(due - now), this.poked)
   }
 
-  private readonly poked: Effect.Effect<void> = runtime.async<void>((resume) => {
+  private readonly poked: Effect.Effect<void> = Effect.suspend(() => this.pokedEarly ? Effect.void : this.awaitPoke)
+
+  private readonly awaitPoke: Effect.Effect<void> = runtime.async<void>((resume) => {
     this.poke = resume
     return Effect.sync(() => {
       this.poke = undefined

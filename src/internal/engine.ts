@@ -342,13 +342,13 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   /**
    * `worker` ended in its action without unwinding its loop (it died, `runtime.onUnwoundFailure`, or timed out): the
-   * action failed with `cause`, and its place is free. Returns what must end before that is filed, for the caller to run.
-   */
+   * action failed with `cause`, and its place is free. Returns what must end before that is filed, uninterruptible: the
+   * action is filed, its span ended, even as the run closes (which waits for what it stops anyway). */
   private abandoned(worker: Worker<A, B>, cause: Cause.Cause<unknown>): Effect.Effect<void> | undefined {
     this.pool.forget(worker)
     worker.ending = undefined
     this.exited(worker, cause, undefined)
-    return worker.ending
+    return worker.ending === undefined ? undefined : Effect.uninterruptible(worker.ending)
   }
 
   /**

@@ -467,6 +467,41 @@ describe("metrics (options.name, tracing off) of actions that start alone, with 
 })
 
 describe("spans (options.name)", () => {
+  /** Interrupts `run` at 150 ms, its action having timed out at 100 ms and a finalizer still running until 1,150 ms. */
+  const interruptedWhileTimingOut = (run: Effect.Effect<unknown, unknown>) =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      const fiber = yield* fork(Effect.withTracer(run, tracer))
+      yield* settle
+      yield* TestClock.adjust("150 millis")
+      yield* settle
+      const interrupting = yield* fork(Fiber.interrupt(fiber))
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* Fiber.join(interrupting)
+      return spans.filter((span) => span.name === "effect-ordered.action").map((span) => span.status._tag)
+    })
+
+  it.effect("a timed-out hedged action's span ends when the run is interrupted while its losing attempt's finalizer runs", () =>
+    Effect.gen(function*() {
+      const slowFinalizer = Effect.onInterrupt(Effect.never, () => Effect.sleep("1 second"))
+      const run = Ordered.forEach(
+        [0],
+        () => Effect.flatMap(Ordered.currentAttempt, (attempt) => attempt === 1 ? Effect.never : slowFinalizer),
+        { concurrency: 2, hedge: { after: "10 millis" }, timeout: "100 millis", name: "timed-out-hedged" }
+      )
+      expect(yield* interruptedWhileTimingOut(run)).toEqual(["Ended"])
+    }))
+
+  it.effect("a timed-out action's span ends when the run is interrupted while a child it forked is being ended", () =>
+    Effect.gen(function*() {
+      const run = Stream.runDrain(Ordered.mapEffect(
+        Stream.make(0),
+        () => Effect.andThen(fork(Effect.onInterrupt(Effect.never, () => Effect.sleep("1 second"))), Effect.never),
+        { concurrency: 1, timeout: "100 millis", name: "timed-out-child" }
+      ))
+      expect(yield* interruptedWhileTimingOut(run)).toEqual(["Ended"])
+    }))
+
   it.effect("each action runs in a span effect-ordered.action, child of the caller's span, parent of the action's own", () =>
     Effect.gen(function*() {
       const { spans, tracer } = makeRecordingTracer()
