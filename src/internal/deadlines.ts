@@ -17,8 +17,8 @@ export interface Watched {
  * fiber (`loop`) sleeps until the earliest and hands the attempts past theirs
  * to the engine (`expired`), which interrupts them. `Effect.timeout` around
  * each action would run it on a fiber of its own, raced against a sleep on
- * another: forks, a race and a sleep per action, several times the cost of
- * the action's own trip through the runtime.
+ * another: forks, a race and a sleep per action, which cost many times the
+ * action's own trip through the runtime (docs/benchmarks.md, `timeout`).
  *
  * Every attempt runs under the same duration, so deadlines come in start
  * order. They are kept in a list threaded through the workers (each runs one
@@ -32,7 +32,7 @@ export interface Watched {
 export class Deadlines<W extends Watched, R> {
   private earliest: W | undefined
   private latest: W | undefined
-  /** Whether an attempt was watched since the fiber last woke: with none watched over a whole timeout, it parks. */
+  /** Whether an attempt was watched since the fiber last woke: with none, and none running, it parks. */
   private watchedSinceWake = false
   private readonly alarm = new Alarm()
   private readonly millis: number
@@ -87,7 +87,7 @@ export class Deadlines<W extends Watched, R> {
     }
     // With nothing watched, an attempt that starts from now is due a whole timeout later at the earliest (a copy may
     // be due sooner, and pokes): sleeping until then, rather than parking, spares workers that start their actions one
-    // at a time, each ending before the next starts, a poke per action. Nothing watched over that time: it parks.
+    // at a time, each ending before the next starts, a poke per action. Nothing watched since it woke: it parks.
     const due = head?.due ?? (this.watchedSinceWake ? now + this.millis : Infinity)
     this.watchedSinceWake = false
     return runtime.zipRight(this.alarm.sleepUntil(due, now), this.loop)

@@ -309,7 +309,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return this.run(worker, task.span, this.hedger!.asCopy(invoke(this.f, task.input, task.index)), task.startedAt)
   }
 
-  /** `Deadlines`: `worker`'s attempt is past its deadline; once the worker has ended, the action fails, and a worker takes its place. */
+  /** `Deadlines`: `worker`'s attempt is past its deadline: once it has ended, the action fails; a worker takes its place. */
   private readonly timedOut = (worker: Worker<A, B>): Effect.Effect<void, never, R> => {
     if (this.admission.runsUntracked(worker)) this.admission.track()
     const cause = Cause.fail(new ActionTimeoutError({ index: worker.task!.index, timeout: this.options.timeout! }))
