@@ -182,6 +182,12 @@ export class WorkerPool<A, B, R> {
    * Workers for `work`, all at once rather than one after another: parked
    * ones first (running `arrival` first), then new fibers while fewer than
    * `concurrency` were forked.
+   *
+   * Recruited as an action suspends (`Engine.run`), not once it has waited:
+   * on effect 3, actions that complete at once then run by turns on every
+   * worker, which costs more than on one, but a look a scheduler turn later
+   * that recruits only for a worker still waiting costs as much as it saves
+   * (measured: docs/benchmarks.md, "Effect 3").
    */
   recruit(work: number, arrival?: Effect.Effect<void>): Effect.Effect<void, never, R> | undefined {
     const count = Math.min(this.wake(work, arrival), this.concurrency - this.spawned)
