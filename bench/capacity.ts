@@ -7,10 +7,12 @@
  * First, without a transport: the partition worker alone with ~800 actions
  * in flight (8 partitions × `concurrency` 100, `process` sleeping 0–20 ms),
  * against `Ordered.forEach` and `Effect.forEach` under the same load, to
- * split the consumer's cost between the engine, the worker and Effect.
+ * split the consumer's cost between the engine, the worker and Effect, and
+ * again with a per-attempt `timeout`.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
@@ -64,15 +66,18 @@ const report = (row: Array<string>) => {
     Ordered.forEach(records[p], (record) => sleeping(record.position), {
       concurrency: 100, window: 300, order: "key", key: (record) => record.key, discard: true
     }))
-  await measure("partition worker (no transport), same load", (p) =>
+  const worker = (timeout: Duration.Duration | undefined) => (p: number) =>
     Worker.run(Stream.fromIterable(records[p]).pipe(Stream.rechunk(500)), {
       concurrency: 100, window: 300, order: "key",
       decode: (record) => Effect.try(() => JSON.parse(record.value) as { seq: number }),
       process: (action) => sleeping(action.seq),
-      retry: Schedule.recurs(4), timeout: undefined, poison: "dead-letter",
+      retry: Schedule.recurs(4), timeout, poison: "dead-letter",
       commit: { _tag: "each", commit: () => Effect.void },
       deadLetter: () => Effect.void, beforeCommit: Effect.void, acknowledge: () => Effect.void
-    }))
+    })
+  await measure("partition worker (no transport), same load", worker(undefined))
+  // Each attempt under the line's `Effect.timeout`: a fiber for the attempt, raced against a timer (docs/redis.md).
+  await measure("partition worker, timeout: 1 minute, same load", worker(Duration.minutes(1)))
 }
 
 // Redis Streams: INFO gives the server's CPU, commands and bytes.
