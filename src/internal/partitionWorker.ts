@@ -3,6 +3,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
 import type * as Stream from "effect/Stream"
+import { type Bound, boundAttempts } from "./attemptTimeout.ts"
 import { Engine, streamSource } from "./engine.ts"
 import type { LimitOptions } from "./concurrencyLimit.ts"
 import type { ResolvedOptions } from "./options.ts"
@@ -141,6 +142,9 @@ const engineOptions = (
 
 const recordKey = (record: WorkerRecord): string => record.key
 
+/** Without `timeout`: attempts run as they are. */
+const unbounded: Bound = (attempt) => attempt
+
 /**
  * Runs the worker over `records` until they end and everything read was
  * committed and acknowledged, or until a sink call or `acknowledge` fails.
@@ -160,11 +164,12 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     const halting = new Set<string>()
     const halted = new Set<string>()
     const upstream = yield* runtime.toArrays(records)
-    // The engine is given no timeout (attempts are bounded in `handle`), and
+    const bound = options.timeout === undefined ? unbounded : yield* boundAttempts(options.timeout)
+    // The engine is given no timeout (attempts are bounded in `handle`, by `bound`), and
     // `handle` fails only by interruption: it fails only with upstream's error.
     const engine = new Engine<Rec, Outcome<Rec, A, B>, E0, R0 | R1>(
       streamSource(upstream),
-      handle(options, halting),
+      handle(options, halting, bound),
       engineOptions(options),
       "action"
     )
@@ -178,7 +183,8 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
 
 const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
-  halting: Set<string>
+  halting: Set<string>,
+  bound: Bound
 ) =>
 (record: Rec): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
   if (halting.has(record.key)) return Effect.succeed({ _tag: "Halted", record })
@@ -187,12 +193,12 @@ const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   // A decoding that is an `Exit` (JSON without a schema) is read here, not run through the runtime.
   if (runtime.isExit(decoded)) {
     return decoded._tag === "Success"
-      ? attempts(o, halting, record, decoded.value)
+      ? attempts(o, halting, bound, record, decoded.value)
       : Effect.succeed(undecodable(decoded.cause))
   }
   return Effect.matchCauseEffect(decoded, {
     onFailure: (cause) => Effect.succeed(undecodable(cause)),
-    onSuccess: (action) => attempts(o, halting, record, action)
+    onSuccess: (action) => attempts(o, halting, bound, record, action)
   })
 }
 
@@ -200,14 +206,14 @@ const handle = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
 const attempts = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
   halting: Set<string>,
+  bound: Bound,
   record: Rec,
   action: A
 ): Effect.Effect<Outcome<Rec, A, B>, never, R1> => {
   let made = 0
   const attempt = (): Effect.Effect<B, E1 | runtime.TimeoutException, R1> => {
     made++
-    const processing = o.process(action, record)
-    return o.timeout === undefined ? processing : Effect.timeout(processing, o.timeout)
+    return bound(o.process(action, record))
   }
   return Effect.matchCauseEffect(retrying(attempt, o.retry), {
     onSuccess: (result) => Effect.succeed({ _tag: "Processed", record, action, result }),

@@ -103,6 +103,12 @@ export type TimeoutException = typeof Cause extends { readonly TimeoutException:
   : typeof Cause extends { readonly TimeoutError: new(...args: any) => infer T } ? T
   : never
 
+/** The error `Effect.timeout(self, duration)` fails with past `duration`, made for an attempt bounded another way. @internal */
+export const timeoutError = (duration: Duration.Duration): TimeoutException =>
+  new ((Cause as Module).TimeoutException ?? (Cause as Module).TimeoutError)(
+    `Operation timed out after '${Duration.format(duration)}'`
+  )
+
 /** The defect bad arguments die with: `IllegalArgumentException` (3), `IllegalArgumentError` (4). @internal */
 export type IllegalArgumentException = typeof Cause extends
   { readonly IllegalArgumentException: new(...args: any) => infer T } ? T
@@ -231,6 +237,11 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
 export const onNextTurn: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
   ? (_fiber, task) => task()
   : (fiber, task) => (fiber as Module).currentDispatcher.scheduleTask(task, 0)
+
+/** Forks `self` onto a fiber with no parent (effect 4: `Effect.forkDetach`). @internal */
+export const forkDaemon: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<RuntimeFiber<A, E>, never, R> = v3
+  ? (Effect as Module).forkDaemon
+  : (self) => (Effect as Module).forkDetach(self)
 
 /** Gives other fibers a turn (effect 3: `yieldNow()`). @internal */
 export const yieldNow: Effect.Effect<void> = v3 ? (Effect as Module).yieldNow() : (Effect as Module).yieldNow

@@ -3,7 +3,7 @@ import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream } from "e
 import { Checkpoint } from "../../src/index.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
-import { TestClock, fc, fork, isTimeoutError, testServices } from "../utils/line.ts"
+import { TestClock, fc, fork, isInterrupted, isTimeoutError, testServices } from "../utils/line.ts"
 
 /** A log record: an offset, a key, and a payload (a JSON action, or not). */
 interface Rec extends Worker.WorkerRecord {
@@ -29,10 +29,11 @@ class Boom {
   constructor(readonly message: string) {}
 }
 
-/** Runs the worker over `records` with a recording sink; time is the TestClock. */
+/** Runs the worker over `records` with a recording sink; time is the TestClock. With `interruptAt`, it is interrupted then. */
 const runWorker = (
   records: ReadonlyArray<Rec>,
-  overrides: Partial<Worker.WorkerOptions<Rec, Action, number, Boom, never, Boom, never>> = {}
+  overrides: Partial<Worker.WorkerOptions<Rec, Action, number, Boom, never, Boom, never>> = {},
+  interruptAt?: Duration.Duration
 ) =>
   Effect.gen(function*() {
     const committed: Array<{ key: string; seq: number }> = []
@@ -96,7 +97,8 @@ const runWorker = (
       }
       : options
     const fiber = yield* fork(Worker.run(Stream.fromIterable(records), batched))
-    yield* TestClock.adjust(Duration.hours(1))
+    yield* TestClock.adjust(interruptAt ?? Duration.hours(1))
+    if (interruptAt !== undefined) yield* Fiber.interrupt(fiber)
     const exit = yield* Fiber.await(fiber)
     return { exit, committed, batches, deadLetters, acknowledged, attempts, peak: gauge.peak(), keyed }
   })
@@ -193,6 +195,49 @@ describe("partition worker", () => {
       // Every other key of the partition was committed while the stuck action was still running.
       expect(sinkCalls).toHaveLength(41)
       expect(sinkCalls[40]).toBe("dead-letter stuck")
+    }))
+
+  it.effect("timeout: each attempt ends at its deadline and fails once its finalizers have run; a slow one holds up no other", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      const since = (f: (at: number) => void) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => f(now - start)))
+      const finalized: Record<string, Array<number>> = { slow: [], stuck: [] }
+      const deadLettered: Record<string, { at: number; attempts: number }> = {}
+      const { exit } = yield* runWorker(log([{ key: "slow", action: { seq: 1, latency: 0 } }, { key: "stuck", action: { seq: 1, latency: 0 } }]), {
+        timeout: Duration.millis(500),
+        retry: Schedule.recurs(1),
+        // Never ends; interrupted, "slow" takes 10 s to finalize.
+        process: (_action, record) =>
+          Effect.onInterrupt(Effect.never, () =>
+            Effect.andThen(
+              record.key === "slow" ? Effect.sleep(Duration.seconds(10)) : Effect.void,
+              since((at) => finalized[record.key].push(at))
+            )),
+        deadLetter: ({ attempts, record }) => since((at) => void (deadLettered[record.key] = { at, attempts }))
+      })
+      expect(Exit.isSuccess(exit)).toBe(true)
+      // Both are due at 500 ms: "stuck" ends then, and its retry at 1,000 ms, whatever "slow"'s finalizer takes.
+      expect(finalized.stuck).toEqual([500, 1000])
+      expect(deadLettered.stuck).toEqual({ at: 1000, attempts: 2 })
+      // "slow"'s attempt fails once its finalizer has run: its retry starts at 10,500 ms.
+      expect(finalized.slow).toEqual([10_500, 21_000])
+      expect(deadLettered.slow).toEqual({ at: 21_000, attempts: 2 })
+    }))
+
+  it.effect("timeout: an interrupted worker interrupts the attempts it waits for, and ends after their finalizers", () =>
+    Effect.gen(function*() {
+      let finalized = 0
+      const { exit } = yield* runWorker(
+        log(interleaved(8, 4, () => 0)),
+        {
+          timeout: Duration.hours(1),
+          process: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => finalized++))
+        },
+        Duration.seconds(1)
+      )
+      expect(isInterrupted(exit)).toBe(true)
+      // One attempt per key was running (one at a time within a key); each was finalized before the worker ended.
+      expect(finalized).toBe(4)
     }))
 
   it.effect("halt-key: the poison record and the rest of its key are neither committed nor acknowledged", () =>
