@@ -76,7 +76,7 @@ const report = (row: Array<string>) => {
       deadLetter: () => Effect.void, beforeCommit: Effect.void, acknowledge: () => Effect.void
     })
   await measure("partition worker (no transport), same load", worker(undefined))
-  // Each attempt under the line's `Effect.timeout`: a fiber for the attempt, raced against a timer (docs/redis.md).
+  // Each attempt on a fiber of its own, one watcher per partition for the deadlines (docs/redis.md, `timeout`).
   await measure("partition worker, timeout: 1 minute, same load", worker(Duration.minutes(1)))
 }
 
