@@ -3,7 +3,10 @@ import * as Effect from "effect/Effect"
 import { Alarm } from "./alarm.ts"
 import * as runtime from "./runtime.ts"
 
-/** A worker as the deadlines see it: it runs one attempt at a time, and is its own entry in their list. @internal */
+/**
+ * What the deadlines watch, one attempt at a time, as its own entry in their list: an engine worker (it runs one
+ * attempt at a time), or a partition worker's attempt (`attemptTimeout.ts`). @internal
+ */
 export interface Watched {
   /** While its attempt is watched: that attempt's deadline (Clock ms). */
   due: number | undefined
@@ -15,14 +18,15 @@ export interface Watched {
 /**
  * `options.timeout` in one run: each running attempt has a deadline, and one
  * fiber (`loop`) sleeps until the earliest and hands the attempts past theirs
- * to the engine (`expired`), which interrupts them. `Effect.timeout` around
+ * to the owner (`expired`: the engine, or the partition worker's
+ * `attemptTimeout.ts`), which interrupts them. `Effect.timeout` around
  * each action would run it on a fiber of its own, raced against a sleep on
  * another: forks, a race and a sleep per action, which cost many times the
  * action's own trip through the runtime (docs/benchmarks.md, `timeout`).
  *
  * Every attempt runs under the same duration, so deadlines come in start
- * order. They are kept in a list threaded through the workers (each runs one
- * attempt at a time): nothing is allocated per action, and an attempt that
+ * order. They are kept in a list threaded through the entries (the engine's
+ * are its workers: nothing is allocated per action), and an attempt that
  * ends leaves the list at once, however long the timeout. A hedged copy is
  * due when its action is, which started earlier: it is threaded in from the
  * latest end, a few steps at most.
@@ -40,7 +44,7 @@ export class Deadlines<W extends Watched, R> {
   constructor(
     timeout: Duration.Duration,
     private readonly clock: runtime.ClockReader,
-    /** `worker`'s attempt is past its deadline, and no longer watched: what ends it, run by the fiber. */
+    /** `worker`'s attempt (or the attempt itself) is past its deadline, and no longer watched: what ends it, run by the fiber. */
     private readonly expired: (worker: W) => Effect.Effect<void, never, R>
   ) {
     this.millis = Duration.toMillis(timeout)

@@ -3,7 +3,7 @@ import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream } from "e
 import { Checkpoint } from "../../src/index.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
-import { TestClock, fc, fork, isInterrupted, isTimeoutError, testServices } from "../utils/line.ts"
+import { TestClock, fc, fork, isInterrupted, isTimeoutError, testServices, yieldNow } from "../utils/line.ts"
 
 /** A log record: an offset, a key, and a payload (a JSON action, or not). */
 interface Rec extends Worker.WorkerRecord {
@@ -202,7 +202,9 @@ describe("partition worker", () => {
       const start = yield* Clock.currentTimeMillis
       const since = (f: (at: number) => void) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => f(now - start)))
       const finalized: Record<string, Array<number>> = { slow: [], stuck: [] }
-      const deadLettered: Record<string, { at: number; attempts: number }> = {}
+      const deadLettered: Record<string, { at: number; attempts: number; error: unknown }> = {}
+      // What the line's `Effect.timeout` fails with after as long, timed by the same adjustment of the TestClock.
+      const reference = yield* fork(Effect.flip(Effect.timeout(Effect.never, Duration.millis(500))))
       const { exit } = yield* runWorker(log([{ key: "slow", action: { seq: 1, latency: 0 } }, { key: "stuck", action: { seq: 1, latency: 0 } }]), {
         timeout: Duration.millis(500),
         retry: Schedule.recurs(1),
@@ -213,15 +215,23 @@ describe("partition worker", () => {
               record.key === "slow" ? Effect.sleep(Duration.seconds(10)) : Effect.void,
               since((at) => finalized[record.key].push(at))
             )),
-        deadLetter: ({ attempts, record }) => since((at) => void (deadLettered[record.key] = { at, attempts }))
+        deadLetter: ({ attempts, error, record }) => since((at) => void (deadLettered[record.key] = { at, attempts, error }))
       })
       expect(Exit.isSuccess(exit)).toBe(true)
+      // The error `Effect.timeout` gives: its class and its message.
+      const expected = yield* Fiber.join(reference)
+      for (const key of ["slow", "stuck"]) {
+        const { error } = deadLettered[key]
+        expect(isTimeoutError(error)).toBe(true)
+        expect((error as Error).message).toBe((expected as Error).message)
+        deadLettered[key] = { ...deadLettered[key], error: undefined }
+      }
       // Both are due at 500 ms: "stuck" ends then, and its retry at 1,000 ms, whatever "slow"'s finalizer takes.
       expect(finalized.stuck).toEqual([500, 1000])
-      expect(deadLettered.stuck).toEqual({ at: 1000, attempts: 2 })
+      expect(deadLettered.stuck).toEqual({ at: 1000, attempts: 2, error: undefined })
       // "slow"'s attempt fails once its finalizer has run: its retry starts at 10,500 ms.
       expect(finalized.slow).toEqual([10_500, 21_000])
-      expect(deadLettered.slow).toEqual({ at: 21_000, attempts: 2 })
+      expect(deadLettered.slow).toEqual({ at: 21_000, attempts: 2, error: undefined })
     }))
 
   it.effect("timeout: an interrupted worker interrupts the attempts it waits for, and ends after their finalizers", () =>
@@ -231,7 +241,10 @@ describe("partition worker", () => {
         log(interleaved(8, 4, () => 0)),
         {
           timeout: Duration.hours(1),
-          process: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => finalized++))
+          // Finalizers that yield first: a worker that did not wait for them would end before they count.
+          process: () =>
+            Effect.onInterrupt(Effect.never, () =>
+              Effect.andThen(Effect.forEach(Array.from({ length: 20 }), () => yieldNow, { discard: true }), Effect.sync(() => finalized++)))
         },
         Duration.seconds(1)
       )
