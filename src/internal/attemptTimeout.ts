@@ -56,5 +56,5 @@ export const boundAttempts = (timeout: Duration.Duration): Effect.Effect<Bound, 
             () => Effect.asVoid(Fiber.interrupt(attemptFiber))
           ))
       )
-    return Effect.as(Effect.flatMap(Effect.scope, (scope) => Effect.forkIn(deadlines.loop, scope)), bound)
+    return Effect.as(Effect.forkScoped(deadlines.loop), bound)
   })
