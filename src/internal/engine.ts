@@ -79,7 +79,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   ) {
     this.intake = new Intake(source)
     this.window = new Window(options.window, options.maxWindow)
-    this.pool = new WorkerPool(options.concurrency, options.limit)
+    this.pool = new WorkerPool(options.concurrency, options.limit, () => this.recruit())
     this.ordering = makeOrdering(options)
     this.children = new Children(lifetime, this.workerLoop)
     this.handoff = new Handoff(this.window, this.intake, this.pool, () => {
@@ -293,8 +293,8 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /** Runs on `worker` an attempt, yet to complete, of the action that started at `startedAt`, in `span`. */
   private run(worker: Worker<A, B>, span: Tracer.Span | undefined, action: Effect.Effect<B, unknown, R>,
     startedAt: number): Effect.Effect<unknown, unknown, R> {
-    // Hand the rest of the work to other workers before this one waits.
-    const recruit = this.recruit()
+    // Hand the rest of the work to other workers before this one waits (or once it still waits a macrotask later).
+    const recruit = this.pool.looks ? this.pool.askLook() : this.recruit()
     if (span !== undefined) action = Effect.withParentSpan(action, span)
     this.deadlines?.watch(worker, startedAt)
     // Its value, or its failure, comes back to the worker loop.

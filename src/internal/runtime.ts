@@ -228,14 +228,46 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
     })
 
 /**
- * Runs `task` by the time `fiber`, resumed now, would run: at once on
- * effect 3, where a resumed fiber waits for its scheduler anyway; on effect 4
- * (which runs a resumed fiber inside its resumer) as a task of the fiber's
- * dispatcher, which a scheduler that steps its tasks (`Simulation`) sees.
+ * Whether `fiber` runs on effect 3's default scheduler, where a macrotask can
+ * be had: that scheduler runs every task in microtasks, so a fiber resumed
+ * by a promise callback runs before any macrotask (`nextMacrotask`). Effect
+ * 4's own scheduler starts and yields fibers on a macrotask already; a
+ * scheduler that steps its tasks (`Simulation`) or another of the
+ * application's own keeps its order.
+ * @internal
+ */
+export const macrotaskAfterResumes = (fiber: RuntimeFiber<unknown, unknown>): boolean =>
+  v3 && typeof (globalThis as Module).setImmediate === "function" &&
+  (fiber as Module).currentScheduler === (Barrel as Module).Scheduler.defaultScheduler
+
+/**
+ * Runs `task` on a macrotask (`setImmediate`: Node, Deno and Bun have it),
+ * once the promise callbacks queued so far, and the fibers they resume on
+ * effect 3's default scheduler, have run. A hop, as effect 4's scheduler
+ * makes, not a wait: no time passes on the Clock. Returns its cancel.
+ */
+const onMacrotask = (task: () => void): () => void => {
+  const handle = (globalThis as Module).setImmediate(task)
+  return () => (globalThis as Module).clearImmediate(handle)
+}
+
+/** Resumes on a macrotask (`macrotaskAfterResumes`). @internal */
+export const nextMacrotask: Effect.Effect<void> = async<void>((resume) => {
+  const cancel = onMacrotask(() => resume(Effect.void))
+  return Effect.sync(cancel)
+})
+
+/**
+ * Runs `task` by the time `fiber`, resumed now, would run, or once the
+ * promise callbacks queued so far have run, whichever is later: on effect 3
+ * on a macrotask where there is one (`macrotaskAfterResumes`), else at once,
+ * as a resumed fiber waits for its scheduler anyway; on effect 4 (which runs
+ * a resumed fiber inside its resumer) as a task of the fiber's dispatcher,
+ * which a scheduler that steps its tasks (`Simulation`) sees.
  * @internal
  */
 export const onNextTurn: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
-  ? (_fiber, task) => task()
+  ? (fiber, task) => macrotaskAfterResumes(fiber) ? void onMacrotask(task) : task()
   : (fiber, task) => (fiber as Module).currentDispatcher.scheduleTask(task, 0)
 
 /** Forks `self` onto a fiber with no parent (effect 4: `Effect.forkDetach`). @internal */

@@ -65,8 +65,22 @@ export class WorkerPool<A, B, R> {
   worker: Effect.Effect<void, never, R> | undefined
   /** With `timeout`: the running attempts' deadlines, which a worker stopped here leaves. */
   deadlines: Deadlines<Worker<A, B>, R> | undefined
+  /** Whether workers are recruited by a look a macrotask later (`looksLater`), asked for with `askLook`. */
+  looks = false
+  /** Whether `looks` is settled, on the scheduler of the first worker to start. */
+  private settled = false
+  /** The loop of the fiber that looks, forked when first asked: a run whose actions never wait forks none. */
+  private recruiter: Effect.Effect<never, never, R> | undefined
+  /** A look is on its way: the recruiter was asked since its last one. */
+  private lookAsked = false
+  private lookWaiter: Resume | undefined
 
-  constructor(concurrency: number, limit: LimitOptions | undefined) {
+  /** `recruitForWork`: the engine's, workers for the work that remains (a look's, `looksLater`). */
+  constructor(
+    concurrency: number,
+    limit: LimitOptions | undefined,
+    private readonly recruitForWork: () => Effect.Effect<void, never, R> | undefined
+  ) {
     this.limiter = limit === undefined ? undefined : new ConcurrencyLimit(limit)
     this.concurrency = this.limiter?.limit ?? concurrency
   }
@@ -114,6 +128,7 @@ export class WorkerPool<A, B, R> {
 
   /** A forked worker starts on `fiber`. */
   started(fiber: runtime.RuntimeFiber<unknown, unknown>): Worker<A, B> {
+    if (!this.settled) this.looksLater(fiber)
     const worker: Worker<A, B> = {
       fiber: fiber as runtime.RuntimeFiber<void>,
       task: undefined,
@@ -183,11 +198,8 @@ export class WorkerPool<A, B, R> {
    * ones first (running `arrival` first), then new fibers while fewer than
    * `concurrency` were forked.
    *
-   * Recruited as an action suspends (`Engine.run`), not once it has waited:
-   * on effect 3, actions that complete at once then run by turns on every
-   * worker, which costs more than on one, but a look a scheduler turn later
-   * that recruits only for a worker still waiting costs as much as it saves
-   * (measured: docs/benchmarks.md, "Effect 3").
+   * Recruited as an action suspends (`Engine.run`), or on effect 3's
+   * default scheduler by a look a macrotask later (`looksLater`).
    */
   recruit(work: number, arrival?: Effect.Effect<void>): Effect.Effect<void, never, R> | undefined {
     const count = Math.min(this.wake(work, arrival), this.concurrency - this.spawned)
@@ -201,8 +213,58 @@ export class WorkerPool<A, B, R> {
    * taken (a third of a fiber resume per action, on effect 3, for a window of 300).
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
+    // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
+    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.askLook()
     return this.recruit(Math.min(1, work), this.arrivedAfterConsumer)
   }
+
+  /**
+   * On effect 3's default scheduler (`runtime.macrotaskAfterResumes`), the
+   * workers an action needs as it is about to wait are recruited by a look a
+   * macrotask later, with `recruitForWork`, and only if a worker still waits
+   * then.
+   * A promise already resolved resumes its worker before that, so actions
+   * that complete at once run on one worker, as they do on effect 4, whose
+   * scheduler starts forked workers on a macrotask: a hundred fibers taking
+   * turns cost effect 3's runtime more per action than one
+   * (docs/benchmarks.md). Elsewhere the engine recruits at once.
+   */
+  private looksLater(fiber: runtime.RuntimeFiber<unknown, unknown>): void {
+    this.settled = true
+    if (!runtime.macrotaskAfterResumes(fiber)) return
+    const look: Effect.Effect<never, never, R> = runtime.zipRight(
+      runtime.zipRight(this.asked, runtime.nextMacrotask),
+      Effect.suspend(() => {
+        this.lookAsked = false
+        const waiting = this.workers.some((worker) => worker.awaiting)
+        return runtime.zipRight((waiting ? this.recruitForWork() : undefined) ?? Effect.void, look)
+      })
+    )
+    this.recruiter = look
+    this.looks = true
+  }
+
+  /** With `looks`: asks for a look; returns the recruiter's fork the first time. */
+  askLook(): Effect.Effect<void, never, R> | undefined {
+    // With every worker busy, a look could recruit none.
+    if (this.lookAsked || this.saturated) return undefined
+    this.lookAsked = true
+    const waiter = this.lookWaiter
+    this.lookWaiter = undefined
+    waiter?.(Effect.void)
+    const recruiter = this.recruiter
+    this.recruiter = undefined
+    return recruiter === undefined ? undefined : this.fork(recruiter)
+  }
+
+  /** The recruiter waits until it is asked for a look. */
+  private readonly asked: Effect.Effect<void> = runtime.async<void>((resume) => {
+    if (this.lookAsked) return resume(Effect.void)
+    this.lookWaiter = resume
+    return Effect.sync(() => {
+      this.lookWaiter = undefined
+    })
+  })
 
   wakeAll(): void {
     const parked = this.parked.splice(0)

@@ -140,6 +140,48 @@ describe("bounds", () => {
       )
       const out = yield* counted.pipe(fork, Effect.tap(() => TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
       expect(out).toEqual([1, 2, 3])
-      expect(fibers.started()).toBeLessThanOrEqual(4)
+      // Three workers, and on effect 3 the fiber that recruits them a macrotask after an action waits.
+      expect(fibers.started()).toBeLessThanOrEqual(5)
+    }))
+
+  it.effect("actions that complete through a promise already resolved run on one worker, in order", () =>
+    Effect.gen(function*() {
+      const inputs = Array.from({ length: 2_000 }, (_, i) => i)
+      const gauge = makeGauge()
+      const f = (n: number) => gauge.track(Effect.promise(() => Promise.resolve(n)))
+      expect(yield* Ordered.forEach(inputs, f, { concurrency: 100 })).toEqual(inputs)
+      // Each resumes its worker before the others it would have recruited start (effect 4) or are recruited (effect 3).
+      expect(gauge.peak()).toBe(1)
+      const chunks = Array.from(
+        yield* Stream.runCollect(Stream.chunks(Ordered.mapEffect(Stream.fromIterable(inputs), f, { concurrency: 100 })))
+      ).map((chunk) => Array.from(chunk))
+      expect(chunks.flat()).toEqual(inputs)
+      expect(gauge.peak()).toBe(1)
+      // The consumer is woken once the promise callbacks have run, or as the window runs short: a chunk each time.
+      expect(chunks.length).toBeLessThanOrEqual(inputs.length / 100)
+    }))
+
+  it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
+    Effect.gen(function*() {
+      const head = yield* Deferred.make<void>()
+      const gauge = makeGauge()
+      let started = 0
+      const { fiber, settled } = yield* Ordered.forEach(
+        Array.from({ length: 200 }, (_, i) => i),
+        (n) => {
+          started++
+          return gauge.track(n === 0 ? Deferred.await(head) : Effect.promise(() => Promise.resolve(n)))
+        },
+        { concurrency: 4, window: 25, discard: true }
+      ).pipe(forkObserved)
+      yield* settled
+      // The head's worker waits: the others take every action the window admits behind it.
+      expect(started).toBe(25)
+      expect(gauge.peak()).toBeGreaterThan(1)
+      expect(gauge.peak()).toBeLessThanOrEqual(4)
+      yield* Deferred.succeed(head, undefined)
+      yield* Fiber.join(fiber)
+      expect(started).toBe(200)
+      expect(gauge.current()).toBe(0)
     }))
 })
