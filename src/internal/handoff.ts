@@ -162,21 +162,26 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
   /**
    * A result was released, or the run may be over: wakes the consumer if it
    * is `ready`. At once (effect 4 runs it inside this call, effect 3
-   * schedules it) for a failure, for `Ordered.forEach`'s caller, or when the
-   * window runs short of room; else on its scheduler's next turn
-   * (`runtime.onNextTurn`), so that it takes what is released meanwhile in
-   * one pull. Run at once every time, on effect 4 it would take one result
-   * per pull; left for effect 4's scheduler regardless, which runs once the
-   * promise callbacks are done, it would find a full window and parked
-   * workers, woken again for every window's worth (a third of a park per
-   * action, window 300). With `window` equal to `concurrency`, or
-   * `concurrency: "unbounded"`, room is always low: each result wakes it,
-   * which beats parking every worker.
+   * schedules it) for a failure, for `Ordered.forEach`'s caller, when the
+   * window runs short of room, or when `concurrency` results wait in an
+   * unbounded window; else on its scheduler's next turn
+   * (`runtime.onNextTurn`: once the promise callbacks queued so far have
+   * run), so that it takes what is released meanwhile in one pull. Run at
+   * once every time, it would take one result per pull; left for that turn
+   * regardless, it would find a full window and parked workers, woken again
+   * for every window's worth (a third of a park per action, window 300), and
+   * in an unbounded window it would wait as long as one worker's actions
+   * keep completing through promises already resolved. With `window` equal
+   * to `concurrency`, or `concurrency: "unbounded"`, room is always low:
+   * each result wakes it, which beats parking every worker.
    * Whether it woke the consumer now.
    */
   wakeIfReady(): boolean {
     if (!this.ready) return false
-    if (this.terminal !== undefined || this.collector !== undefined || this.roomLow) {
+    if (
+      this.terminal !== undefined || this.collector !== undefined || this.roomLow ||
+      (this.window.size === Infinity && this.output.length >= this.workers.concurrency)
+    ) {
       this.resume(Effect.void)
       return true
     }

@@ -65,17 +65,18 @@ export class WorkerPool<A, B, R> {
   worker: Effect.Effect<void, never, R> | undefined
   /** With `timeout`: the running attempts' deadlines, which a worker stopped here leaves. */
   deadlines: Deadlines<Worker<A, B>, R> | undefined
-  /** Whether workers are recruited by a look a macrotask later (`looksLater`), asked for with `askLook`. */
+  /** Whether workers are recruited by a look a macrotask later (`settleLooks`), asked for with `askLook`. */
   looks = false
   /** Whether `looks` is settled, on the scheduler of the first worker to start. */
-  private settled = false
+  private looksSettled = false
   /** The loop of the fiber that looks, forked when first asked: a run whose actions never wait forks none. */
   private recruiter: Effect.Effect<never, never, R> | undefined
   /** A look is on its way: the recruiter was asked since its last one. */
   private lookAsked = false
+  /** Resumes the recruiter while it waits to be asked. */
   private lookWaiter: Resume | undefined
 
-  /** `recruitForWork`: the engine's, workers for the work that remains (a look's, `looksLater`). */
+  /** `recruitForWork`: the engine's recruit, for the work that remains, which a look calls (`settleLooks`). */
   constructor(
     concurrency: number,
     limit: LimitOptions | undefined,
@@ -128,7 +129,7 @@ export class WorkerPool<A, B, R> {
 
   /** A forked worker starts on `fiber`. */
   started(fiber: runtime.RuntimeFiber<unknown, unknown>): Worker<A, B> {
-    if (!this.settled) this.looksLater(fiber)
+    if (!this.looksSettled) this.settleLooks(fiber)
     const worker: Worker<A, B> = {
       fiber: fiber as runtime.RuntimeFiber<void>,
       task: undefined,
@@ -199,7 +200,7 @@ export class WorkerPool<A, B, R> {
    * `concurrency` were forked.
    *
    * Recruited as an action suspends (`Engine.run`), or on effect 3's
-   * default scheduler by a look a macrotask later (`looksLater`).
+   * default scheduler by a look a macrotask later (`settleLooks`).
    */
   recruit(work: number, arrival?: Effect.Effect<void>): Effect.Effect<void, never, R> | undefined {
     const count = Math.min(this.wake(work, arrival), this.concurrency - this.spawned)
@@ -210,7 +211,8 @@ export class WorkerPool<A, B, R> {
    * One worker for the `work` room the consumer freed (parked, or a new one if a hedge's loser left its place
    * free), arriving after the consumer yields: it recruits the others as its actions suspend (`Engine.run`).
    * Instant actions it runs itself, rather than a worker woken per place freed, each resumed to find the room
-   * taken (a third of a fiber resume per action, on effect 3, for a window of 300).
+   * taken (a third of a fiber resume per action, on effect 3, for a window of 300). With `looks` and no worker
+   * parked, a look instead, if any worker runs.
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
     // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
@@ -229,14 +231,15 @@ export class WorkerPool<A, B, R> {
    * turns cost effect 3's runtime more per action than one
    * (docs/benchmarks.md). Elsewhere the engine recruits at once.
    */
-  private looksLater(fiber: runtime.RuntimeFiber<unknown, unknown>): void {
-    this.settled = true
+  private settleLooks(fiber: runtime.RuntimeFiber<unknown, unknown>): void {
+    this.looksSettled = true
     if (!runtime.macrotaskAfterResumes(fiber)) return
     const look: Effect.Effect<never, never, R> = runtime.zipRight(
       runtime.zipRight(this.asked, runtime.nextMacrotask),
       Effect.suspend(() => {
         this.lookAsked = false
-        const waiting = this.workers.some((worker) => worker.awaiting)
+        // Waiting on its action, or on what must end with it (`Worker.ending`), which keeps its task till then.
+        const waiting = this.workers.some((worker) => worker.awaiting || worker.task !== undefined)
         return runtime.zipRight((waiting ? this.recruitForWork() : undefined) ?? Effect.void, look)
       })
     )

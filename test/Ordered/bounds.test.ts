@@ -161,6 +161,21 @@ describe("bounds", () => {
       expect(chunks.length).toBeLessThanOrEqual(inputs.length / 100)
     }))
 
+  it.effect("with an unbounded window, the consumer takes results as `concurrency` of them wait, not at upstream's end", () =>
+    Effect.gen(function*() {
+      const inputs = Array.from({ length: 20_000 }, (_, i) => i)
+      const chunks = Array.from(
+        yield* Stream.fromIterable(inputs).pipe(
+          Ordered.mapEffect((n) => Effect.promise(() => Promise.resolve(n)), { concurrency: 100, window: Infinity }),
+          Stream.chunks,
+          Stream.runCollect
+        )
+      ).map((chunk) => Array.from(chunk))
+      expect(chunks.flat()).toEqual(inputs)
+      // Was (effect 3, one worker): every result held until upstream ended, as no macrotask came between them.
+      expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(200)
+    }))
+
   it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
     Effect.gen(function*() {
       const head = yield* Deferred.make<void>()
