@@ -69,8 +69,10 @@ export class WorkerPool<A, B, R> {
   looks = false
   /** Whether `looks` is settled, on the scheduler of the first worker to start. */
   private looksSettled = false
-  /** The loop of the fiber that looks, forked when first asked: a run whose actions never wait forks none. */
+  /** The loop of the fiber that looks, forked when first asked (`startRecruiter`). */
   private recruiter: Effect.Effect<never, never, R> | undefined
+  /** Whether it was forked: a run whose actions never wait forks none. */
+  private recruiterStarted = false
   /** A look is on its way: the recruiter was asked since its last one. */
   private lookAsked = false
   /** Resumes the recruiter while it waits to be asked. */
@@ -224,8 +226,7 @@ export class WorkerPool<A, B, R> {
    * On effect 3's default scheduler (`runtime.macrotaskAfterResumes`), the
    * workers an action needs as it is about to wait are recruited by a look a
    * macrotask later, with `recruitForWork`, and only if a worker still waits
-   * then.
-   * A promise already resolved resumes its worker before that, so actions
+   * then. A promise already resolved resumes its worker before that, so actions
    * that complete at once run on one worker, as they do on effect 4, whose
    * scheduler starts forked workers on a macrotask: a hundred fibers taking
    * turns cost effect 3's runtime more per action than one
@@ -247,18 +248,25 @@ export class WorkerPool<A, B, R> {
     this.looks = true
   }
 
-  /** With `looks`: asks for a look; returns the recruiter's fork the first time. */
+  /** With `looks`: asks for a look; until the recruiter has started, returns what starts it. */
   askLook(): Effect.Effect<void, never, R> | undefined {
     // With every worker busy, a look could recruit none.
-    if (this.lookAsked || this.saturated) return undefined
-    this.lookAsked = true
-    const waiter = this.lookWaiter
-    this.lookWaiter = undefined
-    waiter?.(Effect.void)
-    const recruiter = this.recruiter
-    this.recruiter = undefined
-    return recruiter === undefined ? undefined : this.fork(recruiter)
+    if (this.saturated) return undefined
+    if (!this.lookAsked) {
+      this.lookAsked = true
+      const waiter = this.lookWaiter
+      this.lookWaiter = undefined
+      waiter?.(Effect.void)
+    }
+    return this.recruiterStarted ? undefined : this.startRecruiter
   }
+
+  /** Forks the recruiter, once: should the asker that got this be stopped before it runs it, the next asker does. */
+  private readonly startRecruiter: Effect.Effect<void, never, R> = Effect.suspend(() => {
+    if (this.recruiterStarted) return Effect.void
+    this.recruiterStarted = true
+    return this.fork(this.recruiter!)
+  })
 
   /** The recruiter waits until it is asked for a look. */
   private readonly asked: Effect.Effect<void> = runtime.async<void>((resume) => {
