@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { Ordered } from "../../src/index.ts"
+import { withFiber } from "../../src/internal/runtime.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { WorkerPool } from "../../src/internal/workerPool.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
 import { forkObserved } from "../utils/settled.ts"
-import { TestClock, fork, countingFibers, forkTestClockWarning } from "../utils/line.ts"
+import { TestClock, fork, countingFibers, forkTestClockWarning, line } from "../utils/line.ts"
 
 describe("bounds", () => {
   it.effect("never runs more than `concurrency` actions, and reaches it when work allows", () =>
@@ -175,6 +177,20 @@ describe("bounds", () => {
       // Was (effect 3, one worker): every result held until upstream ended, as no macrotask came between them.
       expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(200)
     }))
+
+  it.effect.skipIf(line === 4)("effect 3: a look's recruiter starts once, from whichever asker runs what asking returned", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = new WorkerPool<number, number, never>(4, undefined, () => undefined)
+      pool.scope = yield* Effect.scope
+      yield* withFiber((fiber) => Effect.sync(() => pool.started(fiber)))
+      expect(pool.looks).toBe(true)
+      const first = pool.askLook()
+      expect(first).toBeDefined()
+      // The first asker was stopped before it ran what it got: the next asker gets it again.
+      expect(pool.askLook()).toBe(first)
+      yield* first!
+      expect(pool.askLook()).toBeUndefined()
+    })))
 
   it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
     Effect.gen(function*() {
