@@ -174,7 +174,7 @@ describe("bounds", () => {
         )
       ).map((chunk) => Array.from(chunk))
       expect(chunks.flat()).toEqual(inputs)
-      // Was (effect 3, one worker): every result held until upstream ended, as no macrotask came between them.
+      // Was, on both lines: every result held until upstream ended, one worker's promise chain leaving no macrotask.
       expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(200)
     }))
 
