@@ -228,17 +228,20 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
     })
 
 /**
- * Whether `fiber` runs on effect 3's default scheduler, where a macrotask can
- * be had: that scheduler runs every task in microtasks, so a fiber resumed
- * by a promise callback runs before any macrotask (`nextMacrotask`). Effect
- * 4's own scheduler starts and yields fibers on a macrotask already; a
- * scheduler that steps its tasks (`Simulation`) or another of the
- * application's own keeps its order.
+ * Whether a fiber resumed by a promise callback runs before `fiber`'s next
+ * turn (`nextTurn`). On effect 3, on its default scheduler, in a runtime with
+ * `setImmediate` (Node, Deno, Bun): that scheduler runs every task in
+ * microtasks, and the next turn is a macrotask. On effect 4 always: a
+ * resumed fiber runs on its resumer's stack, and the next turn is a task of
+ * the fiber's dispatcher (a macrotask on the default scheduler; a step on
+ * `Simulation`'s; one that `TestClock` waits for). A scheduler of effect 3
+ * that steps its tasks (`Simulation`) or another of the application's own
+ * keeps its order.
  * @internal
  */
 export const macrotaskAfterResumes = (fiber: RuntimeFiber<unknown, unknown>): boolean =>
-  v3 && typeof (globalThis as Module).setImmediate === "function" &&
-  (fiber as Module).currentScheduler === (Barrel as Module).Scheduler.defaultScheduler
+  !v3 || (typeof (globalThis as Module).setImmediate === "function" &&
+    (fiber as Module).currentScheduler === (Barrel as Module).Scheduler.defaultScheduler)
 
 /**
  * Runs `task` on a macrotask (`setImmediate`: Node, Deno and Bun have it),
@@ -251,11 +254,13 @@ const onMacrotask = (task: () => void): () => void => {
   return () => (globalThis as Module).clearImmediate(handle)
 }
 
-/** Resumes on a macrotask (`macrotaskAfterResumes`). @internal */
-export const nextMacrotask: Effect.Effect<void> = async<void>((resume) => {
-  const cancel = onMacrotask(() => resume(Effect.void))
-  return Effect.sync(cancel)
-})
+/** Resumes on the fiber's next turn (`macrotaskAfterResumes`): a macrotask on effect 3, a yield on effect 4. @internal */
+export const nextTurn: Effect.Effect<void> = v3
+  ? async<void>((resume) => {
+    const cancel = onMacrotask(() => resume(Effect.void))
+    return Effect.sync(cancel)
+  })
+  : (Effect as Module).yieldNow
 
 /**
  * Runs `task` by the time `fiber`, resumed now, would run, or once the

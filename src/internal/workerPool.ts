@@ -28,6 +28,8 @@ export interface Worker<A, B> extends Watched {
    * synchronous run (`Engine.fileExited`, `Admission.releaseUntracked`).
    */
   filedAt: number | undefined
+  /** With `looks`: the number of the attempt it runs, counted as attempts start (`askLook`). */
+  attempt: number
 }
 
 type Resume = (effect: Effect.Effect<void>) => void
@@ -65,7 +67,7 @@ export class WorkerPool<A, B, R> {
   worker: Effect.Effect<void, never, R> | undefined
   /** With `timeout`: the running attempts' deadlines, which a worker stopped here leaves. */
   deadlines: Deadlines<Worker<A, B>, R> | undefined
-  /** Whether workers are recruited by a look a macrotask later (`settleLooks`), asked for with `askLook`. */
+  /** Whether workers are recruited by a look on the run's next turn (`settleLooks`), asked for with `askLook`. */
   looks = false
   /** Whether `looks` is settled, on the scheduler of the first worker to start. */
   private looksSettled = false
@@ -75,6 +77,10 @@ export class WorkerPool<A, B, R> {
   private recruiterStarted = false
   /** A look is on its way: the recruiter was asked since its last one. */
   private lookAsked = false
+  /** Attempts started so far (`Worker.attempt`). */
+  private attempts = 0
+  /** The attempts started when the look on its way was asked for: the ones it may recruit for. */
+  private askedAfter = 0
   /** Resumes the recruiter while it waits to be asked. */
   private lookWaiter: Resume | undefined
 
@@ -139,6 +145,7 @@ export class WorkerPool<A, B, R> {
       ending: undefined,
       startedAt: 0,
       filedAt: undefined,
+      attempt: 0,
       due: undefined,
       earlier: undefined,
       later: undefined
@@ -201,8 +208,8 @@ export class WorkerPool<A, B, R> {
    * ones first (running `arrival` first), then new fibers while fewer than
    * `concurrency` were forked.
    *
-   * Recruited as an action suspends (`Engine.run`), or on effect 3's
-   * default scheduler by a look a macrotask later (`settleLooks`).
+   * Recruited as an action suspends (`Engine.run`), or by a look on the
+   * run's next turn (`settleLooks`).
    */
   recruit(work: number, arrival?: Effect.Effect<void>): Effect.Effect<void, never, R> | undefined {
     const count = Math.min(this.wake(work, arrival), this.concurrency - this.spawned)
@@ -218,29 +225,42 @@ export class WorkerPool<A, B, R> {
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
     // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
-    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.askLook()
+    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.askLook(undefined)
     return this.recruit(Math.min(1, work), this.arrivedAfterConsumer)
   }
 
   /**
-   * On effect 3's default scheduler (`runtime.macrotaskAfterResumes`), the
-   * workers an action needs as it is about to wait are recruited by a look a
-   * macrotask later, with `recruitForWork`, and only if a worker still waits
-   * then. A promise already resolved resumes its worker before that, so actions
-   * that complete at once run on one worker, as they do on effect 4, whose
-   * scheduler starts forked workers on a macrotask: a hundred fibers taking
-   * turns cost effect 3's runtime more per action than one
-   * (docs/benchmarks.md). Elsewhere the engine recruits at once.
+   * Where a promise callback resumes its fiber before the fiber's next turn
+   * (`runtime.macrotaskAfterResumes`: effect 4, and effect 3's default
+   * scheduler), the workers an action needs as it is about to wait are
+   * recruited by a look on the next turn (`runtime.nextTurn`), with
+   * `recruitForWork`, and only if a worker still waits then. A promise
+   * already resolved resumes its worker before that, and an action that
+   * never suspends ends before it, so such actions run on one worker: a
+   * hundred fibers taking turns cost effect 3's runtime more per action than
+   * one (docs/benchmarks.md), and on effect 4 a worker forked at once for
+   * every remaining action of an unbounded run started to find them done.
+   * Elsewhere (effect 3 under another scheduler, or without `setImmediate`)
+   * the engine recruits at once.
    */
   private settleLooks(fiber: runtime.RuntimeFiber<unknown, unknown>): void {
     this.looksSettled = true
     if (!runtime.macrotaskAfterResumes(fiber)) return
     const look: Effect.Effect<never, never, R> = runtime.zipRight(
-      runtime.zipRight(this.asked, runtime.nextMacrotask),
+      runtime.zipRight(this.asked, runtime.nextTurn),
       Effect.suspend(() => {
         this.lookAsked = false
         // Waiting on its action, or on what must end with it (`Worker.ending`), which keeps its task till then.
-        const waiting = this.workers.some((worker) => worker.awaiting || worker.task !== undefined)
+        let waiting = false
+        let young = false
+        for (const worker of this.workers) {
+          if (!worker.awaiting && worker.task === undefined) continue
+          if (worker.attempt <= this.askedAfter) waiting = true
+          else young = true
+        }
+        // An attempt started since the ask may be one of many that complete at once, or one the runtime made yield
+        // (effect 4 starts fibers and yields them on the turn the look takes): the next turn looks again.
+        if (!waiting && young) this.ask()
         return runtime.zipRight((waiting ? this.recruitForWork() : undefined) ?? Effect.void, look)
       })
     )
@@ -248,17 +268,26 @@ export class WorkerPool<A, B, R> {
     this.looks = true
   }
 
-  /** With `looks`: asks for a look; until the recruiter has started, returns what starts it. */
-  askLook(): Effect.Effect<void, never, R> | undefined {
+  /**
+   * With `looks`: asks for a look, as `worker` starts an attempt about to
+   * wait (or the consumer freed room); until the recruiter has started,
+   * returns what starts it. The look recruits only for an attempt that was
+   * running when it was asked for, and still waits.
+   */
+  askLook(worker: Worker<A, B> | undefined): Effect.Effect<void, never, R> | undefined {
+    if (worker !== undefined) worker.attempt = ++this.attempts
     // With every worker busy, a look could recruit none.
     if (this.saturated) return undefined
-    if (!this.lookAsked) {
-      this.lookAsked = true
-      const waiter = this.lookWaiter
-      this.lookWaiter = undefined
-      waiter?.(Effect.void)
-    }
+    if (!this.lookAsked) this.ask()
     return this.recruiterStarted ? undefined : this.startRecruiter
+  }
+
+  private ask(): void {
+    this.lookAsked = true
+    this.askedAfter = this.attempts
+    const waiter = this.lookWaiter
+    this.lookWaiter = undefined
+    waiter?.(Effect.void)
   }
 
   /** Forks the recruiter, once: should the asker that got this be stopped before it runs it, the next asker does. */

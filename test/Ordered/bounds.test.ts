@@ -7,7 +7,7 @@ import { WorkerPool } from "../../src/internal/workerPool.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
 import { forkObserved } from "../utils/settled.ts"
-import { TestClock, fork, countingFibers, forkTestClockWarning, line } from "../utils/line.ts"
+import { TestClock, fork, countingFibers, forkTestClockWarning } from "../utils/line.ts"
 
 describe("bounds", () => {
   it.effect("never runs more than `concurrency` actions, and reaches it when work allows", () =>
@@ -142,8 +142,23 @@ describe("bounds", () => {
       )
       const out = yield* counted.pipe(fork, Effect.tap(() => TestClock.adjust("1 second")), Effect.flatMap(Fiber.join))
       expect(out).toEqual([1, 2, 3])
-      // Three workers, and on effect 3 the fiber that recruits them a macrotask after an action waits.
+      // Three workers, and the fiber that recruits them on the next turn after an action waits.
       expect(fibers.started()).toBeLessThanOrEqual(5)
+    }))
+
+  it.effect("concurrency \"unbounded\" over actions that never suspend forks no fiber per action", () =>
+    Effect.gen(function*() {
+      const gauge = makeGauge()
+      const [counted, fibers] = countingFibers(
+        Ordered.forEach(Array.from({ length: 500 }, (_, i) => i), (n) => gauge.track(Effect.sync(() => n * 2)), {
+          concurrency: "unbounded"
+        })
+      )
+      const out = yield* counted
+      expect(out).toEqual(Array.from({ length: 500 }, (_, i) => i * 2))
+      expect(gauge.peak()).toBe(1)
+      // One worker; was one per action on effect 4, each forked at once and started to find the actions done.
+      expect(fibers.started()).toBeLessThanOrEqual(2)
     }))
 
   it.effect("actions that complete through a promise already resolved run on one worker, in order", () =>
@@ -178,18 +193,18 @@ describe("bounds", () => {
       expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(200)
     }))
 
-  it.effect.skipIf(line === 4)("effect 3: a look's recruiter starts once, from whichever asker runs what asking returned", () =>
+  it.effect("a look's recruiter starts once, from whichever asker runs what asking returned", () =>
     Effect.scoped(Effect.gen(function*() {
       const pool = new WorkerPool<number, number, never>(4, undefined, () => undefined)
       pool.scope = yield* Effect.scope
       yield* withFiber((fiber) => Effect.sync(() => pool.started(fiber)))
       expect(pool.looks).toBe(true)
-      const first = pool.askLook()
+      const first = pool.askLook(undefined)
       expect(first).toBeDefined()
       // The first asker was stopped before it ran what it got: the next asker gets it again.
-      expect(pool.askLook()).toBe(first)
+      expect(pool.askLook(undefined)).toBe(first)
       yield* first!
-      expect(pool.askLook()).toBeUndefined()
+      expect(pool.askLook(undefined)).toBeUndefined()
     })))
 
   it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
