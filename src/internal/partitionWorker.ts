@@ -5,6 +5,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Stream from "effect/Stream"
 import { type Bound, boundAttempts } from "./attemptTimeout.ts"
 import { Engine, streamSource } from "./engine.ts"
+import { runIterable } from "./ordered.ts"
 import type { LimitOptions } from "./concurrencyLimit.ts"
 import type { ResolvedOptions } from "./options.ts"
 import * as runtime from "./runtime.ts"
@@ -285,8 +286,8 @@ const haltAfterPoison = <Rec extends WorkerRecord, A, B>(
   return out
 }
 
-/** Commits a released chunk (the sink calls in per-key order), then acknowledges what finished. */
-const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
+/** Commits a released chunk (the sink calls in per-key order), then acknowledges what finished. @internal */
+export const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
   halted: Set<string>,
   released: ReadonlyArray<Outcome<Rec, A, B>>
@@ -310,7 +311,7 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   let poisoned = false
   for (const outcome of outcomes) if (outcome._tag === "Poisoned") poisoned = true
   // Per-group sink calls: every result under `each`, only dead letters under `batch`.
-  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : applyGroups(groups(o.order, outcomes), applyOne)
+  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : applyAll(o.order, outcomes, applyOne)
   let applied = perGroup
   if (o.commit._tag === "batch") {
     const processed: Array<Processed<Rec, A, B>> = []
@@ -321,34 +322,39 @@ const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
 }
 
 /**
- * Applies each group's outcomes one after the other, the groups
- * concurrently. A lone group runs on the caller's fiber, and a lone outcome
- * without `forEach`: under load most released chunks hold one result, and a
- * fiber per chunk was a large part of the per-action cost.
+ * Applies the sink calls of a released chunk: per key in log order with the
+ * keys concurrently (order `"key"`), each on its own (`"none"`), or one after
+ * the other (`"partition"`). Concurrent calls go through the ordering engine,
+ * as `Ordered.forEach` runs actions: a call that completes at once takes no
+ * fiber, and calls that wait take the workers they need. (A fiber per key,
+ * as `Effect.forEach` gives, cost more than the rest of a result's way once
+ * released chunks held dozens of keys.) A lone outcome is applied on the
+ * caller's fiber.
  */
-const applyGroups = <O, E, R>(
-  groups: ReadonlyArray<ReadonlyArray<O>>,
-  apply: (outcome: O) => Effect.Effect<void, E, R>
+const applyAll = <Rec extends WorkerRecord, A, B, E, R>(
+  order: OrderBy,
+  outcomes: ReadonlyArray<Outcome<Rec, A, B>>,
+  apply: (outcome: Outcome<Rec, A, B>) => Effect.Effect<void, E, R>
 ): Effect.Effect<void, E, R> => {
-  const applyGroup = (group: ReadonlyArray<O>) =>
-    group.length === 1 ? apply(group[0]) : Effect.forEach(group, apply, { discard: true })
-  return groups.length === 1
-    ? applyGroup(groups[0])
-    : Effect.forEach(groups, applyGroup, { concurrency: "unbounded", discard: true })
+  if (outcomes.length === 1) return apply(outcomes[0])
+  if (order === "partition") return Effect.forEach(outcomes, apply, { discard: true })
+  return runIterable(outcomes, apply, order === "key" ? perKey : eachAlone, undefined)
 }
 
-/** The outcomes that must be applied one after the other: per key, the whole partition, or each alone. */
-const groups = <Rec extends WorkerRecord, A, B>(
-  order: OrderBy,
-  outcomes: ReadonlyArray<Outcome<Rec, A, B>>
-): ReadonlyArray<ReadonlyArray<Outcome<Rec, A, B>>> => {
-  if (order === "partition" || outcomes.length === 1) return [outcomes]
-  if (order === "none") return outcomes.map((outcome) => [outcome])
-  const byKey = new Map<string, Array<Outcome<Rec, A, B>>>()
-  for (const outcome of outcomes) {
-    const list = byKey.get(outcome.record.key)
-    if (list === undefined) byKey.set(outcome.record.key, [outcome])
-    else list.push(outcome)
-  }
-  return Array.from(byKey.values())
-}
+/** The sink calls' engine: bound by the chunk alone; per key one after the other, or each on its own. */
+const sinkOptions = (
+  key: ((outcome: Outcome<WorkerRecord, unknown, unknown>) => string) | undefined
+): ResolvedOptions<Outcome<WorkerRecord, unknown, unknown>> => ({
+  concurrency: Infinity,
+  limit: undefined,
+  window: Infinity,
+  maxWindow: undefined,
+  order: "none",
+  key,
+  keyConcurrency: key === undefined ? Infinity : 1,
+  timeout: undefined,
+  hedge: undefined,
+  name: undefined
+})
+const perKey = sinkOptions((outcome) => outcome.record.key)
+const eachAlone = sinkOptions(undefined)

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Schedule, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Checkpoint } from "../../src/index.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
-import { TestClock, fc, fork, isInterrupted, isTimeoutError, testServices, yieldNow } from "../utils/line.ts"
+import { TestClock, countingFibers, failureOf, fc, fork, isInterrupted, isTimeoutError, testServices, yieldNow } from "../utils/line.ts"
 
 /** A log record: an offset, a key, and a payload (a JSON action, or not). */
 interface Rec extends Worker.WorkerRecord {
@@ -368,5 +368,127 @@ describe("partition worker", () => {
       const auto = yield* commitTimes(40)
       expect(auto).toHaveLength(20)
       expect(Math.max(...auto)).toBeLessThan(1000)
+    }))
+})
+
+describe("partition worker: the sink calls of a released chunk", () => {
+  /** A released chunk, all processed: `keys` keys interleaved, `perKey` records each (`a1, b1, …, a2, b2, …`). */
+  const chunk = (keys: number, perKey: number): Array<Worker.Outcome<Rec, Action, number>> =>
+    Array.from({ length: keys * perKey }, (_, position) => {
+      const key = String.fromCharCode(97 + (position % keys))
+      const seq = Math.floor(position / keys) + 1
+      return { _tag: "Processed", record: { position, key, payload: "" }, action: { seq, latency: 0 }, result: seq }
+    })
+
+  /** Commits `outcomes` with `commit` as the `each` sink under `order`; records when each call started and what was acknowledged. */
+  const commitAll = (
+    order: Worker.OrderBy,
+    outcomes: ReadonlyArray<Worker.Outcome<Rec, Action, number>>,
+    commit: (record: Rec) => Effect.Effect<void, Boom>
+  ) =>
+    Effect.gen(function*() {
+      const started: Array<{ key: string; seq: number; at: number }> = []
+      const acknowledged: Array<{ positions: Array<number>; at: number }> = []
+      // Times from the call's start: the TestClock keeps the time earlier runs of the test left it at.
+      const start = yield* Clock.currentTimeMillis
+      const options: Worker.WorkerOptions<Rec, Action, number, Boom, never, Boom, never> = {
+        concurrency: 4,
+        window: 12,
+        order,
+        decode: () => Effect.die("not decoded here"),
+        process: () => Effect.die("not processed here"),
+        retry: Schedule.recurs(0),
+        timeout: undefined,
+        poison: "dead-letter",
+        commit: {
+          _tag: "each",
+          commit: ({ record, result }) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              started.push({ key: record.key, seq: result, at: now - start })
+              return commit(record)
+            })
+        },
+        deadLetter: () => Effect.void,
+        beforeCommit: Effect.void,
+        acknowledge: (finished) =>
+          Effect.map(Clock.currentTimeMillis, (now) =>
+            void acknowledged.push({ positions: finished.map((r) => r.position), at: now - start }))
+      }
+      const fiber = yield* fork(Worker.commitChunk(options, new Set(), outcomes))
+      yield* TestClock.adjust(Duration.seconds(10))
+      const exit = yield* Fiber.await(fiber)
+      return { exit, started, acknowledged }
+    })
+
+  const startsOf = (started: ReadonlyArray<{ key: string; seq: number; at: number }>) => {
+    const out: Record<string, Array<[number, number]>> = {}
+    for (const { at, key, seq } of started) (out[key] ??= []).push([seq, at])
+    return out
+  }
+
+  it.effect("order \"key\": per key in log order, one call at a time, the keys concurrently: a slow key holds up no other", () =>
+    Effect.gen(function*() {
+      const gauge = makeGauge()
+      const keyed = makeKeyedGauge()
+      const { acknowledged, exit, started } = yield* commitAll(
+        "key",
+        chunk(3, 3),
+        (record) => keyed.track(record.key, gauge.track(Effect.sleep(Duration.millis(record.key === "a" ? 100 : 1))))
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(startsOf(started)).toEqual({
+        a: [[1, 0], [2, 100], [3, 200]],
+        b: [[1, 0], [2, 1], [3, 2]],
+        c: [[1, 0], [2, 1], [3, 2]]
+      })
+      expect(keyed.peak()).toBe(1)
+      expect(gauge.peak()).toBe(3)
+      // Acknowledged once, after the last call.
+      expect(acknowledged).toEqual([{ positions: [0, 1, 2, 3, 4, 5, 6, 7, 8], at: 300 }])
+    }))
+
+  it.effect("order \"none\": every call at once; \"partition\": one after the other, in log order", () =>
+    Effect.gen(function*() {
+      const sleep = () => Effect.sleep(Duration.millis(10))
+      const none = yield* commitAll("none", chunk(3, 3), sleep)
+      expect(none.started.map(({ at }) => at)).toEqual(Array(9).fill(0))
+      expect(none.acknowledged.map(({ at }) => at)).toEqual([10])
+      const partition = yield* commitAll("partition", chunk(3, 3), sleep)
+      expect(partition.started.map(({ key, seq }) => `${key}${seq}`)).toEqual(["a1", "b1", "c1", "a2", "b2", "c2", "a3", "b3", "c3"])
+      expect(partition.started.map(({ at }) => at)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80])
+      expect(partition.acknowledged.map(({ at }) => at)).toEqual([90])
+    }))
+
+  it.effect("a failed call fails the chunk: the calls still running are interrupted, their finalizers run, nothing is acknowledged", () =>
+    Effect.gen(function*() {
+      let finalized = 0
+      let interrupted = 0
+      const { acknowledged, exit, started } = yield* commitAll("key", chunk(3, 3), (record) =>
+        record.key === "b" && record.position === 4
+          ? Effect.fail(new Boom("b2 refused"))
+          : Effect.sleep(Duration.millis(record.key === "a" ? 100 : 1)).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => interrupted++)),
+            Effect.ensuring(Effect.sync(() => finalized++))
+          ))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(failureOf(exit.cause)).toEqual(Option.some(new Boom("b2 refused")))
+      // b2 fails at 1 ms: a1 is still sleeping, and neither a2 nor b3 ever starts (c2, due then too, may).
+      const calls = started.map(({ key, seq }) => `${key}${seq}`)
+      expect(calls).toEqual(expect.arrayContaining(["a1", "b1", "b2", "c1"]))
+      expect(calls.filter((call) => !["a1", "b1", "b2", "c1", "c2"].includes(call))).toEqual([])
+      expect(interrupted).toBeGreaterThanOrEqual(1)
+      expect(finalized).toBe(started.length - 1)
+      expect(acknowledged).toEqual([])
+    }))
+
+  it.effect("calls that complete at once take no fiber per key", () =>
+    Effect.gen(function*() {
+      const [run, fibers] = countingFibers(commitAll("key", chunk(60, 2), () => Effect.void))
+      const { acknowledged, exit, started } = yield* run
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(started).toHaveLength(120)
+      expect(acknowledged).toHaveLength(1)
+      // `fork` in `commitAll` is one; `Effect.forEach` over the keys made 60 more.
+      expect(fibers.started()).toBeLessThanOrEqual(4)
     }))
 })
