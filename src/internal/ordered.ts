@@ -59,32 +59,15 @@ export const forEach = dual(isDataFirst, <A, B, E, R>(
   f: (a: A, index: number) => Effect.Effect<B, E, R>,
   options: unknown
 ): Effect.Effect<Array<B> | void, unknown, R> =>
-  Effect.flatMap(runtime.currentConcurrency, (inherited) => {
+  Effect.scoped(Effect.flatMap(runtime.currentConcurrency, (inherited) => {
     if (!Predicate.isIterable(self)) throw V.invalid("iterable", "an Iterable", self)
     const resolved = resolveOptions<A>(options, inherited)
-    const fn = V.fn<typeof f>("f", f)
-    if (V.optionalBoolean("options.discard", V.record("options", options).discard)) return runIterable(self, fn, resolved, undefined)
-    const results: Array<B> = []
-    return Effect.as(runIterable(self, fn, resolved, (value) => results.push(value)), results)
-  }))
-
-/**
- * Runs `f` over `self` under options already resolved, handing each result
- * to `keep` as it is released (or to nothing): `forEach`, and the partition
- * worker's sink calls (`partitionWorker.ts`). Results go to `keep` with no
- * consumer's turn between a release and the next start.
- *
- * @internal
- */
-export const runIterable = <A, B, E, R>(
-  self: Iterable<A>,
-  f: (a: A, index: number) => Effect.Effect<B, E, R>,
-  resolved: ResolvedOptions<A>,
-  keep: ((value: B) => void) | undefined
-): Effect.Effect<void, E, R> =>
-  Effect.scoped(Effect.suspend(() => {
     const source = iterableSource(self)
-    const engine = new Engine<A, B, E, R>(source, f, resolved, "caller")
-    engine.collect(keep)
-    return runtime.zipRight(engine.start, runtime.zipRight(engine.pull, source.end))
-  }))
+    const engine = new Engine<A, B, unknown, R>(source, V.fn("f", f), resolved, "caller")
+    const discard = V.optionalBoolean("options.discard", V.record("options", options).discard)
+    const results: Array<B> = []
+    // Results go to `results` as they are released: no consumer's turn between a release and the next start.
+    engine.collect(discard ? undefined : (value) => results.push(value))
+    const run = runtime.zipRight(engine.start, runtime.zipRight(engine.pull, source.end))
+    return discard ? run : Effect.as(run, results)
+  })))

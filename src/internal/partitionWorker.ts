@@ -5,7 +5,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Stream from "effect/Stream"
 import { type Bound, boundAttempts } from "./attemptTimeout.ts"
 import { Engine, streamSource } from "./engine.ts"
-import { runIterable } from "./ordered.ts"
+import { FanOut } from "./fanOut.ts"
 import type { LimitOptions } from "./concurrencyLimit.ts"
 import type { ResolvedOptions } from "./options.ts"
 import * as runtime from "./runtime.ts"
@@ -164,6 +164,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     // to skip work, and in release order, which is what decides).
     const halting = new Set<string>()
     const halted = new Set<string>()
+    const fanOut = new FanOut()
     const upstream = yield* runtime.toArrays(records)
     const bound = options.timeout === undefined ? unbounded : yield* boundAttempts(options.timeout)
     // The engine is given no timeout (attempts are bounded in `handle`, by `bound`), and
@@ -177,7 +178,7 @@ export const run = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2, E0, R0>(
     yield* engine.start
     const drain: Effect.Effect<void, E0 | E2, R0 | R1 | R2> = Effect.flatMap(
       engine.pull,
-      (released) => released === undefined ? Effect.void : runtime.zipRight(commitChunk(options, halted, released), drain)
+      (released) => released === undefined ? Effect.void : runtime.zipRight(commitChunk(options, halted, fanOut, released), drain)
     )
     return yield* drain
   }))
@@ -286,10 +287,16 @@ const haltAfterPoison = <Rec extends WorkerRecord, A, B>(
   return out
 }
 
-/** Commits a released chunk (the sink calls in per-key order), then acknowledges what finished. @internal */
+/**
+ * Commits a released chunk (the sink calls per key in log order, the keys as `fanOut` runs them), then acknowledges
+ * what finished.
+ *
+ * @internal
+ */
 export const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   o: WorkerOptions<Rec, A, B, E1, R1, E2, R2>,
   halted: Set<string>,
+  fanOut: FanOut,
   released: ReadonlyArray<Outcome<Rec, A, B>>
 ): Effect.Effect<void, E2, R2> => {
   // Without "halt-key" no outcome is ever halted: the chunk is as released.
@@ -311,7 +318,8 @@ export const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   let poisoned = false
   for (const outcome of outcomes) if (outcome._tag === "Poisoned") poisoned = true
   // Per-group sink calls: every result under `each`, only dead letters under `batch`.
-  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : applyAll(o.order, outcomes, applyOne)
+  const perGroup = o.commit._tag === "batch" && !poisoned ? Effect.void : fanOut.run(groups(o.order, outcomes), (group) =>
+      group.length === 1 ? applyOne(group[0]) : Effect.forEach(group, applyOne, { discard: true }))
   let applied = perGroup
   if (o.commit._tag === "batch") {
     const processed: Array<Processed<Rec, A, B>> = []
@@ -321,40 +329,18 @@ export const commitChunk = <Rec extends WorkerRecord, A, B, E1, R1, E2, R2>(
   return finished.length === 0 ? applied : runtime.zipRight(applied, o.acknowledge(finished))
 }
 
-/**
- * Applies the sink calls of a released chunk: per key in log order with the
- * keys concurrently (order `"key"`), each on its own (`"none"`), or one after
- * the other (`"partition"`). Concurrent calls go through the ordering engine,
- * as `Ordered.forEach` runs actions: a call that completes at once takes no
- * fiber, and calls that wait take the workers they need. (A fiber per key,
- * as `Effect.forEach` gives, cost more than the rest of a result's way once
- * released chunks held dozens of keys.) A lone outcome is applied on the
- * caller's fiber.
- */
-const applyAll = <Rec extends WorkerRecord, A, B, E, R>(
+/** The outcomes that must be applied one after the other: per key, the whole partition, or each alone. */
+const groups = <Rec extends WorkerRecord, A, B>(
   order: OrderBy,
-  outcomes: ReadonlyArray<Outcome<Rec, A, B>>,
-  apply: (outcome: Outcome<Rec, A, B>) => Effect.Effect<void, E, R>
-): Effect.Effect<void, E, R> => {
-  if (outcomes.length === 1) return apply(outcomes[0])
-  if (order === "partition") return Effect.forEach(outcomes, apply, { discard: true })
-  return runIterable(outcomes, apply, order === "key" ? perKey : eachAlone, undefined)
+  outcomes: ReadonlyArray<Outcome<Rec, A, B>>
+): ReadonlyArray<ReadonlyArray<Outcome<Rec, A, B>>> => {
+  if (order === "partition" || outcomes.length === 1) return [outcomes]
+  if (order === "none") return outcomes.map((outcome) => [outcome])
+  const byKey = new Map<string, Array<Outcome<Rec, A, B>>>()
+  for (const outcome of outcomes) {
+    const list = byKey.get(outcome.record.key)
+    if (list === undefined) byKey.set(outcome.record.key, [outcome])
+    else list.push(outcome)
+  }
+  return Array.from(byKey.values())
 }
-
-/** The sink calls' engine: bound by the chunk alone; per key one after the other, or each on its own. */
-const sinkOptions = (
-  key: ((outcome: Outcome<WorkerRecord, unknown, unknown>) => string) | undefined
-): ResolvedOptions<Outcome<WorkerRecord, unknown, unknown>> => ({
-  concurrency: Infinity,
-  limit: undefined,
-  window: Infinity,
-  maxWindow: undefined,
-  order: "none",
-  key,
-  keyConcurrency: key === undefined ? Infinity : 1,
-  timeout: undefined,
-  hedge: undefined,
-  name: undefined
-})
-const perKey = sinkOptions((outcome) => outcome.record.key)
-const eachAlone = sinkOptions(undefined)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Checkpoint } from "../../src/index.ts"
+import { FanOut } from "../../src/internal/fanOut.ts"
 import * as Worker from "../../src/internal/partitionWorker.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { TestClock, countingFibers, failureOf, fc, fork, isInterrupted, isTimeoutError, testServices, yieldNow } from "../utils/line.ts"
@@ -384,7 +385,8 @@ describe("partition worker: the sink calls of a released chunk", () => {
   const commitAll = (
     order: Worker.OrderBy,
     outcomes: ReadonlyArray<Worker.Outcome<Rec, Action, number>>,
-    commit: (record: Rec) => Effect.Effect<void, Boom>
+    commit: (record: Rec) => Effect.Effect<void, Boom>,
+    fanOut = new FanOut()
   ) =>
     Effect.gen(function*() {
       const started: Array<{ key: string; seq: number; at: number }> = []
@@ -414,7 +416,7 @@ describe("partition worker: the sink calls of a released chunk", () => {
           Effect.map(Clock.currentTimeMillis, (now) =>
             void acknowledged.push({ positions: finished.map((r) => r.position), at: now - start }))
       }
-      const fiber = yield* fork(Worker.commitChunk(options, new Set(), outcomes))
+      const fiber = yield* fork(Worker.commitChunk(options, new Set(), fanOut, outcomes))
       yield* TestClock.adjust(Duration.seconds(10))
       const exit = yield* Fiber.await(fiber)
       return { exit, started, acknowledged }
@@ -481,14 +483,30 @@ describe("partition worker: the sink calls of a released chunk", () => {
       expect(acknowledged).toEqual([])
     }))
 
-  it.effect("calls that complete at once take no fiber per key", () =>
+  it.effect("calls that complete at once: from the second chunk on, no fiber per key; one that waits makes the rest concurrent again", () =>
     Effect.gen(function*() {
-      const [run, fibers] = countingFibers(commitAll("key", chunk(60, 2), () => Effect.void))
-      const { acknowledged, exit, started } = yield* run
+      const fanOut = new FanOut()
+      const instantChunk = () => commitAll("key", chunk(60, 2), () => Effect.void, fanOut)
+      // The first chunk runs its keys concurrently, and finds that every call completed at once.
+      const [first, firstFibers] = countingFibers(instantChunk())
+      expect(Exit.isSuccess((yield* first).exit)).toBe(true)
+      expect(firstFibers.started()).toBeGreaterThan(60)
+      const [second, secondFibers] = countingFibers(instantChunk())
+      const { acknowledged, exit, started } = yield* second
       expect(Exit.isSuccess(exit)).toBe(true)
-      expect(started).toHaveLength(120)
+      // One key after the other, in the order of their first records, each key's records in log order.
+      const keys = Array.from({ length: 60 }, (_, k) => String.fromCharCode(97 + k))
+      expect(started.map(({ key, seq }) => `${key}${seq}`)).toEqual(keys.flatMap((key) => [`${key}1`, `${key}2`]))
       expect(acknowledged).toHaveLength(1)
-      // `fork` in `commitAll` is one; `Effect.forEach` over the keys made 60 more.
-      expect(fibers.started()).toBeLessThanOrEqual(4)
+      // As many as for a chunk of one key, whose calls run on the caller's fiber (`commitAll`'s own fork, the TestClock's).
+      const [oneKey, oneKeyFibers] = countingFibers(commitAll("key", chunk(1, 120), () => Effect.void, fanOut))
+      yield* oneKey
+      expect(secondFibers.started()).toBe(oneKeyFibers.started())
+      // Key a's calls wait 100 ms each: the other keys go on concurrently once its group has, and so does the next chunk.
+      const sleeping = (record: Rec) => Effect.sleep(Duration.millis(record.key === "a" ? 100 : 1))
+      const mixed = yield* commitAll("key", chunk(3, 2), sleeping, fanOut)
+      expect(startsOf(mixed.started)).toEqual({ a: [[1, 0], [2, 100]], b: [[1, 200], [2, 201]], c: [[1, 200], [2, 201]] })
+      const next = yield* commitAll("key", chunk(3, 2), sleeping, fanOut)
+      expect(startsOf(next.started)).toEqual({ a: [[1, 0], [2, 100]], b: [[1, 0], [2, 1]], c: [[1, 0], [2, 1]] })
     }))
 })
