@@ -293,7 +293,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   /** Runs on `worker` an attempt, yet to complete, of the action that started at `startedAt`, in `span`. */
   private run(worker: Worker<A, B>, span: Tracer.Span | undefined, action: Effect.Effect<B, unknown, R>,
     startedAt: number): Effect.Effect<unknown, unknown, R> {
-    // Hand the rest of the work to other workers before this one waits (or once it still waits a macrotask later).
+    // Hand the rest of the work to other workers before this one waits (or once it still waits on the next turn).
     const recruit = this.pool.looks ? this.pool.askLook(worker) : this.recruit()
     if (span !== undefined) action = Effect.withParentSpan(action, span)
     this.deadlines?.watch(worker, startedAt)
