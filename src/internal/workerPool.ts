@@ -225,7 +225,7 @@ export class WorkerPool<A, B, R> {
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
     // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
-    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.askLook(undefined)
+    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.waiting() ? this.askLook(undefined) : undefined
     return this.recruit(Math.min(1, work), this.arrivedAfterConsumer)
   }
 
@@ -250,11 +250,10 @@ export class WorkerPool<A, B, R> {
       runtime.zipRight(this.asked, runtime.nextTurn),
       Effect.suspend(() => {
         this.lookAsked = false
-        // Waiting on its action, or on what must end with it (`Worker.ending`), which keeps its task till then.
         let waiting = false
         let young = false
         for (const worker of this.workers) {
-          if (!worker.awaiting && worker.task === undefined) continue
+          if (!isWaiting(worker)) continue
           if (worker.attempt <= this.askedAfter) waiting = true
           else young = true
         }
@@ -288,6 +287,12 @@ export class WorkerPool<A, B, R> {
     const waiter = this.lookWaiter
     this.lookWaiter = undefined
     waiter?.(Effect.void)
+  }
+
+  /** Whether a worker waits on an attempt: none that runs on will leave the room the consumer freed untaken. */
+  private waiting(): boolean {
+    for (const worker of this.workers) if (isWaiting(worker)) return true
+    return false
   }
 
   /** Forks the recruiter, once: should the asker that got this be stopped before it runs it, the next asker does. */
@@ -374,3 +379,6 @@ export class WorkerPool<A, B, R> {
 
   readonly interruptAll: Effect.Effect<void> = Effect.suspend(() => Fiber.interruptAll(this.fibers))
 }
+
+/** Waiting on its attempt, or on what must end with it (`Worker.ending`), which keeps its task till then. */
+const isWaiting = <A, B>(worker: Worker<A, B>): boolean => worker.awaiting || worker.task !== undefined

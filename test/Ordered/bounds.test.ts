@@ -207,6 +207,20 @@ describe("bounds", () => {
       expect(pool.askLook(undefined)).toBeUndefined()
     })))
 
+  it.effect("the consumer asks for a look only while a worker waits on an attempt", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = new WorkerPool<number, number, never>(4, undefined, () => undefined)
+      pool.scope = yield* Effect.scope
+      pool.spawned = 1
+      const worker = yield* withFiber((fiber) => Effect.sync(() => pool.started(fiber)))
+      // A worker that runs on (instant actions, or between two) takes the room itself.
+      expect(pool.recruitForConsumer(1)).toBeUndefined()
+      worker.awaiting = true
+      const look = pool.recruitForConsumer(1)
+      expect(look).toBeDefined()
+      yield* look!
+    })))
+
   it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
     Effect.gen(function*() {
       const head = yield* Deferred.make<void>()
