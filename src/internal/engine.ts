@@ -135,11 +135,6 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
     return Effect.forEach(loops, (loop) => this.pool.fork(loop), { discard: true })
   })
 
-  /** A worker's loop ended; one that left over the `concurrency: "auto"` limit hands the work it was woken for to another. */
-  private readonly workerEnded: Effect.Effect<void> = Effect.suspend(() =>
-    this.pool.limiter === undefined ? this.pool.ended : runtime.zipRight(this.pool.ended, Effect.sync(() => this.wakeForWork()))
-  )
-
   /**
    * A worker: loops over steps while there is work. An action that goes
    * through the runtime is the step's own effect, so that its value comes
@@ -166,7 +161,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
         this.exited(worker, cause, undefined)
         return run
       },
-      onSuccess: () => this.workerEnded
+      onSuccess: () =>
+        Effect.sync(() => {
+          this.pool.forget(worker)
+          // One that left over the `concurrency: "auto"` limit hands the work it was woken for to another.
+          if (this.pool.limiter !== undefined) this.wakeForWork()
+        })
     })
     return run
   })

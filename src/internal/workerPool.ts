@@ -155,10 +155,6 @@ export class WorkerPool<A, B, R> {
     return worker
   }
 
-  /** A worker's loop ended: its place is free (a hedged copy asked for later may recruit a worker again). */
-  readonly ended = Effect.sync(() => {
-    this.spawned--
-  })
 
   /** No worker could take more work: none is parked, and the bound lets no more fork. */
   get saturated(): boolean {
@@ -358,7 +354,11 @@ export class WorkerPool<A, B, R> {
     return Effect.asVoid(Effect.forkIn(expire, this.scope!))
   }
 
-  /** `worker` has ended outside its loop: its place is free. */
+  /**
+   * `worker` has ended, at the end of its loop or outside it: its place is free (a hedged copy asked for later, or a
+   * `concurrency: "auto"` limit that rose again, may recruit a worker again), and it leaves the lists, which a long
+   * run whose limit falls and rises would otherwise fill with workers that have left.
+   */
   forget(worker: Worker<A, B>): void {
     this.spawned--
     this.workers.splice(this.workers.indexOf(worker), 1)

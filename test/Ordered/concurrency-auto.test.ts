@@ -3,6 +3,7 @@ import { Effect, Exit, Fiber, Metric, Stream } from "effect"
 import { Ordered, Simulation } from "../../src/index.ts"
 import { concurrencyLimit } from "../../src/internal/metrics.ts"
 import { runVirtual } from "../../src/internal/virtualTime.ts"
+import { WorkerPool } from "../../src/internal/workerPool.ts"
 import { COUNT, MISSING, outcome, refusal, STRING, tooLarge } from "../utils/bad-input.ts"
 import { makeActionProbe } from "../utils/gauge.ts"
 import { TestClock, callback, fc, fork, poll, tagged } from "../utils/line.ts"
@@ -91,6 +92,35 @@ describe("concurrency: \"auto\" (the real engine under TestClock)", () => {
       expect(Math.max(...limits.filter((l) => l.millis < 600).map((l) => l.limit))).toBeGreaterThan(10)
       expect(limits.find((l) => l.millis === 1500)!.limit).toBeLessThanOrEqual(2 * 3)
       expect(server.state.peak).toBeLessThanOrEqual(200)
+    }), 60_000)
+
+  it.effect("workers that leave as the limit falls leave the pool: a limit that falls and rises for long keeps no more", () =>
+    Effect.gen(function*() {
+      const server = downstream(10)
+      // Every start, how many workers the pool lists beyond those it counts as not ended.
+      let listedBeyond = 0
+      let starts = 0
+      const started = WorkerPool.prototype.started
+      WorkerPool.prototype.started = function(this: WorkerPool<unknown, unknown, unknown>, fiber) {
+        const worker = started.call(this, fiber)
+        starts++
+        listedBeyond = Math.max(listedBeyond, this.workers.length - this.spawned)
+        return worker
+      }
+      const inputs = Array.from({ length: 3000 }, (_, i) => i)
+      const results = yield* drive(
+        Ordered.forEach(inputs, (i) => Effect.as(server.call(10), i), { concurrency: "auto", maxConcurrency: 50 }),
+        // The capacity swings between 10 and 2 every 200 ms: the limit falls and rises again and again.
+        (millis) => {
+          if (millis % 200 === 0) server.setCapacity(millis % 400 === 0 ? 10 : 2)
+        }
+      ).pipe(Effect.ensuring(Effect.sync(() => {
+        WorkerPool.prototype.started = started
+      })))
+      expect(results).toEqual(inputs)
+      // Workers left and others were forked in their place, many times over.
+      expect(starts).toBeGreaterThan(100)
+      expect(listedBeyond).toBe(0)
     }), 60_000)
 })
 
