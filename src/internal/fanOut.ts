@@ -15,8 +15,11 @@ import * as runtime from "./runtime.ts"
  * starts concurrent. A run whose groups all completed at once sends the
  * next run one group after the other on the caller's fiber; there, once a
  * group waited, the rest of the run, and the runs after it, go concurrent
- * again. A group waited when a microtask queued as it started ran before it
- * completed.
+ * again: the group that waits first has run alone to its end, once, each
+ * time the calls turn from completing at once to waiting. A group waited
+ * when a microtask queued as it started ran before it completed (so did
+ * one that completed through a promise already resolved, or that the
+ * runtime made yield).
  *
  * @internal
  */

@@ -234,12 +234,13 @@ export const onUnwoundFailure: (fiber: RuntimeFiber<unknown, unknown>, f: (cause
  * microtasks, and the next turn is a macrotask. On effect 4 always: a
  * resumed fiber runs on its resumer's stack, and the next turn is a task of
  * the fiber's dispatcher (a macrotask on the default scheduler; a step on
- * `Simulation`'s; one that `TestClock` waits for). A scheduler of effect 3
- * that steps its tasks (`Simulation`) or another of the application's own
- * keeps its order.
+ * `Simulation`'s; one that `TestClock` waits for; on a scheduler in `"sync"`
+ * mode a microtask, which may come before a promise's callback: the look
+ * then recruits as at once). A scheduler of effect 3 that steps its tasks
+ * (`Simulation`) or another of the application's own keeps its order.
  * @internal
  */
-export const macrotaskAfterResumes = (fiber: RuntimeFiber<unknown, unknown>): boolean =>
+export const resumesBeforeNextTurn = (fiber: RuntimeFiber<unknown, unknown>): boolean =>
   !v3 || (typeof (globalThis as Module).setImmediate === "function" &&
     (fiber as Module).currentScheduler === (Barrel as Module).Scheduler.defaultScheduler)
 
@@ -254,7 +255,7 @@ const onMacrotask = (task: () => void): () => void => {
   return () => (globalThis as Module).clearImmediate(handle)
 }
 
-/** Resumes on the fiber's next turn (`macrotaskAfterResumes`): a macrotask on effect 3, a yield on effect 4. @internal */
+/** Resumes on the fiber's next turn (`resumesBeforeNextTurn`): a macrotask on effect 3, a yield on effect 4. @internal */
 export const nextTurn: Effect.Effect<void> = v3
   ? async<void>((resume) => {
     const cancel = onMacrotask(() => resume(Effect.void))
@@ -265,14 +266,14 @@ export const nextTurn: Effect.Effect<void> = v3
 /**
  * Runs `task` by the time `fiber`, resumed now, would run, or once the
  * promise callbacks queued so far have run, whichever is later: on effect 3
- * on a macrotask where there is one (`macrotaskAfterResumes`), else at once,
+ * on a macrotask where there is one (`resumesBeforeNextTurn`), else at once,
  * as a resumed fiber waits for its scheduler anyway; on effect 4 (which runs
  * a resumed fiber inside its resumer) as a task of the fiber's dispatcher,
  * which a scheduler that steps its tasks (`Simulation`) sees.
  * @internal
  */
 export const onNextTurn: (fiber: RuntimeFiber<unknown, unknown>, task: () => void) => void = v3
-  ? (fiber, task) => macrotaskAfterResumes(fiber) ? void onMacrotask(task) : task()
+  ? (fiber, task) => resumesBeforeNextTurn(fiber) ? void onMacrotask(task) : task()
   : (fiber, task) => (fiber as Module).currentDispatcher.scheduleTask(task, 0)
 
 /** Forks `self` onto a fiber with no parent (effect 4: `Effect.forkDetach`). @internal */

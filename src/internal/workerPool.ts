@@ -80,7 +80,7 @@ export class WorkerPool<A, B, R> {
   /** Attempts started so far (`Worker.attempt`). */
   private attempts = 0
   /** The attempts started when the look on its way was asked for: the ones it may recruit for. */
-  private askedAfter = 0
+  private attemptsAtAsk = 0
   /** Resumes the recruiter while it waits to be asked. */
   private lookWaiter: Resume | undefined
 
@@ -217,7 +217,7 @@ export class WorkerPool<A, B, R> {
    * free), arriving after the consumer yields: it recruits the others as its actions suspend (`Engine.run`).
    * Instant actions it runs itself, rather than a worker woken per place freed, each resumed to find the room
    * taken (a third of a fiber resume per action, on effect 3, for a window of 300). With `looks` and no worker
-   * parked, a look instead, if any worker runs.
+   * parked, a look instead, if a worker waits on an attempt.
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
     // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
@@ -227,21 +227,23 @@ export class WorkerPool<A, B, R> {
 
   /**
    * Where a promise callback resumes its fiber before the fiber's next turn
-   * (`runtime.macrotaskAfterResumes`: effect 4, and effect 3's default
+   * (`runtime.resumesBeforeNextTurn`: effect 4, and effect 3's default
    * scheduler), the workers an action needs as it is about to wait are
    * recruited by a look on the next turn (`runtime.nextTurn`), with
-   * `recruitForWork`, and only if a worker still waits then. A promise
-   * already resolved resumes its worker before that, and an action that
-   * never suspends ends before it, so such actions run on one worker: a
-   * hundred fibers taking turns cost effect 3's runtime more per action than
-   * one (docs/benchmarks.md), and on effect 4 a worker forked at once for
-   * every remaining action of an unbounded run started to find them done.
+   * `recruitForWork`, and only if a worker still waits then on an attempt
+   * that started before the look was asked for (else it looks again on the
+   * turn after). A promise already resolved resumes its worker before that,
+   * and an action that never suspends ends before it, so such actions run
+   * on one worker: a hundred fibers taking turns cost effect 3's runtime
+   * more per action than one (docs/benchmarks.md), and on effect 4 a worker
+   * forked at once for every remaining action of an unbounded run started
+   * to find them done.
    * Elsewhere (effect 3 under another scheduler, or without `setImmediate`)
    * the engine recruits at once.
    */
   private settleLooks(fiber: runtime.RuntimeFiber<unknown, unknown>): void {
     this.looksSettled = true
-    if (!runtime.macrotaskAfterResumes(fiber)) return
+    if (!runtime.resumesBeforeNextTurn(fiber)) return
     const look: Effect.Effect<never, never, R> = runtime.zipRight(
       runtime.zipRight(this.asked, runtime.nextTurn),
       Effect.suspend(() => {
@@ -250,7 +252,7 @@ export class WorkerPool<A, B, R> {
         let young = false
         for (const worker of this.workers) {
           if (!isWaiting(worker)) continue
-          if (worker.attempt <= this.askedAfter) waiting = true
+          if (worker.attempt <= this.attemptsAtAsk) waiting = true
           else young = true
         }
         // An attempt started since the ask may be one of many that complete at once, or one the runtime made yield
@@ -279,7 +281,7 @@ export class WorkerPool<A, B, R> {
 
   private ask(): void {
     this.lookAsked = true
-    this.askedAfter = this.attempts
+    this.attemptsAtAsk = this.attempts
     const waiter = this.lookWaiter
     this.lookWaiter = undefined
     waiter?.(Effect.void)

@@ -428,7 +428,7 @@ describe("partition worker: the sink calls of a released chunk", () => {
     return out
   }
 
-  it.effect("order \"key\": per key in log order, one call at a time, the keys concurrently: a slow key holds up no other", () =>
+  it.effect("order \"key\", a worker's first chunk: per key in log order, one call at a time, the keys concurrently: a slow key holds up no other", () =>
     Effect.gen(function*() {
       const gauge = makeGauge()
       const keyed = makeKeyedGauge()
@@ -480,6 +480,23 @@ describe("partition worker: the sink calls of a released chunk", () => {
       expect(calls.filter((call) => !["a1", "b1", "b2", "c1", "c2"].includes(call))).toEqual([])
       expect(interrupted).toBeGreaterThanOrEqual(1)
       expect(finalized).toBe(started.length - 1)
+      expect(acknowledged).toEqual([])
+    }))
+
+  it.effect("after a chunk whose calls completed at once, a failed call fails the chunk: the keys after it never start, nothing is acknowledged", () =>
+    Effect.gen(function*() {
+      const fanOut = new FanOut()
+      yield* commitAll("key", chunk(3, 2), () => Effect.void, fanOut)
+      const { acknowledged, exit, started } = yield* commitAll(
+        "key",
+        chunk(3, 2),
+        (record) => record.key === "b" ? Effect.fail(new Boom("b refused")) : Effect.void,
+        fanOut
+      )
+      if (Exit.isFailure(exit)) expect(failureOf(exit.cause)).toEqual(Option.some(new Boom("b refused")))
+      else expect.fail("the chunk succeeded")
+      // One key after the other: a's calls, then b's first, which fails; c's never start.
+      expect(started.map(({ key, seq }) => `${key}${seq}`)).toEqual(["a1", "a2", "b1"])
       expect(acknowledged).toEqual([])
     }))
 

@@ -6,7 +6,7 @@ import { runVirtual } from "../../src/internal/virtualTime.ts"
 import { WorkerPool } from "../../src/internal/workerPool.ts"
 import { makeGauge, makeKeyedGauge } from "../utils/gauge.ts"
 import { uniformLatencies } from "../utils/latency.ts"
-import { forkObserved } from "../utils/settled.ts"
+import { forkObserved, nextMacrotask } from "../utils/settled.ts"
 import { TestClock, fork, countingFibers, forkTestClockWarning } from "../utils/line.ts"
 
 describe("bounds", () => {
@@ -209,7 +209,11 @@ describe("bounds", () => {
 
   it.effect("the consumer asks for a look only while a worker waits on an attempt", () =>
     Effect.scoped(Effect.gen(function*() {
-      const pool = new WorkerPool<number, number, never>(4, undefined, () => undefined)
+      let recruited = 0
+      const pool = new WorkerPool<number, number, never>(4, undefined, () => {
+        recruited++
+        return undefined
+      })
       pool.scope = yield* Effect.scope
       pool.spawned = 1
       const worker = yield* withFiber((fiber) => Effect.sync(() => pool.started(fiber)))
@@ -219,29 +223,35 @@ describe("bounds", () => {
       const look = pool.recruitForConsumer(1)
       expect(look).toBeDefined()
       yield* look!
+      // The look, on the next turn, finds the worker still waiting and recruits for the work.
+      for (let turn = 0; turn < 10 && recruited === 0; turn++) yield* nextMacrotask
+      expect(recruited).toBe(1)
     })))
 
-  it.effect("an action that still waits once the promise callbacks have run gets the others recruited", () =>
-    Effect.gen(function*() {
-      const head = yield* Deferred.make<void>()
-      const gauge = makeGauge()
-      let started = 0
-      const { fiber, settled } = yield* Ordered.forEach(
-        Array.from({ length: 200 }, (_, i) => i),
-        (n) => {
-          started++
-          return gauge.track(n === 0 ? Deferred.await(head) : Effect.promise(() => Promise.resolve(n)))
-        },
-        { concurrency: 4, window: 25, discard: true }
-      ).pipe(forkObserved)
-      yield* settled
-      // The head's worker waits: the others take every action the window admits behind it.
-      expect(started).toBe(25)
-      expect(gauge.peak()).toBeGreaterThan(1)
-      expect(gauge.peak()).toBeLessThanOrEqual(4)
-      yield* Deferred.succeed(head, undefined)
-      yield* Fiber.join(fiber)
-      expect(started).toBe(200)
-      expect(gauge.current()).toBe(0)
-    }))
+  // At 1: the look was asked for by action 0, which completed at once; the one that waits started after the ask.
+  for (const waitingAt of [0, 1]) {
+    it.effect(`an action that still waits once the promise callbacks have run gets the others recruited (action ${waitingAt})`, () =>
+      Effect.gen(function*() {
+        const head = yield* Deferred.make<void>()
+        const gauge = makeGauge()
+        let started = 0
+        const { fiber, settled } = yield* Ordered.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (n) => {
+            started++
+            return gauge.track(n === waitingAt ? Deferred.await(head) : Effect.promise(() => Promise.resolve(n)))
+          },
+          { concurrency: 4, window: 25, discard: true }
+        ).pipe(forkObserved)
+        yield* settled
+        // The waiting action's worker waits: the others take every action the window (25) admits from it on.
+        expect(started).toBe(waitingAt + 25)
+        expect(gauge.peak()).toBeGreaterThan(1)
+        expect(gauge.peak()).toBeLessThanOrEqual(4)
+        yield* Deferred.succeed(head, undefined)
+        yield* Fiber.join(fiber)
+        expect(started).toBe(200)
+        expect(gauge.current()).toBe(0)
+      }))
+  }
 })

@@ -1,7 +1,8 @@
 import * as Effect from "effect/Effect"
 import { callback, fork, observingQuiet } from "./line.ts"
 
-const nextMacrotask = callback<void>((resume) => {
+/** Resumes once the event loop has gone round (a timer of 0 ms). */
+export const nextMacrotask = callback<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
   return Effect.sync(() => clearTimeout(timer))
 })
