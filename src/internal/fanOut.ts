@@ -28,6 +28,7 @@ export class FanOut {
   private concurrent = true
 
   run<G, E, R>(groups: ReadonlyArray<G>, apply: (group: G) => Effect.Effect<void, E, R>): Effect.Effect<void, E, R> {
+    // A lone group (most chunks under load hold one result) runs on the caller's fiber, whatever the calls do.
     if (groups.length === 1) return apply(groups[0])
     return Effect.suspend(() => {
       const run: Run = { waited: false }

@@ -155,7 +155,6 @@ export class WorkerPool<A, B, R> {
     return worker
   }
 
-
   /** No worker could take more work: none is parked, and the bound lets no more fork. */
   get saturated(): boolean {
     return this.parked.length === 0 && this.spawned >= this.concurrency
@@ -221,7 +220,9 @@ export class WorkerPool<A, B, R> {
    */
   recruitForConsumer(work: number): Effect.Effect<void, never, R> | undefined {
     // Rather than fork one while others run (`looks`): a running worker takes the room, or a look recruits if it waits.
-    if (this.looks && this.parked.length === 0 && this.spawned > 0) return this.waiting() ? this.askLook(undefined) : undefined
+    if (this.looks && this.parked.length === 0 && this.spawned > 0) {
+      return this.waiting() ? this.askLook(undefined) : undefined
+    }
     return this.recruit(Math.min(1, work), this.arrivedAfterConsumer)
   }
 
