@@ -1,13 +1,14 @@
 /**
  * One contender of a CPU table, timed in a process of its own:
- * `node --expose-gc contender.js <table> <index>` (`bench/core.ts` starts it
- * once per round) warms the contender up, times it, and prints a
- * `Measurement` as JSON. A process of its own, because contenders timed in
- * one process share V8's inline caches and optimized code, Effect's runtime
- * and the engine's alike: whichever ran before left them shaped for other
- * call sites (docs/benchmarks.md).
+ * `node --expose-gc contender.js <table> <index> [prelude]` (`bench/core.ts`
+ * starts it once per round) warms the contender up, times it, and prints a
+ * `Measurement` as JSON; with `prelude`, after running the table's `prelude`.
+ * A process of its own, because contenders timed in one process share V8's
+ * inline caches and optimized code, Effect's runtime and the engine's alike:
+ * whichever ran before left them shaped for other call sites
+ * (docs/benchmarks.md).
  */
-import { type Contender, input, type Table, tables } from "./contenders.ts"
+import { type Contender, input, prelude, type Table, tables } from "./contenders.ts"
 import * as runtime from "./line.ts"
 import { cpuSeconds, gc, heapUsed } from "./table.ts"
 
@@ -81,8 +82,14 @@ const measure = async (table: Table, index: number): Promise<Measurement> => {
   return { line: runtime.line, rate, retained: retained() - baseline }
 }
 
-const [table, index] = process.argv.slice(2)
+const [table, index, afterPrelude] = process.argv.slice(2)
 if (!Object.hasOwn(tables, table) || tables[table as Table][Number(index)] === undefined) {
   throw new Error(`Expected a table (${Object.keys(tables).join(", ")}) and a row index, got ${JSON.stringify([table, index])}`)
+}
+if (afterPrelude !== undefined) {
+  if (afterPrelude !== "prelude" || (table !== "instant" && table !== "promise")) {
+    throw new Error(`Expected \`prelude\` after a throughput table's row, got ${JSON.stringify([table, index, afterPrelude])}`)
+  }
+  await prelude(table)
 }
 process.stdout.write(JSON.stringify(await measure(table as Table, Number(index))))

@@ -83,14 +83,33 @@ const sharedCounter = (n: number, effectOf: (n: number) => Effect.Effect<number>
     return Effect.forEach(range(CONCURRENCY), () => worker, { concurrency: CONCURRENCY, discard: true })
   })
 
+/** The actions of a throughput table: they succeed at once, or complete through a resolved promise. */
+export type Kind = "instant" | "promise"
+
+const actionOf = (kind: Kind): (n: number) => Effect.Effect<number> =>
+  kind === "instant" ? (n) => Effect.succeed(n) : (n) => Effect.promise(() => Promise.resolve(n))
+
+/**
+ * What an application has run before it reaches the code a row times: a
+ * concurrent Stream.mapEffect of 2,000 of the table's actions, three times.
+ * Effect's runtime is the same code for every fiber; in a process that has
+ * only run one loop, V8 has shaped its inline caches and inlining for that
+ * loop's few effects, a best case that the first concurrent Stream ends for
+ * good (docs/benchmarks.md). Effect's code only, so that it favours no row.
+ */
+export const prelude = async (kind: Kind): Promise<void> => {
+  const effectOf = actionOf(kind)
+  for (let run = 0; run < 3; run++) {
+    await Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.fromIterable(input(2_000)), effectOf, { concurrency: CONCURRENCY })))
+  }
+}
+
 /**
  * The throughput tables' rows, in the order `throughput` (bench/core.ts) reads
- * them back: actions that succeed at once, or complete through a resolved promise.
+ * them back.
  */
-const throughputContenders = (kind: "instant" | "promise"): ReadonlyArray<Contender> => {
-  const effectOf = kind === "instant"
-    ? (n: number) => Effect.succeed(n)
-    : (n: number) => Effect.promise(() => Promise.resolve(n))
+const throughputContenders = (kind: Kind): ReadonlyArray<Contender> => {
+  const effectOf = actionOf(kind)
   const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
   const ordered = (n: number, options?: Partial<Ordered.Options<number>>) =>
     Stream.runDrain(Ordered.mapEffect(Stream.fromIterable(input(n)), effectOf, { concurrency: CONCURRENCY, ...options }))

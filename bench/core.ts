@@ -32,10 +32,10 @@ const ROUNDS = roundsFromEnv(process.env.BENCH_ROUNDS)
 /** This build's bench folder, where `contender.js` times the effect-3 rows; index.ts passes effect 4's copy. */
 export const thisBench = dirname(fileURLToPath(import.meta.url))
 
-/** One timed child: `bench` is the compiled bench folder whose `effect` the child loads. */
-const measureIn = (bench: string, table: Table, index: number): Measurement =>
+/** One timed child: `bench` is the compiled bench folder whose `effect` the child loads; `prelude`: it runs that first. */
+const measureIn = (bench: string, table: Table, index: number, prelude: boolean): Measurement =>
   JSON.parse(
-    execFileSync(process.execPath, ["--expose-gc", join(bench, "contender.js"), table, String(index)], {
+    execFileSync(process.execPath, ["--expose-gc", join(bench, "contender.js"), table, String(index), ...(prelude ? ["prelude"] : [])], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"]
     })
@@ -51,22 +51,28 @@ const measureIn = (bench: string, table: Table, index: number): Measurement =>
 const SLOW_RUN_SECONDS = 2
 
 /**
- * Each row's best rate (and the most heap it left retained) over `ROUNDS`
- * rounds, each row a fresh process per round. Elements per CPU second, not
+ * The best rate (and the most heap it left retained) of each of `rows` (all
+ * of the table's by default; indexed by row) over `ROUNDS` rounds, each row a
+ * fresh process per round, which runs the table's `prelude` first if asked. Elements per CPU second, not
  * per wall second: on a machine shared with other work, wall time counts the
  * time the process waited for a core, which depends on the others' load, not
  * on the contender. Rounds are interleaved — every contender once per round,
  * round r starting at contender r — so that what load still changes (caches,
  * frequency) hits them all alike instead of one.
  */
-const rates = (bench: string, table: Table): Array<Measurement> => {
-  const count = tables[table].length
+const rates = (
+  bench: string,
+  table: Table,
+  rows: ReadonlyArray<number> = tables[table].map((_, i) => i),
+  prelude = false
+): Array<Measurement> => {
+  const count = rows.length
   const best: Array<Measurement> = []
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < count; k++) {
-      const i = (k + round) % count
+      const i = rows[(k + round) % count]
       if (best[i] !== undefined && tables[table][i].n / best[i].rate > SLOW_RUN_SECONDS) continue
-      const measured = measureIn(bench, table, i)
+      const measured = measureIn(bench, table, i, prelude)
       best[i] = best[i] === undefined ? measured : {
         line: measured.line,
         rate: Math.max(best[i].rate, measured.rate),
@@ -116,9 +122,45 @@ const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<C
         check(`promise: Ordered.forEach, one worker, vs Effect's floor (reported)`, true, ratio(oneWorker, floor))
       ]
       : []),
+    ...(kind === "promise" ? afterPrelude(bench, line, measured) : []),
     ...(line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
   ].map((c) => line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
 }
+
+/**
+ * Promise actions: rows of the table timed again, each child after the
+ * table's `prelude` (a concurrent Stream.mapEffect, Effect's code only), as
+ * in an application's process, where Effect's runtime no longer runs at the
+ * best case that a process running one loop gives it. `fresh`: the rates of
+ * the table, for the cost of the prelude to each row. Reported, not targets.
+ */
+const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>): ReadonlyArray<Check> => {
+  const [mapEffect, forEach, effectForEach, floor, pMap, fibers, oneWorker] = PRELUDE_ROWS
+  const measured = rates(bench, "promise", PRELUDE_ROWS, true).map((row) => row.rate)
+  printTable(
+    `CPU cost on effect ${line}, actions that complete through a resolved promise, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
+    ["operator", "elements per CPU s", "vs Effect's floor", "vs the same row above"],
+    PRELUDE_ROWS.map((i) => [tables.promise[i].name, formatRate(measured[i]), ratio(measured[i], measured[floor]), ratio(measured[i], fresh[i])])
+  )
+  const against = (name: string, row: number, base: number) =>
+    check(`promise, after a concurrent Stream: ${name} (reported)`, true, ratio(measured[row], measured[base]))
+  return [
+    against("Ordered.forEach vs Effect's floor", forEach, floor),
+    against("Ordered.mapEffect vs Effect's floor", mapEffect, floor),
+    check("promise: Effect's floor after a concurrent Stream vs in a fresh process (reported)", true, ratio(measured[floor], fresh[floor])),
+    against("Ordered.forEach, one worker, vs Effect's floor", oneWorker, floor),
+    against("100 fibers, no order kept, vs Effect's floor", fibers, floor),
+    against("Ordered.mapEffect vs Effect.forEach", mapEffect, effectForEach),
+    against("Ordered.mapEffect vs pMapIterable", mapEffect, pMap)
+  ]
+}
+
+/**
+ * The promise table's rows that `afterPrelude` times again: the engine's,
+ * the floor, Effect.forEach, a peer that runs no Effect (p-map, unmoved by
+ * the prelude: a control), and the references.
+ */
+const PRELUDE_ROWS = [0, 1, 5, 6, 7, 12, 13] as const
 
 /** Issue #19's targets for effect 4, on top of the others. */
 const effect4Checks = (
