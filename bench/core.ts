@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url"
 import { Deferred, Effect, Stream } from "effect"
 import { Ordered } from "../src/index.ts"
 import type { Measurement } from "./contender.ts"
-import { CONCURRENCY, keyed, range, type Table, tables } from "./contenders.ts"
+import { CONCURRENCY, keyed, type Kind, range, type Table, tables } from "./contenders.ts"
 import { check, type Check, cpuSeconds, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
 
 const roundsFromEnv = (value: string | undefined): number => {
@@ -53,10 +53,10 @@ const SLOW_RUN_SECONDS = 2
 /**
  * The best rate (and the most heap it left retained) of each of `rows` (all
  * of the table's by default; indexed by row) over `ROUNDS` rounds, each row a
- * fresh process per round, which runs the table's `prelude` first if asked. Elements per CPU second, not
- * per wall second: on a machine shared with other work, wall time counts the
- * time the process waited for a core, which depends on the others' load, not
- * on the contender. Rounds are interleaved — every contender once per round,
+ * fresh process per round, which runs the table's `prelude` first if asked.
+ * Elements per CPU second, not per wall second: on a machine shared with
+ * other work, wall time counts the time the process waited for a core, which
+ * depends on the others' load, not on the contender. Rounds are interleaved — every contender once per round,
  * round r starting at contender r — so that what load still changes (caches,
  * frequency) hits them all alike instead of one.
  */
@@ -83,7 +83,7 @@ const rates = (
   return best
 }
 
-const throughput = (bench: string, kind: "instant" | "promise"): ReadonlyArray<Check> => {
+const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
   const list = tables[kind]
   const rows = rates(bench, kind)
   const { line } = rows[0]
@@ -140,7 +140,12 @@ const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>):
   printTable(
     `CPU cost on effect ${line}, actions that complete through a resolved promise, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs the same row above"],
-    PRELUDE_ROWS.map((i) => [tables.promise[i].name, formatRate(measured[i]), ratio(measured[i], measured[floor]), ratio(measured[i], fresh[i])])
+    PRELUDE_ROWS.map((i) => [
+      tables.promise[i].name,
+      formatRate(measured[i]),
+      ratio(measured[i], measured[floor]),
+      ratio(measured[i], fresh[i])
+    ])
   )
   const against = (name: string, row: number, base: number) =>
     check(`promise, after a concurrent Stream: ${name} (reported)`, true, ratio(measured[row], measured[base]))
@@ -164,7 +169,7 @@ const PRELUDE_ROWS = [0, 1, 5, 6, 7, 12, 13] as const
 
 /** Issue #19's targets for effect 4, on top of the others. */
 const effect4Checks = (
-  kind: "instant" | "promise",
+  kind: Kind,
   rate: Readonly<Record<"mapEffect" | "forEach" | "effectForEach" | "floor" | "pMap", number>>
 ): ReadonlyArray<Check> =>
   kind === "instant"
