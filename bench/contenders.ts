@@ -86,21 +86,25 @@ const sharedCounter = (n: number, effectOf: (n: number) => Effect.Effect<number>
 /** The actions of a throughput table: they succeed at once, or complete through a resolved promise. */
 export type Kind = "instant" | "promise"
 
+export const isKind = (table: string): table is Kind => table === "instant" || table === "promise"
+
 const actionOf = (kind: Kind): (n: number) => Effect.Effect<number> =>
   kind === "instant" ? (n) => Effect.succeed(n) : (n) => Effect.promise(() => Promise.resolve(n))
 
 /**
- * What an application has run before it reaches the code a row times: a
- * concurrent Stream.mapEffect of 2,000 of the table's actions, three times.
- * Effect's runtime is the same code for every fiber; in a process that has
- * only run one loop, V8 has shaped its inline caches and inlining for that
- * loop's few effects, a best case that the first concurrent Stream ends for
- * good (docs/benchmarks.md). Effect's code only, so that it favours no row.
+ * Other Effect code, run before a row is timed: a concurrent
+ * Stream.mapEffect of 2,000 of the table's actions, three times. Effect's
+ * runtime is the same code for every fiber; in a process that has only run
+ * one loop, V8 has shaped its inline caches and inlining for that loop's few
+ * effects, a best case that the first concurrent Stream ends for good
+ * (docs/benchmarks.md). None of the engine's or the peers' code; it shares
+ * Stream.fromIterable and Stream.runDrain with the Ordered.mapEffect rows.
  */
 export const prelude = async (kind: Kind): Promise<void> => {
   const effectOf = actionOf(kind)
   for (let run = 0; run < 3; run++) {
-    await Effect.runPromise(Stream.runDrain(Stream.mapEffect(Stream.fromIterable(input(2_000)), effectOf, { concurrency: CONCURRENCY })))
+    const actions = Stream.mapEffect(Stream.fromIterable(input(2_000)), effectOf, { concurrency: CONCURRENCY })
+    await Effect.runPromise(Stream.runDrain(actions))
   }
 }
 

@@ -32,14 +32,14 @@ const ROUNDS = roundsFromEnv(process.env.BENCH_ROUNDS)
 /** This build's bench folder, where `contender.js` times the effect-3 rows; index.ts passes effect 4's copy. */
 export const thisBench = dirname(fileURLToPath(import.meta.url))
 
-/** One timed child: `bench` is the compiled bench folder whose `effect` the child loads; `prelude`: it runs that first. */
-const measureIn = (bench: string, table: Table, index: number, prelude: boolean): Measurement =>
-  JSON.parse(
-    execFileSync(process.execPath, ["--expose-gc", join(bench, "contender.js"), table, String(index), ...(prelude ? ["prelude"] : [])], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-  )
+/**
+ * One timed child: `bench` is the compiled bench folder whose `effect` the
+ * child loads; `withPrelude`: it runs the table's `prelude` first.
+ */
+const measureIn = (bench: string, table: Table, index: number, withPrelude: boolean): Measurement => {
+  const args = ["--expose-gc", join(bench, "contender.js"), table, String(index), ...(withPrelude ? ["prelude"] : [])]
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }))
+}
 
 /**
  * A row whose one run takes longer is timed in the first round only: on
@@ -52,19 +52,20 @@ const SLOW_RUN_SECONDS = 2
 
 /**
  * The best rate (and the most heap it left retained) of each of `rows` (all
- * of the table's by default; indexed by row) over `ROUNDS` rounds, each row a
- * fresh process per round, which runs the table's `prelude` first if asked.
- * Elements per CPU second, not per wall second: on a machine shared with
- * other work, wall time counts the time the process waited for a core, which
- * depends on the others' load, not on the contender. Rounds are interleaved — every contender once per round,
- * round r starting at contender r — so that what load still changes (caches,
+ * of the table's by default) over `ROUNDS` rounds, each row a fresh process
+ * per round, which runs the table's `prelude` first `withPrelude`. Indexed by
+ * row: rows not asked for are holes. Elements per CPU second, not per wall
+ * second: on a machine shared with other work, wall time counts the time the
+ * process waited for a core, which depends on the others' load, not on the
+ * contender. Rounds are interleaved — every row once per round, round r
+ * starting at the r-th of `rows` — so that what load still changes (caches,
  * frequency) hits them all alike instead of one.
  */
 const rates = (
   bench: string,
   table: Table,
   rows: ReadonlyArray<number> = tables[table].map((_, i) => i),
-  prelude = false
+  withPrelude = false
 ): Array<Measurement> => {
   const count = rows.length
   const best: Array<Measurement> = []
@@ -72,7 +73,7 @@ const rates = (
     for (let k = 0; k < count; k++) {
       const i = rows[(k + round) % count]
       if (best[i] !== undefined && tables[table][i].n / best[i].rate > SLOW_RUN_SECONDS) continue
-      const measured = measureIn(bench, table, i, prelude)
+      const measured = measureIn(bench, table, i, withPrelude)
       best[i] = best[i] === undefined ? measured : {
         line: measured.line,
         rate: Math.max(best[i].rate, measured.rate),
@@ -102,6 +103,8 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
       ratio(r, pMap)
     ])
   )
+  // Its table follows this one.
+  const preludeChecks = kind === "promise" ? afterPrelude(bench, line, measured) : []
   return [
     check(`${kind}: Ordered.mapEffect ≥ 50× Stream.mapEffect`, mapEffect / streamMapEffect >= 50, ratio(mapEffect, streamMapEffect)),
     check(`${kind}: Ordered.mapEffect ≥ 1.5× Effect.forEach`, mapEffect / effectForEach >= 1.5, ratio(mapEffect, effectForEach)),
@@ -119,20 +122,21 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
     ...(kind === "promise"
       ? [
         check(`promise: 100 fibers, no order kept, vs Effect's floor (reported)`, true, ratio(fibers, floor)),
-        check(`promise: Ordered.forEach, one worker, vs Effect's floor (reported)`, true, ratio(oneWorker, floor))
+        check(`promise: Ordered.forEach, one worker, vs Effect's floor (reported)`, true, ratio(oneWorker, floor)),
+        ...preludeChecks
       ]
       : []),
-    ...(kind === "promise" ? afterPrelude(bench, line, measured) : []),
     ...(line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
   ].map((c) => line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
 }
 
 /**
  * Promise actions: rows of the table timed again, each child after the
- * table's `prelude` (a concurrent Stream.mapEffect, Effect's code only), as
- * in an application's process, where Effect's runtime no longer runs at the
+ * table's `prelude` (a concurrent Stream.mapEffect), as in a process that has
+ * run other Effect code first, where Effect's runtime no longer runs at the
  * best case that a process running one loop gives it. `fresh`: the rates of
- * the table, for the cost of the prelude to each row. Reported, not targets.
+ * the table, for the cost of the prelude to each row. Prints its table;
+ * returns checks that are reported, not targets.
  */
 const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>): ReadonlyArray<Check> => {
   const [mapEffect, forEach, effectForEach, floor, pMap, fibers, oneWorker] = PRELUDE_ROWS
