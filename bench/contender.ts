@@ -8,7 +8,7 @@
  * whichever ran before left them shaped for other call sites
  * (docs/benchmarks.md).
  */
-import { type Contender, input, isKind, prelude, type Table, tables } from "./contenders.ts"
+import { type Contender, input, prelude, rowOf, type Table, tables } from "./contenders.ts"
 import * as runtime from "./line.ts"
 import { cpuSeconds, gc, heapUsed } from "./table.ts"
 
@@ -82,16 +82,6 @@ const measure = async (table: Table, index: number): Promise<Measurement> => {
   return { line: runtime.line, rate, retained: retained() - baseline }
 }
 
-const [table, index, preludeArgument] = process.argv.slice(2)
-if (!Object.hasOwn(tables, table) || tables[table as Table][Number(index)] === undefined) {
-  throw new Error(`Expected a table (${Object.keys(tables).join(", ")}) and a row index, got ${JSON.stringify([table, index])}`)
-}
-// The bench asks for it on the promise table; either throughput table takes it, for runs by hand.
-if (preludeArgument !== undefined) {
-  if (preludeArgument !== "prelude" || !isKind(table)) {
-    const got = JSON.stringify([table, index, preludeArgument])
-    throw new Error(`Expected \`prelude\` after a throughput table's row, got ${got}`)
-  }
-  await prelude(table)
-}
-process.stdout.write(JSON.stringify(await measure(table as Table, Number(index))))
+const { index, preludeKind, table } = rowOf(process.argv.slice(2))
+if (preludeKind !== undefined) await prelude(preludeKind)
+process.stdout.write(JSON.stringify(await measure(table, index)))

@@ -88,6 +88,10 @@ export type Kind = "instant" | "promise"
 
 export const isKind = (table: string): table is Kind => table === "instant" || table === "promise"
 
+/** What a throughput table's actions do, as its titles say it. */
+export const describeKind = (kind: Kind): string =>
+  kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"
+
 const actionOf = (kind: Kind): (n: number) => Effect.Effect<number> =>
   kind === "instant" ? (n) => Effect.succeed(n) : (n) => Effect.promise(() => Promise.resolve(n))
 
@@ -108,10 +112,29 @@ export const prelude = async (kind: Kind): Promise<void> => {
   }
 }
 
-/**
- * The throughput tables' rows, in the order `throughput` (bench/core.ts) reads
- * them back.
- */
+/** The throughput tables' rows by name: their places in `throughputContenders` (the last on promise actions only). */
+export const ROW = {
+  mapEffect: 0,
+  forEach: 1,
+  fixedWindow: 2,
+  sketch: 3,
+  streamMapEffect: 4,
+  effectForEach: 5,
+  floor: 6,
+  pMap: 7,
+  readableMap: 8,
+  metricsOnly: 9,
+  metricsAndSpans: 10,
+  timeout: 11,
+  fibers: 12,
+  oneWorker: 13
+} as const
+
+/** A throughput table's values (one per row, in `ROW`'s places), by row name. */
+export const byRow = <T>(values: ReadonlyArray<T>): { readonly [row in keyof typeof ROW]: T } =>
+  Object.fromEntries(Object.entries(ROW).map(([row, index]) => [row, values[index]])) as { [row in keyof typeof ROW]: T }
+
+/** The throughput tables' rows, in `ROW`'s places. */
 const throughputContenders = (kind: Kind): ReadonlyArray<Contender> => {
   const effectOf = actionOf(kind)
   const asyncOf = kind === "instant" ? (n: number) => n : (n: number) => Promise.resolve(n)
@@ -229,7 +252,7 @@ const keyContenders: ReadonlyArray<Contender> = [
   }
 ]
 
-/** Every CPU table, by the name a child process is given (`bench/contender.ts`). */
+/** Every CPU table, by the name a child process is given (`bench/contender.ts`, `bench/counted.ts`). */
 export const tables = {
   instant: throughputContenders("instant"),
   promise: throughputContenders("promise"),
@@ -237,3 +260,25 @@ export const tables = {
 } as const
 
 export type Table = keyof typeof tables
+
+/**
+ * The row a child's command line names, `<table> <index> [prelude]`
+ * (`bench/contender.ts`, `bench/counted.ts`): `prelude` only after a
+ * throughput table's row. A bad line is refused with what it got.
+ */
+export const rowOf = (args: ReadonlyArray<string>): {
+  readonly table: Table
+  readonly index: number
+  readonly preludeKind: Kind | undefined
+} => {
+  const [table, index, preludeArgument] = args
+  if (!Object.hasOwn(tables, table) || !/^\d+$/.test(index ?? "") || tables[table as Table][Number(index)] === undefined) {
+    throw new Error(`Expected a table (${Object.keys(tables).join(", ")}) and a row index, got ${JSON.stringify([table, index])}`)
+  }
+  if (preludeArgument === undefined) return { table: table as Table, index: Number(index), preludeKind: undefined }
+  // The bench asks for it on the promise table; either throughput table takes it, for runs by hand.
+  if (preludeArgument !== "prelude" || !isKind(table) || args.length > 3) {
+    throw new Error(`Expected \`prelude\` after a throughput table's row, got ${JSON.stringify(args)}`)
+  }
+  return { table, index: Number(index), preludeKind: table }
+}

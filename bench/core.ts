@@ -12,25 +12,35 @@
  * stay in this process: they read the heap, not a rate.
  */
 import { execFileSync } from "node:child_process"
+import { cpSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Deferred, Effect, Stream } from "effect"
 import { Ordered } from "../src/index.ts"
 import type { Measurement } from "./contender.ts"
-import { CONCURRENCY, keyed, type Kind, range, type Table, tables } from "./contenders.ts"
-import { check, type Check, cpuSeconds, formatBytes, formatRate, gc, heapUsed, printTable, ratio } from "./table.ts"
+import { byRow, CONCURRENCY, describeKind, keyed, type Kind, range, ROW, type Table, tables } from "./contenders.ts"
+import { check, type Check, cpuSeconds, formatBytes, formatRate, gc, heapUsed, onLine, positiveInteger, printTable, ratio } from "./table.ts"
 
-const roundsFromEnv = (value: string | undefined): number => {
-  if (value === undefined) return 3
-  const rounds = Number(value)
-  if (Number.isSafeInteger(rounds) && rounds >= 1) return rounds
-  throw new Error(`Expected \`BENCH_ROUNDS\` to be an integer ≥ 1, got \`${value}\` (string)`)
-}
+const ROUNDS = process.env.BENCH_ROUNDS === undefined ? 3 : positiveInteger("BENCH_ROUNDS", process.env.BENCH_ROUNDS)
 
-const ROUNDS = roundsFromEnv(process.env.BENCH_ROUNDS)
-
-/** This build's bench folder, where `contender.js` times the effect-3 rows; index.ts passes effect 4's copy. */
+/** This build's bench folder, whose children run the rows on effect 3; `effect4Bench` makes effect 4's. */
 export const thisBench = dirname(fileURLToPath(import.meta.url))
+
+/**
+ * The compiled bench folder of a copy of the build, `build/effect4/`, whose
+ * `node_modules/effect` links to the `effect4` alias: the CPU tables' children
+ * started from there run the same code on effect 4, each contender against its
+ * own line's Effect.
+ */
+export const effect4Bench = (): string => {
+  const build = dirname(thisBench)
+  const copy = join(build, "effect4")
+  rmSync(copy, { recursive: true, force: true })
+  mkdirSync(join(copy, "node_modules"), { recursive: true })
+  for (const folder of ["src", "bench"]) cpSync(join(build, folder), join(copy, folder), { recursive: true })
+  symlinkSync(join(build, "..", "node_modules", "effect4"), join(copy, "node_modules", "effect"), "dir")
+  return join(copy, "bench")
+}
 
 /**
  * One timed child: `bench` is the compiled bench folder whose `effect` the
@@ -89,10 +99,9 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
   const rows = rates(bench, kind)
   const { line } = rows[0]
   const measured = rows.map((row) => row.rate)
-  const [mapEffect, forEach, fixedWindow, , streamMapEffect, effectForEach, floor, pMap, , metricsOnly, metricsAndSpans, timeout, fibers,
-    oneWorker] = measured
+  const { effectForEach, fibers, floor, forEach, mapEffect, metricsAndSpans, oneWorker, pMap, streamMapEffect, timeout } = byRow(measured)
   printTable(
-    `CPU cost on effect ${line}, ${kind === "instant" ? "actions that succeed at once" : "actions that complete through a resolved promise"} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
+    `CPU cost on effect ${line}, ${describeKind(kind)} (200,000 actions, concurrency ${CONCURRENCY}; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs Stream.mapEffect", "vs Effect.forEach", "vs pMapIterable"],
     list.map(({ name }, i) => [name, measured[i]] as const).map(([name, r]) => [
       name,
@@ -105,16 +114,12 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
   )
   // Its table follows this one.
   const preludeChecks = kind === "promise" ? afterPrelude(bench, line, measured) : []
-  return [
+  return onLine(line, [
     check(`${kind}: Ordered.mapEffect ≥ 50× Stream.mapEffect`, mapEffect / streamMapEffect >= 50, ratio(mapEffect, streamMapEffect)),
     check(`${kind}: Ordered.mapEffect ≥ 1.5× Effect.forEach`, mapEffect / effectForEach >= 1.5, ratio(mapEffect, effectForEach)),
     check(`${kind}: Ordered.mapEffect ≥ 0.8× pMapIterable`, mapEffect / pMap >= 0.8, ratio(mapEffect, pMap)),
     check(`${kind}: Ordered.forEach ≥ 1.5× Effect.forEach`, forEach / effectForEach >= 1.5, ratio(forEach, effectForEach)),
-    // Effect's floor: what its runtime costs per action with one fiber and no ordering (issue #22).
-    check(`${kind}: Ordered.forEach ≥ 0.75× Effect's floor`, forEach / floor >= 0.75, ratio(forEach, floor)),
-    check(`${kind}: Ordered.mapEffect ≥ 0.75× Effect's floor`, mapEffect / floor >= 0.75, ratio(mapEffect, floor)),
-    check(`${kind}: window auto ≥ 0.95× a fixed window`, mapEffect / fixedWindow >= 0.95, ratio(mapEffect, fixedWindow)),
-    check(`${kind}: name set, metrics only ≥ 0.9× no name`, metricsOnly / mapEffect >= 0.9, ratio(metricsOnly, mapEffect)),
+    ...issue22Checks(kind, measured),
     check(`${kind}: name set, metrics and spans (reported)`, true, ratio(metricsAndSpans, mapEffect)),
     check(`${kind}: timeout set (reported)`, true, ratio(timeout, mapEffect)),
     // Promise actions: what a hundred workers can reach at all on this line, before any ordering; and the
@@ -127,7 +132,27 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
       ]
       : []),
     ...(line === 4 ? effect4Checks(kind, { mapEffect, forEach, effectForEach, floor, pMap }) : [])
-  ].map((c) => line === 3 ? c : { ...c, name: `effect 4, ${c.name}` })
+  ])
+}
+
+/**
+ * Issue #22's targets, over a throughput table's `rate` by row (elements per
+ * CPU second, or, from `bench/instructions.ts`, the inverse of instructions
+ * per action, `measure` naming the unit); a row left out is not checked.
+ * Effect's floor: what its runtime costs per action with one fiber and no
+ * ordering.
+ */
+export const issue22Checks = (kind: Kind, rate: ReadonlyArray<number>, measure?: string): ReadonlyArray<Check> => {
+  const { fixedWindow, floor, forEach, mapEffect, metricsOnly } = byRow(rate)
+  const at = measure === undefined ? kind : `${kind}, ${measure}`
+  const target = (row: number | undefined, name: string, least: number, base: number | undefined, baseName: string) =>
+    row === undefined || base === undefined ? [] : [check(`${at}: ${name} ≥ ${least}× ${baseName}`, row / base >= least, ratio(row, base))]
+  return [
+    ...target(forEach, "Ordered.forEach", 0.75, floor, "Effect's floor"),
+    ...target(mapEffect, "Ordered.mapEffect", 0.75, floor, "Effect's floor"),
+    ...target(mapEffect, "window auto", 0.95, fixedWindow, "a fixed window"),
+    ...target(metricsOnly, "name set, metrics only", 0.9, mapEffect, "no name")
+  ]
 }
 
 /**
@@ -139,7 +164,7 @@ const throughput = (bench: string, kind: Kind): ReadonlyArray<Check> => {
  * returns checks that are reported, not targets.
  */
 const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>): ReadonlyArray<Check> => {
-  const [mapEffect, forEach, effectForEach, floor, pMap, fibers, oneWorker] = PRELUDE_ROWS
+  const { effectForEach, fibers, floor, forEach, mapEffect, oneWorker, pMap } = ROW
   const measured = rates(bench, "promise", PRELUDE_ROWS, true).map((row) => row.rate)
   printTable(
     `CPU cost on effect ${line}, actions that complete through a resolved promise, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
@@ -169,7 +194,7 @@ const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>):
  * the floor, Effect.forEach, a peer that runs no Effect (p-map, unmoved by
  * the prelude: a control), and the references.
  */
-const PRELUDE_ROWS = [0, 1, 5, 6, 7, 12, 13] as const
+const PRELUDE_ROWS = [ROW.mapEffect, ROW.forEach, ROW.effectForEach, ROW.floor, ROW.pMap, ROW.fibers, ROW.oneWorker]
 
 /** Issue #19's targets for effect 4, on top of the others. */
 const effect4Checks = (

@@ -8,6 +8,17 @@ export interface Check {
 
 export const check = (name: string, ok: boolean, measured: string): Check => ({ name, ok, measured })
 
+/** `checks` as effect `line`'s: effect 4's named so. */
+export const onLine = (line: 3 | 4, checks: ReadonlyArray<Check>): ReadonlyArray<Check> =>
+  line === 3 ? checks : checks.map((c) => ({ ...c, name: `effect 4, ${c.name}` }))
+
+/** An integer ≥ 1 given to a bench script as `name`, or an error naming it and what it got. */
+export const positiveInteger = (name: string, value: string | undefined): number => {
+  const parsed = Number(value)
+  if (value !== undefined && /^\d+$/.test(value) && Number.isSafeInteger(parsed) && parsed >= 1) return parsed
+  throw new Error(`Expected \`${name}\` to be an integer ≥ 1, got \`${value}\` (${typeof value})`)
+}
+
 export const ratio = (value: number, base: number): string =>
   base > 0 && Number.isFinite(value / base) ? `${(value / base).toFixed(value / base >= 10 ? 0 : 2)}×` : "–"
 
