@@ -167,7 +167,7 @@ const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>):
   const { effectForEach, fibers, floor, forEach, mapEffect, oneWorker, pMap } = ROW
   const measured = rates(bench, "promise", PRELUDE_ROWS, true).map((row) => row.rate)
   printTable(
-    `CPU cost on effect ${line}, actions that complete through a resolved promise, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
+    `CPU cost on effect ${line}, ${describeKind("promise")}, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs the same row above"],
     PRELUDE_ROWS.map((i) => [
       tables.promise[i].name,
