@@ -199,7 +199,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       (this.admission.admitting && !this.intake.exhausted)
   }
 
-  /** Starts the next actions; the gauges are brought up to date before the worker gives up the thread. */
+  /** Starts the next actions; the metrics hear that the worker gives up the thread (`yielding`). */
   private step(worker: Worker<A, B>): Effect.Effect<unknown, unknown, R> {
     const ending = worker.ending
     if (ending !== undefined) {
@@ -207,7 +207,7 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
       return ending
     }
     const next = this.nextStep(worker)
-    this.metrics?.flush()
+    this.metrics?.yielding()
     return next
   }
 
@@ -353,12 +353,12 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
 
   /**
    * Files what came back through the runtime. `inLoop` (from the loop's `step`): the loop's `body` or end, in this
-   * synchronous run, flushes the gauges, and takes this reading unless a consumer was woken (it may run at once).
+   * synchronous run, tells the metrics it gives up the thread, and takes this reading unless a consumer was woken (it may run at once).
    */
   private fileExited(worker: Worker<A, B>, cause: Cause.Cause<unknown> | undefined, output: B | undefined, inLoop: boolean): void {
     const now = this.clock?.millis() ?? 0
     this.attemptEnded(worker, cause, output, now)
-    if (!inLoop) this.metrics?.flush()
+    if (!inLoop) this.metrics?.yielding()
     if (!this.handoff.wakeIfReady() && inLoop) worker.filedAt = now
   }
 
@@ -448,9 +448,9 @@ export class Engine<A, B, E, R> implements HedgeHost<A, B, R> {
   }
 }
 
-/** A worker loop's `while` as its worker stops: what its last step filed reaches the gauges before it gives up the thread. */
+/** A worker loop's `while` as its worker stops: the metrics hear that it gives up the thread. */
 const stops = (metrics: PipelineMetrics | undefined): false => {
-  metrics?.flush()
+  metrics?.yielding()
   return false
 }
 

@@ -98,7 +98,7 @@ export class Handoff<A, B, R> implements Outlet<A, B> {
     this.output = []
     if (this.metrics !== undefined) {
       this.metrics.handed(out.length)
-      this.metrics.flush()
+      this.metrics.yielding()
     }
     return out
   }

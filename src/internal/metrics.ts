@@ -49,11 +49,14 @@ export const ACTION_SPAN = "effect-ordered.action"
 /**
  * What one named run of the engine records. The gauges, the emitted count
  * and the observations of 0 ms are counted here and brought to the registry
- * by `flush`, which the engine calls whenever it gives up the thread: an
- * action that starts and ends within one step never moves the gauges, and a
- * step of 256 instant actions costs a few updates, not 512 histogram
- * updates and 256 counter updates. Other durations go to the histograms as
- * they are observed.
+ * by `flush`: an action that starts and ends between two flushes never moves
+ * the gauges, and 256 instant actions cost a few updates, not 512 histogram
+ * updates and 256 counter updates. The series a run makes flush every run
+ * of the process as they are read (`Metric.value`, `Metric.snapshot`, an
+ * exporter), so that a run whose series are all its own flushes only then
+ * and as it ends; one that found a series made elsewhere first flushes
+ * whenever the engine gives up the thread (`yielding`). Other durations go
+ * to the histograms as they are observed.
  *
  * @internal
  */
@@ -83,6 +86,8 @@ export class PipelineMetrics {
   private readonly timing: boolean
 
   private reportedLimit = 0
+  /** Every series reads through `flushLive`: the counts reach them as they are read. */
+  private readonly flushedOnRead: boolean
 
   /** `limiter`: with `concurrency: "auto"`, its `limit` is reported at each flush. */
   constructor(
@@ -91,18 +96,21 @@ export class PipelineMetrics {
     clock: runtime.ClockReader,
     private readonly limiter: { readonly limit: number } | undefined
   ) {
-    this.inFlight = runtime.seriesOf(inFlight, name, fiber)
-    this.window = runtime.seriesOf(window, name, fiber)
-    this.emitted = runtime.seriesOf(emitted, name, fiber)
-    this.failures = runtime.seriesOf(failures, name, fiber)
-    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber)
-    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber)
-    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber)
+    this.inFlight = runtime.seriesOf(inFlight, name, fiber, flushLive)
+    this.window = runtime.seriesOf(window, name, fiber, flushLive)
+    this.emitted = runtime.seriesOf(emitted, name, fiber, flushLive)
+    this.failures = runtime.seriesOf(failures, name, fiber, flushLive)
+    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber, flushLive)
+    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber, flushLive)
+    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber, flushLive)
     this.clock = clock
+    const series = [this.inFlight, this.window, this.emitted, this.failures]
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series (the histograms' from their lookup).
-    for (const series of [this.inFlight, this.window, this.emitted, this.failures]) {
-      series.touch()
-    }
+    for (const one of series) one.touch()
+    this.flushedOnRead = [...series, this.actionDuration, this.emitDelay, this.concurrencyLimit].every((one) =>
+      one === undefined || one.readsRunBeforeRead
+    )
+    if (this.flushedOnRead) live.add(this)
     if (limiter !== undefined) this.flush()
     const tracing = runtime.tracingOf(fiber)
     this.tracer = tracing.tracer
@@ -180,6 +188,11 @@ export class PipelineMetrics {
     this.unreported += count
   }
 
+  /** The engine gives up the thread: the series are brought to the counts now, unless they are as they are read. */
+  yielding(): void {
+    if (!this.flushedOnRead) this.flush()
+  }
+
   /** Brings the gauges, the emitted count and the histograms to the counts. */
   flush(): void {
     if (this.unreported !== 0) {
@@ -219,12 +232,21 @@ export class PipelineMetrics {
     this.running = 0
     this.taken = 0
     this.flush()
+    live.delete(this)
     if (this.reportedLimit !== 0) this.concurrencyLimit!.modify(-this.reportedLimit)
   }
 
   private nanos(): bigint {
     return this.timing ? this.clock.nanos() : BigInt(0)
   }
+}
+
+/** The named runs going on whose series are all read through `flushLive`. */
+const live = new Set<PipelineMetrics>()
+
+/** Before any read of a series a run made: every run going on brings its series to its counts. */
+const flushLive = (): void => {
+  for (const metrics of live) metrics.flush()
 }
 
 /**

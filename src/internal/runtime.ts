@@ -728,6 +728,8 @@ export interface Series {
   readonly modify: (delta: number) => void
   /** Makes the series exist, at its initial value. */
   readonly touch: () => void
+  /** Every read of the series runs the `beforeRead` it was looked up with first (see `seriesOf`). */
+  readonly readsRunBeforeRead: boolean
 }
 
 /** One series of a histogram (see `histogramSeriesOf`). @internal */
@@ -735,7 +737,16 @@ export interface HistogramSeries {
   readonly update: (value: number) => void
   /** `times` observations of 0, as `times` calls of `update(0)` would record them. */
   readonly updateZeros: (times: number) => void
+  /** As `Series.readsRunBeforeRead`. */
+  readonly readsRunBeforeRead: boolean
 }
+
+/**
+ * The registry's hooks that run a `beforeRead` as the series is read
+ * (`Metric.value`, `Metric.snapshot`, an exporter): those made here, for
+ * a series the registry had no hook for yet.
+ */
+const readHooks = new WeakSet<object>()
 
 /**
  * The `pipeline=<name>` series of `metric`, looked up once where the line
@@ -750,42 +761,100 @@ export interface HistogramSeries {
  * series up). Bound for one run, a series deleted from the registry during
  * the run is not made again, as it is on effect 3.
  *
+ * With `beforeRead`, a series the registry has no hook for yet is made
+ * with Effect's own hook inside one that runs `beforeRead` first on every
+ * read (`readsRunBeforeRead`), so that what the caller counts may reach the
+ * series as it is read rather than as it changes. A series made elsewhere
+ * first keeps its hook: a reader may hold it (effect 3 caches a tagged
+ * metric's hook), so the caller must keep it up to date.
+ *
  * @internal
  */
 export const seriesOf: (
   metric: object,
   name: string,
-  fiber: RuntimeFiber<unknown, unknown> | undefined
+  fiber: RuntimeFiber<unknown, unknown> | undefined,
+  beforeRead?: (() => void) | undefined
 ) => Series = v3
-  ? (metric, name) => {
+  ? (metric, name, _fiber, beforeRead) => {
     const tags = pipelineTags(name)
     const key = keys.get(metric)
     if (key !== undefined) {
-      const hook = (Metric as Module).globalMetricRegistry.get((Barrel as Module).MetricKey.taggedWithLabels(key, tags))
-      return { update: hook.update, modify: hook.modify, touch: hook.get }
+      const tagged = (Barrel as Module).MetricKey.taggedWithLabels(key, tags)
+      const registry = (Metric as Module).globalMetricRegistry
+      if (beforeRead !== undefined && isNewSeries3(tagged)) registerHook3(tagged, registry.get(tagged), beforeRead)
+      const hook = registry.get(tagged)
+      return { update: hook.update, modify: hook.modify, touch: hook.get, readsRunBeforeRead: readHooks.has(hook) }
     }
     const m = metric as Module
     return {
       update: (value) => m.unsafeUpdate(value, tags),
       modify: (delta) => m.unsafeModify(delta, tags),
-      touch: () => m.unsafeValue(tags)
+      touch: () => m.unsafeValue(tags),
+      readsRunBeforeRead: false
     }
   }
-  : (metric, name, fiber) => {
+  : (metric, name, fiber, beforeRead) => {
     const m = metric as Module
     const context = pipelineContext(name, fiber)
-    const hooks = typeof m.hook === "function" ? m.hook(context) : undefined
-    if (hooks !== undefined) return new BoundHooks(hooks, context)
+    if (typeof m.hook === "function") {
+      if (beforeRead !== undefined && isNewSeries4(m, context)) registerHooks4(m, context, m.hook(context), beforeRead)
+      return new BoundHooks(m.hook(context), context)
+    }
     return {
       update: (value) => m.updateUnsafe(value, context),
       modify: (delta) => m.modifyUnsafe(delta, context),
-      touch: () => m.valueUnsafe(context)
+      touch: () => m.valueUnsafe(context),
+      readsRunBeforeRead: false
     }
   }
 
+/** `hooks` (`get`, `update`, `modify`), whose `get` runs `beforeRead` first when there is one. */
+const readingFirst = (hooks: Module, beforeRead: (() => void) | undefined): Module =>
+  beforeRead === undefined ? hooks : {
+    get: (...args: Array<unknown>) => {
+      beforeRead()
+      return hooks.get(...args)
+    },
+    update: hooks.update,
+    modify: hooks.modify
+  }
+
+/** Effect 3: whether the registry has no hook for `key` yet (`false` where its map, not public API, is not there). */
+const isNewSeries3 = (key: unknown): boolean => {
+  const map = (Metric as Module).globalMetricRegistry.map
+  return map !== undefined && Option.isNone(MutableHashMap.get(map, key))
+}
+
+/** Effect 3: puts `hooks` in the registry for `key`, as `MetricHook.make` makes them, reading first with `beforeRead`; returns them. */
+const registerHook3 = (key: unknown, hooks: Module, beforeRead: (() => void) | undefined): Module => {
+  const hook = (Barrel as Module).MetricHook.make(readingFirst(hooks, beforeRead))
+  if (beforeRead !== undefined) readHooks.add(hook)
+  MutableHashMap.set((Metric as Module).globalMetricRegistry.map, key, hook)
+  return hook
+}
+
+/** Effect 4: whether the fiber's registry has no series of `m` with `context`'s attributes yet (`false` where `key` and `metadata`, not public API, are not there). */
+const isNewSeries4 = (m: Module, context: Context.Context<never>): boolean =>
+  typeof m.key === "function" && typeof m.metadata === "function" &&
+  !(Context.get(context, (Metric as Module).MetricRegistry) as Map<string, unknown>).has(m.key(context))
+
+/** Effect 4: puts `hooks` in the registry for `m`'s series with `context`'s attributes, reading first with `beforeRead`; returns them. */
+const registerHooks4 = (m: Module, context: Context.Context<never>, hooks: Module, beforeRead: (() => void) | undefined): Module => {
+  const registered = readingFirst(hooks, beforeRead)
+  if (beforeRead !== undefined) readHooks.add(registered)
+  const registry = Context.get(context, (Metric as Module).MetricRegistry) as Map<string, unknown>
+  // `metadata` reads the attributes `key` merged just before.
+  registry.set(m.key(context), m.metadata(registered))
+  return registered
+}
+
 /** Effect 4: a series' hooks, with the services they take; methods, as `FiberClock`'s, for the updates of every step. */
 class BoundHooks implements Series {
-  constructor(private readonly hooks: Module, private readonly context: Context.Context<never>) {}
+  readonly readsRunBeforeRead: boolean
+  constructor(private readonly hooks: Module, private readonly context: Context.Context<never>) {
+    this.readsRunBeforeRead = readHooks.has(hooks)
+  }
   update(value: number): void {
     this.hooks.update(value, this.context)
   }
@@ -819,26 +888,29 @@ const ownedHistograms = new WeakMap<object, HistogramState>()
  * state is a `HistogramState`, which the registry reads like Effect's own
  * (the registry's map, effect 3, and the metric's `key` and `metadata`,
  * effect 4, are not public API); later runs of the same name find it there.
- * A series made elsewhere first (the caller read or updated it) keeps its
- * hook, and gets each observation through it. The series exists from this
- * call on.
+ * `beforeRead` as in `seriesOf`. A series made elsewhere first (the caller
+ * read or updated it) keeps its hook, and gets each observation through it.
+ * The series exists from this call on.
  *
  * @internal
  */
 export const histogramSeriesOf = (
   metric: object,
   name: string,
-  fiber: RuntimeFiber<unknown, unknown> | undefined
+  fiber: RuntimeFiber<unknown, unknown> | undefined,
+  beforeRead?: (() => void) | undefined
 ): HistogramSeries => {
-  const hook = v3 ? histogramHook3(metric, name) : histogramHook4(metric, name, fiber)
+  const hook = v3 ? histogramHook3(metric, name, beforeRead) : histogramHook4(metric, name, fiber, beforeRead)
+  const readsRunBeforeRead = readHooks.has(hook.owner)
   const state = ownedHistograms.get(hook.owner)
-  if (state !== undefined) return state
+  if (state !== undefined) return { update: state.update, updateZeros: (times) => state.updateZeros(times), readsRunBeforeRead }
   const update = hook.update
   return {
     update,
     updateZeros: (times) => {
       for (let i = 0; i < times; i++) update(0)
-    }
+    },
+    readsRunBeforeRead
   }
 }
 
@@ -848,38 +920,30 @@ interface HistogramHook {
   readonly update: (value: number) => void
 }
 
-const histogramHook3 = (metric: object, name: string): HistogramHook => {
+const histogramHook3 = (metric: object, name: string, beforeRead: (() => void) | undefined): HistogramHook => {
   const key = (Barrel as Module).MetricKey.taggedWithLabels(keys.get(metric), pipelineTags(name))
-  const registry = (Metric as Module).globalMetricRegistry
-  const map = registry.map
-  if (map !== undefined && Option.isNone(MutableHashMap.get(map, key))) {
+  if (isNewSeries3(key)) {
     const state = new HistogramState(histogramBoundaries.get(metric)!, Number.MIN_VALUE)
-    const owned = (Barrel as Module).MetricHook.make({
-      get: () => (Barrel as Module).MetricState.histogram(state.snapshot()),
-      update: state.update,
-      modify: state.update
-    })
-    ownedHistograms.set(owned, state)
-    MutableHashMap.set(map, key, owned)
+    const get = () => (Barrel as Module).MetricState.histogram(state.snapshot())
+    ownedHistograms.set(registerHook3(key, { get, update: state.update, modify: state.update }, beforeRead), state)
   }
-  const hook = registry.get(key)
+  const hook = (Metric as Module).globalMetricRegistry.get(key)
   return { owner: hook, update: hook.update }
 }
 
-const histogramHook4 = (metric: object, name: string, fiber: RuntimeFiber<unknown, unknown> | undefined): HistogramHook => {
+const histogramHook4 = (
+  metric: object,
+  name: string,
+  fiber: RuntimeFiber<unknown, unknown> | undefined,
+  beforeRead: (() => void) | undefined
+): HistogramHook => {
   const m = metric as Module
   const context = pipelineContext(name, fiber)
   if (typeof m.hook !== "function") return { owner: m, update: (value) => m.updateUnsafe(value, context) }
-  if (typeof m.key === "function" && typeof m.metadata === "function") {
-    const registry = Context.get(context, (Metric as Module).MetricRegistry) as Map<string, unknown>
-    const key = m.key(context)
-    if (!registry.has(key)) {
-      const state = new HistogramState(histogramBoundaries.get(metric)!, -Number.MAX_VALUE)
-      const owned = { get: () => state.snapshot(), update: state.update, modify: state.update }
-      ownedHistograms.set(owned, state)
-      // `metadata` reads the attributes `key` merged just before.
-      registry.set(key, m.metadata(owned))
-    }
+  if (isNewSeries4(m, context)) {
+    const state = new HistogramState(histogramBoundaries.get(metric)!, -Number.MAX_VALUE)
+    const get = () => state.snapshot()
+    ownedHistograms.set(registerHooks4(m, context, { get, update: state.update, modify: state.update }, beforeRead), state)
   }
   const hooks = m.hook(context)
   return { owner: hooks, update: (value) => hooks.update(value, context) }

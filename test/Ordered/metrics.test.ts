@@ -54,9 +54,16 @@ const sleepAll = (latencies: ReadonlyArray<number>, concurrency: number, name: s
 class Boom extends Data.TaggedError("Boom")<{ readonly n: number }> {}
 
 describe("metrics (options.name)", () => {
-  it.effect("gauges follow the run: in flight, and taken but not yet emitted", () =>
+  // A run whose series are all its own brings them up to date as they are read; one that finds a series made
+  // elsewhere first (here: read before the run) updates it as it goes. Either way a read sees the run's counts.
+  for (const madeBefore of [false, true]) {
+    it.effect(`gauges follow the run: in flight, and taken but not yet emitted (series ${madeBefore ? "read before the run" : "the run's own"})`, () =>
     Effect.gen(function*() {
-      const name = "gauges"
+      const name = `gauges-${madeBefore}`
+      if (madeBefore) {
+        expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+        expect((yield* valueOf(M.emitted, name)).count).toBe(0)
+      }
       const fiber = yield* fork(Ordered.forEach(
         LATENCIES,
         (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms),
@@ -77,6 +84,61 @@ describe("metrics (options.name)", () => {
       expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
       expect((yield* valueOf(M.window, name)).value).toBe(0)
     }))
+  }
+
+  it.effect("two runs of one name at once add up in its series, mid-run and at their ends", () =>
+    Effect.gen(function*() {
+      const name = "two-runs"
+      const run = (latencies: ReadonlyArray<number>) =>
+        fork(Ordered.forEach(latencies, (ms) => Effect.as(Effect.sleep(Duration.millis(ms)), ms), { concurrency: 8, name }))
+      const first = yield* run(LATENCIES)
+      const second = yield* run([5, 100, 5])
+      yield* settle
+      yield* TestClock.adjust("25 millis")
+      // The first: 10 and 20 finished (6 run, 8 in its window); the second: 5 released, 5 finished behind 100.
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(6 + 1)
+      expect((yield* valueOf(M.window, name)).value).toBe(8 + 2)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(1)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      expect((yield* valueOf(M.inFlight, name)).value).toBe(0)
+      expect((yield* valueOf(M.window, name)).value).toBe(0)
+      expect((yield* valueOf(M.emitted, name)).count).toBe(11)
+      expect((yield* valueOf(M.actionDuration, name)).count).toBe(11)
+    }))
+
+  it.effect("a series made here for a run runs its beforeRead on every read; one made elsewhere first keeps Effect's hook", () =>
+    runtime.withFiber((fiber) =>
+      Effect.gen(function*() {
+        let reads = 0
+        const beforeRead = () => void reads++
+        const madeBefore = "hooks-made-before"
+        yield* valueOf(M.inFlight, madeBefore)
+        yield* valueOf(M.actionDuration, madeBefore)
+        const made = [
+          runtime.seriesOf(M.inFlight, "hooks-new", fiber, beforeRead),
+          runtime.histogramSeriesOf(M.actionDuration, "hooks-new", fiber, beforeRead)
+        ]
+        const found = [
+          runtime.seriesOf(M.inFlight, madeBefore, fiber, beforeRead),
+          runtime.histogramSeriesOf(M.actionDuration, madeBefore, fiber, beforeRead)
+        ]
+        expect([...made, ...found].map((series) => series.readsRunBeforeRead)).toEqual([true, true, false, false])
+        made[0].update(3)
+        made[1].update(7)
+        expect([reads, (yield* valueOf(M.inFlight, "hooks-new")).value, reads]).toEqual([0, 3, 1])
+        expect([(yield* valueOf(M.actionDuration, "hooks-new")).sum, reads]).toEqual([7, 2])
+        yield* valueOf(M.inFlight, madeBefore)
+        yield* valueOf(M.actionDuration, madeBefore)
+        expect(reads).toBe(2)
+        // A snapshot reads every series: each of the two made here once.
+        yield* metricSnapshot
+        expect(reads).toBe(4)
+        // A later lookup finds the series made here, reading first.
+        expect(runtime.seriesOf(M.inFlight, "hooks-new", fiber, beforeRead).readsRunBeforeRead).toBe(true)
+      })
+    ))
 
   it.effect("histograms: each action's duration, and its wait from finishing to release in order", () =>
     Effect.gen(function*() {
