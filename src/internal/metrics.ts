@@ -52,8 +52,8 @@ export const ACTION_SPAN = "effect-ordered.action"
  * by `flush`: an action that starts and ends between two flushes never moves
  * the gauges, and 256 instant actions cost a few updates, not 512 histogram
  * updates and 256 counter updates. The series a run makes flush every run
- * of the process as they are read (`Metric.value`, `Metric.snapshot`, an
- * exporter), so that a run whose series are all its own flushes only then
+ * of their name going on as they are read (`Metric.value`, `Metric.snapshot`,
+ * an exporter), so that a run whose series are all its own flushes only then
  * and as it ends; one that found a series made elsewhere first flushes
  * whenever the engine gives up the thread (`yielding`). Other durations go
  * to the histograms as they are observed.
@@ -96,13 +96,14 @@ export class PipelineMetrics {
     clock: runtime.ClockReader,
     private readonly limiter: { readonly limit: number } | undefined
   ) {
-    this.inFlight = runtime.seriesOf(inFlight, name, fiber, flushLive)
-    this.window = runtime.seriesOf(window, name, fiber, flushLive)
-    this.emitted = runtime.seriesOf(emitted, name, fiber, flushLive)
-    this.failures = runtime.seriesOf(failures, name, fiber, flushLive)
-    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber, flushLive)
-    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber, flushLive)
-    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber, flushLive)
+    const beforeRead = () => flushLive(name)
+    this.inFlight = runtime.seriesOf(inFlight, name, fiber, beforeRead)
+    this.window = runtime.seriesOf(window, name, fiber, beforeRead)
+    this.emitted = runtime.seriesOf(emitted, name, fiber, beforeRead)
+    this.failures = runtime.seriesOf(failures, name, fiber, beforeRead)
+    this.actionDuration = runtime.histogramSeriesOf(actionDuration, name, fiber, beforeRead)
+    this.emitDelay = runtime.histogramSeriesOf(emitDelay, name, fiber, beforeRead)
+    this.concurrencyLimit = limiter === undefined ? undefined : runtime.seriesOf(concurrencyLimit, name, fiber, beforeRead)
     this.clock = clock
     const series = [this.inFlight, this.window, this.emitted, this.failures]
     // Every series exists from the start, at 0, so that a dashboard sees 0 rather than no series (the histograms' from their lookup).
@@ -110,7 +111,7 @@ export class PipelineMetrics {
     this.flushedOnRead = [...series, this.actionDuration, this.emitDelay, this.concurrencyLimit].every((one) =>
       one === undefined || one.readsRunBeforeRead
     )
-    if (this.flushedOnRead) live.add(this)
+    if (this.flushedOnRead) liveRuns(name).add(this)
     if (limiter !== undefined) this.flush()
     const tracing = runtime.tracingOf(fiber)
     this.tracer = tracing.tracer
@@ -232,7 +233,8 @@ export class PipelineMetrics {
     this.running = 0
     this.taken = 0
     this.flush()
-    live.delete(this)
+    const runs = live.get(this.name)
+    if (runs?.delete(this) && runs.size === 0) live.delete(this.name)
     if (this.reportedLimit !== 0) this.concurrencyLimit!.modify(-this.reportedLimit)
   }
 
@@ -241,12 +243,19 @@ export class PipelineMetrics {
   }
 }
 
-/** The named runs going on whose series are all read through `flushLive`. */
-const live = new Set<PipelineMetrics>()
+/** The named runs going on whose series are all read through `flushLive`, by name. */
+const live = new Map<string, Set<PipelineMetrics>>()
 
-/** Before any read of a series a run made: every run going on brings its series to its counts. */
-const flushLive = (): void => {
-  for (const metrics of live) metrics.flush()
+const liveRuns = (name: string): Set<PipelineMetrics> => {
+  let runs = live.get(name)
+  if (runs === undefined) live.set(name, runs = new Set())
+  return runs
+}
+
+/** Before any read of a series of `name` that a run made: every run of that name going on brings its series to its counts. */
+const flushLive = (name: string): void => {
+  const runs = live.get(name)
+  if (runs !== undefined) for (const metrics of runs) metrics.flush()
 }
 
 /**
