@@ -8,7 +8,7 @@
  * machine's load. `--single-threaded` runs V8's compiler and GC on the main
  * thread, in the same order every time. A count leaves out what costs time
  * beyond its instructions: cache misses, waiting, a clock read (56–70 ns
- * here, for about a hundred instructions). So it complements
+ * here, for about 240 instructions on effect 4). So it complements
  * `npm run bench`, whose tables in time are the targets; it does not replace
  * them.
  *

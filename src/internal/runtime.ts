@@ -782,8 +782,9 @@ export const seriesOf: (
     if (key !== undefined) {
       const tagged = (Barrel as Module).MetricKey.taggedWithLabels(key, tags)
       const registry = (Metric as Module).globalMetricRegistry
-      if (beforeRead !== undefined && isNewSeries3(tagged)) registerHook3(tagged, registry.get(tagged), beforeRead)
-      const hook = registry.get(tagged)
+      const hook = beforeRead !== undefined && isNewSeries3(tagged)
+        ? registerHook3(tagged, registry.get(tagged), beforeRead)
+        : registry.get(tagged)
       return { update: hook.update, modify: hook.modify, touch: hook.get, readsRunBeforeRead: readHooks.has(hook) }
     }
     const m = metric as Module
@@ -798,8 +799,10 @@ export const seriesOf: (
     const m = metric as Module
     const context = pipelineContext(name, fiber)
     if (typeof m.hook === "function") {
-      if (beforeRead !== undefined && isNewSeries4(m, context)) registerHooks4(m, context, m.hook(context), beforeRead)
-      return new BoundHooks(m.hook(context), context)
+      const hooks = beforeRead !== undefined && isNewSeries4(m, context)
+        ? registerHooks4(m, context, m.hook(context), beforeRead)
+        : m.hook(context)
+      return new BoundHooks(hooks, context)
     }
     return {
       update: (value) => m.updateUnsafe(value, context),
