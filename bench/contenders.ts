@@ -96,19 +96,24 @@ const actionOf = (kind: Kind): (n: number) => Effect.Effect<number> =>
   kind === "instant" ? (n) => Effect.succeed(n) : (n) => Effect.promise(() => Promise.resolve(n))
 
 /**
- * Other Effect code, run before a row is timed: a concurrent
- * Stream.mapEffect of 2,000 of the table's actions, three times. Effect's
- * runtime is the same code for every fiber; in a process that has only run
- * one loop, V8 has shaped its inline caches and inlining for that loop's few
- * effects, a best case that the first concurrent Stream ends for good
- * (docs/benchmarks.md). None of the engine's or the peers' code; it shares
- * Stream.fromIterable and Stream.runDrain with the Ordered.mapEffect rows.
+ * Other Effect code, run before a row is timed, three times: a concurrent
+ * Stream.mapEffect of 2,000 of the table's actions, then a plain
+ * Stream.runDrain of 2,000 numbers. Effect's runtime is the same code for
+ * every fiber; in a process that has only run one loop, V8 has shaped its
+ * inline caches and inlining for that loop's few effects, a best case that
+ * the first Stream ends for good (docs/benchmarks.md). Both, because the
+ * lines lose it to different code: effect 3's floor mostly to the concurrent
+ * stream, effect 4's more to the plain one (its drain loops on the
+ * `Effect.whileLoop` that the floor's `Effect.forEach` loops on).
+ * None of the engine's or the peers' code; it shares Stream.fromIterable and
+ * Stream.runDrain with the Ordered.mapEffect rows.
  */
 export const prelude = async (kind: Kind): Promise<void> => {
   const effectOf = actionOf(kind)
   for (let run = 0; run < 3; run++) {
     const actions = Stream.mapEffect(Stream.fromIterable(input(2_000)), effectOf, { concurrency: CONCURRENCY })
     await Effect.runPromise(Stream.runDrain(actions))
+    await Effect.runPromise(Stream.runDrain(Stream.fromIterable(input(2_000))))
   }
 }
 

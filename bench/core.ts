@@ -157,7 +157,7 @@ export const issue22Checks = (kind: Kind, rate: ReadonlyArray<number>, measure?:
 
 /**
  * Promise actions: rows of the table timed again, each child after the
- * table's `prelude` (a concurrent Stream.mapEffect), as in a process that has
+ * table's `prelude` (Effect's own Streams), as in a process that has
  * run other Effect code first, where Effect's runtime no longer runs at the
  * best case that a process running one loop gives it. `fresh`: the rates of
  * the table, for the cost of the prelude to each row. Prints its table;
@@ -167,7 +167,7 @@ const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>):
   const { effectForEach, fibers, floor, forEach, mapEffect, oneWorker, pMap } = ROW
   const measured = rates(bench, "promise", PRELUDE_ROWS, true).map((row) => row.rate)
   printTable(
-    `CPU cost on effect ${line}, ${describeKind("promise")}, after a concurrent Stream has run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
+    `CPU cost on effect ${line}, ${describeKind("promise")}, after Effect's Streams have run in the process (the rows above, timed again after \`prelude\`; best of ${ROUNDS} interleaved rounds, a process per row and round)`,
     ["operator", "elements per CPU s", "vs Effect's floor", "vs the same row above"],
     PRELUDE_ROWS.map((i) => [
       tables.promise[i].name,
@@ -177,11 +177,11 @@ const afterPrelude = (bench: string, line: 3 | 4, fresh: ReadonlyArray<number>):
     ])
   )
   const against = (name: string, row: number, base: number) =>
-    check(`promise, after a concurrent Stream: ${name} (reported)`, true, ratio(measured[row], measured[base]))
+    check(`promise, after Effect's Streams: ${name} (reported)`, true, ratio(measured[row], measured[base]))
   return [
     against("Ordered.forEach vs Effect's floor", forEach, floor),
     against("Ordered.mapEffect vs Effect's floor", mapEffect, floor),
-    check("promise: Effect's floor after a concurrent Stream vs in a fresh process (reported)", true, ratio(measured[floor], fresh[floor])),
+    check("promise: Effect's floor after Effect's Streams vs in a fresh process (reported)", true, ratio(measured[floor], fresh[floor])),
     against("Ordered.forEach, one worker, vs Effect's floor", oneWorker, floor),
     against("100 fibers, no order kept, vs Effect's floor", fibers, floor),
     against("Ordered.mapEffect vs Effect.forEach", mapEffect, effectForEach),
